@@ -1,0 +1,75 @@
+//! Command-line interface of `membria-node`: the standard Substrate node flags and subcommands,
+//! plus Membria's own options.
+
+/// How the node makes blocks.
+#[derive(Debug, Copy, Clone, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Sealing {
+	/// Aura authors a block per slot (6 s) and GRANDPA finalizes: what networks run.
+	#[default]
+	Aura,
+	/// A block for every transaction that enters the pool, finalized at once (development).
+	Instant,
+	/// Blocks only when asked over RPC (`engine_createBlock`, `engine_finalizeBlock`).
+	Manual,
+}
+
+/// Membria's own options for running a node.
+#[derive(Debug, clap::Args)]
+pub struct MembriaRunArgs {
+	/// How blocks are made. `instant` and `manual` are for development chains: they produce
+	/// blocks without GRANDPA and finalize them themselves.
+	#[arg(long, value_enum, default_value_t = Sealing::Aura)]
+	pub sealing: Sealing,
+}
+
+#[derive(Debug, clap::Parser)]
+#[command(
+	propagate_version = true,
+	args_conflicts_with_subcommands = true,
+	subcommand_negates_reqs = true
+)]
+pub struct Cli {
+	#[command(subcommand)]
+	pub subcommand: Option<Subcommand>,
+
+	#[clap(flatten)]
+	pub run: sc_cli::RunCmd,
+
+	#[clap(flatten)]
+	pub membria: MembriaRunArgs,
+}
+
+#[derive(Debug, clap::Subcommand)]
+#[allow(clippy::large_enum_variant)]
+pub enum Subcommand {
+	/// Key management (generate, inspect, insert into the keystore).
+	#[command(subcommand)]
+	Key(sc_cli::KeySubcommand),
+
+	/// Build a chain specification.
+	BuildSpec(sc_cli::BuildSpecCmd),
+
+	/// Export the chain specification of a known chain.
+	ExportChainSpec(sc_cli::ExportChainSpecCmd),
+
+	/// Validate blocks.
+	CheckBlock(sc_cli::CheckBlockCmd),
+
+	/// Export blocks.
+	ExportBlocks(sc_cli::ExportBlocksCmd),
+
+	/// Export the state of a given block into a chain spec.
+	ExportState(sc_cli::ExportStateCmd),
+
+	/// Import blocks.
+	ImportBlocks(sc_cli::ImportBlocksCmd),
+
+	/// Remove the whole chain.
+	PurgeChain(sc_cli::PurgeChainCmd),
+
+	/// Revert the chain to a previous state.
+	Revert(sc_cli::RevertCmd),
+
+	/// Database meta columns information.
+	ChainInfo(sc_cli::ChainInfoCmd),
+}

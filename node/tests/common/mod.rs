@@ -1,0 +1,314 @@
+//! Test harness: real `membria-node` processes on 127.0.0.1 with free ports, a small JSON-RPC
+//! client over plain HTTP, and signed extrinsics built with the runtime's own types.
+
+#![allow(dead_code)] // Each test binary uses a different part of the harness.
+
+use std::{
+	io::{Read, Write},
+	net::{TcpListener, TcpStream},
+	path::{Path, PathBuf},
+	process::{Child, Command, ExitStatus, Stdio},
+	sync::atomic::{AtomicU16, Ordering},
+	time::{Duration, Instant},
+};
+
+use codec::Encode;
+use serde_json::{json, Value};
+
+/// The node binary cargo built for these tests.
+pub const NODE_BIN: &str = env!("CARGO_BIN_EXE_membria-node");
+
+/// Ports are handed out from a per-process range chosen from the process id, then checked free,
+/// so tests that run at the same time (threads, or other test binaries) do not collide.
+static NEXT_PORT: AtomicU16 = AtomicU16::new(0);
+
+pub fn free_port() -> u16 {
+	let _ = NEXT_PORT.compare_exchange(
+		0,
+		20_000 + (std::process::id() % 400) as u16 * 100,
+		Ordering::SeqCst,
+		Ordering::SeqCst,
+	);
+	loop {
+		let port = NEXT_PORT.fetch_add(1, Ordering::SeqCst);
+		if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+			return port;
+		}
+	}
+}
+
+/// A unique scratch directory under the system temp dir, removed on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+	pub fn new(label: &str) -> Self {
+		let path = std::env::temp_dir().join(format!(
+			"membria-test-{label}-{}-{}",
+			std::process::id(),
+			NEXT_PORT.fetch_add(1, Ordering::SeqCst)
+		));
+		let _ = std::fs::remove_dir_all(&path);
+		std::fs::create_dir_all(&path).expect("create temp dir");
+		Self(path)
+	}
+
+	pub fn path(&self) -> &Path {
+		&self.0
+	}
+}
+
+impl Drop for TempDir {
+	fn drop(&mut self) {
+		let _ = std::fs::remove_dir_all(&self.0);
+	}
+}
+
+/// A running `membria-node`; stopped (and waited for) on drop.
+pub struct Node {
+	child: Option<Child>,
+	pub rpc_port: u16,
+	pub log_path: PathBuf,
+}
+
+impl Node {
+	/// Starts `membria-node --dev` with the given extra arguments, RPC on a free port, logs in
+	/// `base/node.log`, and waits until its RPC answers.
+	pub fn start_dev(base: &Path, extra_args: &[&str]) -> Node {
+		let rpc_port = free_port();
+		let p2p_port = free_port();
+		let log_path = base.join(format!("node-{rpc_port}.log"));
+		let log = std::fs::File::create(&log_path).expect("create node log");
+		let child = Command::new(NODE_BIN)
+			.arg("--dev")
+			.arg("--base-path")
+			.arg(base.join("chain"))
+			.args(["--rpc-port", &rpc_port.to_string()])
+			.args(["--port", &p2p_port.to_string()])
+			.args(["--no-prometheus", "--no-telemetry", "--no-mdns"])
+			.args(extra_args)
+			.stdout(Stdio::null())
+			.stderr(log)
+			.spawn()
+			.expect("start membria-node");
+		let node = Node {
+			child: Some(child),
+			rpc_port,
+			log_path,
+		};
+		node.wait_until(Duration::from_secs(60), "RPC to answer", |node| {
+			node.try_rpc("system_health", json!([])).ok()
+		});
+		node
+	}
+
+	/// The node's log so far, for failure messages.
+	pub fn log(&self) -> String {
+		std::fs::read_to_string(&self.log_path).unwrap_or_default()
+	}
+
+	/// Calls a JSON-RPC method; `Err` carries the JSON-RPC error object or the I/O error.
+	pub fn try_rpc(&self, method: &str, params: Value) -> Result<Value, String> {
+		rpc_call(self.rpc_port, method, params)
+	}
+
+	/// Calls a JSON-RPC method that must succeed.
+	pub fn rpc(&self, method: &str, params: Value) -> Value {
+		self.try_rpc(method, params.clone()).unwrap_or_else(|e| {
+			panic!(
+				"{method}({params}) failed: {e}\n--- node log ---\n{}",
+				self.log()
+			)
+		})
+	}
+
+	/// Polls `check` every 200 ms until it returns `Some`, or fails the test after `timeout`.
+	pub fn wait_until<T>(
+		&self,
+		timeout: Duration,
+		what: &str,
+		mut check: impl FnMut(&Node) -> Option<T>,
+	) -> T {
+		let deadline = Instant::now() + timeout;
+		loop {
+			if let Some(value) = check(self) {
+				return value;
+			}
+			if Instant::now() > deadline {
+				panic!(
+					"timed out after {timeout:?} waiting for {what}\n--- node log ---\n{}",
+					self.log()
+				);
+			}
+			std::thread::sleep(Duration::from_millis(200));
+		}
+	}
+
+	/// Number of the latest finalized block.
+	pub fn finalized_number(&self) -> u32 {
+		let hash = self.rpc("chain_getFinalizedHead", json!([]));
+		let header = self.rpc("chain_getHeader", json!([hash]));
+		hex_number(&header["number"])
+	}
+
+	/// Number of the best block.
+	pub fn best_number(&self) -> u32 {
+		let header = self.rpc("chain_getHeader", json!([]));
+		hex_number(&header["number"])
+	}
+
+	/// Hash of block `number` on the best chain, as the node reports it.
+	pub fn block_hash(&self, number: u32) -> Value {
+		self.rpc("chain_getBlockHash", json!([number]))
+	}
+
+	/// Stops the node the way Ctrl-C does (SIGINT) and waits for it to exit.
+	pub fn stop(mut self) -> ExitStatus {
+		self.shutdown().expect("node was running")
+	}
+
+	fn shutdown(&mut self) -> Option<ExitStatus> {
+		let mut child = self.child.take()?;
+		let _ = Command::new("kill")
+			.args(["-INT", &child.id().to_string()])
+			.status();
+		let deadline = Instant::now() + Duration::from_secs(30);
+		while Instant::now() < deadline {
+			if let Ok(Some(status)) = child.try_wait() {
+				return Some(status);
+			}
+			std::thread::sleep(Duration::from_millis(100));
+		}
+		let _ = child.kill();
+		child.wait().ok()
+	}
+}
+
+impl Drop for Node {
+	fn drop(&mut self) {
+		self.shutdown();
+	}
+}
+
+pub fn hex_number(value: &Value) -> u32 {
+	let text = value
+		.as_str()
+		.unwrap_or_else(|| panic!("not a hex number: {value}"));
+	u32::from_str_radix(text.trim_start_matches("0x"), 16)
+		.unwrap_or_else(|e| panic!("not a hex number {text}: {e}"))
+}
+
+/// One JSON-RPC call over HTTP/1.1 to 127.0.0.1:`port`.
+pub fn rpc_call(port: u16, method: &str, params: Value) -> Result<Value, String> {
+	let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
+	let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+	stream
+		.set_read_timeout(Some(Duration::from_secs(30)))
+		.map_err(|e| e.to_string())?;
+	write!(
+		stream,
+		"POST / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
+		 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+		body.len()
+	)
+	.map_err(|e| e.to_string())?;
+	let mut response = Vec::new();
+	stream
+		.read_to_end(&mut response)
+		.map_err(|e| e.to_string())?;
+	let response = String::from_utf8(response).map_err(|e| e.to_string())?;
+	let (head, payload) = response
+		.split_once("\r\n\r\n")
+		.ok_or_else(|| format!("no HTTP body in {response:?}"))?;
+	let payload = if head
+		.to_ascii_lowercase()
+		.contains("transfer-encoding: chunked")
+	{
+		dechunk(payload)?
+	} else {
+		payload.to_string()
+	};
+	let reply: Value = serde_json::from_str(&payload)
+		.map_err(|e| format!("bad JSON-RPC reply {payload:?}: {e}"))?;
+	match reply.get("error") {
+		Some(error) => Err(error.to_string()),
+		None => Ok(reply["result"].clone()),
+	}
+}
+
+fn dechunk(mut payload: &str) -> Result<String, String> {
+	let mut out = String::new();
+	loop {
+		let (size, rest) = payload.split_once("\r\n").ok_or("truncated chunk header")?;
+		let size = usize::from_str_radix(size.trim(), 16).map_err(|e| e.to_string())?;
+		if size == 0 {
+			return Ok(out);
+		}
+		out.push_str(rest.get(..size).ok_or("truncated chunk")?);
+		payload = rest.get(size + 2..).ok_or("truncated chunk end")?;
+	}
+}
+
+/// A `Balances::transfer_keep_alive` from `from` to `to`, signed for the chain with genesis hash
+/// `genesis` at account nonce `nonce`, SCALE-encoded as `0x…` for `author_submitExtrinsic`.
+pub fn signed_transfer(
+	from: sp_keyring::Sr25519Keyring,
+	to: sp_keyring::Sr25519Keyring,
+	amount: membria_runtime::Balance,
+	nonce: membria_runtime::Nonce,
+	genesis: sp_core::H256,
+) -> String {
+	use membria_runtime::{BalancesCall, RuntimeCall, SignedPayload, TxExtension, VERSION};
+	use sp_runtime::generic::Era;
+
+	let call = RuntimeCall::Balances(BalancesCall::transfer_keep_alive {
+		dest: to.to_account_id().into(),
+		value: amount,
+	});
+	let extension: TxExtension = (
+		frame_system::CheckNonZeroSender::new(),
+		frame_system::CheckSpecVersion::new(),
+		frame_system::CheckTxVersion::new(),
+		frame_system::CheckGenesis::new(),
+		frame_system::CheckEra::from(Era::Immortal),
+		frame_system::CheckNonce::from(nonce),
+		frame_system::CheckWeight::new(),
+		pallet_transaction_payment::ChargeTransactionPayment::from(0),
+		frame_system::WeightReclaim::new(),
+	);
+	let implicit = (
+		(),
+		VERSION.spec_version,
+		VERSION.transaction_version,
+		genesis,
+		genesis,
+		(),
+		(),
+		(),
+		(),
+	);
+	let payload = SignedPayload::from_raw(call.clone(), extension.clone(), implicit);
+	let signature = payload.using_encoded(|bytes| from.sign(bytes));
+	let extrinsic = membria_runtime::UncheckedExtrinsic::new_signed(
+		call,
+		from.to_account_id().into(),
+		signature.into(),
+		extension,
+	);
+	format!("0x{}", hex(&extrinsic.encode()))
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+	bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Parses a `0x…` 32-byte hash from JSON.
+pub fn h256(value: &Value) -> sp_core::H256 {
+	let text = value
+		.as_str()
+		.unwrap_or_else(|| panic!("not a hash: {value}"));
+	let bytes: Vec<u8> = (2..text.len())
+		.step_by(2)
+		.map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex digit"))
+		.collect();
+	sp_core::H256::from_slice(&bytes)
+}

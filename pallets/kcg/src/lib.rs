@@ -1,0 +1,762 @@
+//! # Knowledge Cache Graph pallet (`Kcg`)
+//!
+//! The on-chain half of Membria's shared memory: what is known, by whom it was submitted, where
+//! its body lives, how entries relate, and which entry is the validated answer to a question.
+//!
+//! ## Overview
+//!
+//! - [`Pallet::submit_entry`]: anyone may submit a knowledge entry — the blake2-256 of its body,
+//!   the body's CID on IPFS, its size and the key of the question it answers — by holding
+//!   [`Config::EntryDeposit`]. The entry is `Pending` until validators decide it, or until its
+//!   voting deadline passes (`Expired`, deposit returned).
+//! - Validators decide entries through [`EntryVoting`], implemented here and called by the
+//!   validators pallet: `Validated` returns the deposit and makes the entry the [`Answer`] to its
+//!   question (the previous answer becomes `Superseded`); `Rejected` slashes the deposit to
+//!   [`Config::Slashed`].
+//! - [`Pallet::link`] / [`Pallet::unlink`]: the author of an entry asserts typed relations from it
+//!   to other entries (supports, contradicts, refines, related), each holding
+//!   [`Config::LinkDeposit`].
+//! - [`Pallet::retract`]: the author withdraws a pending entry; the deposit comes back minus
+//!   [`Config::RetractFee`].
+//!
+//! ### Terminology
+//!
+//! - **Body**: the JSON document on IPFS (question, answer, facts, sources …).
+//! - **Question key**: blake2-256 of the normalized question ([`membria_primitives::question_key`]).
+//! - **Session**: the validator session whose stake snapshot decides an entry; fixed at submission.
+//!
+//! Knowledge is corrected and refreshed by newer validated entries, never silently overwritten:
+//! every status change is an event, and a superseded entry keeps a pointer to its successor.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub use pallet::*;
+
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+mod types;
+pub mod weights;
+
+pub use membria_primitives::{Decision, EntryId, GapId, QuestionKey, Relation, SessionIndex};
+pub use types::*;
+pub use weights::WeightInfo;
+
+#[frame_support::pallet]
+pub mod pallet {
+	use super::*;
+	use frame_support::{
+		pallet_prelude::*,
+		traits::{
+			fungible::{Inspect, InspectHold, Mutate, MutateHold},
+			tokens::{fungible::BalancedHold, Precision},
+			Imbalance, OnUnbalanced,
+		},
+	};
+	use frame_system::pallet_prelude::*;
+	use sp_runtime::{traits::Saturating, Perbill};
+
+	/// The in-code storage version.
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+
+	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
+	pub struct Pallet<T>(_);
+
+	#[pallet::config]
+	pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
+		/// The currency deposits are held in.
+		type Currency: Inspect<Self::AccountId>
+			+ Mutate<Self::AccountId>
+			+ InspectHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
+			+ MutateHold<Self::AccountId>
+			+ BalancedHold<Self::AccountId>;
+
+		/// The overarching hold reason.
+		type RuntimeHoldReason: From<HoldReason>;
+
+		/// Where slashed deposits (rejected entries, retraction fees) go: the validators' reward
+		/// pot.
+		type Slashed: OnUnbalanced<CreditOf<Self>>;
+
+		/// The current validator session: its stake decides the entries submitted during it.
+		type Sessions: CurrentSession;
+
+		/// Told when an entry's vote is over (decided, expired or retracted), so that votes on
+		/// it can be cleared and demand on its question answered.
+		type OnEntryClosed: EntryClosed<Self::AccountId>;
+
+		/// Held from the author for every entry until it is decided.
+		#[pallet::constant]
+		type EntryDeposit: Get<BalanceOf<Self>>;
+
+		/// Held from the author of the source entry for every link.
+		#[pallet::constant]
+		type LinkDeposit: Get<BalanceOf<Self>>;
+
+		/// The part of the deposit a retraction costs.
+		#[pallet::constant]
+		type RetractFee: Get<Perbill>;
+
+		/// The largest body, in bytes, an entry may describe.
+		#[pallet::constant]
+		type MaxBodySize: Get<u32>;
+
+		/// The most entries whose vote can end in one block (bounds the expiry work of a block).
+		#[pallet::constant]
+		type MaxEntriesPerBlock: Get<u32>;
+
+		/// The most links from one entry.
+		#[pallet::constant]
+		type MaxLinksPerEntry: Get<u32>;
+
+		/// The most entries one call of the `validated_since` runtime API returns.
+		#[pallet::constant]
+		type MaxPageSize: Get<u32>;
+
+		/// Weights of this pallet's calls and hooks.
+		type WeightInfo: WeightInfo;
+	}
+
+	/// Why this pallet holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// The deposit of a knowledge entry, held until it is decided.
+		EntryDeposit,
+		/// The deposit of a link between two entries, held until it is removed.
+		LinkDeposit,
+	}
+
+	/// The id the next submitted entry gets.
+	#[pallet::storage]
+	pub type NextEntryId<T> = StorageValue<_, EntryId, ValueQuery>;
+
+	/// Every entry ever submitted, by id.
+	#[pallet::storage]
+	pub type Entries<T: Config> = StorageMap<_, Blake2_128Concat, EntryId, EntryOf<T>>;
+
+	/// The validated answer to a question: always an entry whose status is `Validated`.
+	#[pallet::storage]
+	pub type Answer<T> = StorageMap<_, Blake2_128Concat, QuestionKey, EntryId>;
+
+	/// Typed links between entries: `(from, to) → relation`.
+	#[pallet::storage]
+	pub type Links<T> =
+		StorageDoubleMap<_, Blake2_128Concat, EntryId, Blake2_128Concat, EntryId, Relation>;
+
+	/// How many links leave an entry.
+	#[pallet::storage]
+	pub type LinkCount<T> = StorageMap<_, Blake2_128Concat, EntryId, u32, ValueQuery>;
+
+	/// The pending entries whose vote ends at a block.
+	#[pallet::storage]
+	pub type Deadlines<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		BlockNumberFor<T>,
+		BoundedVec<EntryId, T::MaxEntriesPerBlock>,
+		ValueQuery,
+	>;
+
+	/// Append-only log of validations, in order: `index → (entry, block validated at)`. Clients
+	/// page through it to sync ("everything validated since block N").
+	#[pallet::storage]
+	pub type ValidationLog<T: Config> =
+		StorageMap<_, Twox64Concat, u64, (EntryId, BlockNumberFor<T>)>;
+
+	/// Length of [`ValidationLog`].
+	#[pallet::storage]
+	pub type ValidationLogLen<T> = StorageValue<_, u64, ValueQuery>;
+
+	/// How many blocks validators have to decide an entry.
+	#[pallet::storage]
+	pub type VotingPeriod<T: Config> = StorageValue<_, BlockNumberFor<T>, ValueQuery>;
+
+	#[pallet::genesis_config]
+	pub struct GenesisConfig<T: Config> {
+		/// How many blocks validators have to decide an entry (at least 1).
+		pub voting_period: BlockNumberFor<T>,
+	}
+
+	impl<T: Config> Default for GenesisConfig<T> {
+		fn default() -> Self {
+			Self {
+				voting_period: DEFAULT_VOTING_PERIOD.into(),
+			}
+		}
+	}
+
+	#[pallet::genesis_build]
+	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+		fn build(&self) {
+			assert!(
+				!self.voting_period.is_zero(),
+				"Kcg: the voting period must be at least 1 block"
+			);
+			VotingPeriod::<T>::put(self.voting_period);
+		}
+	}
+
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// An entry was submitted and waits for validators' votes until `deadline`.
+		EntrySubmitted {
+			entry: EntryId,
+			author: T::AccountId,
+			question_key: QuestionKey,
+			cid: BoundedVec<u8, MaxCidLen>,
+			content_hash: sp_core::H256,
+			size: u32,
+			gap: Option<GapId>,
+			session: SessionIndex,
+			deadline: BlockNumberFor<T>,
+			deposit: BalanceOf<T>,
+		},
+		/// Validators approved an entry: it is now the answer to its question.
+		EntryValidated {
+			entry: EntryId,
+			question_key: QuestionKey,
+			/// The previous answer, now `Superseded` by this entry.
+			superseded: Option<EntryId>,
+			deposit_returned: BalanceOf<T>,
+		},
+		/// Validators rejected an entry; its deposit went to the reward pot.
+		EntryRejected {
+			entry: EntryId,
+			deposit_slashed: BalanceOf<T>,
+		},
+		/// Nobody decided an entry before its deadline; its deposit came back.
+		EntryExpired {
+			entry: EntryId,
+			deposit_returned: BalanceOf<T>,
+		},
+		/// The author withdrew a pending entry.
+		EntryRetracted {
+			entry: EntryId,
+			deposit_returned: BalanceOf<T>,
+			fee: BalanceOf<T>,
+		},
+		/// A link between two entries was added.
+		Linked {
+			from: EntryId,
+			to: EntryId,
+			relation: Relation,
+			deposit: BalanceOf<T>,
+		},
+		/// A link between two entries was removed.
+		Unlinked {
+			from: EntryId,
+			to: EntryId,
+			deposit_returned: BalanceOf<T>,
+		},
+		/// Root changed the voting period.
+		VotingPeriodSet { blocks: BlockNumberFor<T> },
+	}
+
+	#[pallet::error]
+	pub enum Error<T> {
+		/// The CID is not a binary sha2-256 CIDv0 or CIDv1.
+		InvalidCid,
+		/// The CID is longer than `MaxCidLen` bytes.
+		CidTooLong,
+		/// The body size is zero.
+		EmptyBody,
+		/// The body size is larger than `MaxBodySize`.
+		BodyTooLarge,
+		/// No entry has this id.
+		UnknownEntry,
+		/// Only the entry's author may do this.
+		NotAuthor,
+		/// The entry is no longer pending (decided, expired or retracted).
+		NotPending,
+		/// The entry's voting deadline has passed.
+		VotingClosed,
+		/// Too many entries already end their vote in this block; submit in the next one.
+		TooManyEntriesThisBlock,
+		/// An entry cannot link to itself.
+		SelfLink,
+		/// These two entries are already linked.
+		AlreadyLinked,
+		/// These two entries are not linked.
+		NotLinked,
+		/// The entry already has `MaxLinksPerEntry` links.
+		TooManyLinks,
+		/// The voting period must be at least one block.
+		ZeroVotingPeriod,
+		/// Entry ids are exhausted.
+		EntryIdOverflow,
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
+			let due = Deadlines::<T>::take(now);
+			let count = due.len() as u32;
+			for entry in due {
+				Self::expire(entry);
+			}
+			T::WeightInfo::on_initialize_expire(count)
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Submits a knowledge entry for validation, holding [`Config::EntryDeposit`].
+		///
+		/// - `question_key`: blake2-256 of the normalized question the body answers.
+		/// - `cid`: the body's binary CID (sha2-256, v0 or v1).
+		/// - `content_hash`: blake2-256 of the body's exact bytes.
+		/// - `size`: the body's length in bytes, at most [`Config::MaxBodySize`].
+		/// - `gap`: the knowledge gap the entry fills, if any.
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::submit_entry())]
+		pub fn submit_entry(
+			origin: OriginFor<T>,
+			question_key: QuestionKey,
+			cid: alloc::vec::Vec<u8>,
+			content_hash: sp_core::H256,
+			size: u32,
+			gap: Option<GapId>,
+		) -> DispatchResult {
+			let author = ensure_signed(origin)?;
+			let cid: BoundedVec<u8, MaxCidLen> =
+				cid.try_into().map_err(|_| Error::<T>::CidTooLong)?;
+			membria_primitives::validate_cid(&cid).map_err(|_| Error::<T>::InvalidCid)?;
+			ensure!(size > 0, Error::<T>::EmptyBody);
+			ensure!(size <= T::MaxBodySize::get(), Error::<T>::BodyTooLarge);
+			Self::do_submit_entry(author, question_key, cid, content_hash, size, gap).map(|_| ())
+		}
+
+		/// Links entry `from` (of which the caller is the author) to entry `to`, holding
+		/// [`Config::LinkDeposit`].
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::link())]
+		pub fn link(
+			origin: OriginFor<T>,
+			from: EntryId,
+			to: EntryId,
+			relation: Relation,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			ensure!(from != to, Error::<T>::SelfLink);
+			let source = Entries::<T>::get(from).ok_or(Error::<T>::UnknownEntry)?;
+			ensure!(Entries::<T>::contains_key(to), Error::<T>::UnknownEntry);
+			ensure!(source.author == who, Error::<T>::NotAuthor);
+			ensure!(
+				!Links::<T>::contains_key(from, to),
+				Error::<T>::AlreadyLinked
+			);
+			let count = LinkCount::<T>::get(from);
+			ensure!(count < T::MaxLinksPerEntry::get(), Error::<T>::TooManyLinks);
+
+			let deposit = T::LinkDeposit::get();
+			T::Currency::hold(&HoldReason::LinkDeposit.into(), &who, deposit)?;
+			Links::<T>::insert(from, to, relation);
+			LinkCount::<T>::insert(from, count.saturating_add(1));
+			Self::deposit_event(Event::Linked {
+				from,
+				to,
+				relation,
+				deposit,
+			});
+			Ok(())
+		}
+
+		/// Removes the link from entry `from` (of which the caller is the author) to `to`, and
+		/// returns its deposit.
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::unlink())]
+		pub fn unlink(origin: OriginFor<T>, from: EntryId, to: EntryId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let source = Entries::<T>::get(from).ok_or(Error::<T>::UnknownEntry)?;
+			ensure!(source.author == who, Error::<T>::NotAuthor);
+			ensure!(Links::<T>::contains_key(from, to), Error::<T>::NotLinked);
+
+			let deposit_returned = T::Currency::release(
+				&HoldReason::LinkDeposit.into(),
+				&who,
+				T::LinkDeposit::get(),
+				Precision::BestEffort,
+			)?;
+			Links::<T>::remove(from, to);
+			LinkCount::<T>::mutate(from, |count| *count = count.saturating_sub(1));
+			Self::deposit_event(Event::Unlinked {
+				from,
+				to,
+				deposit_returned,
+			});
+			Ok(())
+		}
+
+		/// Withdraws a pending entry. Only its author may; the deposit comes back minus
+		/// [`Config::RetractFee`], which goes to the reward pot.
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::retract())]
+		pub fn retract(origin: OriginFor<T>, entry: EntryId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let mut record = Entries::<T>::get(entry).ok_or(Error::<T>::UnknownEntry)?;
+			ensure!(record.author == who, Error::<T>::NotAuthor);
+			let EntryStatus::Pending { deadline } = record.status else {
+				return Err(Error::<T>::NotPending.into());
+			};
+
+			let fee_due = T::RetractFee::get() * record.deposit;
+			let (credit, _) = T::Currency::slash(&HoldReason::EntryDeposit.into(), &who, fee_due);
+			let fee = credit.peek();
+			T::Slashed::on_unbalanced(credit);
+			let deposit_returned = T::Currency::release(
+				&HoldReason::EntryDeposit.into(),
+				&who,
+				record.deposit.saturating_sub(fee),
+				Precision::BestEffort,
+			)?;
+
+			Deadlines::<T>::mutate(deadline, |due| due.retain(|id| *id != entry));
+			record.status = EntryStatus::Retracted;
+			Entries::<T>::insert(entry, &record);
+			T::OnEntryClosed::entry_closed(entry, &record.summary(), Closure::Retracted);
+			Self::deposit_event(Event::EntryRetracted {
+				entry,
+				deposit_returned,
+				fee,
+			});
+			Ok(())
+		}
+
+		/// Sets how many blocks validators have to decide new entries. Root only.
+		#[pallet::call_index(4)]
+		#[pallet::weight(T::WeightInfo::set_voting_period())]
+		pub fn set_voting_period(
+			origin: OriginFor<T>,
+			blocks: BlockNumberFor<T>,
+		) -> DispatchResult {
+			ensure_root(origin)?;
+			ensure!(!blocks.is_zero(), Error::<T>::ZeroVotingPeriod);
+			VotingPeriod::<T>::put(blocks);
+			Self::deposit_event(Event::VotingPeriodSet { blocks });
+			Ok(())
+		}
+	}
+
+	impl<T: Config> Pallet<T> {
+		/// Stores a checked entry as pending, holds its deposit and schedules its deadline.
+		pub fn do_submit_entry(
+			author: T::AccountId,
+			question_key: QuestionKey,
+			cid: BoundedVec<u8, MaxCidLen>,
+			content_hash: sp_core::H256,
+			size: u32,
+			gap: Option<GapId>,
+		) -> Result<EntryId, DispatchError> {
+			let now = frame_system::Pallet::<T>::block_number();
+			let deadline = now.saturating_add(VotingPeriod::<T>::get().max(One::one()));
+			let id = NextEntryId::<T>::get();
+			let next_id = id.checked_add(1).ok_or(Error::<T>::EntryIdOverflow)?;
+			let deposit = T::EntryDeposit::get();
+
+			Deadlines::<T>::try_mutate(deadline, |due| due.try_push(id))
+				.map_err(|_| Error::<T>::TooManyEntriesThisBlock)?;
+			T::Currency::hold(&HoldReason::EntryDeposit.into(), &author, deposit)?;
+
+			let session = T::Sessions::current_session();
+			let entry = Entry {
+				question_key,
+				content_hash,
+				cid: cid.clone(),
+				size,
+				author: author.clone(),
+				gap,
+				status: EntryStatus::Pending { deadline },
+				submitted_at: now,
+				session,
+				deposit,
+			};
+			Entries::<T>::insert(id, entry);
+			NextEntryId::<T>::put(next_id);
+			Self::deposit_event(Event::EntrySubmitted {
+				entry: id,
+				author,
+				question_key,
+				cid,
+				content_hash,
+				size,
+				gap,
+				session,
+				deadline,
+				deposit,
+			});
+			Ok(id)
+		}
+
+		/// Ends the vote of a pending entry whose deadline has come: `Expired`, deposit back.
+		fn expire(entry: EntryId) {
+			let Some(mut record) = Entries::<T>::get(entry) else {
+				return;
+			};
+			if !matches!(record.status, EntryStatus::Pending { .. }) {
+				return;
+			}
+			let deposit_returned = T::Currency::release(
+				&HoldReason::EntryDeposit.into(),
+				&record.author,
+				record.deposit,
+				Precision::BestEffort,
+			)
+			.unwrap_or_default();
+			record.status = EntryStatus::Expired;
+			Entries::<T>::insert(entry, &record);
+			T::OnEntryClosed::entry_closed(entry, &record.summary(), Closure::Expired);
+			Self::deposit_event(Event::EntryExpired {
+				entry,
+				deposit_returned,
+			});
+		}
+
+		/// Records a validators' decision on a pending entry.
+		fn do_decide(entry: EntryId, decision: Decision) -> DispatchResult {
+			let mut record = Entries::<T>::get(entry).ok_or(Error::<T>::UnknownEntry)?;
+			let EntryStatus::Pending { deadline } = record.status else {
+				return Err(Error::<T>::NotPending.into());
+			};
+			let now = frame_system::Pallet::<T>::block_number();
+			ensure!(now < deadline, Error::<T>::VotingClosed);
+			Deadlines::<T>::mutate(deadline, |due| due.retain(|id| *id != entry));
+
+			match decision {
+				Decision::Validated => {
+					let deposit_returned = T::Currency::release(
+						&HoldReason::EntryDeposit.into(),
+						&record.author,
+						record.deposit,
+						Precision::BestEffort,
+					)?;
+					let superseded = Answer::<T>::get(record.question_key);
+					if let Some(previous) = superseded {
+						Entries::<T>::mutate(previous, |old| {
+							if let Some(old) = old {
+								old.status = EntryStatus::Superseded { by: entry };
+							}
+						});
+					}
+					Answer::<T>::insert(record.question_key, entry);
+					let index = ValidationLogLen::<T>::get();
+					ValidationLog::<T>::insert(index, (entry, now));
+					ValidationLogLen::<T>::put(index.saturating_add(1));
+					record.status = EntryStatus::Validated { at: now };
+					Entries::<T>::insert(entry, &record);
+					T::OnEntryClosed::entry_closed(
+						entry,
+						&record.summary(),
+						Closure::Decided(Decision::Validated),
+					);
+					Self::deposit_event(Event::EntryValidated {
+						entry,
+						question_key: record.question_key,
+						superseded,
+						deposit_returned,
+					});
+				}
+				Decision::Rejected => {
+					let (credit, _) = T::Currency::slash(
+						&HoldReason::EntryDeposit.into(),
+						&record.author,
+						record.deposit,
+					);
+					let deposit_slashed = credit.peek();
+					T::Slashed::on_unbalanced(credit);
+					record.status = EntryStatus::Rejected { at: now };
+					Entries::<T>::insert(entry, &record);
+					T::OnEntryClosed::entry_closed(
+						entry,
+						&record.summary(),
+						Closure::Decided(Decision::Rejected),
+					);
+					Self::deposit_event(Event::EntryRejected {
+						entry,
+						deposit_slashed,
+					});
+				}
+			}
+			Ok(())
+		}
+
+		/// The validations logged at or after block `since`, from log position `cursor` on
+		/// (when given), at most `limit` (capped at [`Config::MaxPageSize`]).
+		pub fn validated_since(
+			since: BlockNumberFor<T>,
+			cursor: Option<u64>,
+			limit: u32,
+		) -> ValidatedPage<BlockNumberFor<T>> {
+			let len = ValidationLogLen::<T>::get();
+			// The log is ordered by block: binary search for the first entry at or after `since`.
+			let (mut low, mut high) = (0u64, len);
+			while low < high {
+				let mid = low + (high - low) / 2;
+				match ValidationLog::<T>::get(mid) {
+					Some((_, at)) if at < since => low = mid + 1,
+					_ => high = mid,
+				}
+			}
+			let start = cursor.map_or(low, |cursor| cursor.max(low));
+			let limit = u64::from(limit.min(T::MaxPageSize::get()));
+			let end = start.saturating_add(limit).min(len);
+			let entries = (start..end)
+				.filter_map(ValidationLog::<T>::get)
+				.collect::<alloc::vec::Vec<_>>();
+			ValidatedPage {
+				entries,
+				next_cursor: (end < len).then_some(end),
+			}
+		}
+
+		/// Checks the pallet's invariants.
+		#[cfg(any(feature = "try-runtime", feature = "std"))]
+		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+			use frame_support::traits::tokens::fungible::InspectHold;
+			let next = NextEntryId::<T>::get();
+			for (question_key, entry) in Answer::<T>::iter() {
+				let record = Entries::<T>::get(entry).ok_or("Answer points to a missing entry")?;
+				ensure!(
+					matches!(record.status, EntryStatus::Validated { .. }),
+					"Answer points to an entry that is not Validated"
+				);
+				ensure!(
+					record.question_key == question_key,
+					"Answer under the wrong question key"
+				);
+			}
+			for (id, record) in Entries::<T>::iter() {
+				ensure!(id < next, "entry id at or above NextEntryId");
+				if let EntryStatus::Pending { deadline } = record.status {
+					ensure!(
+						Deadlines::<T>::get(deadline).contains(&id),
+						"pending entry without a scheduled deadline"
+					);
+				}
+				if matches!(record.status, EntryStatus::Validated { .. }) {
+					ensure!(
+						Answer::<T>::get(record.question_key) == Some(id),
+						"a Validated entry that is not its question's answer"
+					);
+				}
+			}
+			for (from, count) in LinkCount::<T>::iter() {
+				ensure!(
+					Links::<T>::iter_prefix(from).count() as u32 == count,
+					"LinkCount differs from the links stored"
+				);
+				ensure!(
+					count <= T::MaxLinksPerEntry::get(),
+					"too many links from an entry"
+				);
+			}
+			let len = ValidationLogLen::<T>::get();
+			let mut previous = None;
+			for index in 0..len {
+				let (_, at) = ValidationLog::<T>::get(index).ok_or("hole in the validation log")?;
+				ensure!(
+					previous.is_none_or(|p| p <= at),
+					"validation log out of block order"
+				);
+				previous = Some(at);
+			}
+			// Held deposits cover pending entries and links.
+			let mut expected: alloc::collections::BTreeMap<T::AccountId, BalanceOf<T>> =
+				Default::default();
+			for (_, record) in Entries::<T>::iter() {
+				if matches!(record.status, EntryStatus::Pending { .. }) {
+					let held = expected.entry(record.author.clone()).or_default();
+					*held = held.saturating_add(record.deposit);
+				}
+			}
+			for (account, pending) in expected {
+				ensure!(
+					T::Currency::balance_on_hold(&HoldReason::EntryDeposit.into(), &account)
+						>= pending,
+					"pending entry deposits are not all held"
+				);
+			}
+			Ok(())
+		}
+	}
+
+	impl<T: Config> EntryVoting for Pallet<T> {
+		type BlockNumber = BlockNumberFor<T>;
+
+		fn open_for_votes(entry: EntryId) -> Result<SessionIndex, VoteRefusal> {
+			let record = Entries::<T>::get(entry).ok_or(VoteRefusal::UnknownEntry)?;
+			match record.status {
+				EntryStatus::Pending { deadline }
+					if frame_system::Pallet::<T>::block_number() < deadline =>
+				{
+					Ok(record.session)
+				}
+				EntryStatus::Pending { .. } => Err(VoteRefusal::VotingClosed),
+				_ => Err(VoteRefusal::AlreadyClosed),
+			}
+		}
+
+		fn decide(entry: EntryId, decision: Decision) -> DispatchResult {
+			Self::do_decide(entry, decision)
+		}
+	}
+}
+
+use frame_support::{pallet_prelude::ConstU32, traits::fungible::Inspect};
+use sp_runtime::traits::{One, Zero};
+
+/// The balance type of the currency deposits are held in.
+pub type BalanceOf<T> =
+	<<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
+
+/// Negative imbalance: funds taken from an account and not yet put anywhere.
+pub type CreditOf<T> = frame_support::traits::fungible::Credit<
+	<T as frame_system::Config>::AccountId,
+	<T as Config>::Currency,
+>;
+
+/// An entry as this runtime stores it.
+pub type EntryOf<T> = Entry<
+	<T as frame_system::Config>::AccountId,
+	BalanceOf<T>,
+	frame_system::pallet_prelude::BlockNumberFor<T>,
+>;
+
+/// The voting period a chain spec gets when it sets none: an hour of 6-second blocks.
+pub const DEFAULT_VOTING_PERIOD: u32 = 600;
+
+/// The longest binary CID the chain accepts, in bytes.
+pub type MaxCidLen = ConstU32<64>;
+
+sp_api::decl_runtime_apis! {
+	/// Read-only access to the Knowledge Cache Graph for nodes, gateways and clients.
+	pub trait KcgApi<AccountId, Balance, BlockNumber>
+	where
+		AccountId: codec::Codec,
+		Balance: codec::Codec,
+		BlockNumber: codec::Codec,
+	{
+		/// The entry with this id.
+		fn entry(id: EntryId) -> Option<Entry<AccountId, Balance, BlockNumber>>;
+		/// The validated answer to a question, by question key.
+		fn answer(question_key: QuestionKey) -> Option<(EntryId, Entry<AccountId, Balance, BlockNumber>)>;
+		/// Entries validated at or after block `since`, a page at a time: pass the returned
+		/// `next_cursor` back to continue.
+		fn validated_since(since: BlockNumber, cursor: Option<u64>, limit: u32) -> ValidatedPage<BlockNumber>;
+		/// The key of a question (blake2-256 of its normalized UTF-8 text), computed by the
+		/// chain's own normalizer, so that clients in any language key questions the same way.
+		/// `None` when the bytes are not UTF-8.
+		fn question_key(question: alloc::vec::Vec<u8>) -> Option<QuestionKey>;
+	}
+}

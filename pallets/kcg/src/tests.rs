@@ -1,0 +1,486 @@
+//! Unit tests of every call's success and every refusal.
+
+use frame_support::{assert_noop, assert_ok, traits::fungible::InspectHold};
+use membria_primitives::{question_key, Decision, Relation};
+use sp_core::H256;
+use sp_runtime::{DispatchError, TokenError};
+
+use crate::{mock::*, *};
+
+fn cid(seed: u8) -> Vec<u8> {
+	let mut cid = vec![0x01, 0x55, 0x12, 0x20];
+	cid.extend([seed; 32]);
+	cid
+}
+
+fn submit(who: AccountId, question: &str, seed: u8) -> EntryId {
+	let id = NextEntryId::<Test>::get();
+	assert_ok!(Kcg::submit_entry(
+		RuntimeOrigin::signed(who),
+		question_key(question),
+		cid(seed),
+		H256::repeat_byte(seed),
+		1_000,
+		None
+	));
+	id
+}
+
+fn held(who: AccountId, reason: HoldReason) -> Balance {
+	Balances::balance_on_hold(&RuntimeHoldReason::Kcg(reason), &who)
+}
+
+fn status(id: EntryId) -> EntryStatus<u64> {
+	Entries::<Test>::get(id).expect("entry exists").status
+}
+
+fn closed() -> Vec<(EntryId, Closure)> {
+	CLOSED.with(|c| c.borrow().clone())
+}
+
+#[test]
+fn submit_entry_stores_a_pending_entry_and_holds_the_deposit() {
+	run_test(|| {
+		SESSION.with(|s| *s.borrow_mut() = 7);
+		let key = question_key("What is Rust?");
+		assert_ok!(Kcg::submit_entry(
+			RuntimeOrigin::signed(ALICE),
+			key,
+			cid(1),
+			H256::repeat_byte(1),
+			512,
+			Some(9)
+		));
+		let entry = Entries::<Test>::get(0).unwrap();
+		assert_eq!(entry.author, ALICE);
+		assert_eq!(entry.question_key, key);
+		assert_eq!(entry.cid.to_vec(), cid(1));
+		assert_eq!(entry.size, 512);
+		assert_eq!(entry.gap, Some(9));
+		assert_eq!(entry.session, 7);
+		assert_eq!(
+			entry.status,
+			EntryStatus::Pending {
+				deadline: 1 + VOTING_PERIOD
+			}
+		);
+		assert_eq!(held(ALICE, HoldReason::EntryDeposit), ENTRY_DEPOSIT);
+		assert_eq!(NextEntryId::<Test>::get(), 1);
+		assert_eq!(Deadlines::<Test>::get(1 + VOTING_PERIOD).to_vec(), vec![0]);
+		System::assert_last_event(
+			Event::EntrySubmitted {
+				entry: 0,
+				author: ALICE,
+				question_key: key,
+				cid: cid(1).try_into().unwrap(),
+				content_hash: H256::repeat_byte(1),
+				size: 512,
+				gap: Some(9),
+				session: 7,
+				deadline: 1 + VOTING_PERIOD,
+				deposit: ENTRY_DEPOSIT,
+			}
+			.into(),
+		);
+	});
+}
+
+#[test]
+fn submit_entry_accepts_a_cidv0() {
+	run_test(|| {
+		let mut v0 = vec![0x12, 0x20];
+		v0.extend([3u8; 32]);
+		assert_ok!(Kcg::submit_entry(
+			RuntimeOrigin::signed(ALICE),
+			[0; 32],
+			v0,
+			H256::zero(),
+			1,
+			None
+		));
+	});
+}
+
+#[test]
+fn submit_entry_refuses_bad_input() {
+	run_test(|| {
+		let submit_with = |who, cid: Vec<u8>, size| {
+			Kcg::submit_entry(
+				RuntimeOrigin::signed(who),
+				[0; 32],
+				cid,
+				H256::zero(),
+				size,
+				None,
+			)
+		};
+		assert_noop!(
+			submit_with(ALICE, b"QmTextIsNotBinary".to_vec(), 10),
+			Error::<Test>::InvalidCid
+		);
+		assert_noop!(submit_with(ALICE, vec![], 10), Error::<Test>::InvalidCid);
+		let mut sha512 = vec![0x01, 0x55, 0x13, 0x40];
+		sha512.extend([0u8; 64]);
+		assert_noop!(submit_with(ALICE, sha512, 10), Error::<Test>::CidTooLong);
+		assert_noop!(
+			submit_with(ALICE, vec![0x01; 65], 10),
+			Error::<Test>::CidTooLong
+		);
+		assert_noop!(submit_with(ALICE, cid(1), 0), Error::<Test>::EmptyBody);
+		assert_noop!(
+			submit_with(ALICE, cid(1), MAX_BODY_SIZE + 1),
+			Error::<Test>::BodyTooLarge
+		);
+		assert_ok!(submit_with(ALICE, cid(1), MAX_BODY_SIZE));
+		assert_noop!(submit_with(POOR, cid(1), 10), TokenError::FundsUnavailable);
+		assert_noop!(
+			Kcg::submit_entry(
+				RuntimeOrigin::none(),
+				[0; 32],
+				cid(1),
+				H256::zero(),
+				1,
+				None
+			),
+			DispatchError::BadOrigin
+		);
+	});
+}
+
+#[test]
+fn submissions_per_deadline_block_are_bounded() {
+	run_test(|| {
+		for seed in 0..MAX_ENTRIES_PER_BLOCK as u8 {
+			submit(ALICE, "q", seed);
+		}
+		assert_noop!(
+			Kcg::submit_entry(
+				RuntimeOrigin::signed(BOB),
+				[0; 32],
+				cid(9),
+				H256::zero(),
+				1,
+				None
+			),
+			Error::<Test>::TooManyEntriesThisBlock
+		);
+		// The next block has room again.
+		run_to_block(2);
+		submit(BOB, "q", 9);
+	});
+}
+
+#[test]
+fn validation_makes_the_answer_and_returns_the_deposit() {
+	run_test(|| {
+		let id = submit(ALICE, "What is Rust?", 1);
+		assert_eq!(Kcg::open_for_votes(id), Ok(0));
+		run_to_block(5);
+		assert_ok!(Kcg::decide(id, Decision::Validated));
+		assert_eq!(status(id), EntryStatus::Validated { at: 5 });
+		assert_eq!(Answer::<Test>::get(question_key("what is rust")), Some(id));
+		assert_eq!(held(ALICE, HoldReason::EntryDeposit), 0);
+		assert_eq!(Balances::free_balance(ALICE), ENDOWMENT);
+		assert_eq!(closed(), vec![(id, Closure::Decided(Decision::Validated))]);
+		assert!(Deadlines::<Test>::get(1 + VOTING_PERIOD).is_empty());
+		System::assert_last_event(
+			Event::EntryValidated {
+				entry: id,
+				question_key: question_key("What is Rust?"),
+				superseded: None,
+				deposit_returned: ENTRY_DEPOSIT,
+			}
+			.into(),
+		);
+		assert_eq!(Kcg::open_for_votes(id), Err(VoteRefusal::AlreadyClosed));
+		assert_noop!(
+			Kcg::decide(id, Decision::Rejected),
+			Error::<Test>::NotPending
+		);
+	});
+}
+
+#[test]
+fn a_newer_validated_entry_supersedes_the_answer() {
+	run_test(|| {
+		let old = submit(ALICE, "What is Rust?", 1);
+		let new = submit(BOB, "what is rust", 2);
+		assert_ok!(Kcg::decide(old, Decision::Validated));
+		run_to_block(3);
+		assert_ok!(Kcg::decide(new, Decision::Validated));
+		assert_eq!(
+			Answer::<Test>::get(question_key("What is Rust?")),
+			Some(new)
+		);
+		assert_eq!(status(old), EntryStatus::Superseded { by: new });
+		System::assert_has_event(
+			Event::EntryValidated {
+				entry: new,
+				question_key: question_key("What is Rust?"),
+				superseded: Some(old),
+				deposit_returned: ENTRY_DEPOSIT,
+			}
+			.into(),
+		);
+		let page = Kcg::validated_since(0, None, 10);
+		assert_eq!(page.entries, vec![(old, 1), (new, 3)]);
+	});
+}
+
+#[test]
+fn rejection_slashes_the_deposit_to_the_pot() {
+	run_test(|| {
+		let id = submit(ALICE, "q", 1);
+		assert_ok!(Kcg::decide(id, Decision::Rejected));
+		assert_eq!(status(id), EntryStatus::Rejected { at: 1 });
+		assert_eq!(Balances::total_balance(&ALICE), ENDOWMENT - ENTRY_DEPOSIT);
+		assert_eq!(SLASHED.with(|s| *s.borrow()), ENTRY_DEPOSIT);
+		assert_eq!(Answer::<Test>::get(question_key("q")), None);
+		System::assert_last_event(
+			Event::EntryRejected {
+				entry: id,
+				deposit_slashed: ENTRY_DEPOSIT,
+			}
+			.into(),
+		);
+	});
+}
+
+#[test]
+fn undecided_entries_expire_at_their_deadline() {
+	run_test(|| {
+		let id = submit(ALICE, "q", 1);
+		run_to_block(VOTING_PERIOD);
+		assert_eq!(Kcg::open_for_votes(id), Ok(0));
+		run_to_block(1 + VOTING_PERIOD);
+		assert_eq!(status(id), EntryStatus::Expired);
+		assert_eq!(held(ALICE, HoldReason::EntryDeposit), 0);
+		assert_eq!(Balances::free_balance(ALICE), ENDOWMENT);
+		assert_eq!(closed(), vec![(id, Closure::Expired)]);
+		assert_eq!(Kcg::open_for_votes(id), Err(VoteRefusal::AlreadyClosed));
+		assert_noop!(
+			Kcg::decide(id, Decision::Validated),
+			Error::<Test>::NotPending
+		);
+		System::assert_last_event(
+			Event::EntryExpired {
+				entry: id,
+				deposit_returned: ENTRY_DEPOSIT,
+			}
+			.into(),
+		);
+	});
+}
+
+#[test]
+fn deciding_after_the_deadline_is_refused() {
+	run_test(|| {
+		let id = submit(ALICE, "q", 1);
+		// The deadline block has come but its on_initialize has not run (as inside a block's
+		// own hooks): the vote is closed all the same.
+		System::set_block_number(1 + VOTING_PERIOD);
+		assert_eq!(Kcg::open_for_votes(id), Err(VoteRefusal::VotingClosed));
+		assert_noop!(
+			Kcg::decide(id, Decision::Validated),
+			Error::<Test>::VotingClosed
+		);
+		assert_noop!(
+			Kcg::decide(99, Decision::Validated),
+			Error::<Test>::UnknownEntry
+		);
+		assert_eq!(Kcg::open_for_votes(99), Err(VoteRefusal::UnknownEntry));
+		run_to_block(2 + VOTING_PERIOD);
+	});
+}
+
+#[test]
+fn retract_by_the_author_returns_the_deposit_minus_the_fee() {
+	run_test(|| {
+		let id = submit(ALICE, "q", 1);
+		assert_noop!(
+			Kcg::retract(RuntimeOrigin::signed(BOB), id),
+			Error::<Test>::NotAuthor
+		);
+		assert_noop!(
+			Kcg::retract(RuntimeOrigin::signed(ALICE), 42),
+			Error::<Test>::UnknownEntry
+		);
+		assert_ok!(Kcg::retract(RuntimeOrigin::signed(ALICE), id));
+		assert_eq!(status(id), EntryStatus::Retracted);
+		let fee = ENTRY_DEPOSIT / 10;
+		assert_eq!(Balances::free_balance(ALICE), ENDOWMENT - fee);
+		assert_eq!(SLASHED.with(|s| *s.borrow()), fee);
+		assert_eq!(closed(), vec![(id, Closure::Retracted)]);
+		assert!(Deadlines::<Test>::get(1 + VOTING_PERIOD).is_empty());
+		System::assert_last_event(
+			Event::EntryRetracted {
+				entry: id,
+				deposit_returned: ENTRY_DEPOSIT - fee,
+				fee,
+			}
+			.into(),
+		);
+		assert_noop!(
+			Kcg::retract(RuntimeOrigin::signed(ALICE), id),
+			Error::<Test>::NotPending
+		);
+		// A retracted entry does not expire again.
+		run_to_block(2 + VOTING_PERIOD);
+		assert_eq!(status(id), EntryStatus::Retracted);
+	});
+}
+
+#[test]
+fn links_are_typed_bounded_and_paid_for() {
+	run_test(|| {
+		let a = submit(ALICE, "a", 1);
+		let b = submit(BOB, "b", 2);
+		assert_ok!(Kcg::link(
+			RuntimeOrigin::signed(ALICE),
+			a,
+			b,
+			Relation::Supports
+		));
+		assert_eq!(Links::<Test>::get(a, b), Some(Relation::Supports));
+		assert_eq!(LinkCount::<Test>::get(a), 1);
+		assert_eq!(held(ALICE, HoldReason::LinkDeposit), LINK_DEPOSIT);
+		System::assert_last_event(
+			Event::Linked {
+				from: a,
+				to: b,
+				relation: Relation::Supports,
+				deposit: LINK_DEPOSIT,
+			}
+			.into(),
+		);
+
+		assert_noop!(
+			Kcg::link(RuntimeOrigin::signed(ALICE), a, b, Relation::Refines),
+			Error::<Test>::AlreadyLinked
+		);
+		assert_noop!(
+			Kcg::link(RuntimeOrigin::signed(ALICE), a, a, Relation::Related),
+			Error::<Test>::SelfLink
+		);
+		assert_noop!(
+			Kcg::link(RuntimeOrigin::signed(ALICE), a, 77, Relation::Related),
+			Error::<Test>::UnknownEntry
+		);
+		assert_noop!(
+			Kcg::link(RuntimeOrigin::signed(ALICE), 77, a, Relation::Related),
+			Error::<Test>::UnknownEntry
+		);
+		assert_noop!(
+			Kcg::link(RuntimeOrigin::signed(ALICE), b, a, Relation::Contradicts),
+			Error::<Test>::NotAuthor
+		);
+
+		for seed in 3..3 + (MAX_LINKS as u8 - 1) {
+			let other = submit(BOB, "other", seed);
+			assert_ok!(Kcg::link(
+				RuntimeOrigin::signed(ALICE),
+				a,
+				other,
+				Relation::Related
+			));
+		}
+		let one_too_many = submit(BOB, "more", 9);
+		assert_noop!(
+			Kcg::link(
+				RuntimeOrigin::signed(ALICE),
+				a,
+				one_too_many,
+				Relation::Related
+			),
+			Error::<Test>::TooManyLinks
+		);
+
+		assert_noop!(
+			Kcg::unlink(RuntimeOrigin::signed(BOB), a, b),
+			Error::<Test>::NotAuthor
+		);
+		assert_noop!(
+			Kcg::unlink(RuntimeOrigin::signed(BOB), b, a),
+			Error::<Test>::NotLinked
+		);
+		assert_ok!(Kcg::unlink(RuntimeOrigin::signed(ALICE), a, b));
+		assert_eq!(Links::<Test>::get(a, b), None);
+		assert_eq!(LinkCount::<Test>::get(a), MAX_LINKS - 1);
+		assert_eq!(
+			held(ALICE, HoldReason::LinkDeposit),
+			LINK_DEPOSIT * (MAX_LINKS as u128 - 1)
+		);
+		System::assert_last_event(
+			Event::Unlinked {
+				from: a,
+				to: b,
+				deposit_returned: LINK_DEPOSIT,
+			}
+			.into(),
+		);
+		// Room again for one more.
+		assert_ok!(Kcg::link(
+			RuntimeOrigin::signed(ALICE),
+			a,
+			one_too_many,
+			Relation::Related
+		));
+	});
+}
+
+#[test]
+fn validated_since_pages_through_the_log() {
+	run_test(|| {
+		let mut expected = vec![];
+		for block in 1..=6u64 {
+			run_to_block(block);
+			let id = submit(ALICE, &format!("question {block}"), block as u8);
+			assert_ok!(Kcg::decide(id, Decision::Validated));
+			expected.push((id, block));
+		}
+		assert_eq!(
+			Kcg::validated_since(4, None, 100).entries,
+			expected[3..].to_vec()
+		);
+		assert_eq!(Kcg::validated_since(7, None, 100).entries, vec![]);
+
+		let first = Kcg::validated_since(2, None, 2);
+		assert_eq!(first.entries, expected[1..3].to_vec());
+		let second = Kcg::validated_since(2, first.next_cursor, 2);
+		assert_eq!(second.entries, expected[3..5].to_vec());
+		let last = Kcg::validated_since(2, second.next_cursor, 2);
+		assert_eq!(last.entries, expected[5..].to_vec());
+		assert_eq!(last.next_cursor, None);
+		// A cursor before `since` does not go back before it.
+		assert_eq!(
+			Kcg::validated_since(5, Some(0), 100).entries,
+			expected[4..].to_vec()
+		);
+	});
+}
+
+#[test]
+fn voting_period_is_set_by_root_only() {
+	run_test(|| {
+		assert_noop!(
+			Kcg::set_voting_period(RuntimeOrigin::signed(ALICE), 5),
+			DispatchError::BadOrigin
+		);
+		assert_noop!(
+			Kcg::set_voting_period(RuntimeOrigin::root(), 0),
+			Error::<Test>::ZeroVotingPeriod
+		);
+		assert_ok!(Kcg::set_voting_period(RuntimeOrigin::root(), 5));
+		System::assert_last_event(Event::VotingPeriodSet { blocks: 5 }.into());
+		let id = submit(ALICE, "q", 1);
+		assert_eq!(status(id), EntryStatus::Pending { deadline: 6 });
+	});
+}
+
+#[test]
+fn try_state_catches_a_dangling_answer() {
+	new_test_ext().execute_with(|| {
+		Answer::<Test>::insert([1u8; 32], 5);
+		assert!(Kcg::do_try_state().is_err());
+	});
+}

@@ -1,0 +1,140 @@
+//! The entry record, its status, and the traits through which the KCG pallet and the validators
+//! pallet talk to each other.
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use frame_support::{pallet_prelude::DispatchResult, BoundedVec};
+use membria_primitives::{Decision, EntryId, GapId, QuestionKey, SessionIndex};
+use scale_info::TypeInfo;
+
+use crate::MaxCidLen;
+
+/// Where an entry is in its life.
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+)]
+pub enum EntryStatus<BlockNumber> {
+	/// Validators vote on it until `deadline` (exclusive).
+	Pending { deadline: BlockNumber },
+	/// Approved by validators at block `at`; the answer to its question.
+	Validated { at: BlockNumber },
+	/// Rejected by validators at block `at`; the author's deposit was slashed.
+	Rejected { at: BlockNumber },
+	/// Not decided before its deadline.
+	Expired,
+	/// Was the answer to its question until entry `by` was validated.
+	Superseded { by: EntryId },
+	/// Withdrawn by its author while pending.
+	Retracted,
+}
+
+/// A knowledge entry: what the chain knows of a body stored on IPFS.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo)]
+pub struct Entry<AccountId, Balance, BlockNumber> {
+	/// blake2-256 of the normalized question the body answers.
+	pub question_key: QuestionKey,
+	/// blake2-256 of the body's exact bytes.
+	pub content_hash: sp_core::H256,
+	/// The body's binary CID on IPFS (sha2-256, v0 or v1).
+	pub cid: BoundedVec<u8, MaxCidLen>,
+	/// The body's length in bytes.
+	pub size: u32,
+	/// Who submitted it and holds its deposit.
+	pub author: AccountId,
+	/// The knowledge gap it fills, if any.
+	pub gap: Option<GapId>,
+	/// Where it is in its life.
+	pub status: EntryStatus<BlockNumber>,
+	/// The block it was submitted in.
+	pub submitted_at: BlockNumber,
+	/// The validator session whose stake decides it.
+	pub session: SessionIndex,
+	/// The deposit held from the author while it is pending.
+	pub deposit: Balance,
+}
+
+/// What listeners of a closed vote need to know of the entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EntrySummary<AccountId> {
+	pub question_key: QuestionKey,
+	pub author: AccountId,
+	pub gap: Option<GapId>,
+	pub session: SessionIndex,
+}
+
+impl<AccountId: Clone, Balance, BlockNumber> Entry<AccountId, Balance, BlockNumber> {
+	/// The parts of the entry listeners of [`EntryClosed`] need.
+	pub fn summary(&self) -> EntrySummary<AccountId> {
+		EntrySummary {
+			question_key: self.question_key,
+			author: self.author.clone(),
+			gap: self.gap,
+			session: self.session,
+		}
+	}
+}
+
+/// How an entry's vote ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Closure {
+	/// Validators decided it.
+	Decided(Decision),
+	/// Its deadline passed undecided.
+	Expired,
+	/// Its author withdrew it.
+	Retracted,
+}
+
+/// Told when an entry's vote is over.
+pub trait EntryClosed<AccountId> {
+	fn entry_closed(entry: EntryId, summary: &EntrySummary<AccountId>, closure: Closure);
+}
+
+impl<AccountId> EntryClosed<AccountId> for () {
+	fn entry_closed(_: EntryId, _: &EntrySummary<AccountId>, _: Closure) {}
+}
+
+/// The current validator session.
+pub trait CurrentSession {
+	fn current_session() -> SessionIndex;
+}
+
+/// Why an entry cannot be voted on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VoteRefusal {
+	/// No entry has this id.
+	UnknownEntry,
+	/// The entry was already decided, expired or retracted.
+	AlreadyClosed,
+	/// The entry's deadline has passed (it expires at the start of the deadline block).
+	VotingClosed,
+}
+
+/// What the validators pallet needs of the KCG: which entries are open for votes, and a way to
+/// record its decisions.
+pub trait EntryVoting {
+	type BlockNumber;
+
+	/// The session whose stake decides `entry`, if the entry is open for votes.
+	fn open_for_votes(entry: EntryId) -> Result<SessionIndex, VoteRefusal>;
+
+	/// Records the validators' decision on a pending entry.
+	fn decide(entry: EntryId, decision: Decision) -> DispatchResult;
+}
+
+/// A page of the validation log.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
+pub struct ValidatedPage<BlockNumber> {
+	/// `(entry, block validated at)`, in validation order.
+	pub entries: alloc::vec::Vec<(EntryId, BlockNumber)>,
+	/// Where the next page starts, if there is more.
+	pub next_cursor: Option<u64>,
+}

@@ -1,0 +1,613 @@
+//! Unit tests of every call's success and refusals, of session planning, and of the tally,
+//! slashing and reward arithmetic at its edges.
+
+use frame_support::{
+	assert_noop, assert_ok,
+	pallet_prelude::DispatchResult,
+	traits::{
+		fungible::{Inspect, InspectHold},
+		Currency,
+	},
+};
+use membria_primitives::{Decision, RejectReason, Verdict};
+use pallet_kcg::EntryStatus;
+use sp_core::H256;
+use sp_runtime::{DispatchError, TokenError};
+
+use crate::{mock::*, *};
+
+const REJECT: Verdict = Verdict::Reject(RejectReason::Incorrect);
+
+fn equal_validators(accounts: &[AccountId]) -> Vec<(AccountId, Balance)> {
+	accounts.iter().map(|a| (*a, MIN_BOND)).collect()
+}
+
+fn bonded(who: AccountId) -> Balance {
+	Balances::balance_on_hold(&RuntimeHoldReason::Validators(HoldReason::Bond), &who)
+}
+
+fn pot() -> Balance {
+	Balances::free_balance(Validators::pot_account())
+}
+
+fn submit_entry() -> u64 {
+	let id = pallet_kcg::NextEntryId::<Test>::get();
+	let mut cid = vec![0x01, 0x55, 0x12, 0x20];
+	cid.extend([id as u8; 32]);
+	assert_ok!(Kcg::submit_entry(
+		RuntimeOrigin::signed(AUTHOR),
+		[id as u8; 32],
+		cid,
+		H256::repeat_byte(1),
+		100,
+		None
+	));
+	id
+}
+
+fn attest(who: AccountId, entry: u64, verdict: Verdict) -> DispatchResult {
+	Validators::attest(RuntimeOrigin::signed(who), entry, verdict)
+		.map(|_| ())
+		.map_err(|e| e.error)
+}
+
+fn entry_status(id: u64) -> EntryStatus<u64> {
+	pallet_kcg::Entries::<Test>::get(id).unwrap().status
+}
+
+#[test]
+fn genesis_bonds_the_validators_and_plans_the_first_sessions() {
+	run_test(&[(ALICE, 2_000), (BOB, 1_000)], || {
+		assert_eq!(bonded(ALICE), 2_000);
+		assert_eq!(TotalBonded::<Test>::get(), 3_000);
+		assert!(Candidates::<Test>::contains_key(ALICE) && Candidates::<Test>::contains_key(BOB));
+		for session in [0, 1] {
+			assert_eq!(
+				SessionStakes::<Test>::get(session).to_vec(),
+				vec![(ALICE, 2_000), (BOB, 1_000)]
+			);
+			assert_eq!(SessionTotalStake::<Test>::get(session), 3_000);
+		}
+		assert_eq!(pot(), 1, "the pot keeps the existential deposit");
+	});
+}
+
+#[test]
+fn bond_and_bond_extra_hold_funds() {
+	run_test(&[], || {
+		assert_noop!(
+			Validators::bond(RuntimeOrigin::signed(DAVE), MIN_BOND - 1),
+			Error::<Test>::InsufficientBond
+		);
+		assert_noop!(
+			Validators::bond(RuntimeOrigin::signed(DAVE), ENDOWMENT * 2),
+			TokenError::FundsUnavailable
+		);
+		assert_noop!(
+			Validators::bond_extra(RuntimeOrigin::signed(DAVE), 5),
+			Error::<Test>::NotBonded
+		);
+		assert_ok!(Validators::bond(RuntimeOrigin::signed(DAVE), MIN_BOND));
+		System::assert_last_event(
+			Event::Bonded {
+				who: DAVE,
+				amount: MIN_BOND,
+			}
+			.into(),
+		);
+		assert_noop!(
+			Validators::bond(RuntimeOrigin::signed(DAVE), MIN_BOND),
+			Error::<Test>::AlreadyBonded
+		);
+		assert_noop!(
+			Validators::bond_extra(RuntimeOrigin::signed(DAVE), 0),
+			Error::<Test>::ZeroAmount
+		);
+		assert_ok!(Validators::bond_extra(RuntimeOrigin::signed(DAVE), 500));
+		assert_eq!(bonded(DAVE), MIN_BOND + 500);
+		assert_eq!(Ledgers::<Test>::get(DAVE).unwrap().active, MIN_BOND + 500);
+		assert_eq!(Balances::free_balance(DAVE), ENDOWMENT - MIN_BOND - 500);
+		assert_noop!(
+			Validators::bond(RuntimeOrigin::none(), MIN_BOND),
+			DispatchError::BadOrigin
+		);
+	});
+}
+
+#[test]
+fn unbond_keeps_funds_held_until_the_period_ends() {
+	run_test(&[(ALICE, 3_000)], || {
+		assert_noop!(
+			Validators::unbond(RuntimeOrigin::signed(ALICE), 0),
+			Error::<Test>::ZeroAmount
+		);
+		assert_noop!(
+			Validators::unbond(RuntimeOrigin::signed(BOB), 1),
+			Error::<Test>::NotBonded
+		);
+		assert_noop!(
+			Validators::unbond(RuntimeOrigin::signed(ALICE), 3_001),
+			Error::<Test>::UnbondExceedsActive
+		);
+		assert_ok!(Validators::unbond(RuntimeOrigin::signed(ALICE), 1_000));
+		System::assert_last_event(
+			Event::Unbonded {
+				who: ALICE,
+				amount: 1_000,
+				unlock_at: 1 + UNBONDING,
+			}
+			.into(),
+		);
+		assert_eq!(bonded(ALICE), 3_000, "unbonding funds stay held");
+		assert_eq!(Ledgers::<Test>::get(ALICE).unwrap().active, 2_000);
+		assert!(
+			Candidates::<Test>::contains_key(ALICE),
+			"still above the minimum"
+		);
+
+		assert_noop!(
+			Validators::withdraw_unbonded(RuntimeOrigin::signed(ALICE)),
+			Error::<Test>::NothingToWithdraw
+		);
+		run_to_block(UNBONDING);
+		assert_noop!(
+			Validators::withdraw_unbonded(RuntimeOrigin::signed(ALICE)),
+			Error::<Test>::NothingToWithdraw
+		);
+		assert_ok!(Validators::unbond(RuntimeOrigin::signed(ALICE), 500));
+		assert_noop!(
+			Validators::unbond(RuntimeOrigin::signed(ALICE), 1),
+			Error::<Test>::TooManyUnlockingChunks
+		);
+		run_to_block(1 + UNBONDING);
+		assert_ok!(Validators::withdraw_unbonded(RuntimeOrigin::signed(ALICE)));
+		System::assert_last_event(
+			Event::Withdrawn {
+				who: ALICE,
+				amount: 1_000,
+			}
+			.into(),
+		);
+		assert_eq!(bonded(ALICE), 2_000);
+		assert_eq!(TotalBonded::<Test>::get(), 2_000);
+		assert_eq!(Balances::free_balance(ALICE), ENDOWMENT - 2_000);
+	});
+}
+
+#[test]
+fn unbonding_below_the_minimum_chills_and_a_full_withdrawal_removes_the_ledger() {
+	run_test(&[(ALICE, MIN_BOND)], || {
+		assert_ok!(Validators::unbond(RuntimeOrigin::signed(ALICE), 1));
+		System::assert_last_event(Event::Chilled { who: ALICE }.into());
+		assert!(!Candidates::<Test>::contains_key(ALICE));
+		assert_ok!(Validators::unbond(
+			RuntimeOrigin::signed(ALICE),
+			MIN_BOND - 1
+		));
+		run_to_block(1 + UNBONDING);
+		assert_ok!(Validators::withdraw_unbonded(RuntimeOrigin::signed(ALICE)));
+		assert!(Ledgers::<Test>::get(ALICE).is_none());
+		assert_eq!(Balances::free_balance(ALICE), ENDOWMENT);
+		assert_eq!(TotalBonded::<Test>::get(), 0);
+	});
+}
+
+#[test]
+fn validate_and_chill() {
+	run_test(&[(ALICE, MIN_BOND)], || {
+		assert_noop!(
+			Validators::validate(RuntimeOrigin::signed(DAVE)),
+			Error::<Test>::NotBonded
+		);
+		assert_noop!(
+			Validators::validate(RuntimeOrigin::signed(ALICE)),
+			Error::<Test>::AlreadyValidating
+		);
+		assert_ok!(Validators::bond(RuntimeOrigin::signed(DAVE), MIN_BOND));
+		assert_ok!(Validators::unbond(RuntimeOrigin::signed(DAVE), 1));
+		assert_noop!(
+			Validators::validate(RuntimeOrigin::signed(DAVE)),
+			Error::<Test>::InsufficientBond
+		);
+		assert_ok!(Validators::bond_extra(RuntimeOrigin::signed(DAVE), 1));
+		assert_ok!(Validators::validate(RuntimeOrigin::signed(DAVE)));
+		System::assert_last_event(Event::Validating { who: DAVE }.into());
+		assert_noop!(
+			Validators::chill(RuntimeOrigin::signed(EVE)),
+			Error::<Test>::NotValidating
+		);
+		assert_ok!(Validators::chill(RuntimeOrigin::signed(DAVE)));
+		System::assert_last_event(Event::Chilled { who: DAVE }.into());
+		assert!(!Candidates::<Test>::contains_key(DAVE));
+	});
+}
+
+#[test]
+fn candidates_are_bounded() {
+	run_test(&equal_validators(&[1, 2, 3, 4, 5, 10]), || {
+		assert_eq!(Candidates::<Test>::count(), MAX_CANDIDATES);
+		let newcomer = 42;
+		Balances::make_free_balance_be(&newcomer, ENDOWMENT);
+		assert_ok!(Validators::bond(RuntimeOrigin::signed(newcomer), MIN_BOND));
+		assert_noop!(
+			Validators::validate(RuntimeOrigin::signed(newcomer)),
+			Error::<Test>::TooManyCandidates
+		);
+	});
+}
+
+#[test]
+fn a_new_validator_with_keys_joins_at_the_next_session() {
+	run_test(&equal_validators(&[ALICE]), || {
+		assert_ok!(Validators::bond(RuntimeOrigin::signed(DAVE), 5_000));
+		assert_ok!(Validators::validate(RuntimeOrigin::signed(DAVE)));
+		// Without session keys Dave is not selected; the set is unchanged.
+		assert_eq!(rotate_to_session(1), None);
+		assert_eq!(
+			SessionStakes::<Test>::get(2).to_vec(),
+			vec![(ALICE, MIN_BOND)]
+		);
+		set_keys(DAVE);
+		assert_eq!(rotate_to_session(2), Some(vec![ALICE, DAVE]));
+		assert_eq!(
+			SessionStakes::<Test>::get(3).to_vec(),
+			vec![(ALICE, MIN_BOND), (DAVE, 5_000)]
+		);
+		assert_eq!(SessionTotalStake::<Test>::get(3), MIN_BOND + 5_000);
+		// Chilling leaves at the next planned session.
+		assert_ok!(Validators::chill(RuntimeOrigin::signed(DAVE)));
+		assert_eq!(rotate_to_session(3), Some(vec![ALICE]));
+		// An unchanged set is not re-announced (no needless GRANDPA set change).
+		assert_eq!(rotate_to_session(4), None);
+	});
+}
+
+#[test]
+fn the_top_validators_by_bond_are_selected() {
+	let validators = [
+		(ALICE, 1_000),
+		(BOB, 5_000),
+		(CHARLIE, 3_000),
+		(DAVE, 4_000),
+		(EVE, 2_000),
+	];
+	run_test(&validators, || {
+		// MaxValidators = 4: Alice has the smallest bond and is left out, order is by account.
+		assert_eq!(
+			SessionStakes::<Test>::get(1).to_vec(),
+			vec![(BOB, 5_000), (CHARLIE, 3_000), (DAVE, 4_000), (EVE, 2_000)]
+		);
+		assert_ok!(Validators::bond_extra(RuntimeOrigin::signed(ALICE), 2_000));
+		assert_eq!(rotate_to_session(1), Some(vec![ALICE, BOB, CHARLIE, DAVE]));
+	});
+}
+
+#[test]
+fn nobody_selectable_keeps_the_current_set_and_its_stake() {
+	run_test(&equal_validators(&[ALICE]), || {
+		assert_ok!(Validators::chill(RuntimeOrigin::signed(ALICE)));
+		assert_eq!(rotate_to_session(1), None);
+		assert_eq!(
+			SessionStakes::<Test>::get(2).to_vec(),
+			vec![(ALICE, MIN_BOND)]
+		);
+	});
+}
+
+#[test]
+fn old_session_snapshots_are_dropped() {
+	run_test(&equal_validators(&[ALICE]), || {
+		for session in 1..=4 {
+			rotate_to_session(session);
+		}
+		// Session 5 was planned last; with a history of 3, sessions 0..=2 are gone.
+		assert!(SessionStakes::<Test>::get(2).is_empty());
+		assert_eq!(SessionStakes::<Test>::get(3).len(), 1);
+	});
+}
+
+#[test]
+fn sessions_end_after_their_length() {
+	use pallet_session::ShouldEndSession;
+	run_test(&equal_validators(&[ALICE]), || {
+		// Genesis started session 0 at block 1.
+		assert!(!Validators::should_end_session(SESSION_LENGTH));
+		assert!(Validators::should_end_session(1 + SESSION_LENGTH));
+		System::set_block_number(11);
+		rotate_to_session(1);
+		assert!(!Validators::should_end_session(20));
+		assert!(Validators::should_end_session(21));
+	});
+}
+
+#[test]
+fn attest_refuses_outsiders_double_votes_and_closed_entries() {
+	run_test(&equal_validators(&[ALICE, BOB, CHARLIE]), || {
+		let entry = submit_entry();
+		assert_noop!(
+			attest(DAVE, entry, Verdict::Approve),
+			Error::<Test>::NotActiveValidator
+		);
+		assert_noop!(
+			attest(ALICE, 99, Verdict::Approve),
+			Error::<Test>::UnknownEntry
+		);
+		assert_ok!(attest(ALICE, entry, Verdict::Approve));
+		System::assert_last_event(
+			Event::Attested {
+				entry,
+				validator: ALICE,
+				verdict: Verdict::Approve,
+				stake: MIN_BOND,
+			}
+			.into(),
+		);
+		assert_noop!(attest(ALICE, entry, REJECT), Error::<Test>::AlreadyVoted);
+		assert_ok!(attest(BOB, entry, Verdict::Approve));
+		assert_eq!(entry_status(entry), EntryStatus::Validated { at: 1 });
+		assert_noop!(
+			attest(CHARLIE, entry, Verdict::Approve),
+			Error::<Test>::EntryClosed
+		);
+
+		let late = submit_entry();
+		System::set_block_number(1 + VOTING_PERIOD);
+		assert_noop!(
+			attest(ALICE, late, Verdict::Approve),
+			Error::<Test>::VotingClosed
+		);
+		<Kcg as frame_support::traits::Hooks<u64>>::on_initialize(1 + VOTING_PERIOD);
+		assert_eq!(entry_status(late), EntryStatus::Expired);
+		assert_noop!(
+			attest(ALICE, late, Verdict::Approve),
+			Error::<Test>::EntryClosed
+		);
+	});
+}
+
+#[test]
+fn exactly_two_thirds_validates_and_just_below_does_not() {
+	run_test(&equal_validators(&[ALICE, BOB, CHARLIE]), || {
+		let entry = submit_entry();
+		assert_ok!(attest(ALICE, entry, Verdict::Approve));
+		assert!(
+			matches!(entry_status(entry), EntryStatus::Pending { .. }),
+			"1/3 decides nothing"
+		);
+		assert_ok!(attest(BOB, entry, Verdict::Approve));
+		assert_eq!(
+			entry_status(entry),
+			EntryStatus::Validated { at: 1 },
+			"exactly 2/3 validates"
+		);
+		System::assert_has_event(
+			Event::EntryDecided {
+				entry,
+				decision: Decision::Validated,
+				approve: 2 * MIN_BOND,
+				reject: 0,
+				total: 3 * MIN_BOND,
+			}
+			.into(),
+		);
+	});
+	// 2/3 minus one unit of stake does not validate.
+	run_test(&[(ALICE, 3_000), (BOB, 2_999), (CHARLIE, 3_000)], || {
+		let entry = submit_entry();
+		assert_ok!(attest(ALICE, entry, Verdict::Approve));
+		assert_ok!(attest(BOB, entry, Verdict::Approve));
+		assert!(matches!(entry_status(entry), EntryStatus::Pending { .. }));
+	});
+}
+
+#[test]
+fn rejection_needs_more_than_one_third() {
+	run_test(&equal_validators(&[ALICE, BOB, CHARLIE]), || {
+		let entry = submit_entry();
+		assert_ok!(attest(ALICE, entry, REJECT));
+		assert!(
+			matches!(entry_status(entry), EntryStatus::Pending { .. }),
+			"exactly 1/3 rejects nothing"
+		);
+		assert_ok!(attest(BOB, entry, REJECT));
+		assert_eq!(entry_status(entry), EntryStatus::Rejected { at: 1 });
+		// The author's deposit went to the pot and was shared by the two who rejected.
+		assert_eq!(
+			<Balances as Inspect<_>>::total_balance(&AUTHOR),
+			ENDOWMENT - ENTRY_DEPOSIT
+		);
+		System::assert_has_event(
+			Event::Rewarded {
+				who: ALICE,
+				entry,
+				amount: 50,
+			}
+			.into(),
+		);
+		System::assert_has_event(
+			Event::Rewarded {
+				who: BOB,
+				entry,
+				amount: 50,
+			}
+			.into(),
+		);
+		assert_eq!(pot(), 1);
+	});
+}
+
+#[test]
+fn one_validator_decides_alone() {
+	run_test(&equal_validators(&[ALICE]), || {
+		let entry = submit_entry();
+		assert_ok!(attest(ALICE, entry, Verdict::Approve));
+		assert_eq!(entry_status(entry), EntryStatus::Validated { at: 1 });
+		assert_eq!(
+			Votes::<Test>::iter_prefix(entry).count(),
+			0,
+			"votes are settled"
+		);
+		assert!(Tallies::<Test>::get(entry).is_none());
+	});
+}
+
+#[test]
+fn no_stake_snapshot_means_no_vote() {
+	run_test(&equal_validators(&[ALICE]), || {
+		SESSION.with(|s| *s.borrow_mut() = 50);
+		let entry = submit_entry();
+		assert_noop!(
+			attest(ALICE, entry, Verdict::Approve),
+			Error::<Test>::NoStakeSnapshot
+		);
+	});
+}
+
+#[test]
+fn losers_are_slashed_and_winners_share_the_pot_pro_rata() {
+	let validators = [
+		(ALICE, 1_000),
+		(BOB, 2_000),
+		(CHARLIE, 3_000),
+		(DAVE, 4_000),
+	];
+	run_test(&validators, || {
+		let entry = submit_entry();
+		// Total 10_000; approval needs 6_667.
+		assert_ok!(attest(ALICE, entry, REJECT));
+		assert_ok!(attest(BOB, entry, REJECT)); // 3_000 reject: not > 3_333.
+		assert_ok!(attest(DAVE, entry, Verdict::Approve));
+		assert_ok!(attest(CHARLIE, entry, Verdict::Approve)); // 7_000 approve: validated.
+		assert_eq!(entry_status(entry), EntryStatus::Validated { at: 1 });
+
+		// 10% of the losers' bonds: 100 + 200 = 300 into the pot.
+		System::assert_has_event(
+			Event::Slashed {
+				who: ALICE,
+				entry,
+				amount: 100,
+			}
+			.into(),
+		);
+		System::assert_has_event(
+			Event::Slashed {
+				who: BOB,
+				entry,
+				amount: 200,
+			}
+			.into(),
+		);
+		assert_eq!(bonded(ALICE), 900);
+		assert_eq!(Ledgers::<Test>::get(BOB).unwrap().active, 1_800);
+		assert_eq!(TotalBonded::<Test>::get(), 10_000 - 300);
+		// Shared 3:4 between Charlie and Dave: 300 * 3/7 = 128, 300 * 4/7 = 171; 1 stays.
+		System::assert_has_event(
+			Event::Rewarded {
+				who: CHARLIE,
+				entry,
+				amount: 128,
+			}
+			.into(),
+		);
+		System::assert_has_event(
+			Event::Rewarded {
+				who: DAVE,
+				entry,
+				amount: 171,
+			}
+			.into(),
+		);
+		assert_eq!(Balances::free_balance(CHARLIE), ENDOWMENT - 3_000 + 128);
+		assert_eq!(pot(), 1 + 1);
+	});
+}
+
+#[test]
+fn unbonding_funds_are_still_slashed() {
+	run_test(&equal_validators(&[ALICE, BOB, CHARLIE]), || {
+		let entry = submit_entry();
+		assert_ok!(Validators::unbond(RuntimeOrigin::signed(CHARLIE), MIN_BOND));
+		assert_ok!(attest(CHARLIE, entry, REJECT));
+		assert_ok!(attest(ALICE, entry, Verdict::Approve));
+		assert_ok!(attest(BOB, entry, Verdict::Approve));
+		System::assert_has_event(
+			Event::Slashed {
+				who: CHARLIE,
+				entry,
+				amount: 100,
+			}
+			.into(),
+		);
+		let ledger = Ledgers::<Test>::get(CHARLIE).unwrap();
+		assert_eq!(ledger.active, 0);
+		assert_eq!(ledger.total(), MIN_BOND - 100);
+		run_to_block(1 + UNBONDING);
+		assert_ok!(Validators::withdraw_unbonded(RuntimeOrigin::signed(
+			CHARLIE
+		)));
+		assert_eq!(Balances::free_balance(CHARLIE), ENDOWMENT - 100);
+	});
+}
+
+#[test]
+fn expired_and_retracted_entries_drop_their_votes_without_slashing() {
+	run_test(&equal_validators(&[ALICE, BOB, CHARLIE]), || {
+		let expiring = submit_entry();
+		let retracted = submit_entry();
+		assert_ok!(attest(ALICE, expiring, REJECT));
+		assert_ok!(attest(ALICE, retracted, Verdict::Approve));
+		assert_ok!(Kcg::retract(RuntimeOrigin::signed(AUTHOR), retracted));
+		assert_eq!(Votes::<Test>::iter_prefix(retracted).count(), 0);
+		run_to_block(1 + VOTING_PERIOD);
+		assert_eq!(entry_status(expiring), EntryStatus::Expired);
+		assert_eq!(Votes::<Test>::iter_prefix(expiring).count(), 0);
+		assert!(Tallies::<Test>::get(expiring).is_none());
+		assert_eq!(bonded(ALICE), MIN_BOND);
+		// The retraction fee went to the pot.
+		assert_eq!(pot(), 1 + ENTRY_DEPOSIT / 10);
+	});
+}
+
+#[test]
+fn params_are_set_by_root_and_checked() {
+	run_test(&[], || {
+		let mut new = params();
+		new.session_length = 50;
+		assert_noop!(
+			Validators::set_params(RuntimeOrigin::signed(ALICE), new.clone()),
+			DispatchError::BadOrigin
+		);
+		let mut invalid = new.clone();
+		invalid.session_length = 0;
+		assert_noop!(
+			Validators::set_params(RuntimeOrigin::root(), invalid),
+			Error::<Test>::InvalidParams
+		);
+		assert_ok!(Validators::set_params(RuntimeOrigin::root(), new.clone()));
+		System::assert_last_event(
+			Event::ParamsSet {
+				params: new.clone(),
+			}
+			.into(),
+		);
+		assert_eq!(Params::<Test>::get(), Some(new));
+	});
+}
+
+#[test]
+fn tally_thresholds_at_the_edges() {
+	let tally = |approve: u128, reject: u128| Tally { approve, reject };
+	assert_eq!(tally(0, 0).decision(0), None, "no stake, no decision");
+	assert_eq!(tally(1, 0).decision(1), Some(Decision::Validated));
+	assert_eq!(tally(2, 0).decision(3), Some(Decision::Validated));
+	assert_eq!(tally(1, 1).decision(3), None);
+	assert_eq!(tally(0, 2).decision(3), Some(Decision::Rejected));
+	assert_eq!(tally(666, 0).decision(1000), None);
+	assert_eq!(tally(667, 0).decision(1000), Some(Decision::Validated));
+	assert_eq!(tally(0, 333).decision(1000), None);
+	assert_eq!(tally(0, 334).decision(1000), Some(Decision::Rejected));
+	assert_eq!(
+		tally(u128::MAX, 0).decision(u128::MAX),
+		Some(Decision::Validated)
+	);
+}

@@ -1,0 +1,104 @@
+//! Weights of `pallet-kcg-validators`.
+//!
+//! PROVISIONAL: hand-estimated from the storage each call touches (reads and writes at the
+//! runtime's `DbWeight`, plus a base per call), until `frame-benchmarking` results from this
+//! machine replace them (see `benchmarking.rs`).
+
+use core::marker::PhantomData;
+use frame_support::{
+	traits::Get,
+	weights::{constants::RocksDbWeight, Weight},
+};
+
+/// Weight functions of `pallet-kcg-validators`.
+pub trait WeightInfo {
+	fn bond() -> Weight;
+	fn bond_extra() -> Weight;
+	fn unbond() -> Weight;
+	fn withdraw_unbonded() -> Weight;
+	fn validate() -> Weight;
+	fn chill() -> Weight;
+	/// A vote that does not decide its entry.
+	fn attest() -> Weight;
+	/// A vote that decides its entry, settling `v` votes (slashes and rewards).
+	fn attest_and_decide(v: u32) -> Weight;
+	fn set_params() -> Weight;
+}
+
+fn estimate(
+	base: u64,
+	proof: u64,
+	reads: u64,
+	writes: u64,
+	db: frame_support::weights::RuntimeDbWeight,
+) -> Weight {
+	Weight::from_parts(base, proof).saturating_add(db.reads_writes(reads, writes))
+}
+
+/// Weights for `pallet-kcg-validators` on the Membria runtime.
+pub struct SubstrateWeight<T>(PhantomData<T>);
+
+impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
+	fn bond() -> Weight {
+		estimate(45_000_000, 4_000, 5, 4, T::DbWeight::get())
+	}
+	fn bond_extra() -> Weight {
+		estimate(45_000_000, 4_000, 5, 4, T::DbWeight::get())
+	}
+	fn unbond() -> Weight {
+		estimate(35_000_000, 4_000, 4, 3, T::DbWeight::get())
+	}
+	fn withdraw_unbonded() -> Weight {
+		estimate(45_000_000, 4_000, 4, 4, T::DbWeight::get())
+	}
+	fn validate() -> Weight {
+		estimate(25_000_000, 3_500, 4, 2, T::DbWeight::get())
+	}
+	fn chill() -> Weight {
+		estimate(20_000_000, 3_500, 2, 2, T::DbWeight::get())
+	}
+	fn attest() -> Weight {
+		estimate(40_000_000, 8_000, 6, 2, T::DbWeight::get())
+	}
+	fn attest_and_decide(v: u32) -> Weight {
+		estimate(120_000_000, 12_000, 14, 12, T::DbWeight::get()).saturating_add(
+			estimate(60_000_000, 4_000, 5, 5, T::DbWeight::get()).saturating_mul(v.into()),
+		)
+	}
+	fn set_params() -> Weight {
+		estimate(10_000_000, 0, 0, 1, T::DbWeight::get())
+	}
+}
+
+/// For tests: the same estimates at RocksDB costs.
+impl WeightInfo for () {
+	fn bond() -> Weight {
+		estimate(45_000_000, 4_000, 5, 4, RocksDbWeight::get())
+	}
+	fn bond_extra() -> Weight {
+		estimate(45_000_000, 4_000, 5, 4, RocksDbWeight::get())
+	}
+	fn unbond() -> Weight {
+		estimate(35_000_000, 4_000, 4, 3, RocksDbWeight::get())
+	}
+	fn withdraw_unbonded() -> Weight {
+		estimate(45_000_000, 4_000, 4, 4, RocksDbWeight::get())
+	}
+	fn validate() -> Weight {
+		estimate(25_000_000, 3_500, 4, 2, RocksDbWeight::get())
+	}
+	fn chill() -> Weight {
+		estimate(20_000_000, 3_500, 2, 2, RocksDbWeight::get())
+	}
+	fn attest() -> Weight {
+		estimate(40_000_000, 8_000, 6, 2, RocksDbWeight::get())
+	}
+	fn attest_and_decide(v: u32) -> Weight {
+		estimate(120_000_000, 12_000, 14, 12, RocksDbWeight::get()).saturating_add(
+			estimate(60_000_000, 4_000, 5, 5, RocksDbWeight::get()).saturating_mul(v.into()),
+		)
+	}
+	fn set_params() -> Weight {
+		estimate(10_000_000, 0, 0, 1, RocksDbWeight::get())
+	}
+}

@@ -1,0 +1,105 @@
+//! Question normalization: the one rule that decides when two questions are the same question.
+//!
+//! `normalize_question` lowercases (Unicode-aware), trims, collapses every run of whitespace to
+//! one space, and drops trailing sentence punctuation (`.,!?;:…` and their CJK forms).
+//! `question_key` is blake2-256 of the normalized text's UTF-8 bytes.
+
+use alloc::string::String;
+
+/// Sentence punctuation dropped from the end of a question. Symbols that belong to names
+/// ("C++", "C#") are not sentence punctuation and stay.
+fn is_trailing_punctuation(c: char) -> bool {
+	matches!(
+		c,
+		'.' | ','
+			| '!' | '?'
+			| ';' | ':'
+			| '…' | '。'
+			| '？' | '！'
+			| '，' | '、'
+			| '；' | '：'
+			| '¿' | '¡'
+	)
+}
+
+/// The normalized form of `question`.
+///
+/// ```
+/// use membria_primitives::normalize_question;
+/// assert_eq!(normalize_question("  What IS\tthe atomic  number of Carbon?? "), "what is the atomic number of carbon");
+/// assert_eq!(normalize_question("Qu'est-ce que l'ÉNERGIE ?"), "qu'est-ce que l'énergie");
+/// ```
+pub fn normalize_question(question: &str) -> String {
+	let mut normalized = String::with_capacity(question.len());
+	for word in question.split_whitespace() {
+		if !normalized.is_empty() {
+			normalized.push(' ');
+		}
+		for c in word.chars() {
+			normalized.extend(c.to_lowercase());
+		}
+	}
+	// Trailing punctuation may be separated by spaces ("what is rust ?").
+	loop {
+		let trimmed = normalized
+			.trim_end_matches(is_trailing_punctuation)
+			.trim_end();
+		if trimmed.len() == normalized.len() {
+			break;
+		}
+		normalized.truncate(trimmed.len());
+	}
+	normalized
+}
+
+/// The key of a question on chain: blake2-256 of its normalized UTF-8 text.
+pub fn question_key(question: &str) -> [u8; 32] {
+	sp_crypto_hashing::blake2_256(normalize_question(question).as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn same_question_same_key() {
+		let forms = [
+			"What is the atomic number of carbon?",
+			"what is the atomic number of carbon",
+			"  WHAT is the   atomic number\nof carbon ?!",
+			"What is the atomic number of carbon…",
+		];
+		let key = question_key(forms[0]);
+		for form in forms {
+			assert_eq!(question_key(form), key, "{form:?}");
+		}
+	}
+
+	#[test]
+	fn different_questions_differ() {
+		assert_ne!(
+			question_key("atomic number of carbon"),
+			question_key("atomic number of nitrogen")
+		);
+		// Symbols are part of names, even at the end.
+		assert_ne!(question_key("what is c++"), question_key("what is c"));
+		assert_ne!(question_key("what is C#?"), question_key("what is c"));
+		assert_eq!(normalize_question("What is C#?"), "what is c#");
+	}
+
+	#[test]
+	fn unicode_lowercase_and_whitespace() {
+		assert_eq!(normalize_question("ΣΊΣΥΦΟΣ\u{00a0}Άλφα"), "σίσυφοσ άλφα");
+		assert_eq!(normalize_question("Straße？"), "straße");
+		assert_eq!(normalize_question(""), "");
+		assert_eq!(normalize_question(" ?!. "), "");
+	}
+
+	#[test]
+	fn key_is_blake2_of_normalized_text() {
+		assert_eq!(
+			question_key("Hello World!"),
+			sp_crypto_hashing::blake2_256(b"hello world")
+		);
+	}
+}

@@ -1,0 +1,70 @@
+//! The Knowledge Cache Graph and its validators.
+
+use frame_support::{
+	parameter_types,
+	traits::{ConstU128, ConstU32, Contains},
+	PalletId,
+};
+use membria_primitives::SessionIndex;
+use sp_runtime::Perbill;
+
+use super::MAX_AUTHORITIES;
+use crate::{AccountId, Balances, Kcg, Runtime, RuntimeHoldReason, Validators, UNIT};
+
+/// Held for every knowledge entry until validators decide it.
+pub const ENTRY_DEPOSIT: u128 = 10 * UNIT;
+/// Held for every link between entries.
+pub const LINK_DEPOSIT: u128 = UNIT;
+/// The largest entry body, in bytes.
+pub const MAX_BODY_SIZE: u32 = 1024 * 1024;
+
+parameter_types! {
+	pub const RetractFee: Perbill = Perbill::from_percent(10);
+	pub const ValidatorsPotId: PalletId = PalletId(*b"mbr/vpot");
+}
+
+/// The current session index, from pallet-session.
+pub struct SessionIndexOf;
+impl pallet_kcg::CurrentSession for SessionIndexOf {
+	fn current_session() -> SessionIndex {
+		pallet_session::CurrentIndex::<Runtime>::get()
+	}
+}
+
+/// Accounts with session keys queued in pallet-session.
+pub struct HasSessionKeys;
+impl Contains<AccountId> for HasSessionKeys {
+	fn contains(who: &AccountId) -> bool {
+		pallet_session::NextKeys::<Runtime>::contains_key(who)
+	}
+}
+
+impl pallet_kcg::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Slashed = Validators;
+	type Sessions = SessionIndexOf;
+	type OnEntryClosed = Validators;
+	type EntryDeposit = ConstU128<ENTRY_DEPOSIT>;
+	type LinkDeposit = ConstU128<LINK_DEPOSIT>;
+	type RetractFee = RetractFee;
+	type MaxBodySize = ConstU32<MAX_BODY_SIZE>;
+	type MaxEntriesPerBlock = ConstU32<256>;
+	type MaxLinksPerEntry = ConstU32<32>;
+	type MaxPageSize = ConstU32<256>;
+	type WeightInfo = pallet_kcg::weights::SubstrateWeight<Runtime>;
+}
+
+impl pallet_kcg_validators::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Entries = Kcg;
+	type HasSessionKeys = HasSessionKeys;
+	type PotId = ValidatorsPotId;
+	type MaxValidators = ConstU32<MAX_AUTHORITIES>;
+	type MaxCandidates = ConstU32<256>;
+	type MaxUnlockingChunks = ConstU32<16>;
+	// Covers the voting period with room: an entry's session snapshot must outlive its vote.
+	type SessionHistory = ConstU32<64>;
+	type WeightInfo = pallet_kcg_validators::weights::SubstrateWeight<Runtime>;
+}

@@ -1,0 +1,112 @@
+//! Named genesis presets, built from code: `development` (Alice validates alone) and
+//! `local_testnet` (Alice, Bob and Charlie validate).
+
+use alloc::{vec, vec::Vec};
+use frame_support::build_struct_json_patch;
+use serde_json::Value;
+use sp_consensus_aura::sr25519::AuthorityId as AuraId;
+use sp_consensus_grandpa::AuthorityId as GrandpaId;
+use sp_genesis_builder::{self, PresetId};
+use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
+
+use crate::{
+	AccountId, BalancesConfig, RuntimeGenesisConfig, SessionConfig, SessionKeys, SudoConfig, UNIT,
+};
+
+/// The preset `--dev` and `--chain dev` use.
+pub const DEVELOPMENT_PRESET: &str = sp_genesis_builder::DEV_RUNTIME_PRESET;
+/// The preset `--chain local` uses.
+pub const LOCAL_TESTNET_PRESET: &str = sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET;
+
+/// What every well-known development account (Alice … Ferdie and their `//stash`) starts with.
+pub const ENDOWMENT: u128 = 1_000_000 * UNIT;
+
+/// A genesis validator: its account and the session keys it starts with.
+struct GenesisValidator {
+	account: AccountId,
+	keys: SessionKeys,
+}
+
+/// The validator of a well-known development key: sr25519 for the account and Aura, ed25519 for
+/// GRANDPA, all derived from the same `//Name` seed.
+fn well_known_validator(sr: Sr25519Keyring, ed: Ed25519Keyring) -> GenesisValidator {
+	GenesisValidator {
+		account: sr.to_account_id(),
+		keys: SessionKeys {
+			aura: AuraId::from(sr.public()),
+			grandpa: GrandpaId::from(ed.public()),
+		},
+	}
+}
+
+fn genesis(validators: Vec<GenesisValidator>, endowed: Vec<AccountId>, root: AccountId) -> Value {
+	build_struct_json_patch!(RuntimeGenesisConfig {
+		balances: BalancesConfig {
+			balances: endowed
+				.into_iter()
+				.map(|account| (account, ENDOWMENT))
+				.collect::<Vec<_>>(),
+		},
+		session: SessionConfig {
+			keys: validators
+				.into_iter()
+				.map(|v| (v.account.clone(), v.account, v.keys))
+				.collect::<Vec<_>>(),
+		},
+		sudo: SudoConfig { key: Some(root) },
+	})
+}
+
+/// Every well-known development account, endowed on both presets.
+fn well_known_accounts() -> Vec<AccountId> {
+	Sr25519Keyring::well_known()
+		.map(|k| k.to_account_id())
+		.collect()
+}
+
+/// `development`: Alice is the one validator and the sudo key.
+pub fn development_config_genesis() -> Value {
+	genesis(
+		vec![well_known_validator(
+			Sr25519Keyring::Alice,
+			Ed25519Keyring::Alice,
+		)],
+		well_known_accounts(),
+		Sr25519Keyring::Alice.to_account_id(),
+	)
+}
+
+/// `local_testnet`: Alice, Bob and Charlie validate; Alice is the sudo key.
+pub fn local_testnet_genesis() -> Value {
+	genesis(
+		vec![
+			well_known_validator(Sr25519Keyring::Alice, Ed25519Keyring::Alice),
+			well_known_validator(Sr25519Keyring::Bob, Ed25519Keyring::Bob),
+			well_known_validator(Sr25519Keyring::Charlie, Ed25519Keyring::Charlie),
+		],
+		well_known_accounts(),
+		Sr25519Keyring::Alice.to_account_id(),
+	)
+}
+
+/// The JSON of the preset called `id`, if there is one.
+pub fn get_preset(id: &PresetId) -> Option<Vec<u8>> {
+	let patch = match id.as_ref() {
+		DEVELOPMENT_PRESET => development_config_genesis(),
+		LOCAL_TESTNET_PRESET => local_testnet_genesis(),
+		_ => return None,
+	};
+	Some(
+		serde_json::to_string(&patch)
+			.expect("serialization to json is expected to work. qed.")
+			.into_bytes(),
+	)
+}
+
+/// The presets this runtime offers.
+pub fn preset_names() -> Vec<PresetId> {
+	vec![
+		PresetId::from(DEVELOPMENT_PRESET),
+		PresetId::from(LOCAL_TESTNET_PRESET),
+	]
+}

@@ -1,0 +1,3 @@
+# Sourced by the other scripts: the one target dir shared by every build, test and CI run.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/membria/target}"
+export MEMBRIA_NODE="${MEMBRIA_NODE:-$CARGO_TARGET_DIR/release/membria-node}"

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian machine with rustup lacks to build and test Membria.
+# Idempotent: every step checks first, so a second run takes a second or two.
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+log() { printf '[setup] %s\n' "$*"; }
+
+# --- Rust: wasm targets for the runtime blob, rust-src for substrate-wasm-builder ----------------
+installed_targets="$(rustup target list --installed)"
+for target in wasm32-unknown-unknown wasm32v1-none; do
+	if ! grep -qx "$target" <<<"$installed_targets"; then
+		log "rustup target add $target"
+		rustup target add "$target"
+	fi
+done
+if ! rustup component list --installed | grep -q '^rust-src'; then
+	log "rustup component add rust-src"
+	rustup component add rust-src
+fi
+
+# --- Debian packages: protoc (litep2p), clang + libclang (bindgen) ------------------------------
+missing_debs=()
+for pkg in protobuf-compiler clang libclang-dev; do
+	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing_debs+=("$pkg")
+done
+if ((${#missing_debs[@]})); then
+	log "apt-get install ${missing_debs[*]}"
+	sudo_cmd=()
+	[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+	"${sudo_cmd[@]}" apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing_debs[@]}"
+fi
+
+# --- Node.js packages for the polkadot.js tests (versions pinned in tests/package-lock.json) ----
+if [ -f "$repo_root/tests/package.json" ]; then
+	if [ ! -d "$repo_root/tests/node_modules/@polkadot/api" ] ||
+		[ "$repo_root/tests/package-lock.json" -nt "$repo_root/tests/node_modules/.package-lock.json" ]; then
+		log "npm ci (tests/)"
+		(cd "$repo_root/tests" && npm ci --no-audit --no-fund --loglevel=error)
+	fi
+fi
+
+log "ready"

@@ -1,0 +1,86 @@
+// Starts a real membria-node on 127.0.0.1 for a test, and stops it.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, openSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir, homedir } from 'node:os';
+import { join } from 'node:path';
+import { ApiPromise, WsProvider } from '@polkadot/api';
+
+/** The node binary: $MEMBRIA_NODE, else the release build in the shared target dir. */
+export function nodeBinary() {
+  if (process.env.MEMBRIA_NODE) return process.env.MEMBRIA_NODE;
+  const target = process.env.CARGO_TARGET_DIR || join(homedir(), '.cache', 'membria', 'target');
+  return join(target, 'release', 'membria-node');
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts `membria-node --dev` plus `extraArgs` and connects polkadot.js to it.
+ * Returns { api, rpcUrl, stop, log }.
+ */
+export async function startDevNode(extraArgs = []) {
+  const dir = mkdtempSync(join(tmpdir(), 'membria-js-'));
+  const rpcPort = await freePort();
+  const p2pPort = await freePort();
+  const logPath = join(dir, 'node.log');
+  const logFd = openSync(logPath, 'w');
+  const child = spawn(nodeBinary(), [
+    '--dev', '--base-path', join(dir, 'chain'),
+    '--rpc-port', String(rpcPort), '--port', String(p2pPort),
+    '--no-prometheus', '--no-telemetry', '--no-mdns',
+    ...extraArgs,
+  ], { stdio: ['ignore', 'ignore', logFd] });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const log = () => readFileSync(logPath, 'utf8');
+
+  const rpcUrl = `ws://127.0.0.1:${rpcPort}`;
+  const deadline = Date.now() + 60_000;
+  let api;
+  while (!api) {
+    if (child.exitCode !== null) throw new Error(`membria-node exited early:\n${log()}`);
+    if (Date.now() > deadline) throw new Error(`membria-node RPC did not come up:\n${log()}`);
+    const provider = new WsProvider(rpcUrl, false);
+    try {
+      await provider.connect();
+      api = await ApiPromise.create({ provider, throwOnConnect: true, noInitWarn: true });
+    } catch {
+      await provider.disconnect().catch(() => {});
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
+
+  const stop = async () => {
+    await api.disconnect().catch(() => {});
+    if (child.exitCode === null) {
+      child.kill('SIGINT');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { api, rpcUrl, stop, log };
+}
+
+/** Resolves with the events of `tx` once the block holding it is finalized. */
+export function signAndFinalize(tx, signer) {
+  return new Promise((resolve, reject) => {
+    tx.signAndSend(signer, ({ status, events, dispatchError }) => {
+      if (dispatchError) reject(new Error(`dispatch failed: ${dispatchError.toString()}`));
+      else if (status.isFinalized) resolve({ events, blockHash: status.asFinalized });
+      else if (status.isDropped || status.isInvalid || status.isUsurped) reject(new Error(`transaction ${status.type}`));
+    }).catch(reject);
+  });
+}
