@@ -8,7 +8,7 @@ cd "$repo_root"
 source scripts/env.sh
 
 bash scripts/setup.sh
-cargo build --release --locked -p membria-node
+cargo build --release --locked --workspace
 
 data_dir="${MEMBRIA_DATA:-$HOME/.local/share/membria}"
 mkdir -p "$data_dir"

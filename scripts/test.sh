@@ -21,6 +21,12 @@ cargo clippy --release --workspace --all-targets --locked -- -D warnings
 step "cargo test (unit tests, and integration tests that start real nodes)"
 cargo test --release --workspace --locked
 
+# The pallets' benchmarks run as tests (each benchmark once, with its verification). They need
+# the runtime-benchmarks feature, which builds FRAME a second way: kept to the two pallets.
+step "pallet benchmarks as tests"
+cargo clippy --release --locked -p pallet-kcg -p pallet-kcg-validators --features runtime-benchmarks --all-targets -- -D warnings
+cargo test --release --locked -p pallet-kcg -p pallet-kcg-validators --features runtime-benchmarks benchmarking
+
 step "polkadot.js tests (tests/js) against $MEMBRIA_NODE"
 npm --prefix tests test
 

@@ -3,12 +3,12 @@
 
 use std::{sync::Arc, time::Duration};
 
-use futures::FutureExt;
+use futures::{FutureExt, SinkExt, StreamExt};
 use membria_runtime::{apis::RuntimeApi, opaque::Block};
 use sc_client_api::{Backend, BlockBackend};
 use sc_consensus_aura::{ImportQueueParams, SlotProportion, StartAuraParams};
 use sc_consensus_grandpa::SharedVoterState;
-use sc_consensus_manual_seal::consensus::aura::AuraConsensusDataProvider;
+use sc_consensus_manual_seal::{consensus::aura::AuraConsensusDataProvider, EngineCommand};
 use sc_service::{error::Error as ServiceError, Configuration, TaskManager, WarpSyncConfig};
 use sc_telemetry::{Telemetry, TelemetryWorker};
 use sc_transaction_pool_api::OffchainTransactionPoolFactory;
@@ -526,7 +526,7 @@ fn new_full_dev_seal<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Has
 	let rpc_builder: RpcBuilder = {
 		let client = core.client.clone();
 		let pool = core.transaction_pool.clone();
-		let manual_seal = (sealing == Sealing::Manual).then_some(command_sink);
+		let manual_seal = (sealing == Sealing::Manual).then(|| command_sink.clone());
 		Box::new(move |_| {
 			let deps = rpc::FullDeps {
 				client: client.clone(),
@@ -558,20 +558,15 @@ fn new_full_dev_seal<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Has
 		async move { Ok(sp_timestamp::InherentDataProvider::new(timestamp)) }
 	};
 
-	let sealer = if sealing == Sealing::Instant {
-		sc_consensus_manual_seal::run_instant_seal_and_finalize(
-			sc_consensus_manual_seal::InstantSealParams {
-				block_import: core.client.clone(),
-				env: proposer_factory,
-				client: core.client.clone(),
-				pool: core.transaction_pool.clone(),
-				select_chain: core.select_chain.clone(),
-				consensus_data_provider: Some(consensus_data_provider),
-				create_inherent_data_providers,
-			},
-		)
-		.boxed()
-	} else {
+	if sealing == Sealing::Instant {
+		// Instant seal drives the manual sealer itself: see `seal_while_transactions_wait`.
+		core.task_manager.spawn_essential_handle().spawn(
+			"instant-seal-driver",
+			Some("block-authoring"),
+			seal_while_transactions_wait(core.transaction_pool.clone(), command_sink).boxed(),
+		);
+	}
+	let sealer =
 		sc_consensus_manual_seal::run_manual_seal(sc_consensus_manual_seal::ManualSealParams {
 			block_import: core.client.clone(),
 			env: proposer_factory,
@@ -581,9 +576,7 @@ fn new_full_dev_seal<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Has
 			select_chain: core.select_chain.clone(),
 			consensus_data_provider: Some(consensus_data_provider),
 			create_inherent_data_providers,
-		})
-		.boxed()
-	};
+		});
 	// Sealing is essential: if it fails, the node stops.
 	core.task_manager.spawn_essential_handle().spawn_blocking(
 		"dev-sealing",
@@ -592,4 +585,42 @@ fn new_full_dev_seal<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Has
 	);
 
 	Ok(core.task_manager)
+}
+
+/// Instant seal: a block, finalized at once, whenever transactions are ready, and as many blocks
+/// as it takes to include them all. A block whose own hooks fill it (a session change) leaves
+/// its transactions in the pool; sealing again includes them instead of leaving them to wait
+/// for the next transaction to arrive.
+async fn seal_while_transactions_wait(
+	pool: Arc<FullPool>,
+	mut commands: futures::channel::mpsc::Sender<EngineCommand<H256>>,
+) {
+	use sc_transaction_pool_api::TransactionPool;
+
+	let mut imported = pool.import_notification_stream();
+	while imported.next().await.is_some() {
+		let mut ready = pool.status().ready;
+		while ready > 0 {
+			let (sender, created) = futures::channel::oneshot::channel();
+			let command = EngineCommand::SealNewBlock {
+				create_empty: true,
+				finalize: true,
+				parent_hash: None,
+				sender: Some(sender),
+			};
+			if commands.send(command).await.is_err() {
+				return;
+			}
+			let block = match created.await {
+				Ok(Ok(block)) => block.hash,
+				Ok(Err(e)) => {
+					tracing::warn!(target: "membria", "instant seal failed: {e}");
+					break;
+				}
+				Err(_) => return,
+			};
+			// Counted once the pool has dropped what the new block included.
+			ready = pool.ready_at(block).await.count();
+		}
+	}
 }

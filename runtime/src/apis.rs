@@ -16,8 +16,8 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 use super::{
-	AccountId, Aura, Balance, Block, Executive, Grandpa, InherentDataExt, Nonce, Runtime,
-	RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment, VERSION,
+	AccountId, Aura, Balance, Block, BlockNumber, Executive, Grandpa, InherentDataExt, Kcg, Nonce,
+	Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment, VERSION,
 };
 
 impl_runtime_apis! {
@@ -185,6 +185,32 @@ impl_runtime_apis! {
 		}
 		fn query_length_to_fee(length: u32) -> Balance {
 			TransactionPayment::length_to_fee(length)
+		}
+	}
+
+	impl pallet_kcg::KcgApi<Block, AccountId, Balance, BlockNumber> for Runtime {
+		fn entry(id: pallet_kcg::EntryId) -> Option<pallet_kcg::EntryOf<Runtime>> {
+			pallet_kcg::Entries::<Runtime>::get(id)
+		}
+
+		fn answer(
+			question_key: pallet_kcg::QuestionKey,
+		) -> Option<(pallet_kcg::EntryId, pallet_kcg::EntryOf<Runtime>)> {
+			let id = pallet_kcg::Answer::<Runtime>::get(question_key)?;
+			Some((id, pallet_kcg::Entries::<Runtime>::get(id)?))
+		}
+
+		fn validated_since(
+			since: BlockNumber,
+			cursor: Option<u64>,
+			limit: u32,
+		) -> pallet_kcg::ValidatedPage<BlockNumber> {
+			Kcg::validated_since(since, cursor, limit)
+		}
+
+		fn question_key(question: Vec<u8>) -> Option<pallet_kcg::QuestionKey> {
+			let question = core::str::from_utf8(&question).ok()?;
+			Some(membria_primitives::question_key(question))
 		}
 	}
 

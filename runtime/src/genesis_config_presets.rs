@@ -9,8 +9,12 @@ use sp_consensus_grandpa::AuthorityId as GrandpaId;
 use sp_genesis_builder::{self, PresetId};
 use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
 
+use pallet_kcg_validators::Parameters;
+use sp_runtime::Perbill;
+
 use crate::{
-	AccountId, BalancesConfig, RuntimeGenesisConfig, SessionConfig, SessionKeys, SudoConfig, UNIT,
+	AccountId, Balance, BalancesConfig, BlockNumber, KcgConfig, RuntimeGenesisConfig,
+	SessionConfig, SessionKeys, SudoConfig, ValidatorsConfig, MINUTES, UNIT,
 };
 
 /// The preset `--dev` and `--chain dev` use.
@@ -21,10 +25,46 @@ pub const LOCAL_TESTNET_PRESET: &str = sp_genesis_builder::LOCAL_TESTNET_RUNTIME
 /// What every well-known development account (Alice … Ferdie and their `//stash`) starts with.
 pub const ENDOWMENT: u128 = 1_000_000 * UNIT;
 
+/// The bond each genesis validator starts with.
+pub const GENESIS_BOND: u128 = 10_000 * UNIT;
+
 /// A genesis validator: its account and the session keys it starts with.
 struct GenesisValidator {
 	account: AccountId,
 	keys: SessionKeys,
+}
+
+/// The chain's timing and staking parameters, which differ between presets.
+struct ChainParams {
+	staking: Parameters<Balance, BlockNumber>,
+	voting_period: BlockNumber,
+}
+
+/// Development: short everything, so that tests see sessions turn and entries expire quickly.
+fn development_params() -> ChainParams {
+	ChainParams {
+		staking: Parameters {
+			session_length: 10,
+			unbonding_period: 20,
+			min_validator_bond: 1_000 * UNIT,
+			wrong_vote_slash: Perbill::from_percent(10),
+		},
+		voting_period: 20,
+	}
+}
+
+/// Local testnet: realistic timings at 6-second blocks (5-minute sessions, an hour to vote,
+/// a day to unbond).
+fn local_testnet_params() -> ChainParams {
+	ChainParams {
+		staking: Parameters {
+			session_length: 5 * MINUTES,
+			unbonding_period: 24 * 60 * MINUTES,
+			min_validator_bond: 1_000 * UNIT,
+			wrong_vote_slash: Perbill::from_percent(10),
+		},
+		voting_period: 60 * MINUTES,
+	}
 }
 
 /// The validator of a well-known development key: sr25519 for the account and Aura, ed25519 for
@@ -39,13 +79,28 @@ fn well_known_validator(sr: Sr25519Keyring, ed: Ed25519Keyring) -> GenesisValida
 	}
 }
 
-fn genesis(validators: Vec<GenesisValidator>, endowed: Vec<AccountId>, root: AccountId) -> Value {
+fn genesis(
+	validators: Vec<GenesisValidator>,
+	endowed: Vec<AccountId>,
+	root: AccountId,
+	params: ChainParams,
+) -> Value {
 	build_struct_json_patch!(RuntimeGenesisConfig {
 		balances: BalancesConfig {
 			balances: endowed
 				.into_iter()
 				.map(|account| (account, ENDOWMENT))
 				.collect::<Vec<_>>(),
+		},
+		validators: ValidatorsConfig {
+			validators: validators
+				.iter()
+				.map(|v| (v.account.clone(), GENESIS_BOND))
+				.collect::<Vec<_>>(),
+			params: params.staking,
+		},
+		kcg: KcgConfig {
+			voting_period: params.voting_period
 		},
 		session: SessionConfig {
 			keys: validators
@@ -73,6 +128,7 @@ pub fn development_config_genesis() -> Value {
 		)],
 		well_known_accounts(),
 		Sr25519Keyring::Alice.to_account_id(),
+		development_params(),
 	)
 }
 
@@ -86,6 +142,7 @@ pub fn local_testnet_genesis() -> Value {
 		],
 		well_known_accounts(),
 		Sr25519Keyring::Alice.to_account_id(),
+		local_testnet_params(),
 	)
 }
 

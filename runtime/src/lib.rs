@@ -4,8 +4,10 @@
 //!
 //! ## Overview
 //!
+//! - The Knowledge Cache Graph (`Kcg`: entries, links, answers) and its validators
+//!   (`Validators`: bonds, attestations, slashing, rewards).
 //! - Block production by Aura and finality by GRANDPA; the authority set comes from
-//!   `pallet-session`, so that the staked validators of later issues produce blocks.
+//!   `pallet-session`, whose session manager is `Validators`: the staked set produces blocks.
 //! - Balances with holds and freezes (`fungible` traits), transaction fees by
 //!   `pallet-transaction-payment`, and `pallet-sudo` for development chains.
 //! - Genesis presets `development` (Alice alone) and `local_testnet` (Alice, Bob, Charlie),
@@ -177,23 +179,28 @@ mod runtime {
 	)]
 	pub struct Runtime;
 
+	// Genesis is built in this order: balances before the bonds that hold them, validators
+	// before the session that asks them for its first validator set.
 	#[runtime::pallet_index(0)]
 	pub type System = frame_system;
 	#[runtime::pallet_index(1)]
 	pub type Timestamp = pallet_timestamp;
-	// Session comes before Aura and Grandpa: its genesis sets their authorities.
 	#[runtime::pallet_index(2)]
-	pub type Session = pallet_session;
-	#[runtime::pallet_index(3)]
-	pub type Aura = pallet_aura;
-	#[runtime::pallet_index(4)]
-	pub type Grandpa = pallet_grandpa;
-	#[runtime::pallet_index(5)]
 	pub type Balances = pallet_balances;
-	#[runtime::pallet_index(6)]
+	#[runtime::pallet_index(3)]
 	pub type TransactionPayment = pallet_transaction_payment;
-	#[runtime::pallet_index(7)]
+	#[runtime::pallet_index(4)]
 	pub type Sudo = pallet_sudo;
+	#[runtime::pallet_index(10)]
+	pub type Validators = pallet_kcg_validators;
+	#[runtime::pallet_index(11)]
+	pub type Session = pallet_session;
+	#[runtime::pallet_index(12)]
+	pub type Aura = pallet_aura;
+	#[runtime::pallet_index(13)]
+	pub type Grandpa = pallet_grandpa;
+	#[runtime::pallet_index(20)]
+	pub type Kcg = pallet_kcg;
 }
 
 /// Re-exported so the node's chain spec and tests can name the preset ids.

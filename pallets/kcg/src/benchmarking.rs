@@ -2,10 +2,10 @@
 
 use super::*;
 use frame_benchmarking::v2::*;
-use frame_support::traits::{fungible::Mutate, Hooks};
+use frame_support::traits::{fungible::Mutate, Get, Hooks};
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
 use membria_primitives::Relation;
-use sp_runtime::traits::{Bounded, One};
+use sp_runtime::traits::{BlakeTwo256, Bounded, Hash, One};
 
 fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
 	let who: T::AccountId = account(name, index, 0);
@@ -16,14 +16,14 @@ fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
 
 fn cid(seed: u32) -> alloc::vec::Vec<u8> {
 	let mut cid = alloc::vec![0x01, 0x55, 0x12, 0x20];
-	cid.extend(sp_core::blake2_256(&seed.to_le_bytes()));
+	cid.extend(BlakeTwo256::hash(&seed.to_le_bytes()).0);
 	cid
 }
 
 fn submit<T: Config>(author: &T::AccountId, seed: u32) -> EntryId {
 	Pallet::<T>::do_submit_entry(
 		author.clone(),
-		sp_core::blake2_256(&seed.to_be_bytes()),
+		BlakeTwo256::hash(&seed.to_be_bytes()).0,
 		cid(seed).try_into().expect("a sha2-256 CID fits"),
 		sp_core::H256::repeat_byte(1),
 		1_000,

@@ -3,7 +3,10 @@
 use super::*;
 use alloc::vec::Vec;
 use frame_benchmarking::v2::*;
-use frame_support::traits::fungible::Mutate;
+use frame_support::{
+	traits::{fungible::Mutate, Get},
+	BoundedVec,
+};
 use frame_system::RawOrigin;
 use membria_primitives::{RejectReason, SessionIndex, Verdict};
 use sp_runtime::{traits::Bounded, Perbill};
@@ -92,7 +95,7 @@ mod benchmarks {
 		}
 		#[extrinsic_call]
 		_(RawOrigin::Signed(who.clone()));
-		assert!(Ledgers::<T>::get(&who).map_or(true, |l| l.unlocking.is_empty()));
+		assert!(Ledgers::<T>::get(&who).is_none_or(|l| l.unlocking.is_empty()));
 	}
 
 	#[benchmark]

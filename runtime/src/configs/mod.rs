@@ -1,5 +1,7 @@
 //! One `Config` implementation per pallet of the runtime, grouped by concern.
 
+mod knowledge;
+
 use frame_support::{
 	derive_impl,
 	dispatch::DispatchClass,
@@ -22,7 +24,8 @@ use sp_version::RuntimeVersion;
 use super::{
 	AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo, Runtime,
 	RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin, RuntimeTask,
-	Session, SessionKeys, System, EXISTENTIAL_DEPOSIT, SLOT_DURATION, SS58_PREFIX, VERSION,
+	Session, SessionKeys, System, Validators, EXISTENTIAL_DEPOSIT, SLOT_DURATION, SS58_PREFIX,
+	VERSION,
 };
 
 /// Normal extrinsics may fill 75% of a block; the rest is kept for operational ones.
@@ -30,9 +33,6 @@ const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
 
 /// The most authorities Aura and GRANDPA accept, and the most validators a session can have.
 pub const MAX_AUTHORITIES: u32 = 32;
-
-/// Blocks per session: the validator set can change at each session boundary.
-pub const SESSION_PERIOD: BlockNumber = 10;
 
 parameter_types! {
 	pub const BlockHashCount: BlockNumber = 2400;
@@ -96,19 +96,15 @@ impl pallet_grandpa::Config for Runtime {
 	type EquivocationReportSystem = ();
 }
 
-parameter_types! {
-	pub const SessionPeriod: BlockNumber = SESSION_PERIOD;
-	pub const SessionOffset: BlockNumber = 0;
-}
-
 impl pallet_session::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
 	type ValidatorId = AccountId;
 	type ValidatorIdOf = ConvertInto;
-	type ShouldEndSession = pallet_session::PeriodicSessions<SessionPeriod, SessionOffset>;
-	type NextSessionRotation = pallet_session::PeriodicSessions<SessionPeriod, SessionOffset>;
-	// The genesis validators stay until the validators pallet manages the set.
-	type SessionManager = ();
+	// The validators pallet decides when sessions end (its `session_length` parameter) and who
+	// validates in them.
+	type ShouldEndSession = Validators;
+	type NextSessionRotation = Validators;
+	type SessionManager = Validators;
 	type SessionHandler = <SessionKeys as OpaqueKeys>::KeyTypeIdProviders;
 	type Keys = SessionKeys;
 	type DisablingStrategy = ();

@@ -28,7 +28,8 @@ export function freePort() {
 
 /**
  * Starts `membria-node --dev` plus `extraArgs` and connects polkadot.js to it.
- * Returns { api, rpcUrl, stop, log }.
+ * Returns { api, provider, rpcUrl, stop, log }: `provider.send(method, params)` reaches RPC
+ * methods polkadot.js does not decorate.
  */
 export async function startDevNode(extraArgs = []) {
   const dir = mkdtempSync(join(tmpdir(), 'membria-js-'));
@@ -48,10 +49,11 @@ export async function startDevNode(extraArgs = []) {
   const rpcUrl = `ws://127.0.0.1:${rpcPort}`;
   const deadline = Date.now() + 60_000;
   let api;
+  let provider;
   while (!api) {
     if (child.exitCode !== null) throw new Error(`membria-node exited early:\n${log()}`);
     if (Date.now() > deadline) throw new Error(`membria-node RPC did not come up:\n${log()}`);
-    const provider = new WsProvider(rpcUrl, false);
+    provider = new WsProvider(rpcUrl, false);
     try {
       await provider.connect();
       api = await ApiPromise.create({ provider, throwOnConnect: true, noInitWarn: true });
@@ -71,7 +73,7 @@ export async function startDevNode(extraArgs = []) {
     }
     rmSync(dir, { recursive: true, force: true });
   };
-  return { api, rpcUrl, stop, log };
+  return { api, provider, rpcUrl, stop, log };
 }
 
 /** Resolves with the events of `tx` once the block holding it is finalized. */
