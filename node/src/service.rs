@@ -207,6 +207,38 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 	}
 }
 
+/// Starts networking and block sync with `import_queue`.
+fn start_network<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
+	config: &Configuration,
+	core: &CoreComponents,
+	net_config: sc_network::config::FullNetworkConfiguration<Block, <Block as BlockT>::Hash, N>,
+	metrics: sc_network::service::NotificationMetrics,
+	import_queue: sc_consensus::DefaultImportQueue<Block>,
+	warp_sync_config: Option<WarpSyncConfig<Block>>,
+) -> Result<Networking, ServiceError> {
+	let (network, system_rpc_tx, tx_handler_controller, sync_service, _bitswap) =
+		sc_service::build_network(sc_service::BuildNetworkParams {
+			config,
+			net_config,
+			client: core.client.clone(),
+			transaction_pool: core.transaction_pool.clone(),
+			spawn_handle: core.task_manager.spawn_handle(),
+			spawn_essential_handle: core.task_manager.spawn_essential_handle(),
+			import_queue,
+			block_announce_validator_builder: None,
+			warp_sync_config,
+			block_relay: None,
+			metrics,
+			gap_sync_body_policy: None,
+		})?;
+	Ok(Networking {
+		network,
+		system_rpc_tx,
+		tx_handler_controller,
+		sync_service,
+	})
+}
+
 /// Network, RPC and off-chain worker plumbing shared by every sealing mode.
 struct Networking {
 	network: Arc<dyn sc_network::service::traits::NetworkService>,
@@ -296,27 +328,14 @@ fn new_full_aura<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 		Vec::default(),
 	));
 
-	let (network, system_rpc_tx, tx_handler_controller, sync_service, _bitswap) =
-		sc_service::build_network(sc_service::BuildNetworkParams {
-			config: &config,
-			net_config,
-			client: core.client.clone(),
-			transaction_pool: core.transaction_pool.clone(),
-			spawn_handle: core.task_manager.spawn_handle(),
-			spawn_essential_handle: core.task_manager.spawn_essential_handle(),
-			import_queue,
-			block_announce_validator_builder: None,
-			warp_sync_config: Some(WarpSyncConfig::WithProvider(warp_sync)),
-			block_relay: None,
-			metrics,
-			gap_sync_body_policy: None,
-		})?;
-	let networking = Networking {
-		network,
-		system_rpc_tx,
-		tx_handler_controller,
-		sync_service,
-	};
+	let networking = start_network(
+		&config,
+		&core,
+		net_config,
+		metrics,
+		import_queue,
+		Some(WarpSyncConfig::WithProvider(warp_sync)),
+	)?;
 
 	start_offchain_workers(&config, &core, &networking.network)?;
 
@@ -498,27 +517,7 @@ fn new_full_dev_seal<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Has
 		N,
 	>::new(&config.network, config.prometheus_registry().cloned());
 	let metrics = N::register_notification_metrics(config.prometheus_registry());
-	let (network, system_rpc_tx, tx_handler_controller, sync_service, _bitswap) =
-		sc_service::build_network(sc_service::BuildNetworkParams {
-			config: &config,
-			net_config,
-			client: core.client.clone(),
-			transaction_pool: core.transaction_pool.clone(),
-			spawn_handle: core.task_manager.spawn_handle(),
-			spawn_essential_handle: core.task_manager.spawn_essential_handle(),
-			import_queue,
-			block_announce_validator_builder: None,
-			warp_sync_config: None,
-			block_relay: None,
-			metrics,
-			gap_sync_body_policy: None,
-		})?;
-	let networking = Networking {
-		network,
-		system_rpc_tx,
-		tx_handler_controller,
-		sync_service,
-	};
+	let networking = start_network(&config, &core, net_config, metrics, import_queue, None)?;
 
 	start_offchain_workers(&config, &core, &networking.network)?;
 
