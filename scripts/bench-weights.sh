@@ -4,7 +4,8 @@
 #     target dir (it brings RocksDB and jemalloc: about an hour on two cores the first time);
 #  2. builds the runtime's wasm with the `runtime-benchmarks` feature, in its own target dir, so
 #     that the node's runtime blob is never replaced by the benchmarking one;
-#  3. runs every benchmark of pallet-kcg and pallet-kcg-validators and writes their weights.rs.
+#  3. runs every benchmark of pallet-kcg and pallet-kcg-validators and writes their weights to
+#     runtime/src/weights/<pallet>.rs, which the runtime uses.
 set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
@@ -53,11 +54,9 @@ CARGO_TARGET_DIR="$blob/target" SKIP_WASM_BUILD=1 \
 wasm="$blob/target/wasm32v1-none/release/membria_runtime.wasm"
 
 for pallet in pallet_kcg pallet_kcg_validators; do
-	dir="pallets/${pallet#pallet_}"
-	[ "$pallet" = pallet_kcg_validators ] && dir=pallets/validators
-	echo "[bench] $pallet -> $dir/src/weights.rs"
+	echo "[bench] $pallet -> runtime/src/weights/$pallet.rs"
 	"$bencher" v1 benchmark pallet --runtime "$wasm" --genesis-builder-preset development \
 		--pallet "$pallet" --extrinsic '*' --steps 20 --repeat 10 \
-		--output "$dir/src/weights.rs" --header scripts/weights-header.txt
+		--output "runtime/src/weights/$pallet.rs" --header scripts/weights-header.txt
 done
 cargo fmt --all

@@ -31,6 +31,7 @@ mod benchmarks;
 pub mod apis;
 pub mod configs;
 pub mod genesis_config_presets;
+pub mod weights;
 
 // The runtime macros expand to code that names `Vec`.
 use alloc::vec::Vec;

@@ -1,14 +1,10 @@
 //! Weights of `pallet-kcg-validators`.
 //!
-//! PROVISIONAL: hand-estimated from the storage each call touches (reads and writes at the
-//! runtime's `DbWeight`, plus a base per call), until `frame-benchmarking` results from this
-//! machine replace them (see `benchmarking.rs`).
+//! The runtime uses the weights measured by `scripts/bench-weights.sh`
+//! (`runtime/src/weights/`). The `()` implementation here is a rough estimate for mock runtimes
+//! in tests only.
 
-use core::marker::PhantomData;
-use frame_support::{
-	traits::Get,
-	weights::{constants::RocksDbWeight, Weight},
-};
+use frame_support::weights::{constants::RocksDbWeight, Weight};
 
 /// Weight functions of `pallet-kcg-validators`.
 pub trait WeightInfo {
@@ -35,42 +31,7 @@ fn estimate(
 	Weight::from_parts(base, proof).saturating_add(db.reads_writes(reads, writes))
 }
 
-/// Weights for `pallet-kcg-validators` on the Membria runtime.
-pub struct SubstrateWeight<T>(PhantomData<T>);
-
-impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
-	fn bond() -> Weight {
-		estimate(45_000_000, 4_000, 5, 4, T::DbWeight::get())
-	}
-	fn bond_extra() -> Weight {
-		estimate(45_000_000, 4_000, 5, 4, T::DbWeight::get())
-	}
-	fn unbond() -> Weight {
-		estimate(35_000_000, 4_000, 4, 3, T::DbWeight::get())
-	}
-	fn withdraw_unbonded() -> Weight {
-		estimate(45_000_000, 4_000, 4, 4, T::DbWeight::get())
-	}
-	fn validate() -> Weight {
-		estimate(25_000_000, 3_500, 4, 2, T::DbWeight::get())
-	}
-	fn chill() -> Weight {
-		estimate(20_000_000, 3_500, 2, 2, T::DbWeight::get())
-	}
-	fn attest() -> Weight {
-		estimate(40_000_000, 8_000, 6, 2, T::DbWeight::get())
-	}
-	fn attest_and_decide(v: u32) -> Weight {
-		estimate(120_000_000, 12_000, 14, 12, T::DbWeight::get()).saturating_add(
-			estimate(60_000_000, 4_000, 5, 5, T::DbWeight::get()).saturating_mul(v.into()),
-		)
-	}
-	fn set_params() -> Weight {
-		estimate(10_000_000, 0, 0, 1, T::DbWeight::get())
-	}
-}
-
-/// For tests: the same estimates at RocksDB costs.
+/// For mock runtimes in tests: rough estimates at RocksDB costs.
 impl WeightInfo for () {
 	fn bond() -> Weight {
 		estimate(45_000_000, 4_000, 5, 4, RocksDbWeight::get())

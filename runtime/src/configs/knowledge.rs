@@ -52,7 +52,7 @@ impl pallet_kcg::Config for Runtime {
 	type MaxEntriesPerBlock = ConstU32<256>;
 	type MaxLinksPerEntry = ConstU32<32>;
 	type MaxPageSize = ConstU32<256>;
-	type WeightInfo = pallet_kcg::weights::SubstrateWeight<Runtime>;
+	type WeightInfo = crate::weights::pallet_kcg::WeightInfo<Runtime>;
 }
 
 impl pallet_kcg_validators::Config for Runtime {
@@ -66,5 +66,5 @@ impl pallet_kcg_validators::Config for Runtime {
 	type MaxUnlockingChunks = ConstU32<16>;
 	// Covers the voting period with room: an entry's session snapshot must outlive its vote.
 	type SessionHistory = ConstU32<64>;
-	type WeightInfo = pallet_kcg_validators::weights::SubstrateWeight<Runtime>;
+	type WeightInfo = crate::weights::pallet_kcg_validators::WeightInfo<Runtime>;
 }
