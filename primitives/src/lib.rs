@@ -7,6 +7,8 @@
 //!   Rust?" and "  what is rust " are the same demand and the same answer.
 //! - [`cid`]: which content identifiers the chain accepts (CIDv0 and CIDv1, sha2-256), in their
 //!   binary form.
+//! - [`unixfs`]: the UnixFS DAG and CID `ipfs add` gives a body (Kubo's, byte for byte), and
+//!   the text forms of CIDs.
 //! - [`types`]: entry ids, relations between entries, and validators' verdicts.
 //!
 //! `no_std`: it compiles into the runtime.
@@ -18,6 +20,7 @@ extern crate alloc;
 pub mod cid;
 pub mod question;
 pub mod types;
+pub mod unixfs;
 
 pub use cid::{validate_cid, CidError, CidVersion, ContentCodec};
 pub use question::{normalize_question, question_key};
