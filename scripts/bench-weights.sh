@@ -4,7 +4,7 @@
 #     target dir (it brings RocksDB and jemalloc: about an hour on two cores the first time);
 #  2. builds the runtime's wasm with the `runtime-benchmarks` feature, in its own target dir, so
 #     that the node's runtime blob is never replaced by the benchmarking one;
-#  3. runs every benchmark of pallet-kcg and pallet-kcg-validators and writes their weights to
+#  3. runs every benchmark of pallet-kcg, pallet-kcg-validators and pallet-dod and writes their weights to
 #     runtime/src/weights/<pallet>.rs, which the runtime uses.
 set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -53,7 +53,7 @@ CARGO_TARGET_DIR="$blob/target" SKIP_WASM_BUILD=1 \
 	cargo rustc --offline --target=wasm32v1-none --manifest-path="$blob/Cargo.toml" --profile release
 wasm="$blob/target/wasm32v1-none/release/membria_runtime.wasm"
 
-for pallet in pallet_kcg pallet_kcg_validators; do
+for pallet in pallet_kcg pallet_kcg_validators pallet_dod; do
 	echo "[bench] $pallet -> runtime/src/weights/$pallet.rs"
 	"$bencher" v1 benchmark pallet --runtime "$wasm" --genesis-builder-preset development \
 		--pallet "$pallet" --extrinsic '*' --steps 20 --repeat 10 \

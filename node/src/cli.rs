@@ -14,12 +14,38 @@ pub enum Sealing {
 }
 
 /// Membria's own options for running a node.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct MembriaRunArgs {
 	/// How blocks are made. `instant` and `manual` are for development chains: they produce
 	/// blocks without GRANDPA and finalize them themselves.
 	#[arg(long, value_enum, default_value_t = Sealing::Aura)]
 	pub sealing: Sealing,
+
+	/// Kubo RPC API the off-chain workers store and fetch entry bodies with (a Kubo daemon,
+	/// or `membria ipfs`), e.g. `http://127.0.0.1:5001`.
+	#[arg(long, value_name = "URL", value_parser = http_url)]
+	pub ipfs_api: Option<String>,
+
+	/// Distiller sidecar (`membria distiller`) validators verify entries with, and the DoD
+	/// agent distills with unless `--dod-distiller` is given, e.g. `http://127.0.0.1:8090`.
+	#[arg(long, value_name = "URL", value_parser = http_url)]
+	pub distiller: Option<String>,
+
+	/// Distiller the DoD agent distills with, when it is not `--distiller`.
+	#[arg(long, value_name = "URL", value_parser = http_url)]
+	pub dod_distiller: Option<String>,
+}
+
+/// Accepts `http://…` and `https://…` URLs with a host.
+fn http_url(value: &str) -> Result<String, String> {
+	let rest = value
+		.strip_prefix("http://")
+		.or_else(|| value.strip_prefix("https://"))
+		.ok_or_else(|| format!("{value:?} is not an http:// or https:// URL"))?;
+	if rest.is_empty() || rest.starts_with('/') || rest.contains(char::is_whitespace) {
+		return Err(format!("{value:?} has no host"));
+	}
+	Ok(value.trim_end_matches('/').to_string())
 }
 
 #[derive(Debug, clap::Parser)]

@@ -124,17 +124,31 @@ pub fn run(cli: Cli) -> sc_cli::Result<()> {
 		}
 		None => {
 			let runner = cli.create_runner(&cli.run)?;
-			let sealing = cli.membria.sealing;
-			runner.run_node_until_exit(|config| async move {
+			let options = cli.membria.clone();
+			runner.run_node_until_exit(|mut config| async move {
+				if options.sealing != crate::cli::Sealing::Aura {
+					// Instant and manual sealing import, finalize and prune a block per
+					// transaction at once; the fork-aware pool was seen dropping transactions
+					// submitted while that happens. The single-state pool keeps them.
+					config.transaction_pool =
+						sc_transaction_pool::TransactionPoolOptions::new_with_params(
+							8192,
+							20 * 1024 * 1024,
+							None,
+							sc_transaction_pool::TransactionPoolType::SingleState,
+							true,
+							false,
+						);
+				}
 				match config.network.network_backend {
 					sc_network::config::NetworkBackendType::Libp2p => service::new_full::<
 						sc_network::NetworkWorker<
 							Block,
 							<Block as sp_runtime::traits::Block>::Hash,
 						>,
-					>(config, sealing),
+					>(config, &options),
 					sc_network::config::NetworkBackendType::Litep2p => {
-						service::new_full::<sc_network::Litep2pNetworkBackend>(config, sealing)
+						service::new_full::<sc_network::Litep2pNetworkBackend>(config, &options)
 					}
 				}
 				.map_err(sc_cli::Error::Service)

@@ -19,7 +19,10 @@ use sp_consensus_aura::{
 use sp_core::H256;
 use sp_runtime::traits::Block as BlockT;
 
-use crate::{cli::Sealing, rpc};
+use crate::{
+	cli::{MembriaRunArgs, Sealing},
+	rpc,
+};
 
 pub(crate) type FullClient = sc_service::TFullClient<
 	Block,
@@ -199,11 +202,11 @@ fn next_dev_timestamp(
 /// asks.
 pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 	config: Configuration,
-	sealing: Sealing,
+	options: &MembriaRunArgs,
 ) -> Result<TaskManager, ServiceError> {
-	match sealing {
-		Sealing::Aura => new_full_aura::<N>(config),
-		Sealing::Instant | Sealing::Manual => new_full_dev_seal::<N>(config, sealing),
+	match options.sealing {
+		Sealing::Aura => new_full_aura::<N>(config, options),
+		Sealing::Instant | Sealing::Manual => new_full_dev_seal::<N>(config, options),
 	}
 }
 
@@ -247,14 +250,69 @@ struct Networking {
 	sync_service: Arc<sc_network_sync::SyncingService<Block>>,
 }
 
+/// Writes the off-chain workers' settings (`--ipfs-api`, `--distiller`, `--dod-distiller`) to
+/// the persistent offchain storage, removing those not given, so the workers always see this
+/// start's flags.
+fn store_offchain_settings(core: &CoreComponents, options: &MembriaRunArgs) {
+	use sp_core::offchain::OffchainStorage;
+	let Some(mut storage) = core.backend.offchain_storage() else {
+		return;
+	};
+	let settings = [
+		(membria_offchain::settings::IPFS_API, &options.ipfs_api),
+		(membria_offchain::settings::DISTILLER, &options.distiller),
+		(
+			membria_offchain::settings::DOD_DISTILLER,
+			&options.dod_distiller,
+		),
+	];
+	for (key, value) in settings {
+		match value {
+			Some(value) => storage.set(
+				sp_offchain::STORAGE_PREFIX,
+				key,
+				&membria_offchain::settings::encode_setting(value),
+			),
+			None => storage.remove(sp_offchain::STORAGE_PREFIX, key),
+		}
+	}
+}
+
+/// On development chains (`--dev`, `--alice`…), puts the off-chain workers' keys for the
+/// well-known seed into the keystore: the validator's own key as `kcgv`, and its `//stash`
+/// account (the DoD agent of the genesis presets) as `dod!`.
+fn insert_dev_worker_keys(
+	config: &Configuration,
+	core: &CoreComponents,
+) -> Result<(), ServiceError> {
+	use sp_keystore::Keystore;
+	let Some(seed) = config.dev_key_seed.as_deref() else {
+		return Ok(());
+	};
+	let keystore = core.keystore_container.keystore();
+	let stash = format!("{seed}//stash");
+	for (key_type, suri) in [
+		(pallet_kcg_validators::KEY_TYPE, seed),
+		(pallet_dod::KEY_TYPE, stash.as_str()),
+	] {
+		keystore
+			.sr25519_generate_new(key_type, Some(suri))
+			.map_err(|error| ServiceError::Other(format!("dev key {suri}: {error}")))?;
+	}
+	Ok(())
+}
+
 fn start_offchain_workers(
 	config: &Configuration,
 	core: &CoreComponents,
 	network: &Arc<dyn sc_network::service::traits::NetworkService>,
+	options: &MembriaRunArgs,
 ) -> Result<(), ServiceError> {
+	store_offchain_settings(core, options);
 	if !config.offchain_worker.enabled {
 		return Ok(());
 	}
+	insert_dev_worker_keys(config, core)?;
 	let offchain_workers = sc_offchain::OffchainWorkers::new(sc_offchain::OffchainWorkerOptions {
 		runtime_api_provider: core.client.clone(),
 		is_validator: config.role.is_authority(),
@@ -279,6 +337,7 @@ fn start_offchain_workers(
 
 fn new_full_aura<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 	config: Configuration,
+	options: &MembriaRunArgs,
 ) -> Result<TaskManager, ServiceError> {
 	let sc_service::PartialComponents {
 		client,
@@ -337,7 +396,7 @@ fn new_full_aura<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 		Some(WarpSyncConfig::WithProvider(warp_sync)),
 	)?;
 
-	start_offchain_workers(&config, &core, &networking.network)?;
+	start_offchain_workers(&config, &core, &networking.network, options)?;
 
 	let role = config.role;
 	let force_authoring = config.force_authoring;
@@ -501,8 +560,9 @@ struct NetworkHandles {
 /// finalized at once) or manual seal (blocks on `engine_createBlock`).
 fn new_full_dev_seal<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 	config: Configuration,
-	sealing: Sealing,
+	options: &MembriaRunArgs,
 ) -> Result<TaskManager, ServiceError> {
+	let sealing = options.sealing;
 	let mut core = new_core_components(&config)?;
 
 	let import_queue = sc_consensus_manual_seal::import_queue(
@@ -519,7 +579,7 @@ fn new_full_dev_seal<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Has
 	let metrics = N::register_notification_metrics(config.prometheus_registry());
 	let networking = start_network(&config, &core, net_config, metrics, import_queue, None)?;
 
-	start_offchain_workers(&config, &core, &networking.network)?;
+	start_offchain_workers(&config, &core, &networking.network, options)?;
 
 	let (command_sink, commands_stream) = futures::channel::mpsc::channel(1024);
 	let rpc_builder: RpcBuilder = {
@@ -596,8 +656,16 @@ async fn seal_while_transactions_wait(
 ) {
 	use sc_transaction_pool_api::TransactionPool;
 
-	let mut imported = pool.import_notification_stream();
-	while imported.next().await.is_some() {
+	let mut imported = pool.import_notification_stream().fuse();
+	loop {
+		// A new transaction, or a periodic look: the pool's status can lag an import that was
+		// notified while a block was being sealed, and a transaction must never wait forever.
+		let tick = futures_timer::Delay::new(Duration::from_millis(500)).fuse();
+		futures::pin_mut!(tick);
+		futures::select! {
+			notification = imported.next() => if notification.is_none() { return },
+			_ = tick => {},
+		}
 		let mut ready = pool.status().ready;
 		while ready > 0 {
 			let (sender, created) = futures::channel::oneshot::channel();

@@ -4,7 +4,7 @@
 //! one space, and drops trailing sentence punctuation (`.,!?;:…` and their CJK forms).
 //! `question_key` is blake2-256 of the normalized text's UTF-8 bytes.
 
-use alloc::string::String;
+use alloc::{string::String, vec::Vec};
 
 /// Sentence punctuation dropped from the end of a question. Symbols that belong to names
 /// ("C++", "C#") are not sentence punctuation and stay.
@@ -57,6 +57,88 @@ pub fn question_key(question: &str) -> [u8; 32] {
 	sp_crypto_hashing::blake2_256(normalize_question(question).as_bytes())
 }
 
+/// Words that say what kind of question it is, not what it is about.
+const STOPWORDS: &[&str] = &[
+	"a",
+	"about",
+	"an",
+	"and",
+	"are",
+	"as",
+	"at",
+	"be",
+	"by",
+	"can",
+	"define",
+	"definition",
+	"describe",
+	"did",
+	"do",
+	"does",
+	"explain",
+	"for",
+	"from",
+	"has",
+	"have",
+	"how",
+	"i",
+	"in",
+	"is",
+	"it",
+	"its",
+	"me",
+	"mean",
+	"meaning",
+	"means",
+	"of",
+	"on",
+	"or",
+	"please",
+	"tell",
+	"that",
+	"the",
+	"this",
+	"to",
+	"was",
+	"were",
+	"what",
+	"what's",
+	"when",
+	"where",
+	"which",
+	"who",
+	"why",
+	"with",
+	"you",
+];
+
+/// What a question is about: the words of its normalized form, without the words that only
+/// make it a question, in order, each once.
+///
+/// Two questions (or a question and an answer) about different things disagree here even when
+/// their wording is close: "atomic number of carbon" → `[atomic, number, carbon]`.
+///
+/// ```
+/// use membria_primitives::question::key_terms;
+/// assert_eq!(key_terms("What is the atomic number of Carbon?"), ["atomic", "number", "carbon"]);
+/// assert_eq!(key_terms("What is C++?"), ["c++"]);
+/// ```
+pub fn key_terms(text: &str) -> Vec<String> {
+	let normalized = normalize_question(text);
+	let mut terms: Vec<String> = Vec::new();
+	for word in
+		normalized.split(|c: char| !(c.is_alphanumeric() || matches!(c, '+' | '#' | '\'' | '-')))
+	{
+		let word = word.trim_matches(|c: char| matches!(c, '\'' | '-'));
+		let word = word.strip_suffix("'s").unwrap_or(word);
+		if word.is_empty() || STOPWORDS.contains(&word) || terms.iter().any(|t| t == word) {
+			continue;
+		}
+		terms.push(String::from(word));
+	}
+	terms
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;
@@ -101,5 +183,16 @@ mod tests {
 			question_key("Hello World!"),
 			sp_crypto_hashing::blake2_256(b"hello world")
 		);
+	}
+
+	#[test]
+	fn key_terms_keep_what_the_question_is_about() {
+		assert_eq!(key_terms("Who was Ada Lovelace?"), ["ada", "lovelace"]);
+		assert_eq!(
+			key_terms("what's the boiling point of water, and of water?"),
+			["boiling", "point", "water"]
+		);
+		assert_eq!(key_terms("What is C#"), ["c#"]);
+		assert!(key_terms("What is it?").is_empty());
 	}
 }

@@ -4,4 +4,5 @@
 frame_benchmarking::define_benchmarks!(
 	[pallet_kcg, Kcg]
 	[pallet_kcg_validators, Validators]
+	[pallet_dod, Dod]
 );

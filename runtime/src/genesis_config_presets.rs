@@ -1,5 +1,10 @@
 //! Named genesis presets, built from code: `development` (Alice validates alone) and
 //! `local_testnet` (Alice, Bob and Charlie validate).
+//!
+//! Each validator's `//Name//stash` account is registered as a DoD agent: a dev node started as
+//! `--alice` (or `--dev`) puts `//Alice` into its keystore as `kcgv` (attesting as the
+//! validator) and `//Alice//stash` as `dod!` (distilling as the agent), so the two workers never
+//! race for one account's nonce.
 
 use alloc::{vec, vec::Vec};
 use frame_support::build_struct_json_patch;
@@ -13,7 +18,7 @@ use pallet_kcg_validators::Parameters;
 use sp_runtime::Perbill;
 
 use crate::{
-	AccountId, Balance, BalancesConfig, BlockNumber, KcgConfig, RuntimeGenesisConfig,
+	AccountId, Balance, BalancesConfig, BlockNumber, DodConfig, KcgConfig, RuntimeGenesisConfig,
 	SessionConfig, SessionKeys, SudoConfig, ValidatorsConfig, MINUTES, UNIT,
 };
 
@@ -38,6 +43,26 @@ struct GenesisValidator {
 struct ChainParams {
 	staking: Parameters<Balance, BlockNumber>,
 	voting_period: BlockNumber,
+	dod: pallet_dod::Parameters<Balance, BlockNumber>,
+}
+
+/// Deposits and bonds of Distillation on Demand, the same on both presets.
+fn dod_params(
+	gap_threshold: u32,
+	demand_window: BlockNumber,
+	claim_period: BlockNumber,
+	gap_lifetime: BlockNumber,
+) -> pallet_dod::Parameters<Balance, BlockNumber> {
+	pallet_dod::Parameters {
+		gap_threshold,
+		demand_window,
+		claim_period,
+		gap_lifetime,
+		request_deposit: UNIT,
+		request_fee: UNIT,
+		agent_bond: 100 * UNIT,
+		agent_slash: Perbill::from_percent(10),
+	}
 }
 
 /// Development: short everything, so that tests see sessions turn and entries expire quickly.
@@ -50,6 +75,8 @@ fn development_params() -> ChainParams {
 			wrong_vote_slash: Perbill::from_percent(10),
 		},
 		voting_period: 20,
+		// One request opens a gap; claims and demand last 20 blocks, gaps 200.
+		dod: dod_params(1, 20, 20, 200),
 	}
 }
 
@@ -64,6 +91,9 @@ fn local_testnet_params() -> ChainParams {
 			wrong_vote_slash: Perbill::from_percent(10),
 		},
 		voting_period: 60 * MINUTES,
+		// Three distinct requesters within 10 minutes open a gap; an agent has 5 minutes per
+		// claim; a gap waits a day for its answer.
+		dod: dod_params(3, 10 * MINUTES, 5 * MINUTES, 24 * 60 * MINUTES),
 	}
 }
 
@@ -81,6 +111,7 @@ fn well_known_validator(sr: Sr25519Keyring, ed: Ed25519Keyring) -> GenesisValida
 
 fn genesis(
 	validators: Vec<GenesisValidator>,
+	agents: Vec<AccountId>,
 	endowed: Vec<AccountId>,
 	root: AccountId,
 	params: ChainParams,
@@ -101,6 +132,10 @@ fn genesis(
 		},
 		kcg: KcgConfig {
 			voting_period: params.voting_period
+		},
+		dod: DodConfig {
+			params: Some(params.dod),
+			agents,
 		},
 		session: SessionConfig {
 			keys: validators
@@ -126,6 +161,7 @@ pub fn development_config_genesis() -> Value {
 			Sr25519Keyring::Alice,
 			Ed25519Keyring::Alice,
 		)],
+		vec![Sr25519Keyring::AliceStash.to_account_id()],
 		well_known_accounts(),
 		Sr25519Keyring::Alice.to_account_id(),
 		development_params(),
@@ -139,6 +175,11 @@ pub fn local_testnet_genesis() -> Value {
 			well_known_validator(Sr25519Keyring::Alice, Ed25519Keyring::Alice),
 			well_known_validator(Sr25519Keyring::Bob, Ed25519Keyring::Bob),
 			well_known_validator(Sr25519Keyring::Charlie, Ed25519Keyring::Charlie),
+		],
+		vec![
+			Sr25519Keyring::AliceStash.to_account_id(),
+			Sr25519Keyring::BobStash.to_account_id(),
+			Sr25519Keyring::CharlieStash.to_account_id(),
 		],
 		well_known_accounts(),
 		Sr25519Keyring::Alice.to_account_id(),

@@ -206,6 +206,8 @@ mod runtime {
 	pub type Grandpa = pallet_grandpa;
 	#[runtime::pallet_index(20)]
 	pub type Kcg = pallet_kcg;
+	#[runtime::pallet_index(21)]
+	pub type Dod = pallet_dod;
 }
 
 /// Re-exported so the node's chain spec and tests can name the preset ids.

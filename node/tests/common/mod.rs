@@ -37,6 +37,10 @@ pub fn free_port() -> u16 {
 	}
 }
 
+/// Numbers scratch directories (apart from ports: sharing one counter let a directory made
+/// before the first port take the port range's start).
+static NEXT_DIR: AtomicU16 = AtomicU16::new(0);
+
 /// A unique scratch directory under the system temp dir, removed on drop.
 pub struct TempDir(PathBuf);
 
@@ -45,7 +49,7 @@ impl TempDir {
 		let path = std::env::temp_dir().join(format!(
 			"membria-test-{label}-{}-{}",
 			std::process::id(),
-			NEXT_PORT.fetch_add(1, Ordering::SeqCst)
+			NEXT_DIR.fetch_add(1, Ordering::SeqCst)
 		));
 		let _ = std::fs::remove_dir_all(&path);
 		std::fs::create_dir_all(&path).expect("create temp dir");
@@ -86,6 +90,12 @@ impl Node {
 			.args(["--port", &p2p_port.to_string()])
 			.args(["--no-prometheus", "--no-telemetry", "--no-mdns"])
 			.args(extra_args)
+			// Extra log targets for debugging a test, e.g. `runtime::dod=debug`.
+			.args(
+				std::env::var("MEMBRIA_TEST_NODE_LOG")
+					.map(|l| vec!["-l".to_string(), l])
+					.unwrap_or_default(),
+			)
 			.stdout(Stdio::null())
 			.stderr(log)
 			.spawn()
@@ -197,20 +207,25 @@ pub fn hex_number(value: &Value) -> u32 {
 		.unwrap_or_else(|e| panic!("not a hex number {text}: {e}"))
 }
 
-/// One JSON-RPC call over HTTP/1.1 to 127.0.0.1:`port`.
-pub fn rpc_call(port: u16, method: &str, params: Value) -> Result<Value, String> {
-	let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
+/// One HTTP/1.1 `POST path` to 127.0.0.1:`port`: the status and the body (de-chunked, UTF-8).
+pub fn http_post(
+	port: u16,
+	path: &str,
+	content_type: &str,
+	body: &[u8],
+) -> Result<(u16, String), String> {
 	let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
 	stream
 		.set_read_timeout(Some(Duration::from_secs(30)))
 		.map_err(|e| e.to_string())?;
 	write!(
 		stream,
-		"POST / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
-		 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+		"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: {content_type}\r\n\
+		 Content-Length: {}\r\nConnection: close\r\n\r\n",
 		body.len()
 	)
 	.map_err(|e| e.to_string())?;
+	stream.write_all(body).map_err(|e| e.to_string())?;
 	let mut response = Vec::new();
 	stream
 		.read_to_end(&mut response)
@@ -219,6 +234,11 @@ pub fn rpc_call(port: u16, method: &str, params: Value) -> Result<Value, String>
 	let (head, payload) = response
 		.split_once("\r\n\r\n")
 		.ok_or_else(|| format!("no HTTP body in {response:?}"))?;
+	let status = head
+		.split_whitespace()
+		.nth(1)
+		.and_then(|code| code.parse().ok())
+		.ok_or_else(|| format!("no HTTP status in {head:?}"))?;
 	let payload = if head
 		.to_ascii_lowercase()
 		.contains("transfer-encoding: chunked")
@@ -227,6 +247,13 @@ pub fn rpc_call(port: u16, method: &str, params: Value) -> Result<Value, String>
 	} else {
 		payload.to_string()
 	};
+	Ok((status, payload))
+}
+
+/// One JSON-RPC call over HTTP/1.1 to 127.0.0.1:`port`.
+pub fn rpc_call(port: u16, method: &str, params: Value) -> Result<Value, String> {
+	let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
+	let (_, payload) = http_post(port, "/", "application/json", body.as_bytes())?;
 	let reply: Value = serde_json::from_str(&payload)
 		.map_err(|e| format!("bad JSON-RPC reply {payload:?}: {e}"))?;
 	match reply.get("error") {
@@ -257,13 +284,25 @@ pub fn signed_transfer(
 	nonce: membria_runtime::Nonce,
 	genesis: sp_core::H256,
 ) -> String {
-	use membria_runtime::{BalancesCall, RuntimeCall, SignedPayload, TxExtension, VERSION};
-	use sp_runtime::generic::Era;
-
+	use membria_runtime::{BalancesCall, RuntimeCall};
 	let call = RuntimeCall::Balances(BalancesCall::transfer_keep_alive {
 		dest: to.to_account_id().into(),
 		value: amount,
 	});
+	signed_call(from, call, nonce, genesis)
+}
+
+/// `call` signed by `from` for the chain with genesis hash `genesis` at account nonce `nonce`
+/// (immortal, no tip), SCALE-encoded as `0x…` for `author_submitExtrinsic`.
+pub fn signed_call(
+	from: sp_keyring::Sr25519Keyring,
+	call: membria_runtime::RuntimeCall,
+	nonce: membria_runtime::Nonce,
+	genesis: sp_core::H256,
+) -> String {
+	use membria_runtime::{SignedPayload, TxExtension, VERSION};
+	use sp_runtime::generic::Era;
+
 	let extension: TxExtension = (
 		frame_system::CheckNonZeroSender::new(),
 		frame_system::CheckSpecVersion::new(),
@@ -311,4 +350,213 @@ pub fn h256(value: &Value) -> sp_core::H256 {
 		.map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex digit"))
 		.collect();
 	sp_core::H256::from_slice(&bytes)
+}
+
+/// The `membria` CLI binary, built by the apps workspace into the same target dir.
+pub fn membria_bin() -> PathBuf {
+	let bin = Path::new(NODE_BIN).with_file_name("membria");
+	assert!(
+		bin.exists(),
+		"{} is missing: build it first with `cargo build --release --manifest-path apps/Cargo.toml`",
+		bin.display()
+	);
+	bin
+}
+
+/// A running `membria` service (IPFS node, distiller…); stopped on drop.
+pub struct Service {
+	child: Option<Child>,
+	pub port: u16,
+	pub log_path: PathBuf,
+}
+
+impl Service {
+	/// Starts `membria <args> --listen 127.0.0.1:<port>` and waits until it accepts connections.
+	pub fn start(base: &Path, name: &str, port: u16, args: &[&str]) -> Service {
+		let log_path = base.join(format!("{name}-{port}.log"));
+		let log = std::fs::File::create(&log_path).expect("create service log");
+		let child = Command::new(membria_bin())
+			.args(args)
+			.args(["--listen", &format!("127.0.0.1:{port}")])
+			.stdout(Stdio::null())
+			.stderr(log)
+			.spawn()
+			.expect("start membria");
+		let service = Service {
+			child: Some(child),
+			port,
+			log_path,
+		};
+		let deadline = Instant::now() + Duration::from_secs(60);
+		while TcpStream::connect(("127.0.0.1", port)).is_err() {
+			assert!(
+				Instant::now() < deadline,
+				"{name} did not start:\n{}",
+				service.log()
+			);
+			std::thread::sleep(Duration::from_millis(100));
+		}
+		service
+	}
+
+	/// The embedded IPFS node over `repo`.
+	pub fn ipfs(base: &Path, port: u16, repo: &Path) -> Service {
+		Service::start(
+			base,
+			"ipfs",
+			port,
+			&["ipfs", "--repo", &repo.display().to_string()],
+		)
+	}
+
+	/// The corpus distiller over `corpus` (the system's dictd databases when `None`).
+	pub fn distiller(base: &Path, port: u16, corpus: Option<&Path>) -> Service {
+		let mut args = vec!["distiller".to_string(), "--backend".into(), "corpus".into()];
+		if let Some(corpus) = corpus {
+			args.extend(["--corpus".into(), corpus.display().to_string()]);
+		}
+		let args: Vec<&str> = args.iter().map(String::as_str).collect();
+		Service::start(base, "distiller", port, &args)
+	}
+
+	pub fn url(&self) -> String {
+		format!("http://127.0.0.1:{}", self.port)
+	}
+
+	pub fn log(&self) -> String {
+		std::fs::read_to_string(&self.log_path).unwrap_or_default()
+	}
+
+	/// Stops the service (SIGINT) and waits for it.
+	pub fn stop(mut self) {
+		self.shutdown();
+	}
+
+	fn shutdown(&mut self) {
+		if let Some(mut child) = self.child.take() {
+			let _ = Command::new("kill")
+				.args(["-INT", &child.id().to_string()])
+				.status();
+			let deadline = Instant::now() + Duration::from_secs(10);
+			while Instant::now() < deadline {
+				if let Ok(Some(_)) = child.try_wait() {
+					return;
+				}
+				std::thread::sleep(Duration::from_millis(50));
+			}
+			let _ = child.kill();
+			let _ = child.wait();
+		}
+	}
+}
+
+impl Drop for Service {
+	fn drop(&mut self) {
+		self.shutdown();
+	}
+}
+
+/// The storage key of a plain storage value.
+pub fn value_key(pallet: &str, item: &str) -> Vec<u8> {
+	let mut key = sp_io::hashing::twox_128(pallet.as_bytes()).to_vec();
+	key.extend(sp_io::hashing::twox_128(item.as_bytes()));
+	key
+}
+
+/// The storage key of a `Blake2_128Concat` map entry.
+pub fn blake2_map_key(pallet: &str, item: &str, map_key: &impl Encode) -> Vec<u8> {
+	let mut key = value_key(pallet, item);
+	let encoded = map_key.encode();
+	key.extend(sp_io::hashing::blake2_128(&encoded));
+	key.extend(encoded);
+	key
+}
+
+/// The storage key of a `Twox64Concat` map entry.
+pub fn twox_map_key(pallet: &str, item: &str, map_key: &impl Encode) -> Vec<u8> {
+	let mut key = value_key(pallet, item);
+	let encoded = map_key.encode();
+	key.extend(sp_io::hashing::twox_64(&encoded));
+	key.extend(encoded);
+	key
+}
+
+/// Parses `0x…` hex from JSON.
+pub fn bytes(value: &Value) -> Vec<u8> {
+	let text = value.as_str().unwrap_or_else(|| panic!("not hex: {value}"));
+	(2..text.len())
+		.step_by(2)
+		.map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex digit"))
+		.collect()
+}
+
+impl Node {
+	/// Reads and decodes a storage item at the best block (or `at`).
+	pub fn storage<T: codec::Decode>(&self, key: &[u8], at: Option<&Value>) -> Option<T> {
+		let params = match at {
+			Some(hash) => json!([format!("0x{}", hex(key)), hash]),
+			None => json!([format!("0x{}", hex(key))]),
+		};
+		let value = self.rpc("state_getStorage", params);
+		if value.is_null() {
+			return None;
+		}
+		Some(T::decode(&mut &bytes(&value)[..]).expect("storage decodes with the runtime's types"))
+	}
+
+	/// The runtime events of block `number`.
+	pub fn events(&self, number: u32) -> Vec<membria_runtime::RuntimeEvent> {
+		let hash = self.block_hash(number);
+		let records: Vec<frame_system::EventRecord<membria_runtime::RuntimeEvent, sp_core::H256>> =
+			self.storage(&value_key("System", "Events"), Some(&hash))
+				.unwrap_or_default();
+		records.into_iter().map(|record| record.event).collect()
+	}
+
+	/// Every runtime event of blocks 1..=best, with its block number.
+	pub fn all_events(&self) -> Vec<(u32, membria_runtime::RuntimeEvent)> {
+		(1..=self.best_number())
+			.flat_map(|number| {
+				self.events(number)
+					.into_iter()
+					.map(move |event| (number, event))
+			})
+			.collect()
+	}
+
+	/// The genesis hash.
+	pub fn genesis(&self) -> sp_core::H256 {
+		h256(&self.block_hash(0))
+	}
+
+	/// The next nonce of `who` (pool included).
+	pub fn nonce(&self, who: sp_keyring::Sr25519Keyring) -> u32 {
+		let next = self.rpc(
+			"system_accountNextIndex",
+			json!([who.to_account_id().to_string()]),
+		);
+		next.as_u64().expect("a nonce") as u32
+	}
+
+	/// Signs `call` as `who` at its next nonce and submits it; the extrinsic hash or the error.
+	/// For several transactions of one account in a row, use [`Node::submit_at`] with nonces
+	/// counted by the caller: the next nonce read over RPC can lag a transaction being sealed.
+	pub fn submit(
+		&self,
+		who: sp_keyring::Sr25519Keyring,
+		call: membria_runtime::RuntimeCall,
+	) -> Result<Value, String> {
+		self.submit_at(who, call, self.nonce(who))
+	}
+
+	/// Signs `call` as `who` at `nonce` and submits it.
+	pub fn submit_at(
+		&self,
+		who: sp_keyring::Sr25519Keyring,
+		call: membria_runtime::RuntimeCall,
+		nonce: u32,
+	) -> Result<Value, String> {
+		let extrinsic = signed_call(who, call, nonce, self.genesis());
+		self.try_rpc("author_submitExtrinsic", json!([extrinsic]))
+	}
 }

@@ -50,7 +50,7 @@ mod benchmarks {
 			cid(0),
 			sp_core::H256::repeat_byte(2),
 			T::MaxBodySize::get(),
-			Some(1),
+			None,
 		);
 		assert_eq!(
 			NextEntryId::<T>::get(),

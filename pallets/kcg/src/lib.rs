@@ -43,6 +43,66 @@ mod tests;
 mod types;
 pub mod weights;
 
+/// Off-chain signing for mock runtimes (`AccountId = u64`): `UintAuthorityId` keys sign as the
+/// account of the same number, and signed transactions are `TestSignature`-signed extrinsics.
+/// The runtime's `Block` must be `MockBlock<Test, TestSignature, ()>`. Defines `TestAuthId`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! impl_test_offchain_signing {
+	($runtime:ty) => {
+		impl frame_system::offchain::SigningTypes for $runtime {
+			type Public = sp_runtime::testing::UintAuthorityId;
+			type Signature = sp_runtime::testing::TestSignature;
+		}
+
+		impl<C> frame_system::offchain::CreateTransactionBase<C> for $runtime
+		where
+			RuntimeCall: From<C>,
+		{
+			type Extrinsic = frame_system::mocking::MockUncheckedExtrinsic<
+				$runtime,
+				sp_runtime::testing::TestSignature,
+				(),
+			>;
+			type RuntimeCall = RuntimeCall;
+		}
+
+		impl<C> frame_system::offchain::CreateSignedTransaction<C> for $runtime
+		where
+			RuntimeCall: From<C>,
+		{
+			fn create_signed_transaction<
+				A: frame_system::offchain::AppCrypto<Self::Public, Self::Signature>,
+			>(
+				call: RuntimeCall,
+				_public: sp_runtime::testing::UintAuthorityId,
+				account: u64,
+				_nonce: u32,
+			) -> Option<Self::Extrinsic> {
+				let signature = sp_runtime::testing::TestSignature(account, Vec::new());
+				Some(frame_system::mocking::MockUncheckedExtrinsic::<
+					$runtime,
+					sp_runtime::testing::TestSignature,
+					(),
+				>::new_signed(call, account, signature, ()))
+			}
+		}
+
+		/// Test keys for off-chain workers.
+		pub struct TestAuthId;
+		impl
+			frame_system::offchain::AppCrypto<
+				sp_runtime::testing::UintAuthorityId,
+				sp_runtime::testing::TestSignature,
+			> for TestAuthId
+		{
+			type RuntimeAppPublic = sp_runtime::testing::UintAuthorityId;
+			type GenericPublic = sp_runtime::testing::UintAuthorityId;
+			type GenericSignature = sp_runtime::testing::TestSignature;
+		}
+	};
+}
+
 pub use membria_primitives::{Decision, EntryId, GapId, QuestionKey, Relation, SessionIndex};
 pub use types::*;
 pub use weights::WeightInfo;
@@ -90,6 +150,9 @@ pub mod pallet {
 		/// Told when an entry's vote is over (decided, expired or retracted), so that votes on
 		/// it can be cleared and demand on its question answered.
 		type OnEntryClosed: EntryClosed<Self::AccountId>;
+
+		/// The knowledge gaps entries may name (the DoD pallet), `()` for none.
+		type Gaps: GapClaims<Self::AccountId>;
 
 		/// Held from the author for every entry until it is decided.
 		#[pallet::constant]
@@ -291,6 +354,14 @@ pub mod pallet {
 		ZeroVotingPeriod,
 		/// Entry ids are exhausted.
 		EntryIdOverflow,
+		/// The entry names a knowledge gap that is not open.
+		UnknownGap,
+		/// The entry names a gap whose claim the author does not hold (or it has lapsed).
+		NotGapClaimant,
+		/// The entry answers another question than the gap it names.
+		GapQuestionMismatch,
+		/// An entry for this gap's claim is already being voted on.
+		GapEntryPending,
 	}
 
 	#[pallet::hooks]
@@ -330,11 +401,7 @@ pub mod pallet {
 			gap: Option<GapId>,
 		) -> DispatchResult {
 			let author = ensure_signed(origin)?;
-			let cid: BoundedVec<u8, MaxCidLen> =
-				cid.try_into().map_err(|_| Error::<T>::CidTooLong)?;
-			membria_primitives::validate_cid(&cid).map_err(|_| Error::<T>::InvalidCid)?;
-			ensure!(size > 0, Error::<T>::EmptyBody);
-			ensure!(size <= T::MaxBodySize::get(), Error::<T>::BodyTooLarge);
+			let cid = Self::checked_cid(cid, size)?;
 			Self::do_submit_entry(author, question_key, cid, content_hash, size, gap).map(|_| ())
 		}
 
@@ -450,6 +517,19 @@ pub mod pallet {
 	}
 
 	impl<T: Config> Pallet<T> {
+		/// Checks a submitted CID and body size.
+		fn checked_cid(
+			cid: alloc::vec::Vec<u8>,
+			size: u32,
+		) -> Result<BoundedVec<u8, MaxCidLen>, Error<T>> {
+			let cid: BoundedVec<u8, MaxCidLen> =
+				cid.try_into().map_err(|_| Error::<T>::CidTooLong)?;
+			membria_primitives::validate_cid(&cid).map_err(|_| Error::<T>::InvalidCid)?;
+			ensure!(size > 0, Error::<T>::EmptyBody);
+			ensure!(size <= T::MaxBodySize::get(), Error::<T>::BodyTooLarge);
+			Ok(cid)
+		}
+
 		/// Stores a checked entry as pending, holds its deposit and schedules its deadline.
 		pub fn do_submit_entry(
 			author: T::AccountId,
@@ -465,6 +545,16 @@ pub mod pallet {
 			let next_id = id.checked_add(1).ok_or(Error::<T>::EntryIdOverflow)?;
 			let deposit = T::EntryDeposit::get();
 
+			if let Some(gap) = gap {
+				T::Gaps::entry_submitted(gap, &author, &question_key, id).map_err(|refusal| {
+					match refusal {
+						GapRefusal::UnknownGap => Error::<T>::UnknownGap,
+						GapRefusal::NotClaimant => Error::<T>::NotGapClaimant,
+						GapRefusal::WrongQuestion => Error::<T>::GapQuestionMismatch,
+						GapRefusal::EntryPending => Error::<T>::GapEntryPending,
+					}
+				})?;
+			}
 			Deadlines::<T>::try_mutate(deadline, |due| due.try_push(id))
 				.map_err(|_| Error::<T>::TooManyEntriesThisBlock)?;
 			T::Currency::hold(&HoldReason::EntryDeposit.into(), &author, deposit)?;
@@ -691,6 +781,24 @@ pub mod pallet {
 		}
 	}
 
+	impl<T: Config> KnowledgeBase<T::AccountId> for Pallet<T> {
+		fn has_answer(question_key: &QuestionKey) -> bool {
+			Answer::<T>::contains_key(question_key)
+		}
+
+		fn submit(
+			author: T::AccountId,
+			question_key: QuestionKey,
+			cid: alloc::vec::Vec<u8>,
+			content_hash: sp_core::H256,
+			size: u32,
+			gap: Option<GapId>,
+		) -> Result<EntryId, DispatchError> {
+			let cid = Self::checked_cid(cid, size)?;
+			Self::do_submit_entry(author, question_key, cid, content_hash, size, gap)
+		}
+	}
+
 	impl<T: Config> EntryVoting for Pallet<T> {
 		type BlockNumber = BlockNumberFor<T>;
 
@@ -709,6 +817,30 @@ pub mod pallet {
 
 		fn decide(entry: EntryId, decision: Decision) -> DispatchResult {
 			Self::do_decide(entry, decision)
+		}
+
+		fn open_entries(limit: u32) -> alloc::vec::Vec<OpenEntry<BlockNumberFor<T>>> {
+			let now = frame_system::Pallet::<T>::block_number();
+			let mut due: alloc::vec::Vec<_> = Deadlines::<T>::iter()
+				.filter(|(deadline, _)| *deadline > now)
+				.collect();
+			due.sort_by_key(|(deadline, _)| *deadline);
+			due.into_iter()
+				.flat_map(|(deadline, entries)| entries.into_iter().map(move |id| (deadline, id)))
+				.filter_map(|(deadline, id)| {
+					let record = Entries::<T>::get(id)?;
+					matches!(record.status, EntryStatus::Pending { .. }).then(|| OpenEntry {
+						entry: id,
+						question_key: record.question_key,
+						content_hash: record.content_hash.0,
+						cid: record.cid.into_inner(),
+						size: record.size,
+						session: record.session,
+						deadline,
+					})
+				})
+				.take(limit as usize)
+				.collect()
 		}
 	}
 }

@@ -6,10 +6,12 @@ use frame_support::{
 	derive_impl, parameter_types,
 	traits::{fungible::Credit, tokens::imbalance::Imbalance, ConstU32, OnUnbalanced},
 };
-use membria_primitives::{EntryId, SessionIndex};
+use membria_primitives::{EntryId, GapId, QuestionKey, SessionIndex};
 use sp_runtime::{BuildStorage, Perbill};
 
-use crate::{self as pallet_kcg, Closure, CurrentSession, EntryClosed, EntrySummary};
+use crate::{
+	self as pallet_kcg, Closure, CurrentSession, EntryClosed, EntrySummary, GapClaims, GapRefusal,
+};
 
 type Block = frame_system::mocking::MockBlock<Test>;
 pub type AccountId = u64;
@@ -84,6 +86,23 @@ impl EntryClosed<AccountId> for RecordClosed {
 	}
 }
 
+/// Gaps 0..=9 are open and claimed by ALICE for any question; others do not exist.
+pub struct TestGaps;
+impl GapClaims<AccountId> for TestGaps {
+	fn entry_submitted(
+		gap: GapId,
+		author: &AccountId,
+		_: &QuestionKey,
+		_: EntryId,
+	) -> Result<(), GapRefusal> {
+		match gap {
+			0..=9 if *author == ALICE => Ok(()),
+			0..=9 => Err(GapRefusal::NotClaimant),
+			_ => Err(GapRefusal::UnknownGap),
+		}
+	}
+}
+
 /// Counts slashed funds, then drops them (burns).
 pub struct CountSlashed;
 impl OnUnbalanced<Credit<AccountId, Balances>> for CountSlashed {
@@ -102,6 +121,7 @@ impl pallet_kcg::Config for Test {
 	type Slashed = CountSlashed;
 	type Sessions = TestSessions;
 	type OnEntryClosed = RecordClosed;
+	type Gaps = TestGaps;
 	type EntryDeposit = ConstU128<ENTRY_DEPOSIT>;
 	type LinkDeposit = ConstU128<LINK_DEPOSIT>;
 	type RetractFee = RetractFee;

@@ -86,6 +86,25 @@ fn submit_entry_stores_a_pending_entry_and_holds_the_deposit() {
 }
 
 #[test]
+fn submit_entry_for_a_gap_needs_its_claim() {
+	run_test(|| {
+		let submit = |who, gap| {
+			Kcg::submit_entry(
+				RuntimeOrigin::signed(who),
+				[0; 32],
+				cid(1),
+				H256::repeat_byte(1),
+				10,
+				Some(gap),
+			)
+		};
+		assert_noop!(submit(BOB, 3), Error::<Test>::NotGapClaimant);
+		assert_noop!(submit(ALICE, 42), Error::<Test>::UnknownGap);
+		assert_ok!(submit(ALICE, 3));
+	});
+}
+
+#[test]
 fn submit_entry_accepts_a_cidv0() {
 	run_test(|| {
 		let mut v0 = vec![0x12, 0x20];

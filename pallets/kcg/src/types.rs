@@ -102,6 +102,80 @@ impl<AccountId> EntryClosed<AccountId> for () {
 	fn entry_closed(_: EntryId, _: &EntrySummary<AccountId>, _: Closure) {}
 }
 
+impl<AccountId, A: EntryClosed<AccountId>, B: EntryClosed<AccountId>> EntryClosed<AccountId>
+	for (A, B)
+{
+	fn entry_closed(entry: EntryId, summary: &EntrySummary<AccountId>, closure: Closure) {
+		A::entry_closed(entry, summary, closure);
+		B::entry_closed(entry, summary, closure);
+	}
+}
+
+/// Why an entry may not be submitted for a knowledge gap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GapRefusal {
+	/// No open gap has this id.
+	UnknownGap,
+	/// The submitter does not hold the gap's claim (or the claim has lapsed).
+	NotClaimant,
+	/// The entry answers another question than the gap's.
+	WrongQuestion,
+	/// An entry for this claim is already being voted on.
+	EntryPending,
+}
+
+/// The knowledge gaps entries may be submitted for (the DoD pallet).
+pub trait GapClaims<AccountId> {
+	/// Checks that `author` may submit `entry` for `gap` answering `question_key`, and records
+	/// it against the gap's claim.
+	fn entry_submitted(
+		gap: GapId,
+		author: &AccountId,
+		question_key: &QuestionKey,
+		entry: EntryId,
+	) -> Result<(), GapRefusal>;
+}
+
+/// No gaps: every submission naming a gap is refused.
+impl<AccountId> GapClaims<AccountId> for () {
+	fn entry_submitted(
+		_: GapId,
+		_: &AccountId,
+		_: &QuestionKey,
+		_: EntryId,
+	) -> Result<(), GapRefusal> {
+		Err(GapRefusal::UnknownGap)
+	}
+}
+
+/// What the DoD pallet needs of the knowledge graph.
+pub trait KnowledgeBase<AccountId> {
+	/// Whether the question has a validated answer.
+	fn has_answer(question_key: &QuestionKey) -> bool;
+
+	/// Submits an entry as `author` would with `submit_entry` (same checks, same deposit).
+	fn submit(
+		author: AccountId,
+		question_key: QuestionKey,
+		cid: alloc::vec::Vec<u8>,
+		content_hash: sp_core::H256,
+		size: u32,
+		gap: Option<GapId>,
+	) -> Result<EntryId, sp_runtime::DispatchError>;
+}
+
+/// What a validator's off-chain worker needs of an entry open for votes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenEntry<BlockNumber> {
+	pub entry: EntryId,
+	pub question_key: QuestionKey,
+	pub content_hash: [u8; 32],
+	pub cid: alloc::vec::Vec<u8>,
+	pub size: u32,
+	pub session: SessionIndex,
+	pub deadline: BlockNumber,
+}
+
 /// The current validator session.
 pub trait CurrentSession {
 	fn current_session() -> SessionIndex;
@@ -128,6 +202,9 @@ pub trait EntryVoting {
 
 	/// Records the validators' decision on a pending entry.
 	fn decide(entry: EntryId, decision: Decision) -> DispatchResult;
+
+	/// Up to `limit` entries open for votes, soonest deadline first (for off-chain workers).
+	fn open_entries(limit: u32) -> alloc::vec::Vec<OpenEntry<Self::BlockNumber>>;
 }
 
 /// A page of the validation log.

@@ -38,10 +38,33 @@ pub use pallet::*;
 mod benchmarking;
 #[cfg(test)]
 mod mock;
+pub mod offchain;
 #[cfg(test)]
 mod tests;
 mod types;
 pub mod weights;
+
+/// The `kcgv` key type: the validator account's key its node's off-chain worker attests with.
+pub const KEY_TYPE: sp_core::crypto::KeyTypeId = sp_core::crypto::KeyTypeId(*b"kcgv");
+
+/// The validator worker's signing crypto (sr25519 keys of type `kcgv`).
+pub mod crypto {
+	use super::KEY_TYPE;
+	use sp_runtime::{
+		app_crypto::{app_crypto, sr25519},
+		MultiSignature, MultiSigner,
+	};
+	app_crypto!(sr25519, KEY_TYPE);
+
+	/// Signs a validator's attestations with its `kcgv` key.
+	pub struct ValidatorAuthId;
+
+	impl frame_system::offchain::AppCrypto<MultiSigner, MultiSignature> for ValidatorAuthId {
+		type RuntimeAppPublic = Public;
+		type GenericSignature = sp_core::sr25519::Signature;
+		type GenericPublic = sp_core::sr25519::Public;
+	}
+}
 
 pub use types::*;
 pub use weights::WeightInfo;
@@ -76,7 +99,13 @@ pub mod pallet {
 	pub struct Pallet<T>(_);
 
 	#[pallet::config]
-	pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
+	pub trait Config:
+		frame_system::Config<RuntimeEvent: From<Event<Self>>>
+		+ frame_system::offchain::CreateSignedTransaction<Call<Self>>
+	{
+		/// The validators' signing keys (`kcgv`) for the off-chain worker's attestations.
+		type ValidatorAuthorityId: frame_system::offchain::AppCrypto<Self::Public, Self::Signature>;
+
 		/// The currency bonds are held in and rewards paid in.
 		type Currency: Inspect<Self::AccountId>
 			+ Mutate<Self::AccountId>
@@ -319,6 +348,10 @@ pub mod pallet {
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn offchain_worker(now: BlockNumberFor<T>) {
+			crate::offchain::run_validator::<T>(now);
+		}
+
 		#[cfg(feature = "try-runtime")]
 		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
 			Self::do_try_state()

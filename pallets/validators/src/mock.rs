@@ -12,7 +12,7 @@ use sp_runtime::{BuildStorage, Perbill};
 
 use crate::{self as pallet_kcg_validators, Parameters};
 
-type Block = frame_system::mocking::MockBlock<Test>;
+type Block = frame_system::mocking::MockBlock<Test, sp_runtime::testing::TestSignature, ()>;
 pub type AccountId = u64;
 pub type Balance = u128;
 
@@ -99,6 +99,7 @@ impl pallet_kcg::Config for Test {
 	type Slashed = Validators;
 	type Sessions = TestSessions;
 	type OnEntryClosed = Validators;
+	type Gaps = ();
 	type EntryDeposit = ConstU128<ENTRY_DEPOSIT>;
 	type LinkDeposit = ConstU128<10>;
 	type RetractFee = RetractFee;
@@ -109,7 +110,10 @@ impl pallet_kcg::Config for Test {
 	type WeightInfo = ();
 }
 
+pallet_kcg::impl_test_offchain_signing!(Test);
+
 impl pallet_kcg_validators::Config for Test {
+	type ValidatorAuthorityId = TestAuthId;
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Entries = Kcg;

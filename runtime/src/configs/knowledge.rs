@@ -9,7 +9,7 @@ use membria_primitives::SessionIndex;
 use sp_runtime::Perbill;
 
 use super::MAX_AUTHORITIES;
-use crate::{AccountId, Balances, Kcg, Runtime, RuntimeHoldReason, Validators, UNIT};
+use crate::{AccountId, Balances, Dod, Kcg, Runtime, RuntimeHoldReason, Validators, UNIT};
 
 /// Held for every knowledge entry until validators decide it.
 pub const ENTRY_DEPOSIT: u128 = 10 * UNIT;
@@ -44,7 +44,9 @@ impl pallet_kcg::Config for Runtime {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Slashed = Validators;
 	type Sessions = SessionIndexOf;
-	type OnEntryClosed = Validators;
+	// Validators clear votes and settle stakes first; then DoD fills or reopens the gap.
+	type OnEntryClosed = (Validators, Dod);
+	type Gaps = Dod;
 	type EntryDeposit = ConstU128<ENTRY_DEPOSIT>;
 	type LinkDeposit = ConstU128<LINK_DEPOSIT>;
 	type RetractFee = RetractFee;
@@ -56,6 +58,7 @@ impl pallet_kcg::Config for Runtime {
 }
 
 impl pallet_kcg_validators::Config for Runtime {
+	type ValidatorAuthorityId = pallet_kcg_validators::crypto::ValidatorAuthId;
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Entries = Kcg;
@@ -67,4 +70,20 @@ impl pallet_kcg_validators::Config for Runtime {
 	// Covers the voting period with room: an entry's session snapshot must outlive its vote.
 	type SessionHistory = ConstU32<64>;
 	type WeightInfo = crate::weights::pallet_kcg_validators::WeightInfo<Runtime>;
+}
+
+/// The longest question `Dod.request_knowledge` takes, in bytes (the body schema's bound).
+pub const MAX_QUESTION_LEN: u32 = membria_offchain::body::MAX_QUESTION_BYTES as u32;
+
+impl pallet_dod::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Slashed = Validators;
+	type Knowledge = Kcg;
+	type AgentAuthorityId = pallet_dod::crypto::AgentAuthId;
+	type MaxQuestionLen = ConstU32<MAX_QUESTION_LEN>;
+	type MaxRequesters = ConstU32<64>;
+	type MaxClaimsPerAgent = ConstU32<8>;
+	type MaxExpiriesPerBlock = ConstU32<64>;
+	type WeightInfo = crate::weights::pallet_dod::WeightInfo<Runtime>;
 }

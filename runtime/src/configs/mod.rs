@@ -24,8 +24,8 @@ use sp_version::RuntimeVersion;
 use super::{
 	AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo, Runtime,
 	RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin, RuntimeTask,
-	Session, SessionKeys, System, Validators, EXISTENTIAL_DEPOSIT, SLOT_DURATION, SS58_PREFIX,
-	VERSION,
+	Session, SessionKeys, Signature, SignedPayload, System, TxExtension, UncheckedExtrinsic,
+	Validators, EXISTENTIAL_DEPOSIT, SLOT_DURATION, SS58_PREFIX, VERSION,
 };
 
 /// Normal extrinsics may fill 75% of a block; the rest is kept for operational ones.
@@ -149,4 +149,63 @@ impl pallet_sudo::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
 	type RuntimeCall = RuntimeCall;
 	type WeightInfo = pallet_sudo::weights::SubstrateWeight<Runtime>;
+}
+
+// --- Signed transactions from off-chain workers (the DoD agent and the validator worker) -------
+
+impl frame_system::offchain::SigningTypes for Runtime {
+	type Public = <Signature as sp_runtime::traits::Verify>::Signer;
+	type Signature = Signature;
+}
+
+impl<LocalCall> frame_system::offchain::CreateTransactionBase<LocalCall> for Runtime
+where
+	RuntimeCall: From<LocalCall>,
+{
+	type Extrinsic = UncheckedExtrinsic;
+	type RuntimeCall = RuntimeCall;
+}
+
+impl<LocalCall> frame_system::offchain::CreateSignedTransaction<LocalCall> for Runtime
+where
+	RuntimeCall: From<LocalCall>,
+{
+	fn create_signed_transaction<
+		C: frame_system::offchain::AppCrypto<Self::Public, Self::Signature>,
+	>(
+		call: RuntimeCall,
+		public: Self::Public,
+		account: AccountId,
+		nonce: Nonce,
+	) -> Option<UncheckedExtrinsic> {
+		use codec::Encode;
+		use sp_runtime::{generic::Era, traits::StaticLookup, SaturatedConversion};
+		// Mortal for as long as block hashes are kept, born at the parent: the worker runs on
+		// block n before n's hash is stored, so n itself cannot be the birth block.
+		let period = BlockHashCount::get()
+			.checked_next_power_of_two()
+			.map(|p| p / 2)
+			.unwrap_or(2) as u64;
+		let birth = System::block_number()
+			.saturated_into::<u64>()
+			.saturating_sub(1);
+		let extension: TxExtension = (
+			frame_system::CheckNonZeroSender::<Runtime>::new(),
+			frame_system::CheckSpecVersion::<Runtime>::new(),
+			frame_system::CheckTxVersion::<Runtime>::new(),
+			frame_system::CheckGenesis::<Runtime>::new(),
+			frame_system::CheckEra::<Runtime>::from(Era::mortal(period, birth)),
+			frame_system::CheckNonce::<Runtime>::from(nonce),
+			frame_system::CheckWeight::<Runtime>::new(),
+			pallet_transaction_payment::ChargeTransactionPayment::<Runtime>::from(0),
+			frame_system::WeightReclaim::<Runtime>::new(),
+		);
+		let payload = SignedPayload::new(call, extension).ok()?;
+		let signature = payload.using_encoded(|bytes| C::sign(bytes, public))?;
+		let address = <Runtime as frame_system::Config>::Lookup::unlookup(account);
+		let (call, extension, _) = payload.deconstruct();
+		Some(UncheckedExtrinsic::new_signed(
+			call, address, signature, extension,
+		))
+	}
 }

@@ -1,0 +1,118 @@
+//! The `openai` teacher: any OpenAI-compatible chat-completions endpoint (OpenAI, vLLM,
+//! llama.cpp's server, Ollama…).
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::DistillError;
+
+const SYSTEM_PROMPT: &str =
+	"You are a careful teacher. Answer the question in one to three short, \
+factual sentences. If you do not know, answer exactly: I don't know.";
+
+/// A chat-completions client.
+pub struct OpenAiTeacher {
+	client: reqwest::Client,
+	base_url: String,
+	model: String,
+	api_key: Option<String>,
+	max_tokens: u32,
+}
+
+#[derive(Deserialize)]
+struct Completion {
+	choices: Vec<Choice>,
+}
+
+#[derive(Deserialize)]
+struct Choice {
+	message: Message,
+}
+
+#[derive(Deserialize)]
+struct Message {
+	content: Option<String>,
+}
+
+impl OpenAiTeacher {
+	/// A teacher at `base_url` (the API root, e.g. `http://127.0.0.1:8080/v1`) using `model`.
+	pub fn new(
+		base_url: &str,
+		model: &str,
+		api_key: Option<String>,
+		timeout: Duration,
+	) -> Result<Self, DistillError> {
+		let client = reqwest::Client::builder()
+			.timeout(timeout)
+			.build()
+			.map_err(|error| DistillError::Teacher(format!("HTTP client: {error}")))?;
+		Ok(Self {
+			client,
+			base_url: base_url.trim_end_matches('/').to_string(),
+			model: model.to_string(),
+			api_key,
+			max_tokens: 160,
+		})
+	}
+
+	/// The model answers come from.
+	pub fn model(&self) -> &str {
+		&self.model
+	}
+
+	/// How bodies cite this teacher.
+	pub fn citation(&self) -> String {
+		format!("{}/chat/completions#model={}", self.base_url, self.model)
+	}
+
+	/// Asks the model; its answer, trimmed.
+	pub async fn ask(&self, question: &str) -> Result<String, DistillError> {
+		let request = serde_json::json!({
+			"model": self.model,
+			"messages": [
+				{ "role": "system", "content": SYSTEM_PROMPT },
+				{ "role": "user", "content": question },
+			],
+			"max_tokens": self.max_tokens,
+			"temperature": 0.0,
+		});
+		let mut call = self
+			.client
+			.post(format!("{}/chat/completions", self.base_url))
+			.json(&request);
+		if let Some(key) = &self.api_key {
+			call = call.bearer_auth(key);
+		}
+		let response = call
+			.send()
+			.await
+			.map_err(|error| DistillError::Teacher(error.to_string()))?;
+		let status = response.status();
+		if !status.is_success() {
+			let text = response.text().await.unwrap_or_default();
+			return Err(DistillError::Teacher(format!(
+				"{status}: {}",
+				text.chars().take(300).collect::<String>()
+			)));
+		}
+		let completion: Completion = response
+			.json()
+			.await
+			.map_err(|error| DistillError::Teacher(error.to_string()))?;
+		let answer = completion
+			.choices
+			.into_iter()
+			.next()
+			.and_then(|choice| choice.message.content)
+			.map(|content| content.split_whitespace().collect::<Vec<_>>().join(" "))
+			.unwrap_or_default();
+		if answer.is_empty() || answer.to_lowercase().starts_with("i don't know") {
+			return Err(DistillError::NoAnswer(format!(
+				"{} does not know",
+				self.model
+			)));
+		}
+		Ok(answer)
+	}
+}

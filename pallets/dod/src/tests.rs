@@ -1,0 +1,343 @@
+use frame_support::{assert_noop, assert_ok, traits::fungible::InspectHold};
+use membria_primitives::{question_key, Decision};
+use pallet_kcg::EntryVoting;
+use sp_core::H256;
+use sp_runtime::{DispatchError, DispatchResult};
+
+use crate::{mock::*, *};
+
+const QUESTION: &[u8] = b"What is Ethernet?";
+
+fn held(who: AccountId, reason: HoldReason) -> Balance {
+	Balances::balance_on_hold(&RuntimeHoldReason::Dod(reason), &who)
+}
+
+fn ask(who: AccountId, question: &[u8]) -> DispatchResult {
+	Dod::request_knowledge(RuntimeOrigin::signed(who), question.to_vec())
+}
+
+fn cid(byte: u8) -> Vec<u8> {
+	let mut cid = vec![0x01, 0x55, 0x12, 0x20];
+	cid.extend([byte; 32]);
+	cid
+}
+
+/// Alice and Bob ask: the gap (id 0) opens.
+fn open_gap() -> GapId {
+	assert_ok!(ask(ALICE, QUESTION));
+	assert_ok!(ask(BOB, b"what is ethernet"));
+	GapByKey::<Test>::get(question_key("what is ethernet")).expect("gap open")
+}
+
+fn submit(who: AccountId, gap: GapId) -> DispatchResult {
+	Dod::submit_answer(
+		RuntimeOrigin::signed(who),
+		gap,
+		cid(1),
+		H256::repeat_byte(1),
+		100,
+	)
+}
+
+#[test]
+fn demand_below_the_threshold_holds_and_waits() {
+	run_test(|| {
+		assert_ok!(ask(ALICE, QUESTION));
+		let key = question_key("what is ethernet");
+		let demand = Demands::<Test>::get(key).unwrap();
+		assert_eq!(demand.requesters.len(), 1);
+		assert_eq!(demand.expires_at, 11);
+		assert_eq!(held(ALICE, HoldReason::Request), 50);
+		System::assert_last_event(
+			Event::DemandRecorded {
+				who: ALICE,
+				question_key: key,
+				requesters: 1,
+				held: 50,
+			}
+			.into(),
+		);
+		assert!(Gaps::<Test>::iter().next().is_none());
+	});
+}
+
+#[test]
+fn distinct_requesters_open_a_gap() {
+	run_test(|| {
+		let gap = open_gap();
+		let key = question_key("what is ethernet");
+		assert!(Demands::<Test>::get(key).is_none());
+		let record = Gaps::<Test>::get(gap).unwrap();
+		assert_eq!(record.question.to_vec(), QUESTION.to_vec());
+		assert_eq!(record.bounty, 40);
+		assert_eq!(record.expires_at, 51);
+		System::assert_last_event(
+			Event::GapOpened {
+				gap,
+				question_key: key,
+				question: QUESTION.to_vec().try_into().unwrap(),
+				bounty: 40,
+			}
+			.into(),
+		);
+		// Later requesters join the open gap and add to its bounty.
+		assert_ok!(ask(CHARLIE, QUESTION));
+		assert_eq!(Gaps::<Test>::get(gap).unwrap().bounty, 60);
+	});
+}
+
+#[test]
+fn bad_questions_are_refused_by_name() {
+	run_test(|| {
+		assert_noop!(ask(ALICE, b""), Error::<Test>::EmptyQuestion);
+		assert_noop!(ask(ALICE, b"  ?! "), Error::<Test>::EmptyQuestion);
+		assert_noop!(
+			ask(ALICE, &[b'a'; MAX_QUESTION_LEN as usize + 1]),
+			Error::<Test>::QuestionTooLong
+		);
+		assert_noop!(
+			ask(ALICE, &[0xff, 0xfe, b'a']),
+			Error::<Test>::QuestionNotUtf8
+		);
+		assert_noop!(ask(POOR, QUESTION), Error::<Test>::InsufficientBalance);
+		assert_ok!(ask(ALICE, QUESTION));
+		assert_noop!(
+			ask(ALICE, b"WHAT IS ETHERNET"),
+			Error::<Test>::AlreadyRequested
+		);
+		assert_noop!(
+			Dod::request_knowledge(RuntimeOrigin::none(), QUESTION.to_vec()),
+			DispatchError::BadOrigin
+		);
+	});
+}
+
+#[test]
+fn demand_lapses_after_its_window_and_is_refunded() {
+	run_test(|| {
+		assert_ok!(ask(ALICE, QUESTION));
+		run_to_block(11);
+		assert!(Demands::<Test>::get(question_key("what is ethernet")).is_none());
+		assert_eq!(held(ALICE, HoldReason::Request), 0);
+		System::assert_has_event(
+			Event::DemandLapsed {
+				question_key: question_key("what is ethernet"),
+				refunded: 1,
+			}
+			.into(),
+		);
+		// A new window starts with the next request.
+		assert_ok!(ask(BOB, QUESTION));
+		assert_eq!(
+			Demands::<Test>::get(question_key(QUESTION_STR))
+				.unwrap()
+				.requesters
+				.len(),
+			1
+		);
+	});
+}
+
+const QUESTION_STR: &str = "What is Ethernet?";
+
+#[test]
+fn agents_register_and_leave_with_their_bond() {
+	run_test(|| {
+		assert_noop!(
+			Dod::register_agent(RuntimeOrigin::signed(AGENT)),
+			Error::<Test>::AlreadyAgent
+		);
+		assert_noop!(
+			Dod::register_agent(RuntimeOrigin::signed(POOR)),
+			Error::<Test>::InsufficientBalance
+		);
+		assert_ok!(Dod::register_agent(RuntimeOrigin::signed(AGENT_2)));
+		assert_eq!(held(AGENT_2, HoldReason::AgentBond), 1_000);
+		assert_ok!(Dod::deregister_agent(RuntimeOrigin::signed(AGENT_2)));
+		assert_eq!(held(AGENT_2, HoldReason::AgentBond), 0);
+		assert_noop!(
+			Dod::deregister_agent(RuntimeOrigin::signed(AGENT_2)),
+			Error::<Test>::NotAgent
+		);
+	});
+}
+
+#[test]
+fn claims_are_exclusive_until_they_lapse() {
+	run_test(|| {
+		let gap = open_gap();
+		assert_noop!(
+			Dod::claim_gap(RuntimeOrigin::signed(ALICE), gap),
+			Error::<Test>::NotAgent
+		);
+		assert_noop!(
+			Dod::claim_gap(RuntimeOrigin::signed(AGENT), 99),
+			Error::<Test>::UnknownGap
+		);
+		assert_ok!(Dod::claim_gap(RuntimeOrigin::signed(AGENT), gap));
+		System::assert_last_event(
+			Event::GapClaimed {
+				gap,
+				agent: AGENT,
+				until: 6,
+			}
+			.into(),
+		);
+		assert_noop!(
+			Dod::claim_gap(RuntimeOrigin::signed(AGENT), gap),
+			Error::<Test>::AlreadyClaimed
+		);
+		assert_ok!(Dod::register_agent(RuntimeOrigin::signed(AGENT_2)));
+		assert_noop!(
+			Dod::claim_gap(RuntimeOrigin::signed(AGENT_2), gap),
+			Error::<Test>::AlreadyClaimed
+		);
+		// The claim lapses at block 6: another agent may claim, and the first may not submit.
+		run_to_block(6);
+		assert_noop!(
+			submit(AGENT, gap),
+			pallet_kcg::Error::<Test>::NotGapClaimant
+		);
+		assert_ok!(Dod::claim_gap(RuntimeOrigin::signed(AGENT_2), gap));
+		System::assert_has_event(Event::ClaimReleased { gap, agent: AGENT }.into());
+		assert!(Agents::<Test>::get(AGENT).unwrap().claims.is_empty());
+	});
+}
+
+#[test]
+fn only_the_claimant_submits_once() {
+	run_test(|| {
+		let gap = open_gap();
+		assert_noop!(
+			submit(AGENT, gap),
+			pallet_kcg::Error::<Test>::NotGapClaimant
+		);
+		assert_ok!(Dod::claim_gap(RuntimeOrigin::signed(AGENT), gap));
+		assert_noop!(
+			submit(ALICE, gap),
+			pallet_kcg::Error::<Test>::NotGapClaimant
+		);
+		assert_noop!(submit(AGENT, 7), Error::<Test>::UnknownGap);
+		assert_ok!(submit(AGENT, gap));
+		let entry = pallet_kcg::Entries::<Test>::get(0).unwrap();
+		assert_eq!(entry.gap, Some(gap));
+		assert_eq!(entry.question_key, question_key(QUESTION_STR));
+		assert_eq!(
+			Gaps::<Test>::get(gap).unwrap().claim.unwrap().entry,
+			Some(0)
+		);
+		assert_noop!(
+			submit(AGENT, gap),
+			pallet_kcg::Error::<Test>::GapEntryPending
+		);
+		assert_noop!(
+			Dod::deregister_agent(RuntimeOrigin::signed(AGENT)),
+			Error::<Test>::AgentHasPendingEntry
+		);
+		// A KCG entry naming the gap must answer the gap's question.
+		assert_noop!(
+			pallet_kcg::Pallet::<Test>::submit_entry(
+				RuntimeOrigin::signed(AGENT),
+				[9; 32],
+				cid(2),
+				H256::zero(),
+				5,
+				Some(gap)
+			),
+			pallet_kcg::Error::<Test>::GapQuestionMismatch
+		);
+	});
+}
+
+#[test]
+fn a_validated_answer_fills_the_gap() {
+	run_test(|| {
+		let gap = open_gap();
+		assert_ok!(Dod::claim_gap(RuntimeOrigin::signed(AGENT), gap));
+		assert_ok!(submit(AGENT, gap));
+		let before = Balances::free_balance(AGENT);
+		assert_ok!(<Kcg as EntryVoting>::decide(0, Decision::Validated));
+		assert!(Gaps::<Test>::get(gap).is_none());
+		assert!(GapByKey::<Test>::get(question_key(QUESTION_STR)).is_none());
+		assert_eq!(held(ALICE, HoldReason::Request), 0);
+		assert_eq!(held(BOB, HoldReason::Request), 0);
+		assert_eq!(Balances::free_balance(ALICE), ENDOWMENT - 20);
+		assert_eq!(Balances::free_balance(AGENT), before + 40 + ENTRY_DEPOSIT);
+		System::assert_has_event(
+			Event::GapFilled {
+				gap,
+				entry: 0,
+				author: AGENT,
+				bounty: 40,
+			}
+			.into(),
+		);
+		assert!(Agents::<Test>::get(AGENT).unwrap().claims.is_empty());
+		// The question is answered now.
+		assert_noop!(ask(CHARLIE, QUESTION), Error::<Test>::AlreadyAnswered);
+	});
+}
+
+#[test]
+fn a_rejected_answer_slashes_the_agent_and_reopens_the_gap() {
+	run_test(|| {
+		let gap = open_gap();
+		assert_ok!(Dod::claim_gap(RuntimeOrigin::signed(AGENT), gap));
+		assert_ok!(submit(AGENT, gap));
+		assert_ok!(<Kcg as EntryVoting>::decide(0, Decision::Rejected));
+		assert_eq!(held(AGENT, HoldReason::AgentBond), 900);
+		assert_eq!(Agents::<Test>::get(AGENT).unwrap().bond, 900);
+		assert_eq!(SLASHED.with(|s| *s.borrow()), 100 + ENTRY_DEPOSIT);
+		System::assert_has_event(
+			Event::AgentSlashed {
+				agent: AGENT,
+				gap,
+				entry: 0,
+				amount: 100,
+			}
+			.into(),
+		);
+		let record = Gaps::<Test>::get(gap).unwrap();
+		assert!(record.claim.is_none());
+		assert_eq!(held(ALICE, HoldReason::Request), 50);
+		assert_ok!(Dod::claim_gap(RuntimeOrigin::signed(AGENT), gap));
+	});
+}
+
+#[test]
+fn unanswered_gaps_expire_with_refunds() {
+	run_test(|| {
+		let gap = open_gap();
+		assert_ok!(Dod::claim_gap(RuntimeOrigin::signed(AGENT), gap));
+		run_to_block(51);
+		assert!(Gaps::<Test>::get(gap).is_none());
+		assert_eq!(held(ALICE, HoldReason::Request), 0);
+		assert_eq!(Balances::free_balance(BOB), ENDOWMENT);
+		System::assert_has_event(Event::GapExpired { gap, refunded: 2 }.into());
+		assert!(Agents::<Test>::get(AGENT).unwrap().claims.is_empty());
+	});
+}
+
+#[test]
+fn parameters_are_roots_and_checked() {
+	run_test(|| {
+		let mut new = params();
+		new.gap_threshold = 3;
+		assert_noop!(
+			Dod::set_params(RuntimeOrigin::signed(ALICE), new.clone()),
+			DispatchError::BadOrigin
+		);
+		assert_ok!(Dod::set_params(RuntimeOrigin::root(), new.clone()));
+		assert_eq!(Params::<Test>::get(), Some(new.clone()));
+		new.gap_threshold = 5; // above MaxRequesters (4)
+		assert_noop!(
+			Dod::set_params(RuntimeOrigin::root(), new.clone()),
+			Error::<Test>::InvalidParameters
+		);
+		new.gap_threshold = 0;
+		assert_noop!(
+			Dod::set_params(RuntimeOrigin::root(), new),
+			Error::<Test>::InvalidParameters
+		);
+	});
+}
