@@ -682,7 +682,8 @@ pub mod pallet {
 		}
 
 		/// The validations logged at or after block `since`, from log position `cursor` on
-		/// (when given), at most `limit` (capped at [`Config::MaxPageSize`]).
+		/// (when given), at most `limit` (capped at [`Config::MaxPageSize`]; `0` asks for the
+		/// largest page, so a caller always makes progress).
 		pub fn validated_since(
 			since: BlockNumberFor<T>,
 			cursor: Option<u64>,
@@ -699,7 +700,8 @@ pub mod pallet {
 				}
 			}
 			let start = cursor.map_or(low, |cursor| cursor.max(low));
-			let limit = u64::from(limit.min(T::MaxPageSize::get()));
+			let page = T::MaxPageSize::get();
+			let limit = u64::from(if limit == 0 { page } else { limit.min(page) });
 			let end = start.saturating_add(limit).min(len);
 			let entries = (start..end)
 				.filter_map(ValidationLog::<T>::get)

@@ -470,6 +470,11 @@ fn validated_since_pages_through_the_log() {
 		let last = Kcg::validated_since(2, second.next_cursor, 2);
 		assert_eq!(last.entries, expected[5..].to_vec());
 		assert_eq!(last.next_cursor, None);
+		// A zero limit is the largest page, never an empty page that goes nowhere.
+		assert_eq!(
+			Kcg::validated_since(2, None, 0).entries,
+			expected[1..].to_vec()
+		);
 		// A cursor before `since` does not go back before it.
 		assert_eq!(
 			Kcg::validated_since(5, Some(0), 100).entries,
