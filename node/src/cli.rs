@@ -31,6 +31,11 @@ pub struct MembriaRunArgs {
 	#[arg(long, value_name = "URL", value_parser = http_url)]
 	pub distiller: Option<String>,
 
+	/// GRANDPA keeps a justification at least every this many finalized blocks: the blocks a
+	/// client can prove final with `grandpa_proveFinality`.
+	#[arg(long, value_name = "BLOCKS", default_value_t = crate::service::GRANDPA_JUSTIFICATION_PERIOD, value_parser = clap::value_parser!(u32).range(1..))]
+	pub justification_period: u32,
+
 	/// Distiller the DoD agent distills with, when it is not `--distiller`.
 	#[arg(long, value_name = "URL", value_parser = http_url)]
 	pub dod_distiller: Option<String>,

@@ -60,7 +60,7 @@ pub fn run(cli: Cli) -> sc_cli::Result<()> {
 					task_manager,
 					import_queue,
 					..
-				} = service::new_partial(&config)?;
+				} = service::new_partial(&config, service::GRANDPA_JUSTIFICATION_PERIOD)?;
 				Ok((cmd.run(client, import_queue), task_manager))
 			})
 		}
@@ -71,7 +71,7 @@ pub fn run(cli: Cli) -> sc_cli::Result<()> {
 					client,
 					task_manager,
 					..
-				} = service::new_partial(&config)?;
+				} = service::new_partial(&config, service::GRANDPA_JUSTIFICATION_PERIOD)?;
 				Ok((cmd.run(client, config.database), task_manager))
 			})
 		}
@@ -82,7 +82,7 @@ pub fn run(cli: Cli) -> sc_cli::Result<()> {
 					client,
 					task_manager,
 					..
-				} = service::new_partial(&config)?;
+				} = service::new_partial(&config, service::GRANDPA_JUSTIFICATION_PERIOD)?;
 				Ok((cmd.run(client, config.chain_spec), task_manager))
 			})
 		}
@@ -94,7 +94,7 @@ pub fn run(cli: Cli) -> sc_cli::Result<()> {
 					task_manager,
 					import_queue,
 					..
-				} = service::new_partial(&config)?;
+				} = service::new_partial(&config, service::GRANDPA_JUSTIFICATION_PERIOD)?;
 				Ok((cmd.run(client, import_queue), task_manager))
 			})
 		}
@@ -110,7 +110,7 @@ pub fn run(cli: Cli) -> sc_cli::Result<()> {
 					task_manager,
 					backend,
 					..
-				} = service::new_partial(&config)?;
+				} = service::new_partial(&config, service::GRANDPA_JUSTIFICATION_PERIOD)?;
 				let aux_revert = Box::new(|client, _, blocks| {
 					sc_consensus_grandpa::revert(client, blocks)?;
 					Ok(())

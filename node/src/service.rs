@@ -37,8 +37,9 @@ type GrandpaBlockImport =
 type GrandpaLink = sc_consensus_grandpa::LinkHalf<Block, FullClient, FullSelectChain>;
 
 /// GRANDPA stores a justification at least every this many finalized blocks (and at every
-/// authority-set change). Membria's clients prove finality with these justifications, so the
-/// period is short: a client never waits long for a block it can prove.
+/// authority-set change), unless `--justification-period` says otherwise. Membria's clients
+/// prove finality with these justifications, so the period is short: a client never waits long
+/// for a block it can prove.
 pub const GRANDPA_JUSTIFICATION_PERIOD: u32 = 16;
 
 /// The parts of the node the `sc-cli` subcommands (import, export, revert …) need.
@@ -130,7 +131,10 @@ fn aura_inherent_data(
 }
 
 /// Builds the Aura + GRANDPA import pipeline on top of the core components.
-pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
+pub fn new_partial(
+	config: &Configuration,
+	justification_period: u32,
+) -> Result<Service, ServiceError> {
 	let CoreComponents {
 		client,
 		backend,
@@ -143,7 +147,7 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 
 	let (grandpa_block_import, grandpa_link) = sc_consensus_grandpa::block_import(
 		client.clone(),
-		GRANDPA_JUSTIFICATION_PERIOD,
+		justification_period,
 		&client,
 		select_chain.clone(),
 		telemetry.as_ref().map(|x| x.handle()),
@@ -348,7 +352,7 @@ fn new_full_aura<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 		select_chain,
 		transaction_pool,
 		other: (block_import, grandpa_link, telemetry),
-	} = new_partial(&config)?;
+	} = new_partial(&config, options.justification_period)?;
 	let mut core = CoreComponents {
 		client,
 		backend,
@@ -481,7 +485,7 @@ fn new_full_aura<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 		};
 		let grandpa_config = sc_consensus_grandpa::Config {
 			gossip_duration: Duration::from_millis(333),
-			justification_generation_period: GRANDPA_JUSTIFICATION_PERIOD,
+			justification_generation_period: options.justification_period,
 			name: Some(name),
 			observer_enabled: false,
 			keystore,

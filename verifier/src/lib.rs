@@ -1,0 +1,400 @@
+//! # Membria verifier
+//!
+//! What a device checks before it loads a knowledge entry, each step refusing with its own
+//! reason ([`VerifyError`]):
+//!
+//! 1. [`verify_finality`]: a block is final, proven by a GRANDPA justification checked against
+//!    the authority set the device trusts (from the chain spec's raw genesis storage,
+//!    [`AuthoritySet::from_genesis_value`]) — never by the word of the node it talks to. The
+//!    commit is validated with `finality-grandpa` and every precommit signature with
+//!    `sp-consensus-grandpa`.
+//! 2. [`read_proven`] / [`verify_entry`]: `Kcg.Entries(id)` and `Kcg.Answer(key)` read from a
+//!    storage proof (`state_getReadProof`) against that block's state root (`sp-state-machine`),
+//!    decoded with the runtime's own types; only a `Validated` entry is accepted.
+//! 3. [`verify_body`]: the body's size, blake2-256 (`content_hash`) and recomputed CID, its schema
+//!    and its question key.
+//!
+//! Following authority-set changes (a justification of the change block, then the new set) is
+//! the next step; on a chain whose set has not changed, the genesis set proves every block.
+
+use std::collections::{HashMap, HashSet};
+
+use codec::{Decode, Encode};
+use finality_grandpa::voter_set::VoterSet;
+use membria_offchain::{check_body, Body, EntryFacts};
+use membria_primitives::{EntryId, QuestionKey, RejectReason};
+use pallet_kcg::{Entry, EntryStatus};
+use sp_consensus_grandpa::{AuthorityId, AuthorityList, SetId};
+use sp_core::H256;
+use sp_runtime::{
+	generic,
+	traits::{BlakeTwo256, Hash as HashT, Header as HeaderT},
+	AccountId32,
+};
+
+/// The chain's block number.
+pub type BlockNumber = u32;
+/// The chain's header.
+pub type Header = generic::Header<BlockNumber, BlakeTwo256>;
+/// An entry as the Membria runtime stores it.
+pub type ChainEntry = Entry<AccountId32, u128, BlockNumber>;
+
+/// Why a step of the trust chain refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum VerifyError {
+	#[error("undecodable {what}: {reason}")]
+	Undecodable { what: &'static str, reason: String },
+	#[error("the trusted authority set is empty or has a zero weight")]
+	BadAuthoritySet,
+	#[error("the header's hash {header} is not the justified block {justified}")]
+	HeaderMismatch { header: H256, justified: H256 },
+	#[error("the justification's commit is not valid for the trusted authority set (set {set_id}): {reason}")]
+	InvalidCommit { set_id: SetId, reason: String },
+	#[error("a precommit signature does not verify for set {set_id} round {round}")]
+	BadSignature { set_id: SetId, round: u64 },
+	#[error("a precommit's block is not in the justification's ancestry")]
+	BadAncestry,
+	#[error("the justification carries headers no precommit needs")]
+	ExtraAncestry,
+	#[error("the storage proof does not prove against the state root {root}: {reason}")]
+	BadStorageProof { root: H256, reason: String },
+	#[error("the proven state has no entry {0}")]
+	NoSuchEntry(EntryId),
+	#[error("entry {entry} is {status}, not Validated")]
+	NotValidated { entry: EntryId, status: String },
+	#[error("the proven answer to this question is entry {proven:?}, not entry {claimed}")]
+	NotTheAnswer {
+		claimed: EntryId,
+		proven: Option<EntryId>,
+	},
+	#[error("the body does not match entry {entry}: {reason:?}")]
+	BadBody {
+		entry: EntryId,
+		reason: RejectReason,
+	},
+}
+
+/// The GRANDPA authorities a device trusts, and the set id they sign under.
+#[derive(Clone, Debug)]
+pub struct AuthoritySet {
+	pub set_id: SetId,
+	pub authorities: AuthorityList,
+}
+
+impl AuthoritySet {
+	/// The storage key of pallet-grandpa's `Authorities` (the set in force).
+	pub fn storage_key() -> Vec<u8> {
+		let mut key = sp_crypto_hashing::twox_128(b"Grandpa").to_vec();
+		key.extend(sp_crypto_hashing::twox_128(b"Authorities"));
+		key
+	}
+
+	/// The genesis set, from the value under [`AuthoritySet::storage_key`] in the chain spec's
+	/// raw genesis storage.
+	pub fn from_genesis_value(value: &[u8]) -> Result<Self, VerifyError> {
+		let authorities =
+			AuthorityList::decode(&mut &value[..]).map_err(|e| VerifyError::Undecodable {
+				what: "authority list",
+				reason: e.to_string(),
+			})?;
+		if authorities.is_empty() || authorities.iter().any(|(_, weight)| *weight == 0) {
+			return Err(VerifyError::BadAuthoritySet);
+		}
+		Ok(Self {
+			set_id: 0,
+			authorities,
+		})
+	}
+}
+
+/// What `grandpa_proveFinality` returns (SCALE): the justified block, its justification, and
+/// the headers between the asked block and it.
+#[derive(Clone, Debug, Encode, Decode)]
+pub struct FinalityProof {
+	pub block: H256,
+	pub justification: Vec<u8>,
+	pub unknown_headers: Vec<Header>,
+}
+
+/// A block proven final: its header is trustworthy, so is its state root.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FinalizedHeader {
+	pub hash: H256,
+	pub number: BlockNumber,
+	pub state_root: H256,
+}
+
+struct Ancestry(HashMap<H256, Header>);
+
+impl finality_grandpa::Chain<H256, BlockNumber> for Ancestry {
+	fn ancestry(&self, base: H256, block: H256) -> Result<Vec<H256>, finality_grandpa::Error> {
+		let mut route = Vec::new();
+		let mut current = block;
+		while current != base {
+			let header = self
+				.0
+				.get(&current)
+				.ok_or(finality_grandpa::Error::NotDescendent)?;
+			current = *header.parent_hash();
+			route.push(current);
+		}
+		route.pop();
+		Ok(route)
+	}
+}
+
+/// Checks a GRANDPA justification of `header` against the trusted `set`.
+pub fn verify_finality(
+	header: &Header,
+	justification: &[u8],
+	set: &AuthoritySet,
+) -> Result<FinalizedHeader, VerifyError> {
+	use finality_grandpa::Chain;
+	let justification =
+		sp_consensus_grandpa::GrandpaJustification::<Header>::decode(&mut &justification[..])
+			.map_err(|e| VerifyError::Undecodable {
+				what: "justification",
+				reason: e.to_string(),
+			})?;
+	let hash = header.hash();
+	if justification.commit.target_hash != hash
+		|| justification.commit.target_number != header.number
+	{
+		return Err(VerifyError::HeaderMismatch {
+			header: hash,
+			justified: justification.commit.target_hash,
+		});
+	}
+	let voters =
+		VoterSet::new(set.authorities.iter().cloned()).ok_or(VerifyError::BadAuthoritySet)?;
+	let ancestry = Ancestry(
+		justification
+			.votes_ancestries
+			.iter()
+			.map(|h| (h.hash(), h.clone()))
+			.collect(),
+	);
+	match finality_grandpa::validate_commit(&justification.commit, &voters, &ancestry) {
+		Ok(result) if result.is_valid() => {}
+		Ok(_) => {
+			return Err(VerifyError::InvalidCommit {
+				set_id: set.set_id,
+				reason: "the precommits of known authorities do not reach the threshold".into(),
+			})
+		}
+		Err(error) => {
+			return Err(VerifyError::InvalidCommit {
+				set_id: set.set_id,
+				reason: error.to_string(),
+			})
+		}
+	}
+	let base = justification
+		.commit
+		.precommits
+		.iter()
+		.min_by_key(|signed| signed.precommit.target_number)
+		.map(|signed| signed.precommit.target_hash)
+		.ok_or(VerifyError::InvalidCommit {
+			set_id: set.set_id,
+			reason: "no precommits".into(),
+		})?;
+	let mut visited = HashSet::new();
+	for signed in &justification.commit.precommits {
+		let known: &AuthorityId = &signed.id;
+		let valid = sp_consensus_grandpa::check_message_signature(
+			&finality_grandpa::Message::Precommit(signed.precommit.clone()),
+			known,
+			&signed.signature,
+			justification.round,
+			set.set_id,
+		);
+		if !valid.is_valid() {
+			return Err(VerifyError::BadSignature {
+				set_id: set.set_id,
+				round: justification.round,
+			});
+		}
+		if signed.precommit.target_hash == base {
+			continue;
+		}
+		let route = ancestry
+			.ancestry(base, signed.precommit.target_hash)
+			.map_err(|_| VerifyError::BadAncestry)?;
+		visited.insert(signed.precommit.target_hash);
+		visited.extend(route);
+	}
+	if justification
+		.votes_ancestries
+		.iter()
+		.any(|h| !visited.contains(&h.hash()))
+	{
+		return Err(VerifyError::ExtraAncestry);
+	}
+	Ok(FinalizedHeader {
+		hash,
+		number: header.number,
+		state_root: header.state_root,
+	})
+}
+
+/// Reads `keys` from a storage proof against a proven state root; `None` for a key the proof
+/// shows absent.
+pub fn read_proven(
+	state_root: H256,
+	proof: Vec<Vec<u8>>,
+	keys: &[Vec<u8>],
+) -> Result<HashMap<Vec<u8>, Option<Vec<u8>>>, VerifyError> {
+	let proof = sp_trie::StorageProof::new(proof);
+	sp_state_machine::read_proof_check::<BlakeTwo256, _>(state_root, proof, keys.iter()).map_err(
+		|error| VerifyError::BadStorageProof {
+			root: state_root,
+			reason: format!("{error:?}"),
+		},
+	)
+}
+
+fn twox_128(data: &[u8]) -> [u8; 16] {
+	sp_crypto_hashing::twox_128(data)
+}
+
+fn map_key(item: &str, key: &impl Encode) -> Vec<u8> {
+	let mut out = twox_128(b"Kcg").to_vec();
+	out.extend(twox_128(item.as_bytes()));
+	let encoded = key.encode();
+	out.extend(sp_crypto_hashing::blake2_128(&encoded));
+	out.extend(encoded);
+	out
+}
+
+/// The storage key of `Kcg.Entries(id)`.
+pub fn entry_key(id: EntryId) -> Vec<u8> {
+	map_key("Entries", &id)
+}
+
+/// The storage key of `Kcg.Answer(question_key)`.
+pub fn answer_key(question_key: &QuestionKey) -> Vec<u8> {
+	map_key("Answer", question_key)
+}
+
+/// A validated entry read from a proof against a finalized block.
+#[derive(Clone, Debug)]
+pub struct VerifiedEntry {
+	pub id: EntryId,
+	pub entry: ChainEntry,
+	/// The finalized block the entry was proven at.
+	pub proven_at: FinalizedHeader,
+}
+
+/// Reads `Kcg.Entries(id)` (and, when `question_key` is given, `Kcg.Answer(question_key)`) from
+/// `proof` against the finalized block; accepts only a validated entry that is the answer.
+pub fn verify_entry(
+	proven_at: &FinalizedHeader,
+	proof: Vec<Vec<u8>>,
+	id: EntryId,
+	question_key: Option<&QuestionKey>,
+) -> Result<VerifiedEntry, VerifyError> {
+	let mut keys = vec![entry_key(id)];
+	if let Some(question_key) = question_key {
+		keys.push(answer_key(question_key));
+	}
+	let values = read_proven(proven_at.state_root, proof, &keys)?;
+	let raw = values
+		.get(&keys[0])
+		.cloned()
+		.flatten()
+		.ok_or(VerifyError::NoSuchEntry(id))?;
+	let entry = ChainEntry::decode(&mut &raw[..]).map_err(|e| VerifyError::Undecodable {
+		what: "entry",
+		reason: e.to_string(),
+	})?;
+	if !matches!(entry.status, EntryStatus::Validated { .. }) {
+		return Err(VerifyError::NotValidated {
+			entry: id,
+			status: format!("{:?}", entry.status),
+		});
+	}
+	if let Some(answer) = keys.get(1) {
+		let proven = values
+			.get(answer)
+			.cloned()
+			.flatten()
+			.map(|raw| EntryId::decode(&mut &raw[..]))
+			.transpose()
+			.map_err(|e| VerifyError::Undecodable {
+				what: "answer",
+				reason: e.to_string(),
+			})?;
+		if proven != Some(id) {
+			return Err(VerifyError::NotTheAnswer {
+				claimed: id,
+				proven,
+			});
+		}
+	}
+	Ok(VerifiedEntry {
+		id,
+		entry,
+		proven_at: proven_at.clone(),
+	})
+}
+
+/// Checks a body against its verified entry: size, blake2-256, CID, schema, question key.
+pub fn verify_body(entry: &VerifiedEntry, bytes: &[u8]) -> Result<Body, VerifyError> {
+	let facts = EntryFacts {
+		question_key: entry.entry.question_key,
+		content_hash: entry.entry.content_hash.0,
+		cid: entry.entry.cid.to_vec(),
+		size: entry.entry.size,
+	};
+	check_body(bytes, &facts).map_err(|reason| VerifyError::BadBody {
+		entry: entry.id,
+		reason,
+	})
+}
+
+/// blake2-256 of a header, its hash on chain.
+pub fn header_hash(header: &Header) -> H256 {
+	BlakeTwo256::hash_of(header)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn authority_sets_must_be_non_empty_with_weights() {
+		let alice: AuthorityId = sp_core::ed25519::Public::from_raw([1; 32]).into();
+		let good = vec![(alice.clone(), 1u64)].encode();
+		assert_eq!(
+			AuthoritySet::from_genesis_value(&good)
+				.unwrap()
+				.authorities
+				.len(),
+			1
+		);
+		let empty = AuthorityList::new().encode();
+		assert_eq!(
+			AuthoritySet::from_genesis_value(&empty).unwrap_err(),
+			VerifyError::BadAuthoritySet
+		);
+		let zero = vec![(alice, 0u64)].encode();
+		assert_eq!(
+			AuthoritySet::from_genesis_value(&zero).unwrap_err(),
+			VerifyError::BadAuthoritySet
+		);
+		assert!(matches!(
+			AuthoritySet::from_genesis_value(&[7]),
+			Err(VerifyError::Undecodable { .. })
+		));
+	}
+
+	#[test]
+	fn keys_are_the_pallet_storage_keys() {
+		let key = entry_key(5);
+		assert_eq!(&key[..16], &sp_crypto_hashing::twox_128(b"Kcg"));
+		assert_eq!(&key[16..32], &sp_crypto_hashing::twox_128(b"Entries"));
+		assert_eq!(&key[48..], &5u64.encode()[..]);
+		assert_eq!(answer_key(&[9; 32]).len(), 32 + 16 + 32);
+	}
+}
