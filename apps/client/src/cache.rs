@@ -1,0 +1,296 @@
+//! The verified cache on disk (`~/.local/share/membria` or `--data-dir`):
+//!
+//! - `entries/<id>.json`: what was proven of the entry ([`CachedEntry`]): its question, key, CID,
+//!   content hash, size, the finalized block it was proven at, and the blake2-256 of its
+//!   embedding file;
+//! - `bodies/<id>.json`: the body's exact bytes;
+//! - `embeddings/<id>.f32`: the body question's embedding, little-endian `f32`s.
+//!
+//! Every file is written to a temporary name and renamed. Opening the cache re-checks each entry:
+//! the body against the proven size, blake2-256 and CID, the embedding against its recorded
+//! hash and dimension. Whatever fails is listed in [`VerifiedCache::corrupted`] (to fetch and
+//! verify again) and its files are removed; the rest is loaded into the search index.
+
+use std::{
+	io::Write,
+	path::{Path, PathBuf},
+};
+
+use membria_embed::Index;
+use membria_offchain::{check_body, Body, EntryFacts};
+use membria_primitives::{key_terms, unixfs, QuestionKey};
+use serde::{Deserialize, Serialize};
+
+/// What can go wrong with the cache itself (not with its contents: see [`Corruption`]).
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+	#[error("cache I/O at {path}: {source}")]
+	Io {
+		path: PathBuf,
+		source: std::io::Error,
+	},
+	#[error("the body does not match the entry it is cached as: {0:?}")]
+	BodyMismatch(membria_primitives::RejectReason),
+	#[error("the embedding has {got} dimensions, the cache {expected}")]
+	Dimension { expected: usize, got: usize },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CacheError + '_ {
+	move |source| CacheError::Io {
+		path: path.to_path_buf(),
+		source,
+	}
+}
+
+/// What was proven of a cached entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CachedEntry {
+	pub id: u64,
+	/// The question as the body states it.
+	pub question: String,
+	/// Hex of the question key.
+	pub question_key: String,
+	/// The CID as Kubo prints it.
+	pub cid: String,
+	/// Hex of the body's blake2-256.
+	pub content_hash: String,
+	pub size: u32,
+	/// The finalized block the entry was proven at.
+	pub proven_at_number: u32,
+	/// Its hash (hex).
+	pub proven_at_hash: String,
+	/// Approving stake recorded with the proof.
+	pub approving_stake: u128,
+	/// Hex of blake2-256 of the embedding file.
+	pub embedding_hash: String,
+}
+
+/// A cached entry that failed its re-check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Corruption {
+	pub id: Option<u64>,
+	pub file: PathBuf,
+	pub reason: String,
+}
+
+fn hex(bytes: &[u8]) -> String {
+	bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex<const N: usize>(text: &str) -> Option<[u8; N]> {
+	if text.len() != N * 2 {
+		return None;
+	}
+	let mut out = [0u8; N];
+	for (i, byte) in out.iter_mut().enumerate() {
+		*byte = u8::from_str_radix(text.get(i * 2..i * 2 + 2)?, 16).ok()?;
+	}
+	Some(out)
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CacheError> {
+	let tmp = path.with_extension("tmp");
+	let mut file = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+	file.write_all(bytes).map_err(io(&tmp))?;
+	file.sync_all().map_err(io(&tmp))?;
+	std::fs::rename(&tmp, path).map_err(io(path))
+}
+
+fn embedding_bytes(embedding: &[f32]) -> Vec<u8> {
+	embedding.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// The cache: verified entries on disk and their search index in memory.
+pub struct VerifiedCache {
+	root: PathBuf,
+	dimension: usize,
+	entries: Vec<CachedEntry>,
+	index: Index,
+	corrupted: Vec<Corruption>,
+}
+
+impl VerifiedCache {
+	/// Opens (creating) the cache in `root` for embeddings of `dimension`, re-checking every
+	/// entry.
+	pub fn open(root: &Path, dimension: usize) -> Result<Self, CacheError> {
+		for dir in ["entries", "bodies", "embeddings"] {
+			let dir = root.join(dir);
+			std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+		}
+		let mut cache = Self {
+			root: root.to_path_buf(),
+			dimension,
+			entries: Vec::new(),
+			index: Index::new(dimension, tch::Device::Cpu),
+			corrupted: Vec::new(),
+		};
+		let dir = root.join("entries");
+		let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+			.map_err(io(&dir))?
+			.filter_map(|item| item.ok().map(|item| item.path()))
+			.filter(|path| path.extension().is_some_and(|e| e == "json"))
+			.collect();
+		files.sort();
+		for file in files {
+			match cache.recheck(&file) {
+				Ok((entry, embedding, body)) => cache.load(entry, &embedding, &body),
+				Err(corruption) => {
+					tracing::warn!(file = %corruption.file.display(), reason = %corruption.reason, "cache entry refused");
+					if let Some(id) = corruption.id {
+						cache.remove_files(id);
+					} else {
+						let _ = std::fs::remove_file(&file);
+					}
+					cache.corrupted.push(corruption);
+				}
+			}
+		}
+		Ok(cache)
+	}
+
+	fn paths(&self, id: u64) -> (PathBuf, PathBuf, PathBuf) {
+		(
+			self.root.join("entries").join(format!("{id}.json")),
+			self.root.join("bodies").join(format!("{id}.json")),
+			self.root.join("embeddings").join(format!("{id}.f32")),
+		)
+	}
+
+	fn remove_files(&self, id: u64) {
+		let (entry, body, embedding) = self.paths(id);
+		for path in [entry, body, embedding] {
+			let _ = std::fs::remove_file(path);
+		}
+	}
+
+	fn recheck(&self, file: &Path) -> Result<(CachedEntry, Vec<f32>, Body), Corruption> {
+		let refuse = |id: Option<u64>, file: &Path, reason: String| Corruption {
+			id,
+			file: file.to_path_buf(),
+			reason,
+		};
+		let text = std::fs::read(file).map_err(|e| refuse(None, file, e.to_string()))?;
+		let entry: CachedEntry = serde_json::from_slice(&text)
+			.map_err(|e| refuse(None, file, format!("unreadable entry record: {e}")))?;
+		let id = Some(entry.id);
+		let (_, body_path, embedding_path) = self.paths(entry.id);
+		let facts = EntryFacts {
+			question_key: unhex::<32>(&entry.question_key)
+				.ok_or_else(|| refuse(id, file, "bad question key".into()))?,
+			content_hash: unhex::<32>(&entry.content_hash)
+				.ok_or_else(|| refuse(id, file, "bad content hash".into()))?,
+			cid: unixfs::cid_from_text(&entry.cid)
+				.map_err(|e| refuse(id, file, format!("bad CID: {e:?}")))?,
+			size: entry.size,
+		};
+		let bytes = std::fs::read(&body_path).map_err(|e| refuse(id, &body_path, e.to_string()))?;
+		let body = check_body(&bytes, &facts)
+			.map_err(|reason| refuse(id, &body_path, format!("body does not match: {reason:?}")))?;
+		let raw = std::fs::read(&embedding_path)
+			.map_err(|e| refuse(id, &embedding_path, e.to_string()))?;
+		if hex(&sp_crypto_hashing::blake2_256(&raw)) != entry.embedding_hash
+			|| raw.len() != self.dimension * 4
+		{
+			return Err(refuse(
+				id,
+				&embedding_path,
+				"embedding does not match its record".into(),
+			));
+		}
+		let embedding = raw
+			.chunks_exact(4)
+			.map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+			.collect();
+		Ok((entry, embedding, body))
+	}
+
+	fn load(&mut self, entry: CachedEntry, embedding: &[f32], body: &Body) {
+		let mut vocabulary = key_terms(&body.question);
+		vocabulary.extend(key_terms(&body.answer));
+		for fact in &body.facts {
+			vocabulary.extend(key_terms(fact));
+		}
+		self.index
+			.push(entry.id, &tch::Tensor::from_slice(embedding), vocabulary);
+		self.entries.push(entry);
+	}
+
+	/// Stores a verified entry, its body and its embedding (the body must match the entry).
+	#[allow(clippy::too_many_arguments)]
+	pub fn insert(
+		&mut self,
+		id: u64,
+		question_key: QuestionKey,
+		cid: &[u8],
+		content_hash: [u8; 32],
+		proven_at: (u32, [u8; 32]),
+		approving_stake: u128,
+		body_bytes: &[u8],
+		embedding: &[f32],
+	) -> Result<(), CacheError> {
+		if self.entry(id).is_some() {
+			// An entry's body never changes: cached once is cached.
+			return Ok(());
+		}
+		if embedding.len() != self.dimension {
+			return Err(CacheError::Dimension {
+				expected: self.dimension,
+				got: embedding.len(),
+			});
+		}
+		let facts = EntryFacts {
+			question_key,
+			content_hash,
+			cid: cid.to_vec(),
+			size: body_bytes.len() as u32,
+		};
+		let body = check_body(body_bytes, &facts).map_err(CacheError::BodyMismatch)?;
+		let raw = embedding_bytes(embedding);
+		let entry = CachedEntry {
+			id,
+			question: body.question.clone(),
+			question_key: hex(&question_key),
+			cid: unixfs::cid_to_text(cid),
+			content_hash: hex(&content_hash),
+			size: body_bytes.len() as u32,
+			proven_at_number: proven_at.0,
+			proven_at_hash: hex(&proven_at.1),
+			approving_stake,
+			embedding_hash: hex(&sp_crypto_hashing::blake2_256(&raw)),
+		};
+		let (entry_path, body_path, embedding_path) = self.paths(id);
+		write_atomically(&body_path, body_bytes)?;
+		write_atomically(&embedding_path, &raw)?;
+		// The record last: an entry is in the cache once its record is.
+		let record = serde_json::to_vec_pretty(&entry).unwrap_or_default();
+		write_atomically(&entry_path, &record)?;
+		self.load(entry, embedding, &body);
+		Ok(())
+	}
+
+	/// The entries the cache holds.
+	pub fn entries(&self) -> &[CachedEntry] {
+		&self.entries
+	}
+
+	/// Entries refused when the cache was opened (their files removed): fetch and verify again.
+	pub fn corrupted(&self) -> &[Corruption] {
+		&self.corrupted
+	}
+
+	/// The search index over the cached entries.
+	pub fn index(&mut self) -> &mut Index {
+		&mut self.index
+	}
+
+	/// The cached record of `id`.
+	pub fn entry(&self, id: u64) -> Option<&CachedEntry> {
+		self.entries.iter().find(|e| e.id == id)
+	}
+
+	/// The cached body of `id`, re-read from disk.
+	pub fn body(&self, id: u64) -> Result<Vec<u8>, CacheError> {
+		let (_, body_path, _) = self.paths(id);
+		std::fs::read(&body_path).map_err(io(&body_path))
+	}
+}

@@ -1,0 +1,178 @@
+//! The verified cache survives restarts, and refuses — and forgets — whatever was changed on disk.
+
+use membria_client::VerifiedCache;
+use membria_offchain::body::{Body, DistillerInfo, Source};
+use membria_primitives::{question_key, unixfs, CidVersion};
+
+const DIMENSION: usize = 4;
+
+fn body(question: &str, answer: &str) -> Vec<u8> {
+	Body {
+		v: 1,
+		question: question.into(),
+		answer: answer.into(),
+		facts: vec![answer.into()],
+		sources: vec![Source {
+			uri: "dict://elements/carbon".into(),
+			sha256: "0".repeat(64),
+		}],
+		links: vec![],
+		distiller: DistillerInfo {
+			name: "test".into(),
+			model: "corpus".into(),
+		},
+		created: 0,
+	}
+	.to_bytes()
+}
+
+fn insert(cache: &mut VerifiedCache, id: u64, question: &str, answer: &str, embedding: [f32; 4]) {
+	let bytes = body(question, answer);
+	cache
+		.insert(
+			id,
+			question_key(question),
+			&unixfs::file_cid(&bytes, CidVersion::V1),
+			sp_crypto_hashing::blake2_256(&bytes),
+			(42, [7; 32]),
+			10_000,
+			&bytes,
+			&embedding,
+		)
+		.expect("inserted");
+}
+
+#[test]
+fn entries_survive_a_restart_and_are_searchable() {
+	let dir = tempfile::tempdir().unwrap();
+	{
+		let mut cache = VerifiedCache::open(dir.path(), DIMENSION).unwrap();
+		insert(
+			&mut cache,
+			1,
+			"What is the atomic number of carbon?",
+			"Carbon: Atomic number: 6",
+			[1.0, 0.0, 0.0, 0.0],
+		);
+		insert(
+			&mut cache,
+			2,
+			"Who wrote Hamlet?",
+			"William Shakespeare wrote Hamlet.",
+			[0.0, 1.0, 0.0, 0.0],
+		);
+	}
+	let mut cache = VerifiedCache::open(dir.path(), DIMENSION).unwrap();
+	assert!(cache.corrupted().is_empty());
+	assert_eq!(cache.entries().len(), 2);
+	let entry = cache.entry(1).unwrap();
+	assert_eq!(entry.proven_at_number, 42);
+	assert_eq!(entry.question, "What is the atomic number of carbon?");
+	let terms = membria_primitives::key_terms("atomic number of carbon");
+	let query = tch::Tensor::from_slice(&[0.9f32, 0.1, 0.0, 0.0]);
+	let hit = cache.index().lookup(&query, &terms, 0.5, 3).expect("a hit");
+	assert_eq!(hit.id, 1);
+	assert_eq!(
+		cache.body(1).unwrap(),
+		body(
+			"What is the atomic number of carbon?",
+			"Carbon: Atomic number: 6"
+		)
+	);
+}
+
+#[test]
+fn a_body_that_does_not_match_is_refused_on_insert() {
+	let dir = tempfile::tempdir().unwrap();
+	let mut cache = VerifiedCache::open(dir.path(), DIMENSION).unwrap();
+	let bytes = body("What is Ethernet?", "A local area network.");
+	let error = cache
+		.insert(
+			1,
+			question_key("What is Ethernet?"),
+			&unixfs::file_cid(&bytes, CidVersion::V1),
+			[0; 32],
+			(1, [0; 32]),
+			0,
+			&bytes,
+			&[0.0; DIMENSION],
+		)
+		.unwrap_err();
+	assert!(error.to_string().contains("HashMismatch"), "{error}");
+	assert!(cache.entries().is_empty());
+}
+
+#[test]
+fn corrupted_files_are_detected_removed_and_reported() {
+	let dir = tempfile::tempdir().unwrap();
+	{
+		let mut cache = VerifiedCache::open(dir.path(), DIMENSION).unwrap();
+		insert(
+			&mut cache,
+			1,
+			"What is Ethernet?",
+			"A local area network.",
+			[1.0, 0.0, 0.0, 0.0],
+		);
+		insert(
+			&mut cache,
+			2,
+			"What is Token Ring?",
+			"A local area network protocol.",
+			[0.0, 1.0, 0.0, 0.0],
+		);
+		insert(
+			&mut cache,
+			3,
+			"What is FDDI?",
+			"A fibre network.",
+			[0.0, 0.0, 1.0, 0.0],
+		);
+		insert(
+			&mut cache,
+			4,
+			"What is ATM?",
+			"A cell relay network.",
+			[0.0, 0.0, 0.0, 1.0],
+		);
+	}
+	// Entry 1: a body byte changed. Entry 2: its embedding changed. Entry 3: a record that is
+	// not JSON. Entry 4 stays intact.
+	let body_path = dir.path().join("bodies/1.json");
+	let mut bytes = std::fs::read(&body_path).unwrap();
+	let last = bytes.len() - 3;
+	bytes[last] ^= 1;
+	std::fs::write(&body_path, bytes).unwrap();
+	std::fs::write(dir.path().join("embeddings/2.f32"), [0u8; 16]).unwrap();
+	std::fs::write(dir.path().join("entries/3.json"), b"{ not json").unwrap();
+
+	let cache = VerifiedCache::open(dir.path(), DIMENSION).unwrap();
+	let ids: Vec<u64> = cache.entries().iter().map(|e| e.id).collect();
+	assert_eq!(ids, vec![4], "only the intact entry is trusted");
+	let reasons: Vec<String> = cache.corrupted().iter().map(|c| c.reason.clone()).collect();
+	assert_eq!(cache.corrupted().len(), 3, "{reasons:?}");
+	assert!(
+		reasons.iter().any(|r| r.contains("body does not match")),
+		"{reasons:?}"
+	);
+	assert!(
+		reasons
+			.iter()
+			.any(|r| r.contains("embedding does not match")),
+		"{reasons:?}"
+	);
+	assert!(
+		reasons
+			.iter()
+			.any(|r| r.contains("unreadable entry record")),
+		"{reasons:?}"
+	);
+	assert!(
+		!dir.path().join("bodies/1.json").exists(),
+		"refused files are removed"
+	);
+	// Opened again: nothing left to refuse.
+	let again = VerifiedCache::open(dir.path(), DIMENSION).unwrap();
+	assert!(again.corrupted().is_empty());
+	assert_eq!(again.entries().len(), 1);
+}
