@@ -14,8 +14,10 @@
 //! 3. [`verify_body`]: the body's size, blake2-256 (`content_hash`) and recomputed CID, its schema
 //!    and its question key.
 //!
-//! Following authority-set changes (a justification of the change block, then the new set) is
-//! the next step; on a chain whose set has not changed, the genesis set proves every block.
+//! The trusted set moves with the chain: [`follow_set_change`] accepts the next set only from a
+//! block the current set has justified whose header signals the change (pallet-grandpa's
+//! `ScheduledChange`, enacted at that block). Forced changes are refused: they are for a stalled
+//! chain's governance, and a device cannot tell one from an attack.
 
 use std::collections::{HashMap, HashSet};
 
@@ -23,8 +25,8 @@ use codec::{Decode, Encode};
 use finality_grandpa::voter_set::VoterSet;
 use membria_offchain::{check_body, Body, EntryFacts};
 use membria_primitives::{EntryId, QuestionKey, RejectReason};
-use pallet_kcg::{Entry, EntryStatus};
-use sp_consensus_grandpa::{AuthorityId, AuthorityList, SetId};
+pub use pallet_kcg::{Entry, EntryStatus};
+pub use sp_consensus_grandpa::{AuthorityId, AuthorityList, SetId};
 use sp_core::H256;
 use sp_runtime::{
 	generic,
@@ -67,6 +69,10 @@ pub enum VerifyError {
 		claimed: EntryId,
 		proven: Option<EntryId>,
 	},
+	#[error("block {0} does not signal an authority-set change")]
+	NoSetChange(H256),
+	#[error("block {block} signals an authority-set change a device cannot follow: {reason}")]
+	UnsupportedSetChange { block: H256, reason: &'static str },
 	#[error("the body does not match entry {entry}: {reason:?}")]
 	BadBody {
 		entry: EntryId,
@@ -238,6 +244,63 @@ pub fn verify_finality(
 	})
 }
 
+/// The authorities a header's GRANDPA digest hands over to (a standard change enacted at the
+/// header's block), if it signals a change; refuses delayed and forced changes.
+pub fn set_change_signal(header: &Header) -> Result<Option<AuthorityList>, VerifyError> {
+	let block = header.hash();
+	let mut change = None;
+	for log in &header.digest.logs {
+		let Some(data) = log.as_consensus().and_then(|(engine, data)| {
+			(engine == sp_consensus_grandpa::GRANDPA_ENGINE_ID).then_some(data)
+		}) else {
+			continue;
+		};
+		let log = sp_consensus_grandpa::ConsensusLog::<BlockNumber>::decode(&mut &data[..])
+			.map_err(|e| VerifyError::Undecodable {
+				what: "GRANDPA consensus log",
+				reason: e.to_string(),
+			})?;
+		match log {
+			sp_consensus_grandpa::ConsensusLog::ScheduledChange(scheduled) => {
+				if scheduled.delay != 0 {
+					return Err(VerifyError::UnsupportedSetChange {
+						block,
+						reason: "the change is delayed",
+					});
+				}
+				change = Some(scheduled.next_authorities);
+			}
+			sp_consensus_grandpa::ConsensusLog::ForcedChange(..) => {
+				return Err(VerifyError::UnsupportedSetChange {
+					block,
+					reason: "a forced change",
+				})
+			}
+			_ => {}
+		}
+	}
+	Ok(change)
+}
+
+/// The next trusted set: `header` must be justified by `set` and signal (in a GRANDPA consensus
+/// digest) a standard change enacted at that block, as pallet-grandpa schedules at a session
+/// change. Blocks after it are justified by the returned set.
+pub fn follow_set_change(
+	set: &AuthoritySet,
+	header: &Header,
+	justification: &[u8],
+) -> Result<AuthoritySet, VerifyError> {
+	let finalized = verify_finality(header, justification, set)?;
+	let authorities = set_change_signal(header)?.ok_or(VerifyError::NoSetChange(finalized.hash))?;
+	if authorities.is_empty() || authorities.iter().any(|(_, weight)| *weight == 0) {
+		return Err(VerifyError::BadAuthoritySet);
+	}
+	Ok(AuthoritySet {
+		set_id: set.set_id + 1,
+		authorities,
+	})
+}
+
 /// Reads `keys` from a storage proof against a proven state root; `None` for a key the proof
 /// shows absent.
 pub fn read_proven(
@@ -277,11 +340,28 @@ pub fn answer_key(question_key: &QuestionKey) -> Vec<u8> {
 	map_key("Answer", question_key)
 }
 
+/// The storage key of `Validators.Tallies(id)`: the stake on each side of the entry's vote.
+pub fn tally_key(id: EntryId) -> Vec<u8> {
+	let mut out = twox_128(b"Validators").to_vec();
+	out.extend(twox_128(b"Tallies"));
+	let encoded = id.encode();
+	out.extend(sp_crypto_hashing::twox_64(&encoded));
+	out.extend(encoded);
+	out
+}
+
+/// Every key [`verify_entries`] reads for an entry answering `question_key`.
+pub fn entry_proof_keys(id: EntryId, question_key: &QuestionKey) -> [Vec<u8>; 3] {
+	[entry_key(id), answer_key(question_key), tally_key(id)]
+}
+
 /// A validated entry read from a proof against a finalized block.
 #[derive(Clone, Debug)]
 pub struct VerifiedEntry {
 	pub id: EntryId,
 	pub entry: ChainEntry,
+	/// The stake that approved it (`Validators.Tallies`), when the proof was asked for it.
+	pub approving_stake: Option<u128>,
 	/// The finalized block the entry was proven at.
 	pub proven_at: FinalizedHeader,
 }
@@ -304,27 +384,9 @@ pub fn verify_entry(
 		.cloned()
 		.flatten()
 		.ok_or(VerifyError::NoSuchEntry(id))?;
-	let entry = ChainEntry::decode(&mut &raw[..]).map_err(|e| VerifyError::Undecodable {
-		what: "entry",
-		reason: e.to_string(),
-	})?;
-	if !matches!(entry.status, EntryStatus::Validated { .. }) {
-		return Err(VerifyError::NotValidated {
-			entry: id,
-			status: format!("{:?}", entry.status),
-		});
-	}
+	let entry = decode_validated(id, &raw)?;
 	if let Some(answer) = keys.get(1) {
-		let proven = values
-			.get(answer)
-			.cloned()
-			.flatten()
-			.map(|raw| EntryId::decode(&mut &raw[..]))
-			.transpose()
-			.map_err(|e| VerifyError::Undecodable {
-				what: "answer",
-				reason: e.to_string(),
-			})?;
+		let proven = decode_answer(values.get(answer).cloned().flatten())?;
 		if proven != Some(id) {
 			return Err(VerifyError::NotTheAnswer {
 				claimed: id,
@@ -335,8 +397,91 @@ pub fn verify_entry(
 	Ok(VerifiedEntry {
 		id,
 		entry,
+		approving_stake: None,
 		proven_at: proven_at.clone(),
 	})
+}
+
+/// Reads `Kcg.Entries(id)` for every id, `Kcg.Answer` of each entry's question and the entry's
+/// `Validators.Tallies`, from one `proof` against the finalized block ([`entry_proof_keys`]):
+/// every entry must be validated and be its question's answer.
+pub fn verify_entries(
+	proven_at: &FinalizedHeader,
+	proof: Vec<Vec<u8>>,
+	ids: &[EntryId],
+) -> Result<Vec<VerifiedEntry>, VerifyError> {
+	let entry_keys: Vec<_> = ids.iter().map(|id| entry_key(*id)).collect();
+	let values = read_proven(proven_at.state_root, proof.clone(), &entry_keys)?;
+	let mut entries = Vec::with_capacity(ids.len());
+	for (id, key) in ids.iter().zip(&entry_keys) {
+		let raw = values
+			.get(key)
+			.cloned()
+			.flatten()
+			.ok_or(VerifyError::NoSuchEntry(*id))?;
+		entries.push(decode_validated(*id, &raw)?);
+	}
+	let answer_keys: Vec<_> = entries
+		.iter()
+		.map(|entry| answer_key(&entry.question_key))
+		.collect();
+	let tally_keys: Vec<_> = ids.iter().map(|id| tally_key(*id)).collect();
+	let mut keys = answer_keys.clone();
+	keys.extend(tally_keys.iter().cloned());
+	let values = read_proven(proven_at.state_root, proof, &keys)?;
+	ids.iter()
+		.zip(entries)
+		.zip(answer_keys.iter().zip(&tally_keys))
+		.map(|((id, entry), (answer, tally))| {
+			let proven = decode_answer(values.get(answer).cloned().flatten())?;
+			if proven != Some(*id) {
+				return Err(VerifyError::NotTheAnswer {
+					claimed: *id,
+					proven,
+				});
+			}
+			let approving_stake = values
+				.get(tally)
+				.cloned()
+				.flatten()
+				.map(|raw| <(u128, u128)>::decode(&mut &raw[..]))
+				.transpose()
+				.map_err(|e| VerifyError::Undecodable {
+					what: "tally",
+					reason: e.to_string(),
+				})?
+				.map(|(approve, _reject)| approve);
+			Ok(VerifiedEntry {
+				id: *id,
+				entry,
+				approving_stake,
+				proven_at: proven_at.clone(),
+			})
+		})
+		.collect()
+}
+
+fn decode_validated(id: EntryId, raw: &[u8]) -> Result<ChainEntry, VerifyError> {
+	let entry = ChainEntry::decode(&mut &raw[..]).map_err(|e| VerifyError::Undecodable {
+		what: "entry",
+		reason: e.to_string(),
+	})?;
+	if !matches!(entry.status, EntryStatus::Validated { .. }) {
+		return Err(VerifyError::NotValidated {
+			entry: id,
+			status: format!("{:?}", entry.status),
+		});
+	}
+	Ok(entry)
+}
+
+fn decode_answer(raw: Option<Vec<u8>>) -> Result<Option<EntryId>, VerifyError> {
+	raw.map(|raw| EntryId::decode(&mut &raw[..]))
+		.transpose()
+		.map_err(|e| VerifyError::Undecodable {
+			what: "answer",
+			reason: e.to_string(),
+		})
 }
 
 /// Checks a body against its verified entry: size, blake2-256, CID, schema, question key.
@@ -386,6 +531,53 @@ mod tests {
 		assert!(matches!(
 			AuthoritySet::from_genesis_value(&[7]),
 			Err(VerifyError::Undecodable { .. })
+		));
+	}
+
+	fn header_with(logs: Vec<sp_consensus_grandpa::ConsensusLog<BlockNumber>>) -> Header {
+		let logs = logs
+			.into_iter()
+			.map(|log| {
+				sp_runtime::DigestItem::Consensus(
+					sp_consensus_grandpa::GRANDPA_ENGINE_ID,
+					log.encode(),
+				)
+			})
+			.collect();
+		Header::new(
+			7,
+			H256::zero(),
+			H256::zero(),
+			H256::zero(),
+			sp_runtime::Digest { logs },
+		)
+	}
+
+	#[test]
+	fn set_changes_are_read_from_the_grandpa_digest() {
+		use sp_consensus_grandpa::{ConsensusLog, ScheduledChange};
+		let bob: AuthorityId = sp_core::ed25519::Public::from_raw([2; 32]).into();
+		let change = |delay| ScheduledChange {
+			next_authorities: vec![(bob.clone(), 1)],
+			delay,
+		};
+		assert_eq!(set_change_signal(&header_with(vec![])).unwrap(), None);
+		assert_eq!(
+			set_change_signal(&header_with(vec![ConsensusLog::OnDisabled(0)])).unwrap(),
+			None
+		);
+		assert_eq!(
+			set_change_signal(&header_with(vec![ConsensusLog::ScheduledChange(change(0))]))
+				.unwrap(),
+			Some(vec![(bob.clone(), 1)])
+		);
+		assert!(matches!(
+			set_change_signal(&header_with(vec![ConsensusLog::ScheduledChange(change(3))])),
+			Err(VerifyError::UnsupportedSetChange { .. })
+		));
+		assert!(matches!(
+			set_change_signal(&header_with(vec![ConsensusLog::ForcedChange(1, change(0))])),
+			Err(VerifyError::UnsupportedSetChange { .. })
 		));
 	}
 

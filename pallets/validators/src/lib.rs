@@ -201,7 +201,9 @@ pub mod pallet {
 	pub type Votes<T: Config> =
 		StorageDoubleMap<_, Twox64Concat, EntryId, Blake2_128Concat, T::AccountId, Verdict>;
 
-	/// The stake behind each side of an entry's vote.
+	/// The stake behind each side of an entry's vote: the running tally while it is voted on,
+	/// the final one once it is decided (kept as its record: a device proves the stake that
+	/// approved an entry with it).
 	#[pallet::storage]
 	pub type Tallies<T: Config> = StorageMap<_, Twox64Concat, EntryId, Tally<BalanceOf<T>>>;
 
@@ -616,7 +618,7 @@ pub mod pallet {
 			stakes: &[(T::AccountId, BalanceOf<T>)],
 		) -> Result<u32, DispatchError> {
 			T::Entries::decide(entry, decision)?;
-			Tallies::<T>::remove(entry);
+			Tallies::<T>::insert(entry, tally);
 			Self::deposit_event(Event::EntryDecided {
 				entry,
 				decision,
