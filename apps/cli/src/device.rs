@@ -8,6 +8,9 @@ use membria_client::{
 	Device, DeviceOptions, GatewayClient, LocalOutcome, NodeServer, RemoteOutcome, Server,
 };
 
+/// One MEM in plancks (12 decimals).
+const MEM: u128 = 1_000_000_000_000;
+
 /// Exit status of `ask` when there is no verified answer.
 pub const MISS_EXIT: i32 = 3;
 
@@ -52,7 +55,7 @@ pub struct DeviceArgs {
 	#[arg(long, env = "MEMBRIA_DEVICE_DIR")]
 	pub data_dir: Option<PathBuf>,
 	/// A raw chain spec (`membria-node build-spec --chain dev --raw`): the trust root, read
-	/// the first time only.
+	/// the first time only; default `<data-dir>/chain-spec.json` (the dev stack writes it).
 	#[arg(long)]
 	pub chain_spec: Option<PathBuf>,
 	#[command(flatten)]
@@ -71,10 +74,14 @@ impl DeviceArgs {
 			Some(dir) => dir.clone(),
 			None => home()?.join(".local/share/membria"),
 		};
+		let chain_spec = self
+			.chain_spec
+			.clone()
+			.or_else(|| Some(data_dir.join("chain-spec.json")).filter(|spec| spec.exists()));
 		Device::open(DeviceOptions {
 			data_dir: data_dir.clone(),
 			model_dir: self.model.model_dir()?,
-			chain_spec: self.chain_spec.clone(),
+			chain_spec,
 			threshold: self.model.threshold,
 		})
 		.with_context(|| format!("opening the device in {}", data_dir.display()))
@@ -125,12 +132,12 @@ fn print_answer(answer: &LocalAnswer, from: &str) {
 	println!("{}", answer.body.answer);
 	let entry = &answer.entry;
 	println!(
-		"  entry {} · proven at block {} (0x{}) · CID {} · approved by {} stake · similarity {:.2} · {from}",
+		"  entry {} · proven at block {} (0x{}) · CID {} · approved by {} MEM of stake · similarity {:.2} · {from}",
 		entry.id,
 		entry.proven_at_number,
 		entry.proven_at_hash,
 		entry.cid,
-		entry.approving_stake,
+		entry.approving_stake / MEM,
 		answer.score
 	);
 	for source in &answer.body.sources {

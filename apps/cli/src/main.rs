@@ -6,15 +6,18 @@
 //!   the off-chain workers call.
 //! - `membria gateway --listen 127.0.0.1:8080 --node ws://… --ipfs http://…`: serves devices
 //!   validated knowledge with proofs, and files demand for misses.
+//! - `membria up`: the whole dev stack (IPFS, distiller, dev node, gateway) until Ctrl-C.
 //! - `membria sync | ask | verify | status`: the device — its verified cache, answers offline.
 //!   Exit status 3 from `ask` means no verified answer (a miss), 1 an error.
 
 mod device;
+mod up;
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use membria_cli::stack;
 use membria_distiller::{Corpus, Distiller, OpenAiTeacher, Teacher};
 
 #[derive(Parser)]
@@ -30,6 +33,31 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+	/// Run the whole dev stack on this machine: the embedded IPFS node, the corpus distiller,
+	/// `membria-node --dev` with its off-chain workers, and the gateway. Ctrl-C stops it; the
+	/// next `up` continues the same chain and IPFS store.
+	Up {
+		/// Where the chain, the IPFS repo, the logs and the chain spec live (the device's data
+		/// dir too).
+		#[arg(long, env = "MEMBRIA_DATA")]
+		data_dir: Option<PathBuf>,
+		#[arg(long, default_value_t = 5001)]
+		ipfs_port: u16,
+		#[arg(long, default_value_t = 8090)]
+		distiller_port: u16,
+		#[arg(long, default_value_t = 9944)]
+		rpc_port: u16,
+		#[arg(long, default_value_t = 30333)]
+		p2p_port: u16,
+		#[arg(long, default_value_t = 8080)]
+		gateway_port: u16,
+		/// The account the gateway files demand with.
+		#[arg(long, default_value = "//Dave")]
+		demand_seed: String,
+		/// Extra flags for membria-node (after `--`).
+		#[arg(last = true)]
+		node_args: Vec<String>,
+	},
 	/// Run the embedded IPFS node (Kubo RPC subset) over an on-disk repo.
 	Ipfs {
 		/// Address to serve the Kubo RPC API on.
@@ -166,6 +194,31 @@ fn load_corpus(dir: &std::path::Path) -> anyhow::Result<Arc<Corpus>> {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
 	match cli.command {
+		Command::Up {
+			data_dir,
+			ipfs_port,
+			distiller_port,
+			rpc_port,
+			p2p_port,
+			gateway_port,
+			demand_seed,
+			node_args,
+		} => {
+			let dir = match data_dir {
+				Some(dir) => dir,
+				None => std::env::var_os("HOME")
+					.map(|home| PathBuf::from(home).join(".local/share/membria"))
+					.context("HOME is not set: pass --data-dir")?,
+			};
+			let ports = stack::Ports {
+				ipfs: ipfs_port,
+				distiller: distiller_port,
+				rpc: rpc_port,
+				p2p: p2p_port,
+				gateway: gateway_port,
+			};
+			return up::run(dir, ports, demand_seed, node_args).await;
+		}
 		Command::Ipfs {
 			listen: address,
 			repo,

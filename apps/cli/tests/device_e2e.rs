@@ -14,10 +14,11 @@ use std::{
 	io::{BufRead, BufReader, Read, Write},
 	net::TcpListener,
 	path::{Path, PathBuf},
-	process::{Child, Command, Stdio},
+	process::Command,
 	time::{Duration, Instant},
 };
 
+use membria_cli::stack::{node_binary, DevStack, Ports, StackOptions};
 use membria_client::{
 	trust::TrustError,
 	wire::{HexBytes, SyncResponse},
@@ -28,55 +29,6 @@ use serde_json::{json, Value};
 
 const QUESTION: &str = "What is Ethernet?";
 const PARAPHRASE: &str = "Can you explain what Ethernet is?";
-
-/// A child process, killed when dropped.
-struct Running {
-	name: &'static str,
-	child: Child,
-}
-
-impl Running {
-	fn stop(&mut self) {
-		let _ = self.child.kill();
-		let _ = self.child.wait();
-	}
-}
-
-impl Drop for Running {
-	fn drop(&mut self) {
-		self.stop();
-	}
-}
-
-fn free_port() -> u16 {
-	TcpListener::bind("127.0.0.1:0")
-		.and_then(|l| l.local_addr())
-		.map(|a| a.port())
-		.expect("a free port")
-}
-
-fn spawn(name: &'static str, program: &Path, args: &[String], logs: &Path) -> Running {
-	let log = std::fs::File::create(logs.join(format!("{name}.log"))).expect("a log file");
-	let child = Command::new(program)
-		.args(args)
-		.stdout(Stdio::null())
-		.stderr(log)
-		.spawn()
-		.unwrap_or_else(|e| panic!("starting {name} ({}): {e}", program.display()));
-	Running { name, child }
-}
-
-fn node_binary() -> PathBuf {
-	let path = std::env::var_os("MEMBRIA_NODE")
-		.map(PathBuf::from)
-		.expect("MEMBRIA_NODE names the membria-node binary (source scripts/env.sh)");
-	assert!(
-		path.exists(),
-		"{} is missing: build the chain workspace first (cargo build --release --workspace)",
-		path.display()
-	);
-	path
-}
 
 fn membria() -> PathBuf {
 	PathBuf::from(env!("CARGO_BIN_EXE_membria"))
@@ -157,97 +109,19 @@ fn serve_canned(body: Vec<u8>) -> String {
 #[test]
 fn a_missed_question_is_demanded_validated_synced_and_answered_offline() {
 	let dir = tempfile::tempdir().expect("a temp dir");
-	let logs = dir.path().join("logs");
-	std::fs::create_dir_all(&logs).unwrap();
-	let node = node_binary();
-
-	let spec = dir.path().join("dev-spec.json");
-	let output = Command::new(&node)
-		.args(["build-spec", "--chain", "dev", "--raw"])
-		.stderr(Stdio::null())
-		.output()
-		.expect("build-spec runs");
-	assert!(output.status.success());
-	std::fs::write(&spec, output.stdout).unwrap();
-
-	let (ipfs_port, distiller_port, rpc_port, p2p_port, gateway_port) = (
-		free_port(),
-		free_port(),
-		free_port(),
-		free_port(),
-		free_port(),
-	);
-	let ipfs_url = format!("http://127.0.0.1:{ipfs_port}");
-	let _ipfs = spawn(
-		"ipfs",
-		&membria(),
-		&[
-			"ipfs".into(),
-			"--listen".into(),
-			format!("127.0.0.1:{ipfs_port}"),
-			"--repo".into(),
-			dir.path().join("ipfs").display().to_string(),
-		],
-		&logs,
-	);
-	let _distiller = spawn(
-		"distiller",
-		&membria(),
-		&[
-			"distiller".into(),
-			"--listen".into(),
-			format!("127.0.0.1:{distiller_port}"),
-		],
-		&logs,
-	);
-	let _node = spawn(
-		"node",
-		&node,
-		&[
-			"--dev".into(),
-			"--base-path".into(),
-			dir.path().join("node").display().to_string(),
-			"--rpc-port".into(),
-			rpc_port.to_string(),
-			"--port".into(),
-			p2p_port.to_string(),
-			"--no-prometheus".into(),
-			"--no-telemetry".into(),
-			"--no-mdns".into(),
-			"--ipfs-api".into(),
-			ipfs_url.clone(),
-			"--distiller".into(),
-			format!("http://127.0.0.1:{distiller_port}"),
-			"--justification-period".into(),
-			"1".into(),
-		],
-		&logs,
-	);
-	let gateway_url = format!("http://127.0.0.1:{gateway_port}");
-	let mut gateway = spawn(
-		"gateway",
-		&membria(),
-		&[
-			"gateway".into(),
-			"--listen".into(),
-			format!("127.0.0.1:{gateway_port}"),
-			"--node".into(),
-			format!("ws://127.0.0.1:{rpc_port}"),
-			"--ipfs".into(),
-			ipfs_url,
-			"--demand-seed".into(),
-			"//Dave".into(),
-			"--poll-ms".into(),
-			"300".into(),
-		],
-		&logs,
-	);
-	let health = wait_for(
-		Duration::from_secs(120),
-		"a justified block at the gateway",
-		|| get(&format!("{gateway_url}/health")).filter(|(status, _)| *status == 200),
-	);
-	println!("gateway up: {}", health.1);
+	let mut stack = DevStack::start(StackOptions {
+		dir: dir.path().to_path_buf(),
+		ports: Ports::free().expect("free ports"),
+		membria: membria(),
+		node: node_binary().expect("the node binary"),
+		demand_seed: Some("//Dave".into()),
+		gateway: true,
+		offchain_services: true,
+		node_flags: Vec::new(),
+	})
+	.expect("the dev stack starts");
+	let gateway_url = stack.options.ports.gateway_url();
+	let spec = stack.chain_spec.clone();
 
 	// --- Bad input: 4xx with a reason. ---
 	let ask_url = format!("{gateway_url}/v1/ask");
@@ -417,7 +291,7 @@ fn a_missed_question_is_demanded_validated_synced_and_answered_offline() {
 	assert!(!metrics.contains("membria_gateway_bad_requests_total 0\n"));
 
 	// --- Offline: the gateway stops; the question and a paraphrase hit the verified cache. ---
-	gateway.stop();
+	stack.stop_gateway();
 	assert!(
 		get(&format!("{gateway_url}/health")).is_none(),
 		"the gateway is down"
@@ -448,7 +322,6 @@ fn a_missed_question_is_demanded_validated_synced_and_answered_offline() {
 	assert_eq!(code, 3, "{out}");
 	let (_, out) = call(device(&["status"]));
 	assert!(out.contains("verified entries cached: 0"), "{out}");
-	println!("stopped {}", gateway.name);
 }
 
 /// Every kind of tampering with a genuine sync response is refused with its own reason, and the

@@ -36,6 +36,13 @@ impl JustifiedBlock {
 /// A page of `KcgApi_validated_since`: `(entry, validated at)` and where the next page starts.
 pub type ValidatedPage = (Vec<(u64, u32)>, Option<u64>);
 
+/// The storage key of pallet-grandpa's `CurrentSetId`.
+fn current_set_id_key() -> Vec<u8> {
+	let mut key = sp_crypto_hashing::twox_128(b"Grandpa").to_vec();
+	key.extend(sp_crypto_hashing::twox_128(b"CurrentSetId"));
+	key
+}
+
 /// Reads what proofs are made of from one node.
 pub struct ProofSource {
 	rpc: NodeRpc,
@@ -75,6 +82,17 @@ impl ProofSource {
 	/// the set a device trusts), in order, as the node's `grandpa_proveFinality` finds them.
 	pub async fn set_changes(&self, set_start: u32) -> Result<Vec<JustifiedBlock>, RpcError> {
 		let mut changes = Vec::new();
+		// A chain still on its genesis set has no change to prove (and the node would refuse).
+		let head = self.rpc.finalized_head().await?;
+		let set_id = self
+			.rpc
+			.storage(&current_set_id_key(), head)
+			.await?
+			.and_then(|raw| <u64 as codec::Decode>::decode(&mut &raw[..]).ok())
+			.unwrap_or_default();
+		if set_id == 0 {
+			return Ok(changes);
+		}
 		let mut from = set_start.saturating_add(1);
 		while changes.len() < MAX_SET_CHANGES {
 			let Some(proof) = self.rpc.prove_finality(from).await? else {

