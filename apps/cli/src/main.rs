@@ -69,6 +69,10 @@ enum Command {
 		/// Largest file `add` accepts, in MiB.
 		#[arg(long, default_value_t = 64)]
 		max_add_mib: usize,
+		/// Another node's Kubo RPC root (`http://127.0.0.1:5002`) to fetch missing blocks
+		/// from; repeatable.
+		#[arg(long = "peer")]
+		peers: Vec<String>,
 	},
 	/// Run the distiller sidecar.
 	Distiller {
@@ -223,11 +227,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 			listen: address,
 			repo,
 			max_add_mib,
+			peers,
 		} => {
 			let store = membria_ipfs::BlockStore::open(&repo)
 				.with_context(|| format!("opening the IPFS repo {}", repo.display()))?;
 			let options = membria_ipfs::ServerOptions {
 				max_add_bytes: max_add_mib << 20,
+				peers,
 				..Default::default()
 			};
 			membria_ipfs::serve(listen(address).await?, store, options, shutdown_signal()).await?;

@@ -4,7 +4,10 @@
 //! `block/stat`, `pin/add`, `pin/ls`, `pin/rm`, `version`, `id`. Requests and responses use
 //! Kubo's formats (arguments in `?arg=`, NDJSON from `add` with sizes as strings, errors as
 //! `{"Message","Code","Type"}`), so an unmodified Kubo client works against it and the same
-//! client works against a real Kubo. It never talks to a network: it is one machine's store.
+//! client works against a real Kubo. With `peers` (other such nodes, or Kubo), a block it lacks
+//! is fetched from them with `block/get` (asked with `offline=true`, so requests do not bounce
+//! between peers), checked against its CID and stored: enough for the validators of a local
+//! network, each with its own node, to read the bodies one of them added.
 
 use std::{collections::HashMap, net::SocketAddr, sync::Arc};
 
@@ -17,8 +20,8 @@ use axum::{
 };
 use base64::Engine as _;
 use membria_primitives::{
-	unixfs::{cid_from_text, cid_to_text},
-	CidVersion,
+	unixfs::{cid_from_text, cid_to_text, decode_node},
+	validate_cid, CidVersion, ContentCodec,
 };
 use serde_json::json;
 use sp_core::Pair as _;
@@ -35,6 +38,8 @@ pub struct ServerOptions {
 	pub max_add_bytes: usize,
 	/// The largest file `cat` assembles, in bytes.
 	pub max_cat_bytes: u64,
+	/// Kubo RPC roots (`http://host:port`) missing blocks are fetched from.
+	pub peers: Vec<String>,
 }
 
 impl Default for ServerOptions {
@@ -42,12 +47,17 @@ impl Default for ServerOptions {
 		Self {
 			max_add_bytes: 64 << 20,
 			max_cat_bytes: 256 << 20,
+			peers: Vec::new(),
 		}
 	}
 }
 
+/// The most blocks one request fetches from peers (a 256 MiB file is ~1,000 blocks).
+const MAX_FETCHED_BLOCKS: usize = 4_096;
+
 struct Node {
 	store: BlockStore,
+	http: reqwest::Client,
 	options: ServerOptions,
 	peer_id: String,
 	public_key: String,
@@ -183,6 +193,10 @@ pub fn router(store: BlockStore, options: ServerOptions) -> Result<Router, Store
 		peer_id: bs58::encode(peer).into_string(),
 		public_key: base64::engine::general_purpose::STANDARD.encode(&key),
 		store,
+		http: reqwest::Client::builder()
+			.timeout(std::time::Duration::from_secs(10))
+			.build()
+			.unwrap_or_default(),
 		options,
 	});
 	let limit = node.options.max_add_bytes;
@@ -310,9 +324,74 @@ async fn add(
 		.into_response())
 }
 
+/// Fetches the blocks of the DAG under `cid` this store lacks from the peers (unless `offline`),
+/// each checked against its CID before it is stored.
+async fn fetch_missing(node: &Arc<Node>, cid: &[u8], offline: bool) -> Result<(), KuboError> {
+	if offline || node.options.peers.is_empty() {
+		return Ok(());
+	}
+	let mut pending = vec![cid.to_vec()];
+	let mut fetched = 0;
+	while let Some(cid) = pending.pop() {
+		let data = if node.store.has(&cid) {
+			let store = node.clone();
+			let wanted = cid.clone();
+			blocking(move || Ok(store.store.get(&wanted)?)).await?
+		} else {
+			fetched += 1;
+			if fetched > MAX_FETCHED_BLOCKS {
+				return Err(KuboError::bad_request("the DAG has too many blocks to fetch"));
+			}
+			let data = fetch_block(node, &cid).await?;
+			node.store
+				.put(&membria_primitives::unixfs::Block {
+					cid: cid.clone(),
+					data: data.clone(),
+				})
+				.map_err(KuboError::from)?;
+			data
+		};
+		if validate_cid(&cid).map(|(_, codec, _)| codec) == Ok(ContentCodec::DagPb) {
+			if let Ok(decoded) = decode_node(&data) {
+				pending.extend(decoded.links);
+			}
+		}
+	}
+	Ok(())
+}
+
+/// One block from the first peer that has it and sends the right bytes.
+async fn fetch_block(node: &Node, cid: &[u8]) -> Result<Vec<u8>, KuboError> {
+	let text = cid_to_text(cid);
+	let (_, _, digest) =
+		validate_cid(cid).map_err(|_| KuboError::bad_request(format!("invalid CID {text}")))?;
+	for peer in &node.options.peers {
+		let url = format!(
+			"{}/api/v0/block/get?arg={text}&offline=true",
+			peer.trim_end_matches('/')
+		);
+		let Ok(response) = node.http.post(&url).send().await else {
+			continue;
+		};
+		if !response.status().is_success() {
+			continue;
+		}
+		let Ok(data) = response.bytes().await else {
+			continue;
+		};
+		if sp_crypto_hashing::sha2_256(&data) == digest {
+			tracing::debug!(cid = %text, %peer, "fetched a block from a peer");
+			return Ok(data.to_vec());
+		}
+		tracing::warn!(cid = %text, %peer, "a peer sent a block that does not match its CID");
+	}
+	Err(KuboError::from(StoreError::NotFound(text)))
+}
+
 async fn cat(State(node): Shared, Query(args): Args) -> Result<Response, KuboError> {
 	let args = Arguments::new(args);
 	let cid = args.cid()?;
+	fetch_missing(&node, &cid, args.flag("offline", false)?).await?;
 	let offset = args.number("offset")?.unwrap_or(0);
 	let length = args.number("length")?;
 	let data = blocking(move || Ok(node.store.cat(&cid, node.options.max_cat_bytes)?)).await?;
@@ -332,7 +411,17 @@ async fn cat(State(node): Shared, Query(args): Args) -> Result<Response, KuboErr
 }
 
 async fn block_get(State(node): Shared, Query(args): Args) -> Result<Response, KuboError> {
-	let cid = Arguments::new(args).cid()?;
+	let args = Arguments::new(args);
+	let cid = args.cid()?;
+	if !node.store.has(&cid) && !args.flag("offline", false)? && !node.options.peers.is_empty() {
+		let data = fetch_block(&node, &cid).await?;
+		node.store
+			.put(&membria_primitives::unixfs::Block {
+				cid: cid.clone(),
+				data,
+			})
+			.map_err(KuboError::from)?;
+	}
 	let data = blocking(move || Ok(node.store.get(&cid)?)).await?;
 	Ok(([(header::CONTENT_TYPE, "text/plain")], data).into_response())
 }

@@ -21,6 +21,10 @@ impl Running {
 	}
 
 	async fn start_on(repo: &Path, address: SocketAddr) -> Running {
+		Self::start_with(repo, address, ServerOptions::default()).await
+	}
+
+	async fn start_with(repo: &Path, address: SocketAddr, options: ServerOptions) -> Running {
 		let listener = tokio::net::TcpListener::bind(address).await.expect("bind");
 		let address = listener.local_addr().unwrap();
 		let store = BlockStore::open(repo).expect("repo opens");
@@ -28,7 +32,7 @@ impl Running {
 		let task = tokio::spawn(membria_ipfs::serve(
 			listener,
 			store,
-			ServerOptions::default(),
+			options,
 			async {
 				let _ = stopped.await;
 			},
@@ -256,4 +260,58 @@ async fn bad_requests_get_kubo_style_errors() {
 		client.version().await,
 		Err(IpfsError::Unreachable { .. })
 	));
+}
+
+#[tokio::test]
+async fn a_node_fetches_missing_blocks_from_its_peers_and_checks_them() {
+	let (repo_a, repo_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+	let a = Running::start(repo_a.path()).await;
+	// A file of several blocks, added to A only.
+	let body: Vec<u8> = (0..600_000u32).map(|i| (i % 251) as u8).collect();
+	let stored = a.client().add(&body).await.expect("added to A");
+	// A liar: answers every block/get with the wrong bytes.
+	let liar = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+	let liar_url = format!("http://{}", liar.local_addr().unwrap());
+	tokio::spawn(async move {
+		let app = axum::Router::new().fallback(|| async { "not the block" });
+		axum::serve(liar, app).await
+	});
+	let b = Running::start_with(
+		repo_b.path(),
+		"127.0.0.1:0".parse().unwrap(),
+		ServerOptions {
+			peers: vec![liar_url.clone(), a.url()],
+			..ServerOptions::default()
+		},
+	)
+	.await;
+	// `offline` asks B alone: it does not have it.
+	let (status, error) = post(
+		format!("{}/api/v0/cat?arg={}&offline=true", b.url(), stored.cid_text),
+		None,
+		Vec::new(),
+	)
+	.await;
+	assert_eq!(status, 500, "{error}");
+	// Online, B skips the liar, fetches every block from A, checks and keeps them.
+	assert_eq!(b.client().cat(&stored.cid, 1 << 20).await.expect("via A"), body);
+	a.stop().await;
+	assert_eq!(
+		b.client().cat(&stored.cid, 1 << 20).await.expect("kept by B"),
+		body
+	);
+	// Only liars left: nothing is stored.
+	let repo_c = tempfile::tempdir().unwrap();
+	let c = Running::start_with(
+		repo_c.path(),
+		"127.0.0.1:0".parse().unwrap(),
+		ServerOptions {
+			peers: vec![liar_url],
+			..ServerOptions::default()
+		},
+	)
+	.await;
+	assert!(c.client().cat(&stored.cid, 1 << 20).await.is_err());
+	c.stop().await;
+	b.stop().await;
 }
