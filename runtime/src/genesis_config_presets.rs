@@ -80,12 +80,12 @@ fn development_params() -> ChainParams {
 	}
 }
 
-/// Local testnet: realistic timings at 6-second blocks (5-minute sessions, an hour to vote,
-/// a day to unbond).
+/// Local testnet: realistic timings at 6-second blocks (an hour to vote, a day to unbond), but
+/// one-minute sessions, so that a validator who joins on a laptop is in the set within two.
 fn local_testnet_params() -> ChainParams {
 	ChainParams {
 		staking: Parameters {
-			session_length: 5 * MINUTES,
+			session_length: MINUTES,
 			unbonding_period: 24 * 60 * MINUTES,
 			min_validator_bond: 1_000 * UNIT,
 			wrong_vote_slash: Perbill::from_percent(10),

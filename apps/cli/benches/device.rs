@@ -107,6 +107,7 @@ async fn submit_all(
 	chain: &ChainFacts,
 	signer: &sr25519::Pair,
 	calls: Vec<Vec<u8>>,
+	batch: usize,
 	progress_key: &[u8],
 	what: &str,
 ) -> (f64, u32) {
@@ -128,15 +129,15 @@ async fn submit_all(
 	let base = count_at_best().await;
 	let first_block = best_number(rpc).await;
 	let started = Instant::now();
-	for (batch, chunk) in calls.chunks(BATCH).enumerate() {
+	for (number, chunk) in calls.chunks(batch).enumerate() {
 		for (i, call) in chunk.iter().enumerate() {
-			let index = (batch * BATCH + i) as u32;
+			let index = (number * batch + i) as u32;
 			let extrinsic = signed_extrinsic(signer, call, nonce + index, chain);
 			rpc.submit_extrinsic(&extrinsic)
 				.await
 				.expect("the node takes the extrinsic");
 		}
-		let target = base + (batch * BATCH + chunk.len()) as u64;
+		let target = base + (number * batch + chunk.len()) as u64;
 		loop {
 			let count = count_at_best().await;
 			if count >= target {
@@ -150,7 +151,7 @@ async fn submit_all(
 		}
 		eprintln!(
 			"  {what}: {} of {} in ({:.1} s)",
-			batch * BATCH + chunk.len(),
+			number * batch + chunk.len(),
 			calls.len(),
 			started.elapsed().as_secs_f64()
 		);
@@ -236,6 +237,68 @@ fn llm_teacher(dir: &std::path::Path, http: &reqwest::blocking::Client) -> f64 {
 	percentile(&mut samples, 0.5)
 }
 
+struct Load {
+	clients: usize,
+	seconds: f64,
+	requests: usize,
+	failed: usize,
+	p50_ms: f64,
+	p99_ms: f64,
+}
+
+/// `clients` concurrent clients asking the gateway for `duration`, alternating a question it
+/// has (answered with entries and proofs) and one it has not (a miss, no demand filed).
+async fn gateway_load(base: &str, clients: usize, duration: Duration) -> Load {
+	let http = reqwest::Client::new();
+	let url = format!("{base}/v1/ask");
+	let started = Instant::now();
+	let mut tasks = Vec::new();
+	for client in 0..clients {
+		let (http, url) = (http.clone(), url.clone());
+		tasks.push(tokio::spawn(async move {
+			let (mut latencies, mut failed) = (Vec::new(), 0usize);
+			let mut i = 0usize;
+			while started.elapsed() < duration {
+				let question = if i.is_multiple_of(2) {
+					format!(
+						"What is benchmark topic number {}?",
+						1 + (client * 31 + i) % 900
+					)
+				} else {
+					format!("How heavy is the moon of planet {client}-{i}?")
+				};
+				let body = serde_json::json!({"question": question, "file_demand": false});
+				let sent = Instant::now();
+				let ok = match http.post(&url).json(&body).send().await {
+					Ok(response) if response.status().is_success() => {
+						response.bytes().await.is_ok()
+					}
+					_ => false,
+				};
+				latencies.push(sent.elapsed().as_secs_f64() * 1e3);
+				failed += usize::from(!ok);
+				i += 1;
+			}
+			(latencies, failed)
+		}));
+	}
+	let (mut latencies, mut failed) = (Vec::new(), 0);
+	for task in tasks {
+		let (l, f) = task.await.expect("a load client");
+		latencies.extend(l);
+		failed += f;
+	}
+	let seconds = started.elapsed().as_secs_f64();
+	Load {
+		clients,
+		seconds,
+		requests: latencies.len(),
+		failed,
+		p50_ms: percentile(&mut latencies, 0.5),
+		p99_ms: percentile(&mut latencies, 0.99),
+	}
+}
+
 fn main() {
 	let entries: usize = std::env::var("MEMBRIA_BENCH_ENTRIES")
 		.ok()
@@ -252,6 +315,13 @@ fn main() {
 		// Validators must not vote on the synthetic entries: the bench attests itself.
 		offchain_services: false,
 		node_flags: Vec::new(),
+		// Every bench client comes from 127.0.0.1: no per-address limit in the way.
+		gateway_flags: vec![
+			"--rate".into(),
+			"1000000".into(),
+			"--burst".into(),
+			"1000000".into(),
+		],
 	})
 	.expect("the dev stack");
 	let ports = stack.options.ports;
@@ -305,15 +375,19 @@ fn main() {
 		&chain,
 		&bob,
 		submits,
+		BATCH,
 		&storage_key("Kcg", "NextEntryId"),
 		"Kcg.submit_entry",
 	));
-	let attests = (0..n).map(attest_call).collect();
+	let attests: Vec<_> = (0..n).map(attest_call).collect();
+	// Attestations have no per-block cap: all at once, the block builder fills blocks by weight.
+	let attests_len = attests.len();
 	let (attest_seconds, attest_blocks) = runtime.block_on(submit_all(
 		&rpc,
 		&chain,
 		&alice,
 		attests,
+		attests_len,
 		&storage_key("Kcg", "ValidationLogLen"),
 		"Validators.attest",
 	));
@@ -359,6 +433,14 @@ fn main() {
 		.expect("sync");
 	let sync_seconds = started.elapsed().as_secs_f64();
 	assert_eq!(report.loaded as u64, n);
+
+	// The gateway under load: concurrent clients, hits and misses, for a bounded time.
+	eprintln!("gateway under load");
+	let load = runtime.block_on(gateway_load(
+		&ports.gateway_url(),
+		16,
+		Duration::from_secs(15),
+	));
 
 	// Proof verification.
 	eprintln!("proof verification, then the question three ways");
@@ -433,7 +515,7 @@ fn main() {
 		calls_per_second(n, submit_seconds)
 	);
 	println!(
-		"  Validators.attest (deciding; batches of {BATCH}): {n} in {attest_seconds:.1} s over {attest_blocks} blocks ({:.0}/block, {:.1}/s)",
+		"  Validators.attest (each one deciding; all sent at once): {n} in {attest_seconds:.1} s over {attest_blocks} blocks ({:.0}/block, {:.1}/s)",
 		n as f64 / attest_blocks.max(1) as f64,
 		calls_per_second(n, attest_seconds)
 	);
@@ -442,6 +524,16 @@ fn main() {
 		"  membria sync of {n} entries: {sync_seconds:.1} s ({:.0} entries/s, {} pages)",
 		n as f64 / sync_seconds,
 		report.pages
+	);
+	println!(
+		"  gateway POST /v1/ask, {} concurrent clients for {:.0} s, half hits (proofs included) half misses: {} requests, {:.0}/s, p50 {:.1} ms, p99 {:.1} ms, {} failed",
+		load.clients,
+		load.seconds,
+		load.requests,
+		load.requests as f64 / load.seconds,
+		load.p50_ms,
+		load.p99_ms,
+		load.failed
 	);
 	println!(
 		"  proof verification: {single_per_second:.0} single-entry responses/s; {page_entries_per_second:.0} entries/s in pages of {}",

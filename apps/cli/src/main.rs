@@ -58,6 +58,19 @@ enum Command {
 		#[arg(last = true)]
 		node_args: Vec<String>,
 	},
+	/// Run a local network on this machine: Alice, Bob and Charlie validating `--chain local`,
+	/// each with its own IPFS node and distiller (and Dave's node with `--with-dave`), and a
+	/// gateway on Alice's node. Ctrl-C stops it.
+	Net {
+		/// Where each member's chain, IPFS repo and the logs live.
+		#[arg(long)]
+		data_dir: Option<PathBuf>,
+		/// Also run Dave's node (ws://127.0.0.1:9947), ready to join as a validator.
+		#[arg(long)]
+		with_dave: bool,
+		#[arg(long, default_value_t = 8080)]
+		gateway_port: u16,
+	},
 	/// Run the embedded IPFS node (Kubo RPC subset) over an on-disk repo.
 	Ipfs {
 		/// Address to serve the Kubo RPC API on.
@@ -222,6 +235,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 				gateway: gateway_port,
 			};
 			return up::run(dir, ports, demand_seed, node_args).await;
+		}
+		Command::Net {
+			data_dir,
+			with_dave,
+			gateway_port,
+		} => {
+			let dir = match data_dir {
+				Some(dir) => dir,
+				None => std::env::var_os("HOME")
+					.map(|home| PathBuf::from(home).join(".local/share/membria-net"))
+					.context("HOME is not set: pass --data-dir")?,
+			};
+			return up::run_net(dir, with_dave, gateway_port).await;
 		}
 		Command::Ipfs {
 			listen: address,

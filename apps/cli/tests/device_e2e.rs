@@ -118,6 +118,7 @@ fn a_missed_question_is_demanded_validated_synced_and_answered_offline() {
 		gateway: true,
 		offchain_services: true,
 		node_flags: Vec::new(),
+		gateway_flags: Vec::new(),
 	})
 	.expect("the dev stack starts");
 	let gateway_url = stack.options.ports.gateway_url();

@@ -38,6 +38,7 @@ fn a_device_follows_an_authority_set_change() {
 		gateway: false,
 		offchain_services: false,
 		node_flags: Vec::new(),
+		gateway_flags: Vec::new(),
 	})
 	.expect("the dev stack");
 	let runtime = tokio::runtime::Runtime::new().unwrap();

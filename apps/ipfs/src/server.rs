@@ -340,7 +340,9 @@ async fn fetch_missing(node: &Arc<Node>, cid: &[u8], offline: bool) -> Result<()
 		} else {
 			fetched += 1;
 			if fetched > MAX_FETCHED_BLOCKS {
-				return Err(KuboError::bad_request("the DAG has too many blocks to fetch"));
+				return Err(KuboError::bad_request(
+					"the DAG has too many blocks to fetch",
+				));
 			}
 			let data = fetch_block(node, &cid).await?;
 			node.store

@@ -29,14 +29,9 @@ impl Running {
 		let address = listener.local_addr().unwrap();
 		let store = BlockStore::open(repo).expect("repo opens");
 		let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-		let task = tokio::spawn(membria_ipfs::serve(
-			listener,
-			store,
-			options,
-			async {
-				let _ = stopped.await;
-			},
-		));
+		let task = tokio::spawn(membria_ipfs::serve(listener, store, options, async {
+			let _ = stopped.await;
+		}));
 		Running {
 			address,
 			stop: Some(stop),
@@ -287,17 +282,27 @@ async fn a_node_fetches_missing_blocks_from_its_peers_and_checks_them() {
 	.await;
 	// `offline` asks B alone: it does not have it.
 	let (status, error) = post(
-		format!("{}/api/v0/cat?arg={}&offline=true", b.url(), stored.cid_text),
+		format!(
+			"{}/api/v0/cat?arg={}&offline=true",
+			b.url(),
+			stored.cid_text
+		),
 		None,
 		Vec::new(),
 	)
 	.await;
 	assert_eq!(status, 500, "{error}");
 	// Online, B skips the liar, fetches every block from A, checks and keeps them.
-	assert_eq!(b.client().cat(&stored.cid, 1 << 20).await.expect("via A"), body);
+	assert_eq!(
+		b.client().cat(&stored.cid, 1 << 20).await.expect("via A"),
+		body
+	);
 	a.stop().await;
 	assert_eq!(
-		b.client().cat(&stored.cid, 1 << 20).await.expect("kept by B"),
+		b.client()
+			.cat(&stored.cid, 1 << 20)
+			.await
+			.expect("kept by B"),
 		body
 	);
 	// Only liars left: nothing is stored.
