@@ -174,6 +174,11 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxEntriesPerBlock: Get<u32>;
 
+		/// How many blocks later an entry's deadline may move when the blocks before are full
+		/// (so a busy block takes up to `MaxEntriesPerBlock × (DeadlineSpill + 1)` entries).
+		#[pallet::constant]
+		type DeadlineSpill: Get<u32>;
+
 		/// The most links from one entry.
 		#[pallet::constant]
 		type MaxLinksPerEntry: Get<u32>;
@@ -340,7 +345,8 @@ pub mod pallet {
 		NotPending,
 		/// The entry's voting deadline has passed.
 		VotingClosed,
-		/// Too many entries already end their vote in this block; submit in the next one.
+		/// Too many entries already end their vote in this block's deadline and the
+		/// `DeadlineSpill` blocks after it; submit in the next block.
 		TooManyEntriesThisBlock,
 		/// An entry cannot link to itself.
 		SelfLink,
@@ -540,7 +546,7 @@ pub mod pallet {
 			gap: Option<GapId>,
 		) -> Result<EntryId, DispatchError> {
 			let now = frame_system::Pallet::<T>::block_number();
-			let deadline = now.saturating_add(VotingPeriod::<T>::get().max(One::one()));
+			let earliest = now.saturating_add(VotingPeriod::<T>::get().max(One::one()));
 			let id = NextEntryId::<T>::get();
 			let next_id = id.checked_add(1).ok_or(Error::<T>::EntryIdOverflow)?;
 			let deposit = T::EntryDeposit::get();
@@ -555,8 +561,13 @@ pub mod pallet {
 					}
 				})?;
 			}
-			Deadlines::<T>::try_mutate(deadline, |due| due.try_push(id))
-				.map_err(|_| Error::<T>::TooManyEntriesThisBlock)?;
+			// The first deadline block with room, from the voting period's end on.
+			let deadline = (0..=T::DeadlineSpill::get())
+				.map(|later| earliest.saturating_add(later.into()))
+				.find(|deadline| {
+					Deadlines::<T>::try_mutate(*deadline, |due| due.try_push(id)).is_ok()
+				})
+				.ok_or(Error::<T>::TooManyEntriesThisBlock)?;
 			T::Currency::hold(&HoldReason::EntryDeposit.into(), &author, deposit)?;
 
 			let session = T::Sessions::current_session();

@@ -169,9 +169,26 @@ fn submit_entry_refuses_bad_input() {
 #[test]
 fn submissions_per_deadline_block_are_bounded() {
 	run_test(|| {
-		for seed in 0..MAX_ENTRIES_PER_BLOCK as u8 {
+		let capacity = MAX_ENTRIES_PER_BLOCK * (DEADLINE_SPILL + 1);
+		for seed in 0..capacity as u8 {
 			submit(ALICE, "q", seed);
 		}
+		// A full deadline block spills into the next ones.
+		let deadline = |id: u64| match Entries::<Test>::get(id).unwrap().status {
+			EntryStatus::Pending { deadline } => deadline,
+			other => panic!("{other:?}"),
+		};
+		let first = deadline(0);
+		assert_eq!(deadline(u64::from(MAX_ENTRIES_PER_BLOCK) - 1), first);
+		assert_eq!(deadline(u64::from(MAX_ENTRIES_PER_BLOCK)), first + 1);
+		assert_eq!(
+			deadline(u64::from(capacity) - 1),
+			first + u64::from(DEADLINE_SPILL)
+		);
+		assert_eq!(
+			Deadlines::<Test>::get(first + 1).len(),
+			MAX_ENTRIES_PER_BLOCK as usize
+		);
 		assert_noop!(
 			Kcg::submit_entry(
 				RuntimeOrigin::signed(BOB),

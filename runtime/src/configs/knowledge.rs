@@ -52,6 +52,7 @@ impl pallet_kcg::Config for Runtime {
 	type RetractFee = RetractFee;
 	type MaxBodySize = ConstU32<MAX_BODY_SIZE>;
 	type MaxEntriesPerBlock = ConstU32<256>;
+	type DeadlineSpill = ConstU32<8>;
 	type MaxLinksPerEntry = ConstU32<32>;
 	type MaxPageSize = ConstU32<256>;
 	type WeightInfo = crate::weights::pallet_kcg::WeightInfo<Runtime>;

@@ -64,8 +64,8 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `5129`
 		//  Estimated: `8129`
-		// Minimum execution time: 92_498_000 picoseconds.
-		Weight::from_parts(99_939_000, 0)
+		// Minimum execution time: 93_319_000 picoseconds.
+		Weight::from_parts(101_922_000, 0)
 			.saturating_add(Weight::from_parts(0, 8129))
 			.saturating_add(T::DbWeight::get().reads(8))
 			.saturating_add(T::DbWeight::get().writes(7))
@@ -82,8 +82,8 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `379`
 		//  Estimated: `3622`
-		// Minimum execution time: 59_558_000 picoseconds.
-		Weight::from_parts(62_072_000, 0)
+		// Minimum execution time: 59_068_000 picoseconds.
+		Weight::from_parts(61_451_000, 0)
 			.saturating_add(Weight::from_parts(0, 3622))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -101,11 +101,11 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1201 + c * (4378 ±0)`
 		//  Estimated: `3622 + c * (7205 ±0)`
-		// Minimum execution time: 51_136_000 picoseconds.
-		Weight::from_parts(60_012_314, 0)
+		// Minimum execution time: 51_577_000 picoseconds.
+		Weight::from_parts(62_044_850, 0)
 			.saturating_add(Weight::from_parts(0, 3622))
-			// Standard Error: 113_329
-			.saturating_add(Weight::from_parts(19_382_021, 0).saturating_mul(c.into()))
+			// Standard Error: 135_538
+			.saturating_add(Weight::from_parts(20_141_164, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(c.into())))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -122,8 +122,8 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `4697`
 		//  Estimated: `8195`
-		// Minimum execution time: 36_574_000 picoseconds.
-		Weight::from_parts(40_230_000, 0)
+		// Minimum execution time: 37_606_000 picoseconds.
+		Weight::from_parts(42_273_000, 0)
 			.saturating_add(Weight::from_parts(0, 8195))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -148,8 +148,8 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `5770`
 		//  Estimated: `8195`
-		// Minimum execution time: 92_307_000 picoseconds.
-		Weight::from_parts(99_539_000, 0)
+		// Minimum execution time: 93_880_000 picoseconds.
+		Weight::from_parts(105_397_000, 0)
 			.saturating_add(Weight::from_parts(0, 8195))
 			.saturating_add(T::DbWeight::get().reads(7))
 			.saturating_add(T::DbWeight::get().writes(6))
@@ -160,8 +160,8 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 5_067_000 picoseconds.
-		Weight::from_parts(5_638_000, 0)
+		// Minimum execution time: 5_138_000 picoseconds.
+		Weight::from_parts(5_718_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -185,13 +185,13 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1031 + d * (14138 ±0) + g * (14359 ±0)`
 		//  Estimated: `5527 + d * (165816 ±0) + g * (168448 ±0)`
-		// Minimum execution time: 187_055_648_000 picoseconds.
-		Weight::from_parts(187_679_897_000, 0)
+		// Minimum execution time: 187_483_294_000 picoseconds.
+		Weight::from_parts(190_733_615_000, 0)
 			.saturating_add(Weight::from_parts(0, 5527))
-			// Standard Error: 78_858_824
-			.saturating_add(Weight::from_parts(1_208_610_427, 0).saturating_mul(d.into()))
-			// Standard Error: 78_858_824
-			.saturating_add(Weight::from_parts(1_231_107_074, 0).saturating_mul(g.into()))
+			// Standard Error: 74_856_726
+			.saturating_add(Weight::from_parts(1_232_052_980, 0).saturating_mul(d.into()))
+			// Standard Error: 74_856_726
+			.saturating_add(Weight::from_parts(1_198_071_752, 0).saturating_mul(g.into()))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().reads((127_u64).saturating_mul(d.into())))
 			.saturating_add(T::DbWeight::get().reads((129_u64).saturating_mul(g.into())))

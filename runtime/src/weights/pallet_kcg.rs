@@ -46,7 +46,7 @@ impl<T: frame_system::Config> pallet_kcg::WeightInfo for WeightInfo<T> {
 	/// Proof: `Kcg::VotingPeriod` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `Kcg::NextEntryId` (r:1 w:1)
 	/// Proof: `Kcg::NextEntryId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
-	/// Storage: `Kcg::Deadlines` (r:1 w:1)
+	/// Storage: `Kcg::Deadlines` (r:8 w:1)
 	/// Proof: `Kcg::Deadlines` (`max_values`: None, `max_size`: Some(2062), added: 4537, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
@@ -58,12 +58,12 @@ impl<T: frame_system::Config> pallet_kcg::WeightInfo for WeightInfo<T> {
 	/// Proof: `Kcg::Entries` (`max_values`: None, `max_size`: Some(232), added: 2707, mode: `MaxEncodedLen`)
 	fn submit_entry() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `598`
-		//  Estimated: `5527`
-		// Minimum execution time: 81_070_000 picoseconds.
-		Weight::from_parts(95_673_000, 0)
-			.saturating_add(Weight::from_parts(0, 5527))
-			.saturating_add(T::DbWeight::get().reads(6))
+		//  Measured:  `17132`
+		//  Estimated: `37286`
+		// Minimum execution time: 167_179_000 picoseconds.
+		Weight::from_parts(182_302_000, 0)
+			.saturating_add(Weight::from_parts(0, 37286))
+			.saturating_add(T::DbWeight::get().reads(13))
 			.saturating_add(T::DbWeight::get().writes(5))
 	}
 	/// Storage: `Kcg::Entries` (r:2 w:0)
@@ -80,8 +80,8 @@ impl<T: frame_system::Config> pallet_kcg::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `639`
 		//  Estimated: `6404`
-		// Minimum execution time: 70_725_000 picoseconds.
-		Weight::from_parts(73_689_000, 0)
+		// Minimum execution time: 74_421_000 picoseconds.
+		Weight::from_parts(78_207_000, 0)
 			.saturating_add(Weight::from_parts(0, 6404))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -100,8 +100,8 @@ impl<T: frame_system::Config> pallet_kcg::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `754`
 		//  Estimated: `3697`
-		// Minimum execution time: 61_732_000 picoseconds.
-		Weight::from_parts(64_216_000, 0)
+		// Minimum execution time: 65_728_000 picoseconds.
+		Weight::from_parts(71_766_000, 0)
 			.saturating_add(Weight::from_parts(0, 3697))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -120,8 +120,8 @@ impl<T: frame_system::Config> pallet_kcg::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `3647`
 		//  Estimated: `6196`
-		// Minimum execution time: 122_563_000 picoseconds.
-		Weight::from_parts(143_654_000, 0)
+		// Minimum execution time: 150_144_000 picoseconds.
+		Weight::from_parts(163_614_000, 0)
 			.saturating_add(Weight::from_parts(0, 6196))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(6))
@@ -132,8 +132,8 @@ impl<T: frame_system::Config> pallet_kcg::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 4_867_000 picoseconds.
-		Weight::from_parts(5_378_000, 0)
+		// Minimum execution time: 4_577_000 picoseconds.
+		Weight::from_parts(5_208_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -152,11 +152,11 @@ impl<T: frame_system::Config> pallet_kcg::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `518 + n * (206 ±0)`
 		//  Estimated: `5527 + n * (2707 ±0)`
-		// Minimum execution time: 3_915_000 picoseconds.
-		Weight::from_parts(4_096_000, 0)
+		// Minimum execution time: 3_926_000 picoseconds.
+		Weight::from_parts(4_046_000, 0)
 			.saturating_add(Weight::from_parts(0, 5527))
-			// Standard Error: 23_097
-			.saturating_add(Weight::from_parts(48_043_123, 0).saturating_mul(n.into()))
+			// Standard Error: 47_722
+			.saturating_add(Weight::from_parts(51_820_088, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(2))

@@ -56,8 +56,8 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `443`
 		//  Estimated: `3850`
-		// Minimum execution time: 63_875_000 picoseconds.
-		Weight::from_parts(66_569_000, 0)
+		// Minimum execution time: 63_234_000 picoseconds.
+		Weight::from_parts(65_949_000, 0)
 			.saturating_add(Weight::from_parts(0, 3850))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -74,8 +74,8 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `504`
 		//  Estimated: `3850`
-		// Minimum execution time: 64_556_000 picoseconds.
-		Weight::from_parts(66_930_000, 0)
+		// Minimum execution time: 63_955_000 picoseconds.
+		Weight::from_parts(66_890_000, 0)
 			.saturating_add(Weight::from_parts(0, 3850))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -92,8 +92,8 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `446`
 		//  Estimated: `3850`
-		// Minimum execution time: 28_923_000 picoseconds.
-		Weight::from_parts(30_686_000, 0)
+		// Minimum execution time: 28_683_000 picoseconds.
+		Weight::from_parts(30_416_000, 0)
 			.saturating_add(Weight::from_parts(0, 3850))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -110,8 +110,8 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `545`
 		//  Estimated: `3850`
-		// Minimum execution time: 53_670_000 picoseconds.
-		Weight::from_parts(55_953_000, 0)
+		// Minimum execution time: 53_290_000 picoseconds.
+		Weight::from_parts(55_633_000, 0)
 			.saturating_add(Weight::from_parts(0, 3850))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -128,7 +128,7 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `409`
 		//  Estimated: `3850`
-		// Minimum execution time: 23_565_000 picoseconds.
+		// Minimum execution time: 23_695_000 picoseconds.
 		Weight::from_parts(25_268_000, 0)
 			.saturating_add(Weight::from_parts(0, 3850))
 			.saturating_add(T::DbWeight::get().reads(4))
@@ -142,8 +142,8 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `303`
 		//  Estimated: `3513`
-		// Minimum execution time: 17_617_000 picoseconds.
-		Weight::from_parts(19_008_000, 0)
+		// Minimum execution time: 17_666_000 picoseconds.
+		Weight::from_parts(18_998_000, 0)
 			.saturating_add(Weight::from_parts(0, 3513))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(2))
@@ -162,8 +162,8 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `2163`
 		//  Estimated: `5014`
-		// Minimum execution time: 37_176_000 picoseconds.
-		Weight::from_parts(41_822_000, 0)
+		// Minimum execution time: 38_246_000 picoseconds.
+		Weight::from_parts(43_485_000, 0)
 			.saturating_add(Weight::from_parts(0, 5014))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(2))
@@ -203,11 +203,11 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `1147 + v * (272 ±0)`
 		//  Estimated: `6196 + v * (2603 ±0)`
-		// Minimum execution time: 266_748_000 picoseconds.
-		Weight::from_parts(106_845_375, 0)
+		// Minimum execution time: 261_108_000 picoseconds.
+		Weight::from_parts(104_648_976, 0)
 			.saturating_add(Weight::from_parts(0, 6196))
-			// Standard Error: 45_743
-			.saturating_add(Weight::from_parts(52_673_202, 0).saturating_mul(v.into()))
+			// Standard Error: 51_879
+			.saturating_add(Weight::from_parts(51_786_437, 0).saturating_mul(v.into()))
 			.saturating_add(T::DbWeight::get().reads(14))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(v.into())))
 			.saturating_add(T::DbWeight::get().writes(10))
@@ -220,8 +220,8 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 5_037_000 picoseconds.
-		Weight::from_parts(5_579_000, 0)
+		// Minimum execution time: 4_907_000 picoseconds.
+		Weight::from_parts(5_458_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
