@@ -177,12 +177,7 @@ fn generate(device: &mut Device, question: &str, args: &GenerateArgs) -> anyhow:
 		.iter()
 		.map(|m| membria_generate::Passage {
 			entry: m.entry.id,
-			text: format!(
-				"{} {} {}",
-				m.body.question,
-				m.body.answer,
-				m.body.facts.join(" ")
-			),
+			text: m.passage(),
 		})
 		.collect();
 	let knowledge = generator.prepare(&passages)?;

@@ -231,6 +231,43 @@ pub fn write_chain_spec(node: &Path, chain: &str, path: &Path) -> Result<(), Sta
 	Ok(())
 }
 
+/// Starts `membria ipfs` on `port` over `repo`, fetching missing blocks from `peers`.
+fn spawn_ipfs(
+	name: &str,
+	membria: &Path,
+	port: u16,
+	repo: &Path,
+	peers: &[String],
+	logs: &Path,
+) -> Result<Process, StackError> {
+	let mut args = vec![
+		"ipfs".into(),
+		"--listen".into(),
+		format!("127.0.0.1:{port}"),
+		"--repo".into(),
+		repo.display().to_string(),
+	];
+	for peer in peers {
+		args.extend(["--peer".into(), peer.clone()]);
+	}
+	Process::spawn(name, membria, &args, logs)
+}
+
+/// Starts the corpus distiller (`membria distiller`) on `port`.
+fn spawn_distiller(
+	name: &str,
+	membria: &Path,
+	port: u16,
+	logs: &Path,
+) -> Result<Process, StackError> {
+	let args = [
+		"distiller".into(),
+		"--listen".into(),
+		format!("127.0.0.1:{port}"),
+	];
+	Process::spawn(name, membria, &args, logs)
+}
+
 /// Where the dev stack listens.
 #[derive(Clone, Copy, Debug)]
 pub struct Ports {
@@ -333,28 +370,15 @@ impl DevStack {
 		let chain_spec = dir.join("chain-spec.json");
 		write_dev_chain_spec(&options.node, &chain_spec)?;
 		let ports = options.ports;
-		let mut ipfs = Process::spawn(
+		let mut ipfs = spawn_ipfs(
 			"ipfs",
 			&options.membria,
-			&[
-				"ipfs".into(),
-				"--listen".into(),
-				format!("127.0.0.1:{}", ports.ipfs),
-				"--repo".into(),
-				dir.join("ipfs").display().to_string(),
-			],
+			ports.ipfs,
+			&dir.join("ipfs"),
+			&[],
 			&logs,
 		)?;
-		let mut distiller = Process::spawn(
-			"distiller",
-			&options.membria,
-			&[
-				"distiller".into(),
-				"--listen".into(),
-				format!("127.0.0.1:{}", ports.distiller),
-			],
-			&logs,
-		)?;
+		let mut distiller = spawn_distiller("distiller", &options.membria, ports.distiller, &logs)?;
 		let mut node_args = vec![
 			"--dev".into(),
 			"--base-path".into(),
@@ -618,27 +642,21 @@ impl NetStack {
 				.members
 				.iter()
 				.filter(|(other, _)| other != member)
-				.flat_map(|(_, other)| ["--peer".to_string(), other.ipfs_url()])
+				.map(|(_, other)| other.ipfs_url())
 				.collect();
-			let mut ipfs_args = vec![
-				"ipfs".into(),
-				"--listen".into(),
-				format!("127.0.0.1:{}", ports.ipfs),
-				"--repo".into(),
-				dir.join("ipfs").display().to_string(),
-			];
-			ipfs_args.extend(peers);
 			let name = member.name();
-			let ipfs =
-				Process::spawn(&format!("{name}-ipfs"), &options.membria, &ipfs_args, &logs)?;
-			let distiller = Process::spawn(
+			let ipfs = spawn_ipfs(
+				&format!("{name}-ipfs"),
+				&options.membria,
+				ports.ipfs,
+				&dir.join("ipfs"),
+				&peers,
+				&logs,
+			)?;
+			let distiller = spawn_distiller(
 				&format!("{name}-distiller"),
 				&options.membria,
-				&[
-					"distiller".into(),
-					"--listen".into(),
-					format!("127.0.0.1:{}", ports.distiller),
-				],
+				ports.distiller,
 				&logs,
 			)?;
 			let mut node_args = vec![

@@ -244,6 +244,42 @@ fn a_missed_question_is_demanded_validated_synced_and_answered_offline() {
 		assert!(out.contains(step), "{step} in {out}");
 	}
 
+	// --- Without a gateway: the device builds the same proofs from a node and IPFS itself. ---
+	let direct = dir.path().join("direct-device").display().to_string();
+	let (node_url, ipfs_url) = (
+		stack.options.ports.node_url(),
+		stack.options.ports.ipfs_url(),
+	);
+	let direct_args = |command: &[&str]| -> Vec<String> {
+		let mut args: Vec<String> = command.iter().map(|s| s.to_string()).collect();
+		args.extend(
+			[
+				"--node",
+				node_url.as_str(),
+				"--ipfs",
+				ipfs_url.as_str(),
+				"--data-dir",
+				&direct,
+				"--chain-spec",
+				&spec_path,
+			]
+			.map(String::from),
+		);
+		args
+	};
+	let (code, out) = call(direct_args(&["sync"]));
+	assert_eq!(code, 0, "{out}");
+	assert!(out.contains("1 new"), "{out}");
+	let (code, out) = call(direct_args(&["verify", &id.to_string()]));
+	assert_eq!(code, 0, "{out}");
+	assert!(out.contains("is final"), "{out}");
+	let (code, out) = call(direct_args(&["ask", "What is the capital of Peru?"]));
+	assert_eq!(code, 3, "{out}");
+	assert!(
+		out.contains("no validated answer to this exact question"),
+		"{out}"
+	);
+
 	// --- Tampered responses, each refused with its own reason, nothing trusted. ---
 	let sync_url = format!("{gateway_url}/v1/sync?since=0");
 	let (_, raw) = get(&sync_url).unwrap();

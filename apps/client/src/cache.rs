@@ -268,6 +268,26 @@ impl VerifiedCache {
 		Ok(())
 	}
 
+	/// Removes entry `id` (superseded by a newer answer to its question): its files, its record,
+	/// its row of the index. Whether it was there.
+	pub fn remove(&mut self, id: u64) -> Result<bool, CacheError> {
+		let Some(position) = self.entries.iter().position(|e| e.id == id) else {
+			return Ok(false);
+		};
+		let (entry_path, body_path, embedding_path) = self.paths(id);
+		// The record first: without it, the rest is never loaded again.
+		for path in [entry_path, body_path, embedding_path] {
+			match std::fs::remove_file(&path) {
+				Ok(()) => {}
+				Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+				Err(e) => return Err(io(&path)(e)),
+			}
+		}
+		self.entries.remove(position);
+		self.index.remove(id);
+		Ok(true)
+	}
+
 	/// The entries the cache holds.
 	pub fn entries(&self) -> &[CachedEntry] {
 		&self.entries

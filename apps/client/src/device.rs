@@ -61,6 +61,18 @@ pub struct LocalAnswer {
 	pub score: f32,
 }
 
+impl LocalAnswer {
+	/// The entry as one passage of text (question, answer, facts): what generation reads.
+	pub fn passage(&self) -> String {
+		format!(
+			"{} {} {}",
+			self.body.question,
+			self.body.answer,
+			self.body.facts.join(" ")
+		)
+	}
+}
+
 /// What a local lookup found.
 #[derive(Clone, Debug)]
 pub enum LocalOutcome {
@@ -197,6 +209,20 @@ impl Device {
 			}
 			let embedding = self.embedder.embed_one(&proven.body.question)?;
 			let entry = &proven.verified.entry;
+			// A validated entry is its question's answer: older answers to the same question
+			// were superseded by it.
+			let key = hex::encode(entry.question_key);
+			let superseded: Vec<u64> = self
+				.cache
+				.entries()
+				.iter()
+				.filter(|cached| cached.question_key == key && cached.id != id)
+				.map(|cached| cached.id)
+				.collect();
+			for old in superseded {
+				self.cache.remove(old)?;
+				tracing::info!(entry = old, by = id, "removed a superseded entry");
+			}
 			self.cache.insert(
 				id,
 				entry.question_key,

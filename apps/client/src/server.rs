@@ -167,9 +167,11 @@ impl NodeServer {
 			.source
 			.validated_since(at.hash, since, cursor, SYNC_PAGE)
 			.await?;
-		let entries = self
-			.bodies(at.hash, validated.into_iter().map(|(id, _)| id))
+		let current = self
+			.source
+			.still_validated(at.hash, validated.into_iter().map(|(id, _)| id))
 			.await?;
+		let entries = self.bodies(at.hash, current).await?;
 		let proven = self.source.prove(&at, set_start, entries).await?;
 		Ok(SyncResponse {
 			proven,

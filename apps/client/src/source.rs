@@ -140,6 +140,27 @@ impl ProofSource {
 			})
 	}
 
+	/// Those of `ids` still validated at `at` (the validation log also lists entries since
+	/// superseded by a newer answer to their question; a proof of them would not verify).
+	pub async fn still_validated(
+		&self,
+		at: H256,
+		ids: impl IntoIterator<Item = u64>,
+	) -> Result<Vec<u64>, RpcError> {
+		let mut out = Vec::new();
+		for id in ids {
+			if let Some(entry) = self.entry(id, at).await? {
+				if matches!(
+					entry.status,
+					membria_verifier::EntryStatus::Validated { .. }
+				) {
+					out.push(id);
+				}
+			}
+		}
+		Ok(out)
+	}
+
 	/// The proof material for `entries` (`(id, question key, body bytes)`) at `at`, with the
 	/// set changes after `set_start`.
 	pub async fn prove(

@@ -176,3 +176,36 @@ fn corrupted_files_are_detected_removed_and_reported() {
 	assert!(again.corrupted().is_empty());
 	assert_eq!(again.entries().len(), 1);
 }
+
+#[test]
+fn a_removed_entry_is_gone_from_disk_index_and_reopening() {
+	let dir = tempfile::tempdir().unwrap();
+	{
+		let mut cache = VerifiedCache::open(dir.path(), DIMENSION).unwrap();
+		insert(
+			&mut cache,
+			1,
+			"What is carbon?",
+			"Carbon is element 6.",
+			[1.0, 0.0, 0.0, 0.0],
+		);
+		insert(
+			&mut cache,
+			2,
+			"What is neon?",
+			"Neon is element 10.",
+			[0.0, 1.0, 0.0, 0.0],
+		);
+		assert!(cache.remove(1).unwrap());
+		assert!(!cache.remove(1).unwrap(), "removed once");
+		assert!(cache.entry(1).is_none());
+		assert!(cache.body(1).is_err());
+		let hits = cache
+			.index()
+			.search(&tch::Tensor::from_slice(&[1.0f32, 0.0, 0.0, 0.0]), 5);
+		assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), vec![2]);
+	}
+	let cache = VerifiedCache::open(dir.path(), DIMENSION).unwrap();
+	assert_eq!(cache.entries().len(), 1);
+	assert!(cache.corrupted().is_empty(), "{:?}", cache.corrupted());
+}

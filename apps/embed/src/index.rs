@@ -73,6 +73,23 @@ impl Index {
 		self.items.push(Item { id, vocabulary });
 	}
 
+	/// Removes item `id` (a superseded entry); whether it was there.
+	pub fn remove(&mut self, id: u64) -> bool {
+		let Some(position) = self.items.iter().position(|item| item.id == id) else {
+			return false;
+		};
+		let Some(matrix) = self.matrix().map(|m| m.shallow_clone()) else {
+			return false;
+		};
+		let keep: Vec<i64> = (0..self.items.len() as i64)
+			.filter(|row| *row != position as i64)
+			.collect();
+		self.matrix = (!keep.is_empty())
+			.then(|| matrix.index_select(0, &Tensor::from_slice(&keep).to(self.device)));
+		self.items.remove(position);
+		true
+	}
+
 	fn matrix(&mut self) -> Option<&Tensor> {
 		if !self.pending.is_empty() {
 			let mut parts: Vec<Tensor> = self.matrix.take().into_iter().collect();

@@ -114,6 +114,31 @@ fn the_index_hits_paraphrases_and_refuses_near_misses() {
 		ask(&mut index, "How do I bake sourdough bread?"),
 		Err(Miss::BelowThreshold { .. })
 	));
+	// A removed (superseded) entry no longer answers; the others still do, and a later push
+	// lands after the removal.
+	assert!(index.remove(1));
+	assert!(!index.remove(1));
+	assert_eq!(index.len(), 2);
+	assert!(ask(&mut index, "Which atomic number does carbon have?").is_err());
+	assert_eq!(
+		ask(&mut index, "Who wrote Hamlet?")
+			.expect("still there")
+			.id,
+		3
+	);
+	let (question, answer) = (
+		"What is the atomic number of carbon?",
+		"Carbon: Atomic number: 6",
+	);
+	let mut vocabulary = key_terms(question);
+	vocabulary.extend(key_terms(answer));
+	index.push(4, &model.embed(&[question]).unwrap(), vocabulary);
+	assert_eq!(
+		ask(&mut index, "Which atomic number does carbon have?")
+			.unwrap()
+			.id,
+		4
+	);
 	let empty = Index::new(model.dimension(), tch::Device::Cpu).lookup(
 		&model.embed(&["anything"]).unwrap(),
 		&[],

@@ -282,7 +282,12 @@ async fn ask(
 		Err(miss) => (Vec::new(), Some(describe_miss(&miss, threshold))),
 	};
 	let ids: Vec<u64> = matches.iter().map(|m| m.id).collect();
-	let entries = bodies(&shared, &at, &ids).await?;
+	let current = shared
+		.source
+		.still_validated(at.hash, ids.iter().copied())
+		.await
+		.map_err(ApiError::upstream)?;
+	let entries = bodies(&shared, &at, &current).await?;
 	if !entries.is_empty() {
 		shared.metrics.ask_hits.fetch_add(1, Ordering::Relaxed);
 		let proven = prove(&shared, &at, request.set_start.unwrap_or_default(), entries).await?;
@@ -444,7 +449,11 @@ async fn sync(
 		.validated_since(at.hash, query.since, query.cursor, limit)
 		.await
 		.map_err(ApiError::upstream)?;
-	let ids: Vec<u64> = validated.into_iter().map(|(id, _)| id).collect();
+	let ids: Vec<u64> = shared
+		.source
+		.still_validated(at.hash, validated.into_iter().map(|(id, _)| id))
+		.await
+		.map_err(ApiError::upstream)?;
 	let entries = bodies(&shared, &at, &ids).await?;
 	let proven = prove(&shared, &at, query.set_start.unwrap_or_default(), entries).await?;
 	Ok(Json(SyncResponse {

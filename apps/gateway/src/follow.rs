@@ -140,6 +140,13 @@ async fn index_entry(
 		.await
 		.map_err(|e| e.to_string())?
 		.ok_or("the node shows no such entry")?;
+	if !matches!(
+		entry.status,
+		membria_verifier::EntryStatus::Validated { .. }
+	) {
+		// Superseded (or otherwise closed) since its validation: nothing to serve.
+		return Ok(());
+	}
 	let body = shared
 		.ipfs
 		.cat(&entry.cid, entry.size as usize)
@@ -173,6 +180,17 @@ async fn index_entry(
 			.knowledge
 			.lock()
 			.map_err(|_| "the index is poisoned".to_string())?;
+		// The newest validated answer to a question supersedes the ones before it.
+		let superseded: Vec<u64> = knowledge
+			.entries
+			.iter()
+			.filter(|(_, indexed)| indexed.question_key == entry.question_key)
+			.map(|(old, _)| *old)
+			.collect();
+		for old in superseded {
+			knowledge.entries.remove(&old);
+			knowledge.index.remove(old);
+		}
 		knowledge
 			.index
 			.push(id, &tch::Tensor::from_slice(&embedding), vocabulary);
