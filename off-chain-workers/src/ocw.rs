@@ -2,7 +2,15 @@
 //! with deadlines through the offchain HTTP API. (Feature `ocw`; std crates do not need it.)
 
 use alloc::{string::String, vec, vec::Vec};
-use sp_runtime::offchain::{http, storage::StorageValueRef, Duration};
+use sp_runtime::{
+	offchain::{
+		http,
+		storage::StorageValueRef,
+		storage_lock::{BlockAndTime, StorageLock},
+		Duration,
+	},
+	traits::BlockNumberProvider,
+};
 
 /// Why an HTTP call did not give an answer to act on. None of these may turn into a vote: the
 /// worker tries again in a later block.
@@ -24,6 +32,48 @@ pub fn item_key(prefix: &[u8], id: u64) -> Vec<u8> {
 	let mut key = prefix.to_vec();
 	key.extend_from_slice(&id.to_le_bytes());
 	key
+}
+
+/// How long a worker waits for the worker of an earlier block to let go of an item's lock.
+///
+/// A worker holds an item's lock until it has recorded what it sent, a moment after sending it.
+/// With instant seal that transaction is sealed into the next block at once, and that block's
+/// worker — which must act on it — can find the lock still held. Skipping would stall the item
+/// until some unrelated block arrives, so the later worker waits this long first. A worker
+/// still busy after it (a slow distiller or IPFS call) owns the item's next transaction; the
+/// block that transaction makes runs the next worker.
+pub const LOCK_PATIENCE: Duration = Duration::from_millis(5_000);
+
+/// Pause between attempts to take a held lock.
+const LOCK_RETRY_PAUSE: Duration = Duration::from_millis(20);
+
+/// Runs `work` holding the persistent lock `key`, so that the workers of successive blocks never
+/// act on the same item at once. The lock expires `expiry_blocks` blocks and `expiry_time`
+/// after it is taken (both must pass), so a worker that died holding it blocks the item only
+/// until then. A lock held by another worker is waited for up to [`LOCK_PATIENCE`]; `None` if
+/// it was still held then, and `work` did not run.
+pub fn with_item_lock<B: BlockNumberProvider, R>(
+	key: &[u8],
+	expiry_blocks: u32,
+	expiry_time: Duration,
+	work: impl FnOnce() -> R,
+) -> Option<R> {
+	let give_up_at = sp_io::offchain::timestamp().add(LOCK_PATIENCE);
+	loop {
+		let mut lock = StorageLock::<BlockAndTime<B>>::with_block_and_time_deadline(
+			key,
+			expiry_blocks,
+			expiry_time,
+		);
+		if let Ok(_guard) = lock.try_lock() {
+			return Some(work());
+		}
+		let now = sp_io::offchain::timestamp();
+		if now >= give_up_at {
+			return None;
+		}
+		sp_io::offchain::sleep_until(now.add(LOCK_RETRY_PAUSE));
+	}
 }
 
 /// A setting the node wrote at start-up (see [`crate::settings`]).
@@ -75,4 +125,107 @@ pub fn post(
 		return Err(CallFailure::Status(response.code, bytes));
 	}
 	Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use core::sync::atomic::{AtomicU32, Ordering};
+	use sp_core::offchain::{
+		testing::{TestOffchainExt, TestPersistentOffchainDB},
+		OffchainDbExt, OffchainWorkerExt,
+	};
+	use sp_runtime::offchain::{storage_lock::StorageLock, Timestamp};
+
+	/// The block the workers under test run at.
+	static BLOCK: AtomicU32 = AtomicU32::new(10);
+
+	struct TestBlocks;
+	impl BlockNumberProvider for TestBlocks {
+		type BlockNumber = u32;
+		fn current_block_number() -> u32 {
+			BLOCK.load(Ordering::SeqCst)
+		}
+	}
+
+	const KEY: &[u8] = b"membria::test::lock";
+
+	/// Runs `test` with offchain storage and a clock that `sleep_until` moves forward.
+	fn with_offchain(test: impl FnOnce()) {
+		let (offchain, state) = TestOffchainExt::with_offchain_db(TestPersistentOffchainDB::new());
+		state.write().timestamp = Timestamp::from_unix_millis(1_000_000);
+		let mut ext = sp_io::TestExternalities::default();
+		ext.register_extension(OffchainDbExt::new(offchain.clone()));
+		ext.register_extension(OffchainWorkerExt::new(offchain));
+		ext.execute_with(test);
+	}
+
+	/// Takes the lock as another worker would and keeps it (that worker is still running).
+	fn held_by_another_worker(expiry_blocks: u32, expiry_time: Duration) {
+		let mut lock = StorageLock::<BlockAndTime<TestBlocks>>::with_block_and_time_deadline(
+			KEY,
+			expiry_blocks,
+			expiry_time,
+		);
+		lock.try_lock().expect("the lock is free").forget();
+	}
+
+	#[test]
+	fn a_free_lock_runs_the_work_and_is_free_again_after_it() {
+		with_offchain(|| {
+			let started = sp_io::offchain::timestamp();
+			let first =
+				with_item_lock::<TestBlocks, _>(KEY, 5, Duration::from_millis(60_000), || 1);
+			let second =
+				with_item_lock::<TestBlocks, _>(KEY, 5, Duration::from_millis(60_000), || 2);
+			assert_eq!((first, second), (Some(1), Some(2)));
+			assert_eq!(
+				sp_io::offchain::timestamp(),
+				started,
+				"no waiting on a free lock"
+			);
+		});
+	}
+
+	#[test]
+	fn a_lock_still_held_is_waited_for_then_left_to_its_holder() {
+		with_offchain(|| {
+			held_by_another_worker(5, Duration::from_millis(60_000));
+			let started = sp_io::offchain::timestamp();
+			let mut ran = false;
+			let outcome =
+				with_item_lock::<TestBlocks, _>(KEY, 5, Duration::from_millis(60_000), || {
+					ran = true
+				});
+			assert_eq!(outcome, None);
+			assert!(
+				!ran,
+				"the work must not run while another worker holds the item"
+			);
+			let waited = sp_io::offchain::timestamp().diff(&started).millis();
+			assert!(
+				(LOCK_PATIENCE.millis()..LOCK_PATIENCE.millis() + 100).contains(&waited),
+				"waited {waited} ms"
+			);
+		});
+	}
+
+	#[test]
+	fn a_lock_freed_while_waiting_is_taken() {
+		with_offchain(|| {
+			// The holder's lock expires after 1 s and block 11; the waiter runs at block 12.
+			held_by_another_worker(1, Duration::from_millis(1_000));
+			BLOCK.store(12, Ordering::SeqCst);
+			let started = sp_io::offchain::timestamp();
+			let outcome =
+				with_item_lock::<TestBlocks, _>(KEY, 5, Duration::from_millis(60_000), || "ran");
+			BLOCK.store(10, Ordering::SeqCst);
+			assert_eq!(outcome, Some("ran"));
+			let waited = sp_io::offchain::timestamp().diff(&started).millis();
+			assert!(
+				(1_000..LOCK_PATIENCE.millis()).contains(&waited),
+				"waited {waited} ms"
+			);
+		});
+	}
 }

@@ -22,15 +22,11 @@ use frame_system::{
 	pallet_prelude::BlockNumberFor,
 };
 use membria_offchain::{
-	ocw::{item_key, post, setting, CallFailure},
+	ocw::{item_key, post, setting, with_item_lock, CallFailure},
 	protocol, settings, Body,
 };
 use membria_primitives::{question_key, unixfs, CidVersion};
-use sp_runtime::offchain::{
-	storage::StorageValueRef,
-	storage_lock::{BlockAndTime, StorageLock},
-	Duration,
-};
+use sp_runtime::offchain::{storage::StorageValueRef, Duration};
 
 use crate::{Agents, Call, Config, GapId, GapOf, Gaps};
 
@@ -93,17 +89,15 @@ pub fn run_agent<T: Config>(now: BlockNumberFor<T>) {
 		.take(GAPS_PER_BLOCK)
 		.collect();
 	for (id, gap) in gaps {
-		let key = lock_key(id);
-		let mut lock =
-			StorageLock::<BlockAndTime<frame_system::Pallet<T>>>::with_block_and_time_deadline(
-				&key,
-				RESEND_AFTER,
-				Duration::from_millis(DISTILL_DEADLINE_MS + 2 * IPFS_DEADLINE_MS),
-			);
-		let Ok(_guard) = lock.try_lock() else {
-			continue;
-		};
-		work_on_gap::<T>(now, id, gap, &agents);
+		let worked = with_item_lock::<frame_system::Pallet<T>, _>(
+			&lock_key(id),
+			RESEND_AFTER,
+			Duration::from_millis(DISTILL_DEADLINE_MS + 2 * IPFS_DEADLINE_MS),
+			|| work_on_gap::<T>(now, id, gap, &agents),
+		);
+		if worked.is_none() {
+			log::debug!(target: LOG_TARGET, "gap {id}: another worker is still on it");
+		}
 	}
 }
 

@@ -19,16 +19,12 @@ use frame_system::{
 };
 use membria_offchain::{
 	check_body,
-	ocw::{item_key, post, setting, CallFailure},
+	ocw::{item_key, post, setting, with_item_lock, CallFailure},
 	protocol, settings, EntryFacts,
 };
 use membria_primitives::{unixfs::cid_to_text, Verdict};
 use pallet_kcg::{EntryVoting, OpenEntry};
-use sp_runtime::offchain::{
-	storage::StorageValueRef,
-	storage_lock::{BlockAndTime, StorageLock},
-	Duration,
-};
+use sp_runtime::offchain::{storage::StorageValueRef, Duration};
 
 use crate::{Call, Config, SessionStakes, Votes};
 
@@ -79,61 +75,68 @@ pub fn run_validator<T: Config>(now: BlockNumberFor<T>) {
 		if voters.is_empty() {
 			continue;
 		}
-		let lock_key = item_key(b"membria::kcgv::lock::", entry.entry);
-		let mut lock =
-			StorageLock::<BlockAndTime<frame_system::Pallet<T>>>::with_block_and_time_deadline(
-				&lock_key,
-				RESEND_AFTER,
-				Duration::from_millis(IPFS_DEADLINE_MS + VERIFY_DEADLINE_MS),
-			);
-		let Ok(_guard) = lock.try_lock() else {
-			continue;
-		};
-
-		let work_key = item_key(b"membria::kcgv::work::", entry.entry);
-		let store = StorageValueRef::persistent(&work_key);
-		let mut work: VoteWork = store.get().ok().flatten().unwrap_or_default();
-		if work.retry_at.is_some_and(|at| block < at)
-			|| work
-				.sent_at
-				.is_some_and(|at| block < at.saturating_add(RESEND_AFTER))
-		{
-			continue;
+		let worked = with_item_lock::<frame_system::Pallet<T>, _>(
+			&item_key(b"membria::kcgv::lock::", entry.entry),
+			RESEND_AFTER,
+			Duration::from_millis(IPFS_DEADLINE_MS + VERIFY_DEADLINE_MS),
+			|| vote_on_entry::<T, _>(block, &entry, &voters),
+		);
+		if worked.is_none() {
+			log::debug!(target: LOG_TARGET, "entry {}: another worker is still on it", entry.entry);
 		}
-		let verdict = match work.verdict {
-			Some(verdict) => verdict,
-			None => match evaluate(&entry) {
-				Ok(verdict) => verdict,
-				Err(failure) => {
-					log::warn!(
-						target: LOG_TARGET,
-						"entry {}: not checked, no vote ({failure:?}); retrying later",
-						entry.entry
-					);
-					work.retry_at = Some(block.saturating_add(RETRY_AFTER));
-					store.set(&work);
-					continue;
-				}
-			},
-		};
-		work.verdict = Some(verdict);
-		work.retry_at = None;
-		for voter in voters {
-			let call = Call::attest {
-				entry: entry.entry,
-				verdict,
-			};
-			let sent = Signer::<T, T::ValidatorAuthorityId>::any_account()
-				.send_single_signed_transaction(voter, call);
-			if sent == Some(Ok(())) {
-				log::info!(target: LOG_TARGET, "entry {}: attested {verdict:?}", entry.entry);
-				work.sent_at = Some(block);
-			} else {
-				log::warn!(target: LOG_TARGET, "entry {}: could not send the attestation", entry.entry);
-			}
-		}
-		store.set(&work);
 	}
+}
+
+/// Checks `entry` (once; the verdict is kept) and sends the attestation of every local key in
+/// `voters`, unless one was sent recently or a failed check is waiting to be retried.
+fn vote_on_entry<T: Config, EntryBlockNumber>(
+	block: u32,
+	entry: &OpenEntry<EntryBlockNumber>,
+	voters: &[&frame_system::offchain::Account<T>],
+) {
+	let work_key = item_key(b"membria::kcgv::work::", entry.entry);
+	let store = StorageValueRef::persistent(&work_key);
+	let mut work: VoteWork = store.get().ok().flatten().unwrap_or_default();
+	if work.retry_at.is_some_and(|at| block < at)
+		|| work
+			.sent_at
+			.is_some_and(|at| block < at.saturating_add(RESEND_AFTER))
+	{
+		return;
+	}
+	let verdict = match work.verdict {
+		Some(verdict) => verdict,
+		None => match evaluate(entry) {
+			Ok(verdict) => verdict,
+			Err(failure) => {
+				log::warn!(
+					target: LOG_TARGET,
+					"entry {}: not checked, no vote ({failure:?}); retrying later",
+					entry.entry
+				);
+				work.retry_at = Some(block.saturating_add(RETRY_AFTER));
+				store.set(&work);
+				return;
+			}
+		},
+	};
+	work.verdict = Some(verdict);
+	work.retry_at = None;
+	for voter in voters {
+		let call = Call::attest {
+			entry: entry.entry,
+			verdict,
+		};
+		let sent = Signer::<T, T::ValidatorAuthorityId>::any_account()
+			.send_single_signed_transaction(voter, call);
+		if sent == Some(Ok(())) {
+			log::info!(target: LOG_TARGET, "entry {}: attested {verdict:?}", entry.entry);
+			work.sent_at = Some(block);
+		} else {
+			log::warn!(target: LOG_TARGET, "entry {}: could not send the attestation", entry.entry);
+		}
+	}
+	store.set(&work);
 }
 
 /// Checks an entry: a verdict, or why none could be reached.
