@@ -268,6 +268,35 @@ fn spawn_distiller(
 	Process::spawn(name, membria, &args, logs)
 }
 
+/// The flags of every node a stack starts: its data under `base`, its RPC and p2p ports, nothing
+/// announced beyond this machine, and a justification stored for every finalized block (devices
+/// and gateways prove against justified blocks, so a fresh one must exist at all times).
+fn local_node_flags(base: &Path, rpc: u16, p2p: u16) -> Vec<String> {
+	vec![
+		"--base-path".into(),
+		base.display().to_string(),
+		"--rpc-port".into(),
+		rpc.to_string(),
+		"--port".into(),
+		p2p.to_string(),
+		"--no-prometheus".into(),
+		"--no-telemetry".into(),
+		"--no-mdns".into(),
+		"--justification-period".into(),
+		"1".into(),
+	]
+}
+
+/// The flags that point a node's off-chain workers at its IPFS node and distiller.
+fn offchain_service_flags(ipfs_url: &str, distiller_url: &str) -> [String; 4] {
+	[
+		"--ipfs-api".into(),
+		ipfs_url.into(),
+		"--distiller".into(),
+		distiller_url.into(),
+	]
+}
+
 /// Where the dev stack listens.
 #[derive(Clone, Copy, Debug)]
 pub struct Ports {
@@ -379,27 +408,13 @@ impl DevStack {
 			&logs,
 		)?;
 		let mut distiller = spawn_distiller("distiller", &options.membria, ports.distiller, &logs)?;
-		let mut node_args = vec![
-			"--dev".into(),
-			"--base-path".into(),
-			dir.join("node").display().to_string(),
-			"--rpc-port".into(),
-			ports.rpc.to_string(),
-			"--port".into(),
-			ports.p2p.to_string(),
-			"--no-prometheus".into(),
-			"--no-telemetry".into(),
-			"--no-mdns".into(),
-			"--justification-period".into(),
-			"1".into(),
-		];
+		let mut node_args = vec!["--dev".to_string()];
+		node_args.extend(local_node_flags(&dir.join("node"), ports.rpc, ports.p2p));
 		if options.offchain_services {
-			node_args.extend([
-				"--ipfs-api".into(),
-				ports.ipfs_url(),
-				"--distiller".into(),
-				ports.distiller_url(),
-			]);
+			node_args.extend(offchain_service_flags(
+				&ports.ipfs_url(),
+				&ports.distiller_url(),
+			));
 		}
 		node_args.extend(options.node_flags.iter().cloned());
 		let mut node = Process::spawn("node", &options.node, &node_args, &logs)?;
@@ -568,6 +583,10 @@ impl MemberPorts {
 	pub fn ipfs_url(&self) -> String {
 		format!("http://127.0.0.1:{}", self.ipfs)
 	}
+
+	pub fn distiller_url(&self) -> String {
+		format!("http://127.0.0.1:{}", self.distiller)
+	}
 }
 
 /// One member's processes: its IPFS node, its distiller, its chain node.
@@ -662,24 +681,14 @@ impl NetStack {
 			let mut node_args = vec![
 				"--chain".into(),
 				options.dir.join("chain-spec.json").display().to_string(),
-				"--base-path".into(),
-				dir.join("node").display().to_string(),
-				"--rpc-port".into(),
-				ports.rpc.to_string(),
-				"--port".into(),
-				ports.p2p.to_string(),
 				"--node-key".into(),
 				member.node_key(),
-				"--no-prometheus".into(),
-				"--no-telemetry".into(),
-				"--no-mdns".into(),
-				"--justification-period".into(),
-				"1".into(),
-				"--ipfs-api".into(),
-				ports.ipfs_url(),
-				"--distiller".into(),
-				format!("http://127.0.0.1:{}", ports.distiller),
 			];
+			node_args.extend(local_node_flags(&dir.join("node"), ports.rpc, ports.p2p));
+			node_args.extend(offchain_service_flags(
+				&ports.ipfs_url(),
+				&ports.distiller_url(),
+			));
 			node_args.extend(member.identity_flags());
 			if let Some(first) = first.filter(|p| *p != ports.p2p) {
 				node_args.extend([
