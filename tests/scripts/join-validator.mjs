@@ -86,17 +86,28 @@ while (!(await inSet())) {
   await new Promise((r) => setTimeout(r, 3000));
 }
 console.log(`in the validator set of session ${(await api.query.session.currentIndex()).toNumber()}`);
-await new Promise((resolve, reject) => {
-  const timer = setInterval(() => {
-    if (Date.now() > deadline) reject(new Error('no block authored before the timeout'));
-  }, 1000);
-  api.derive.chain.subscribeNewHeads((header) => {
-    if (header.author && header.author.eq(account.address)) {
-      console.log(`block #${header.number.toNumber()} authored by ${seed}`);
-      clearInterval(timer);
-      resolve();
-    }
+let unsubscribe = () => {};
+try {
+  await new Promise((resolve, reject) => {
+    const timer = setInterval(() => {
+      if (Date.now() > deadline) {
+        clearInterval(timer);
+        reject(new Error('no block authored before the timeout'));
+      }
+    }, 1000);
+    api.derive.chain
+      .subscribeNewHeads((header) => {
+        if (header.author && header.author.eq(account.address)) {
+          console.log(`block #${header.number.toNumber()} authored by ${seed}`);
+          clearInterval(timer);
+          resolve();
+        }
+      })
+      .then((unsub) => {
+        unsubscribe = unsub;
+      }, reject);
   });
-});
-await api.disconnect();
-process.exit(0);
+} finally {
+  unsubscribe();
+  await api.disconnect();
+}

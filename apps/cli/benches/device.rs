@@ -14,9 +14,7 @@
 use std::time::{Duration, Instant};
 
 use codec::Encode;
-use membria_cli::stack::{
-	free_port, listening, node_binary, DevStack, Ports, Process, StackOptions,
-};
+use membria_cli::stack::{free_port, listening, DevStack, Process, StackOptions};
 use membria_client::{
 	demand::{signed_extrinsic, ChainFacts},
 	device::{DeviceOptions, DEFAULT_THRESHOLD},
@@ -307,15 +305,8 @@ fn main() {
 		.unwrap_or(1000);
 	let dir = tempfile::tempdir().expect("a temp dir");
 	let mut stack = DevStack::start(StackOptions {
-		dir: dir.path().to_path_buf(),
-		ports: Ports::free().expect("ports"),
-		membria: env!("CARGO_BIN_EXE_membria").into(),
-		node: node_binary().expect("the node binary"),
-		demand_seed: None,
-		gateway: false,
 		// Validators must not vote on the synthetic entries: the bench attests itself.
 		offchain_services: false,
-		node_flags: Vec::new(),
 		// Every bench client comes from 127.0.0.1: no per-address limit in the way.
 		gateway_flags: vec![
 			"--rate".into(),
@@ -323,12 +314,15 @@ fn main() {
 			"--burst".into(),
 			"1000000".into(),
 		],
+		..StackOptions::on_free_ports(dir.path(), env!("CARGO_BIN_EXE_membria").into())
+			.expect("stack options")
 	})
 	.expect("the dev stack");
 	let ports = stack.options.ports;
 	let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-	let rpc = NodeRpc::new(&ports.node_url());
-	let ipfs = membria_ipfs::Client::new(&ports.ipfs_url(), Default::default()).expect("IPFS");
+	let rpc = NodeRpc::new(&ports.member.node_url());
+	let ipfs =
+		membria_ipfs::Client::new(&ports.member.ipfs_url(), Default::default()).expect("IPFS");
 	let chain = runtime.block_on(async {
 		ChainFacts {
 			genesis: rpc.block_hash(0).await.unwrap().unwrap(),
@@ -339,7 +333,7 @@ fn main() {
 
 	// Entry 0: the distiller's own answer to QUESTION, then the synthetic ones.
 	let http = reqwest::blocking::Client::new();
-	let distill_url = format!("{}/distill", ports.distiller_url());
+	let distill_url = format!("{}/distill", ports.member.distiller_url());
 	let distill = || {
 		http.post(&distill_url)
 			.header("content-type", "application/json")

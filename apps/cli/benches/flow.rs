@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use membria_cli::stack::{
-	node_binary, DevStack, Member, MemberPorts, NetOptions, NetStack, Ports, StackOptions,
+	node_binary, DevStack, Member, MemberPorts, NetOptions, NetStack, StackOptions,
 };
 use membria_client::{
 	demand::{request_knowledge_call, signed_extrinsic, ChainFacts},
@@ -85,19 +85,14 @@ fn main() {
 	eprintln!("dev node, instant seal");
 	let dev_dir = tempfile::tempdir().unwrap();
 	let dev = DevStack::start(StackOptions {
-		dir: dev_dir.path().to_path_buf(),
-		ports: Ports::free().unwrap(),
-		membria: membria.clone(),
-		node: node.clone(),
-		demand_seed: None,
-		gateway: false,
-		offchain_services: true,
 		node_flags: vec!["--sealing".into(), "instant".into()],
-		gateway_flags: Vec::new(),
+		..StackOptions::on_free_ports(dev_dir.path(), membria.clone()).unwrap()
 	})
 	.expect("the dev stack");
-	let (dev_blocks, dev_seconds) =
-		runtime.block_on(gap_to_validated(&dev.options.ports.node_url(), &["//Bob"]));
+	let (dev_blocks, dev_seconds) = runtime.block_on(gap_to_validated(
+		&dev.options.ports.member.node_url(),
+		&["//Bob"],
+	));
 	drop(dev);
 
 	eprintln!("local network: Alice, Bob, Charlie");

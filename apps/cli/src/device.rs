@@ -1,6 +1,6 @@
 //! The device commands: `sync`, `ask`, `verify`, `status`.
 
-use std::path::PathBuf;
+use std::{path::PathBuf, process::ExitCode};
 
 use anyhow::Context;
 use membria_client::{
@@ -12,7 +12,7 @@ use membria_client::{
 const MEM: u128 = 1_000_000_000_000;
 
 /// Exit status of `ask` when there is no verified answer.
-pub const MISS_EXIT: i32 = 3;
+pub const MISS_EXIT: u8 = 3;
 
 /// The sentence-embedding model.
 #[derive(clap::Args)]
@@ -215,13 +215,13 @@ fn answered(
 	from: &str,
 	question: &str,
 	generate_args: &GenerateArgs,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<ExitCode> {
 	if generate_args.generate {
-		generate(device, question, generate_args)
+		generate(device, question, generate_args)?;
 	} else {
 		print_answer(answer, from);
-		Ok(())
 	}
+	Ok(ExitCode::SUCCESS)
 }
 
 pub async fn ask(
@@ -230,7 +230,7 @@ pub async fn ask(
 	offline: bool,
 	request: bool,
 	generate_args: GenerateArgs,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<ExitCode> {
 	let mut device = args.open()?;
 	let local = device.ask_local(question)?;
 	let miss = match local {
@@ -247,7 +247,7 @@ pub async fn ask(
 	};
 	if offline {
 		println!("no verified answer: {miss}");
-		std::process::exit(MISS_EXIT);
+		return Ok(ExitCode::from(MISS_EXIT));
 	}
 	let server = args.server()?;
 	match device.ask_remote(&server, question, request).await? {
@@ -272,7 +272,7 @@ pub async fn ask(
 			} else if !request {
 				println!("(ask again with --request to file demand on chain)");
 			}
-			std::process::exit(MISS_EXIT);
+			Ok(ExitCode::from(MISS_EXIT))
 		}
 	}
 }

@@ -13,7 +13,7 @@
 mod device;
 mod up;
 
-use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -209,7 +209,9 @@ fn load_corpus(dir: &std::path::Path) -> anyhow::Result<Arc<Corpus>> {
 	Ok(Arc::new(corpus))
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+/// Runs the command; `Ok` carries the exit status (`ask` exits with [`device::MISS_EXIT`] when it
+/// has no verified answer).
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 	match cli.command {
 		Command::Up {
 			data_dir,
@@ -228,13 +230,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 					.context("HOME is not set: pass --data-dir")?,
 			};
 			let ports = stack::Ports {
-				ipfs: ipfs_port,
-				distiller: distiller_port,
-				rpc: rpc_port,
-				p2p: p2p_port,
+				member: stack::MemberPorts {
+					ipfs: ipfs_port,
+					distiller: distiller_port,
+					rpc: rpc_port,
+					p2p: p2p_port,
+				},
 				gateway: gateway_port,
 			};
-			return up::run(dir, ports, demand_seed, node_args).await;
+			up::run(dir, ports, demand_seed, node_args).await?;
 		}
 		Command::Net {
 			data_dir,
@@ -247,7 +251,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 					.map(|home| PathBuf::from(home).join(".local/share/membria-net"))
 					.context("HOME is not set: pass --data-dir")?,
 			};
-			return up::run_net(dir, with_dave, gateway_port).await;
+			up::run_net(dir, with_dave, gateway_port).await?;
 		}
 		Command::Ipfs {
 			listen: address,
@@ -325,7 +329,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 			};
 			membria_gateway::run(config, listen(address).await?, shutdown_signal()).await?;
 		}
-		Command::Sync { device } => return device::sync(device).await,
+		Command::Sync { device } => device::sync(device).await?,
 		Command::Ask {
 			question,
 			device,
@@ -333,14 +337,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 			request,
 			generate,
 		} => return device::ask(device, &question, offline, request, generate).await,
-		Command::Verify { entry, device } => return device::verify(device, entry).await,
-		Command::Status { device } => return device::status(device),
+		Command::Verify { entry, device } => device::verify(device, entry).await?,
+		Command::Status { device } => device::status(device)?,
 	}
-	Ok(())
+	Ok(ExitCode::SUCCESS)
 }
 
 #[tokio::main]
-async fn main() {
+async fn main() -> ExitCode {
 	tracing_subscriber::fmt()
 		.with_env_filter(
 			tracing_subscriber::EnvFilter::try_from_default_env()
@@ -349,8 +353,11 @@ async fn main() {
 		.with_writer(std::io::stderr)
 		.init();
 	let cli = Cli::parse();
-	if let Err(error) = run(cli).await {
-		eprintln!("membria: error: {error:#}");
-		std::process::exit(1);
+	match run(cli).await {
+		Ok(code) => code,
+		Err(error) => {
+			eprintln!("membria: error: {error:#}");
+			ExitCode::FAILURE
+		}
 	}
 }

@@ -297,13 +297,10 @@ fn offchain_service_flags(ipfs_url: &str, distiller_url: &str) -> [String; 4] {
 	]
 }
 
-/// Where the dev stack listens.
+/// Where the dev stack listens: one chain member's services, and the gateway.
 #[derive(Clone, Copy, Debug)]
 pub struct Ports {
-	pub ipfs: u16,
-	pub distiller: u16,
-	pub rpc: u16,
-	pub p2p: u16,
+	pub member: MemberPorts,
 	pub gateway: u16,
 }
 
@@ -311,48 +308,32 @@ impl Ports {
 	/// Ports nobody listens on now.
 	pub fn free() -> Result<Self, StackError> {
 		Ok(Self {
-			ipfs: free_port()?,
-			distiller: free_port()?,
-			rpc: free_port()?,
-			p2p: free_port()?,
+			member: MemberPorts::free()?,
 			gateway: free_port()?,
 		})
-	}
-
-	pub fn ipfs_url(&self) -> String {
-		format!("http://127.0.0.1:{}", self.ipfs)
-	}
-
-	pub fn distiller_url(&self) -> String {
-		format!("http://127.0.0.1:{}", self.distiller)
-	}
-
-	pub fn node_url(&self) -> String {
-		format!("ws://127.0.0.1:{}", self.rpc)
 	}
 
 	pub fn gateway_url(&self) -> String {
 		format!("http://127.0.0.1:{}", self.gateway)
 	}
 
-	fn addr(port: u16) -> SocketAddr {
-		SocketAddr::from(([127, 0, 0, 1], port))
-	}
-
 	/// Fails with the first port something already listens on.
 	pub fn check_free(&self) -> Result<(), StackError> {
-		for (port, what) in [
-			(self.ipfs, "IPFS API"),
-			(self.distiller, "distiller"),
-			(self.rpc, "node RPC"),
-			(self.p2p, "node p2p"),
-			(self.gateway, "gateway"),
-		] {
-			if TcpListener::bind(Self::addr(port)).is_err() {
-				return Err(StackError::PortTaken { port, what });
-			}
-		}
-		Ok(())
+		self.member.check_free()?;
+		check_port_free(self.gateway, "gateway")
+	}
+}
+
+/// The address of `port` on this machine, where every service of a stack listens.
+fn local_addr(port: u16) -> SocketAddr {
+	SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+/// Fails if something already listens on `port` (`what` names the service meant to).
+pub fn check_port_free(port: u16, what: &'static str) -> Result<(), StackError> {
+	match TcpListener::bind(local_addr(port)) {
+		Ok(_) => Ok(()),
+		Err(_) => Err(StackError::PortTaken { port, what }),
 	}
 }
 
@@ -378,6 +359,25 @@ pub struct StackOptions {
 	pub gateway_flags: Vec<String>,
 }
 
+impl StackOptions {
+	/// A stack in `dir` on free ports, started from the `membria` binary `membria` and the
+	/// node binary [`node_binary`] finds: node, IPFS and distiller, the node's off-chain workers
+	/// pointed at both, no gateway, no extra flags. Set the fields to change any of it.
+	pub fn on_free_ports(dir: &Path, membria: PathBuf) -> Result<Self, StackError> {
+		Ok(Self {
+			dir: dir.to_path_buf(),
+			ports: Ports::free()?,
+			membria,
+			node: node_binary()?,
+			demand_seed: None,
+			gateway: false,
+			offchain_services: true,
+			node_flags: Vec::new(),
+			gateway_flags: Vec::new(),
+		})
+	}
+}
+
 /// The dev stack, running.
 pub struct DevStack {
 	pub options: StackOptions,
@@ -398,7 +398,7 @@ impl DevStack {
 		std::fs::create_dir_all(&logs)?;
 		let chain_spec = dir.join("chain-spec.json");
 		write_dev_chain_spec(&options.node, &chain_spec)?;
-		let ports = options.ports;
+		let ports = options.ports.member;
 		let mut ipfs = spawn_ipfs(
 			"ipfs",
 			&options.membria,
@@ -419,11 +419,11 @@ impl DevStack {
 		node_args.extend(options.node_flags.iter().cloned());
 		let mut node = Process::spawn("node", &options.node, &node_args, &logs)?;
 		let minute = Duration::from_secs(60);
-		ipfs.wait_ready(minute, || listening(Ports::addr(ports.ipfs)))?;
+		ipfs.wait_ready(minute, || listening(local_addr(ports.ipfs)))?;
 		distiller.wait_ready(Duration::from_secs(120), || {
-			http_status(Ports::addr(ports.distiller), "/health") == Some(200)
+			http_status(local_addr(ports.distiller), "/health") == Some(200)
 		})?;
-		node.wait_ready(minute, || rpc_ready(Ports::addr(ports.rpc)))?;
+		node.wait_ready(minute, || rpc_ready(local_addr(ports.rpc)))?;
 		let mut stack = Self {
 			chain_spec,
 			ipfs,
@@ -446,9 +446,9 @@ impl DevStack {
 			"--listen".into(),
 			format!("127.0.0.1:{}", ports.gateway),
 			"--node".into(),
-			ports.node_url(),
+			ports.member.node_url(),
 			"--ipfs".into(),
-			ports.ipfs_url(),
+			ports.member.ipfs_url(),
 			"--poll-ms".into(),
 			"300".into(),
 		];
@@ -463,7 +463,7 @@ impl DevStack {
 			&self.options.dir.join("logs"),
 		)?;
 		gateway.wait_ready(Duration::from_secs(120), || {
-			http_status(Ports::addr(ports.gateway), "/health") == Some(200)
+			http_status(local_addr(ports.gateway), "/health") == Some(200)
 		})?;
 		self.gateway = Some(gateway);
 		Ok(())
@@ -480,9 +480,9 @@ impl DevStack {
 	pub fn services(&mut self) -> Vec<(&mut Process, String)> {
 		let ports = self.options.ports;
 		let mut out = vec![
-			(&mut self.ipfs, ports.ipfs_url()),
-			(&mut self.distiller, ports.distiller_url()),
-			(&mut self.node, ports.node_url()),
+			(&mut self.ipfs, ports.member.ipfs_url()),
+			(&mut self.distiller, ports.member.distiller_url()),
+			(&mut self.node, ports.member.node_url()),
 		];
 		if let Some(gateway) = self.gateway.as_mut() {
 			out.push((gateway, ports.gateway_url()));
@@ -546,7 +546,7 @@ impl Member {
 /// Alice's libp2p peer id for the network key `…01`.
 const ALICE_PEER_ID: &str = "12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp";
 
-/// Where one member listens.
+/// Where one chain member's services listen: its IPFS node, its distiller, its chain node.
 #[derive(Clone, Copy, Debug)]
 pub struct MemberPorts {
 	pub ipfs: u16,
@@ -587,6 +587,19 @@ impl MemberPorts {
 	pub fn distiller_url(&self) -> String {
 		format!("http://127.0.0.1:{}", self.distiller)
 	}
+
+	/// Fails with the first port something already listens on.
+	pub fn check_free(&self) -> Result<(), StackError> {
+		for (port, what) in [
+			(self.ipfs, "IPFS API"),
+			(self.distiller, "distiller"),
+			(self.rpc, "node RPC"),
+			(self.p2p, "node p2p"),
+		] {
+			check_port_free(port, what)?;
+		}
+		Ok(())
+	}
 }
 
 /// One member's processes: its IPFS node, its distiller, its chain node.
@@ -614,7 +627,7 @@ impl Site {
 			&self.node_args,
 			&self.logs,
 		)?;
-		let rpc = Ports::addr(self.ports.rpc);
+		let rpc = local_addr(self.ports.rpc);
 		node.wait_ready(Duration::from_secs(120), || rpc_ready(rpc))?;
 		self.node = Some(node);
 		Ok(())
@@ -708,10 +721,10 @@ impl NetStack {
 			});
 		}
 		for site in &mut sites {
-			let ipfs = Ports::addr(site.ports.ipfs);
+			let ipfs = local_addr(site.ports.ipfs);
 			site.ipfs
 				.wait_ready(Duration::from_secs(60), || listening(ipfs))?;
-			let distiller = Ports::addr(site.ports.distiller);
+			let distiller = local_addr(site.ports.distiller);
 			site.distiller.wait_ready(Duration::from_secs(120), || {
 				http_status(distiller, "/health") == Some(200)
 			})?;
@@ -736,7 +749,7 @@ impl NetStack {
 					&logs,
 				)?;
 				gateway.wait_ready(Duration::from_secs(120), || {
-					http_status(Ports::addr(port), "/health") == Some(200)
+					http_status(local_addr(port), "/health") == Some(200)
 				})?;
 				Some(gateway)
 			}

@@ -12,7 +12,8 @@ use std::{
 
 use anyhow::Context;
 use membria_cli::stack::{
-	node_binary, DevStack, Member, MemberPorts, NetOptions, NetStack, Ports, Process, StackOptions,
+	check_port_free, node_binary, DevStack, Member, MemberPorts, NetOptions, NetStack, Ports,
+	Process, StackOptions,
 };
 
 /// How long each service gets to stop after Ctrl-C before it is killed.
@@ -130,16 +131,11 @@ pub async fn run_net(dir: PathBuf, with_dave: bool, gateway_port: u16) -> anyhow
 		.map(|m| (m, MemberPorts::numbered(m)))
 		.collect();
 	for (member, ports) in &members {
-		Ports {
-			ipfs: ports.ipfs,
-			distiller: ports.distiller,
-			rpc: ports.rpc,
-			p2p: ports.p2p,
-			gateway: gateway_port,
-		}
-		.check_free()
-		.with_context(|| format!("{}'s ports", member.name()))?;
+		ports
+			.check_free()
+			.with_context(|| format!("{}'s ports", member.name()))?;
 	}
+	check_port_free(gateway_port, "gateway")?;
 	let options = NetOptions {
 		dir: dir.clone(),
 		members,
@@ -158,11 +154,11 @@ pub async fn run_net(dir: PathBuf, with_dave: bool, gateway_port: u16) -> anyhow
 		.context("starting the network")??;
 	for site in &net.sites {
 		println!(
-			"  {:<8} node {:<22} IPFS {:<22} distiller http://127.0.0.1:{}",
+			"  {:<8} node {:<22} IPFS {:<22} distiller {}",
 			site.member.name(),
 			site.ports.node_url(),
 			site.ports.ipfs_url(),
-			site.ports.distiller
+			site.ports.distiller_url()
 		);
 	}
 	println!("  gateway  http://127.0.0.1:{gateway_port} (on Alice's node)");

@@ -18,7 +18,7 @@ use std::{
 	time::{Duration, Instant},
 };
 
-use membria_cli::stack::{node_binary, DevStack, Ports, StackOptions};
+use membria_cli::stack::{DevStack, StackOptions};
 use membria_client::{
 	trust::TrustError,
 	wire::{HexBytes, SyncResponse},
@@ -110,15 +110,9 @@ fn serve_canned(body: Vec<u8>) -> String {
 fn a_missed_question_is_demanded_validated_synced_and_answered_offline() {
 	let dir = tempfile::tempdir().expect("a temp dir");
 	let mut stack = DevStack::start(StackOptions {
-		dir: dir.path().to_path_buf(),
-		ports: Ports::free().expect("free ports"),
-		membria: membria(),
-		node: node_binary().expect("the node binary"),
 		demand_seed: Some("//Dave".into()),
 		gateway: true,
-		offchain_services: true,
-		node_flags: Vec::new(),
-		gateway_flags: Vec::new(),
+		..StackOptions::on_free_ports(dir.path(), membria()).expect("stack options")
 	})
 	.expect("the dev stack starts");
 	let gateway_url = stack.options.ports.gateway_url();
@@ -247,8 +241,8 @@ fn a_missed_question_is_demanded_validated_synced_and_answered_offline() {
 	// --- Without a gateway: the device builds the same proofs from a node and IPFS itself. ---
 	let direct = dir.path().join("direct-device").display().to_string();
 	let (node_url, ipfs_url) = (
-		stack.options.ports.node_url(),
-		stack.options.ports.ipfs_url(),
+		stack.options.ports.member.node_url(),
+		stack.options.ports.member.ipfs_url(),
 	);
 	let direct_args = |command: &[&str]| -> Vec<String> {
 		let mut args: Vec<String> = command.iter().map(|s| s.to_string()).collect();

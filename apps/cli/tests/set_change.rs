@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use codec::Encode;
-use membria_cli::stack::{node_binary, DevStack, Ports, StackOptions};
+use membria_cli::stack::{DevStack, StackOptions};
 use membria_client::{
 	demand::{signed_extrinsic, ChainFacts},
 	rpc::{from_hex, to_hex, NodeRpc},
@@ -30,19 +30,13 @@ fn grandpa_set_id_key() -> Vec<u8> {
 fn a_device_follows_an_authority_set_change() {
 	let dir = tempfile::tempdir().expect("a temp dir");
 	let stack = DevStack::start(StackOptions {
-		dir: dir.path().to_path_buf(),
-		ports: Ports::free().expect("ports"),
-		membria: env!("CARGO_BIN_EXE_membria").into(),
-		node: node_binary().expect("the node binary"),
-		demand_seed: None,
-		gateway: false,
 		offchain_services: false,
-		node_flags: Vec::new(),
-		gateway_flags: Vec::new(),
+		..StackOptions::on_free_ports(dir.path(), env!("CARGO_BIN_EXE_membria").into())
+			.expect("stack options")
 	})
 	.expect("the dev stack");
 	let runtime = tokio::runtime::Runtime::new().unwrap();
-	let rpc = NodeRpc::new(&stack.options.ports.node_url());
+	let rpc = NodeRpc::new(&stack.options.ports.member.node_url());
 	let alice = sr25519::Pair::from_string("//Alice", None).unwrap();
 
 	runtime.block_on(async {
@@ -91,7 +85,7 @@ fn a_device_follows_an_authority_set_change() {
 			if set_id == 0 {
 				continue;
 			}
-			let source = ProofSource::new(NodeRpc::new(&stack.options.ports.node_url()));
+			let source = ProofSource::new(NodeRpc::new(&stack.options.ports.member.node_url()));
 			let changes = source.set_changes(0).await.unwrap();
 			let Some(change) = changes.first() else {
 				continue;
@@ -102,7 +96,7 @@ fn a_device_follows_an_authority_set_change() {
 			}
 		};
 		let (change_number, at) = change_block;
-		let source = ProofSource::new(NodeRpc::new(&stack.options.ports.node_url()));
+		let source = ProofSource::new(NodeRpc::new(&stack.options.ports.member.node_url()));
 
 		// Trusting the genesis set only, the block of the new set is proven through the change.
 		let mut trust = Trust::from_chain_spec(&dir.path().join("device"), &stack.chain_spec)
