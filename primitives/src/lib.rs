@@ -23,5 +23,5 @@ pub mod types;
 pub mod unixfs;
 
 pub use cid::{validate_cid, CidError, CidVersion, ContentCodec};
-pub use question::{key_terms, normalize_question, question_key};
+pub use question::{answer_kind, key_terms, normalize_question, question_key, AnswerKind};
 pub use types::*;

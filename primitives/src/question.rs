@@ -126,9 +126,7 @@ const STOPWORDS: &[&str] = &[
 pub fn key_terms(text: &str) -> Vec<String> {
 	let normalized = normalize_question(text);
 	let mut terms: Vec<String> = Vec::new();
-	for word in
-		normalized.split(|c: char| !(c.is_alphanumeric() || matches!(c, '+' | '#' | '\'' | '-')))
-	{
+	for word in question_words(&normalized) {
 		let word = word.trim_matches(|c: char| matches!(c, '\'' | '-'));
 		let word = word.strip_suffix("'s").unwrap_or(word);
 		if word.is_empty() || STOPWORDS.contains(&word) || terms.iter().any(|t| t == word) {
@@ -137,6 +135,87 @@ pub fn key_terms(text: &str) -> Vec<String> {
 		terms.push(String::from(word));
 	}
 	terms
+}
+
+/// Whether `word` is written as an abbreviation: 2–8 characters, capitals and digits, at least
+/// two letters ("UDP", "POP3"; not "Ra", "K" or "Unix").
+///
+/// ```
+/// use membria_primitives::question::is_abbreviation;
+/// assert!(is_abbreviation("SMTP") && is_abbreviation("POP3"));
+/// assert!(!is_abbreviation("Fe") && !is_abbreviation("42") && !is_abbreviation("K"));
+/// ```
+pub fn is_abbreviation(word: &str) -> bool {
+	let letters = word.chars().filter(char::is_ascii_alphabetic).count();
+	(2..=8).contains(&word.len())
+		&& letters >= 2
+		&& word
+			.chars()
+			.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+}
+
+/// The kind of answer a question asks for, when its question word says so.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AnswerKind {
+	/// "Who …", "… by whom?"
+	Person,
+	/// "When …"
+	Time,
+	/// "Where …"
+	Place,
+	/// "How many …", "how much …"
+	Quantity,
+}
+
+impl AnswerKind {
+	/// The question word that asks for it.
+	pub fn word(self) -> &'static str {
+		match self {
+			Self::Person => "who",
+			Self::Time => "when",
+			Self::Place => "where",
+			Self::Quantity => "how many",
+		}
+	}
+}
+
+/// The words of a question as [`key_terms`] splits them (normalized, symbols of names kept).
+pub fn question_words(normalized: &str) -> Vec<&str> {
+	normalized
+		.split(|c: char| !(c.is_alphanumeric() || matches!(c, '+' | '#' | '\'' | '-')))
+		.filter(|w| !w.is_empty())
+		.collect()
+}
+
+/// The kind of answer `question` asks for: "how many"/"how much" anywhere, else its question
+/// word, first ("Who discovered …") or last ("… discovered by whom?"). `None` for "what",
+/// "which" and the like, which ask for anything.
+///
+/// ```
+/// use membria_primitives::question::{answer_kind, AnswerKind};
+/// assert_eq!(answer_kind("Radium was discovered by whom?"), Some(AnswerKind::Person));
+/// assert_eq!(answer_kind("How many bits are in a byte?"), Some(AnswerKind::Quantity));
+/// assert_eq!(answer_kind("What does a router do when a link fails?"), None);
+/// ```
+pub fn answer_kind(question: &str) -> Option<AnswerKind> {
+	let normalized = normalize_question(question);
+	let words = question_words(&normalized);
+	if words
+		.windows(2)
+		.any(|pair| pair[0] == "how" && matches!(pair[1], "many" | "much"))
+	{
+		return Some(AnswerKind::Quantity);
+	}
+	let kind = [words.first(), words.last()]
+		.into_iter()
+		.flatten()
+		.find_map(|word| match *word {
+			"who" | "whom" | "whose" => Some(AnswerKind::Person),
+			"when" => Some(AnswerKind::Time),
+			"where" => Some(AnswerKind::Place),
+			_ => None,
+		});
+	kind
 }
 
 #[cfg(test)]
