@@ -37,6 +37,30 @@ pub enum CorpusError {
 	Empty(PathBuf),
 }
 
+/// A dictd entry's names and its definition. The entry opens with its headword line; FOLDOC
+/// lists the subject's other names on the next lines, then a blank line and the indented
+/// definition. Without that shape (the elements database), the headword is the only name.
+fn header(raw: &str) -> (Vec<String>, &str) {
+	let (first, rest) = raw.split_once('\n').unwrap_or((raw, ""));
+	let mut names = vec![first.trim().to_string()];
+	if let Some(blank) = rest.find("\n\n") {
+		let (lines, definition) = rest.split_at(blank);
+		let unindented = lines.lines().all(|l| !l.starts_with([' ', '\t']));
+		let indented = definition.trim_start_matches('\n').starts_with([' ', '\t']);
+		if unindented && indented {
+			names.extend(
+				lines
+					.lines()
+					.map(str::trim)
+					.filter(|l| !l.is_empty())
+					.map(String::from),
+			);
+			return (names, definition);
+		}
+	}
+	(names, rest)
+}
+
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CorpusError + '_ {
 	move |source| CorpusError::Io {
 		path: path.to_path_buf(),
@@ -49,6 +73,13 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CorpusError + '_ {
 pub struct Document {
 	/// The headword or file name.
 	pub title: String,
+	/// What the document names its subject: its entry's own headword first (FOLDOC's entry for
+	/// `udp` is headed "User Datagram Protocol"), then the other names its header lists and the
+	/// abbreviations its opening parenthesis gives ("(UDP)").
+	pub names: Vec<String>,
+	/// The headword this document only points to ("DNS: 1. {Domain Name System}."), if that is
+	/// all it does.
+	pub pointer: Option<String>,
 	/// Where it comes from (`dict://…`, `file://…`).
 	pub uri: String,
 	/// Its text, cleaned of markup and reflowed.
@@ -88,21 +119,73 @@ fn dictd_number(text: &str) -> Option<usize> {
 	})
 }
 
-/// Cleans dictd/FOLDOC markup: `{cross references}` keep their text, leading `<domain>` tags
-/// and whitespace runs go.
-fn clean(text: &str) -> String {
+/// Cleans dictd/FOLDOC markup: `{cross references}` keep their text, whitespace runs go, and
+/// what opens a definition without being part of it — `<domain>` tags, `/pronunciations/`,
+/// parenthesised other names — goes too. Abbreviations among those names are returned.
+fn clean(text: &str) -> (String, Vec<String>) {
 	let mut out = String::with_capacity(text.len());
 	for word in text.split_whitespace() {
-		let word = word.replace(['{', '}'], "");
-		if out.is_empty() && word.starts_with('<') && word.ends_with('>') {
-			continue;
-		}
 		if !out.is_empty() {
 			out.push(' ');
 		}
-		out.push_str(&word);
+		out.push_str(&word.replace(['{', '}'], ""));
 	}
-	out
+	let mut abbreviations = Vec::new();
+	let mut rest = out.as_str();
+	loop {
+		let closing = match rest.chars().next() {
+			Some('<') => rest.find('>'),
+			Some('/') => rest[1..].find('/').map(|i| i + 1).filter(|i| *i < 40),
+			Some('(') => closing_parenthesis(rest),
+			_ => None,
+		};
+		let Some(end) = closing else { break };
+		if rest.starts_with('(') {
+			abbreviations.extend(
+				rest[1..end]
+					.split(',')
+					.map(str::trim)
+					.filter(|name| membria_primitives::question::is_abbreviation(name))
+					.map(String::from),
+			);
+		}
+		rest = rest[end + 1..].trim_start();
+	}
+	(rest.to_string(), abbreviations)
+}
+
+fn closing_parenthesis(text: &str) -> Option<usize> {
+	let mut depth = 0usize;
+	for (i, c) in text.char_indices() {
+		match c {
+			'(' => depth += 1,
+			')' => {
+				depth = depth.checked_sub(1)?;
+				if depth == 0 {
+					return Some(i);
+				}
+			}
+			_ => {}
+		}
+	}
+	None
+}
+
+/// The headword a definition only points to: "{X}." or "1. {X}." followed by nothing or by
+/// other numbered senses.
+fn pointer(definition: &str) -> Option<String> {
+	let text = definition.trim_start();
+	let text = text.strip_prefix("1.").unwrap_or(text).trim_start();
+	let inner = text.strip_prefix('{')?;
+	let end = inner.find('}')?;
+	let after = inner[end + 1..].trim_start();
+	let after = after.strip_prefix('.').unwrap_or(after).trim_start();
+	(after.is_empty() || after.starts_with("2.")).then(|| {
+		inner[..end]
+			.split_whitespace()
+			.collect::<Vec<_>>()
+			.join(" ")
+	})
 }
 
 impl Corpus {
@@ -138,10 +221,13 @@ impl Corpus {
 			} else if name.ends_with(".txt") || name.ends_with(".md") {
 				let text = std::fs::read_to_string(path).map_err(io(path))?;
 				let title = name.rsplit_once('.').map(|(stem, _)| stem).unwrap_or(name);
-				let text = clean(&text);
+				let (text, _) = clean(&text);
 				if !text.is_empty() {
+					let title = title.replace(['_', '-'], " ");
 					documents.push(Document {
-						title: title.replace(['_', '-'], " "),
+						names: vec![title.clone()],
+						pointer: None,
+						title,
 						uri: format!("file://{}", path.display()),
 						sha256: sha256_hex(text.as_bytes()),
 						text,
@@ -183,14 +269,20 @@ impl Corpus {
 				return Err(bad("entry outside the data file"));
 			};
 			let raw = String::from_utf8_lossy(raw);
-			// The entry starts with its headword line; the definition follows.
-			let body = raw.split_once('\n').map(|(_, rest)| rest).unwrap_or(&raw);
-			let text = clean(body);
+			let (mut names, body) = header(&raw);
+			let (text, abbreviations) = clean(body);
 			if text.is_empty() {
 				continue;
 			}
+			for name in abbreviations {
+				if !names.iter().any(|n| n.eq_ignore_ascii_case(&name)) {
+					names.push(name);
+				}
+			}
 			documents.push(Document {
 				title: headword.to_string(),
+				names,
+				pointer: pointer(body),
 				uri: format!("dict://{database}/{}", headword.replace(' ', "%20")),
 				sha256: sha256_hex(text.as_bytes()),
 				text,
@@ -214,16 +306,32 @@ impl Corpus {
 			for (word, count) in counts {
 				postings.entry(word).or_default().push((id, count));
 			}
-			titles
-				.entry(words(&document.title).join(" "))
-				.or_default()
-				.push(id);
+			let mut named: Vec<String> = std::iter::once(&document.title)
+				.chain(&document.names)
+				.map(|name| words(name).join(" "))
+				.collect();
+			named.sort();
+			named.dedup();
+			for name in named {
+				titles.entry(name).or_default().push(id);
+			}
 		}
 		Self {
 			documents,
 			postings,
 			titles,
 		}
+	}
+
+	/// The document whose headword (or one of its names) is `name`, when `name` is its own
+	/// entry rather than a pointer.
+	pub fn named(&self, name: &str) -> Option<&Document> {
+		let key = words(name).join(" ");
+		self.titles
+			.get(&key)?
+			.iter()
+			.map(|doc| &self.documents[*doc as usize])
+			.find(|doc| doc.pointer.is_none())
 	}
 
 	/// How many documents the corpus holds.
@@ -272,6 +380,68 @@ impl Corpus {
 			.take(limit)
 			.map(|(doc, score)| (&self.documents[doc as usize], score))
 			.collect()
+	}
+}
+
+/// How well `sentence` holds the kind of answer the question asks for: for "who", a name after
+/// "by" (2) or two capitalised words in a row (1); for "when", a year (2); for "how many", a
+/// number (1).
+pub fn answers_kind(sentence: &str, kind: Option<membria_primitives::AnswerKind>) -> usize {
+	use membria_primitives::AnswerKind;
+	let tokens: Vec<&str> = sentence.split_whitespace().collect();
+	let capitalised = |token: &str| {
+		let mut chars = token.chars();
+		chars.next().is_some_and(char::is_uppercase)
+			&& chars.clone().next().is_some()
+			&& chars.all(|c| c.is_lowercase() || matches!(c, ',' | '.' | ';'))
+	};
+	let plain = |token: &str| token.chars().all(char::is_alphabetic);
+	match kind {
+		Some(AnswerKind::Person) => {
+			let by_name = tokens
+				.windows(2)
+				.any(|pair| matches!(pair[0], "by" | "By") && capitalised(pair[1]));
+			let name = tokens.windows(2).enumerate().any(|(i, pair)| {
+				i > 0 && plain(pair[0]) && capitalised(pair[0]) && capitalised(pair[1])
+			});
+			2 * usize::from(by_name) + usize::from(name)
+		}
+		Some(AnswerKind::Time) => {
+			let year = tokens.iter().any(|token| {
+				let digits = token.trim_matches(|c: char| !c.is_ascii_digit());
+				digits.len() == 4 && token.trim_end_matches(['.', ',', ')', ';']).len() >= 4
+			});
+			2 * usize::from(year)
+		}
+		Some(AnswerKind::Quantity) => usize::from(sentence.chars().any(|c| c.is_ascii_digit())),
+		_ => 0,
+	}
+}
+
+/// How an answer names its subject: the document's own headword, capitalised, with the
+/// abbreviations among its other names ("User Datagram Protocol (UDP)").
+pub fn naming(names: &[String]) -> String {
+	let Some(first) = names.first() else {
+		return String::new();
+	};
+	let mut chars = first.chars();
+	let headword: String = match chars.next() {
+		Some(c) => c.to_uppercase().chain(chars).collect(),
+		None => String::new(),
+	};
+	let mut abbreviations: Vec<&str> = Vec::new();
+	for name in &names[1..] {
+		if membria_primitives::question::is_abbreviation(name)
+			&& !name.eq_ignore_ascii_case(first)
+			&& !abbreviations.contains(&name.as_str())
+		{
+			abbreviations.push(name);
+		}
+	}
+	if abbreviations.is_empty() {
+		headword
+	} else {
+		format!("{headword} ({})", abbreviations.join(", "))
 	}
 }
 
@@ -366,6 +536,78 @@ mod tests {
 				"Found in coal."
 			]
 		);
+	}
+
+	#[test]
+	fn foldoc_headers_give_the_names_and_the_definition() {
+		let raw = "User Datagram Protocol\nUDP\n\n   <protocol> (UDP) {Internet} {standard}\n   protocols.\n";
+		let (names, definition) = header(raw);
+		assert_eq!(names, ["User Datagram Protocol", "UDP"]);
+		assert_eq!(
+			clean(definition),
+			(
+				"Internet standard protocols.".to_string(),
+				vec!["UDP".to_string()]
+			)
+		);
+		// No other names: the headword only, the definition whole.
+		let (names, definition) = header("Linux\n\n   <operating system> (\"Linus Unix\") /li'nuks/ (but see below)\n   An implementation.\n\n   More.\n");
+		assert_eq!(names, ["Linux"]);
+		assert_eq!(clean(definition).0, "An implementation. More.");
+		// The elements database: no blank line after the headword, no indentation.
+		let (names, definition) = header("helium\nSymbol: He\nAtomic number: 2\n");
+		assert_eq!(names, ["helium"]);
+		assert_eq!(clean(definition).0, "Symbol: He Atomic number: 2");
+	}
+
+	#[test]
+	fn pointer_entries_are_recognised() {
+		assert_eq!(
+			pointer(
+				"\n   1. {Domain Name System}.\n\n   2. Distributed Name Service.  See {DECdns}.\n"
+			)
+			.as_deref(),
+			Some("Domain Name System")
+		);
+		assert_eq!(
+			pointer("   {Internet Protocol}.\n").as_deref(),
+			Some("Internet Protocol")
+		);
+		assert_eq!(pointer("   A {protocol} for mail.\n"), None);
+		assert_eq!(pointer("   {X} is a language.\n"), None);
+	}
+
+	#[test]
+	fn subjects_are_named_with_their_abbreviations() {
+		assert_eq!(
+			naming(&[
+				"central processing unit".into(),
+				"CPU".into(),
+				"processor".into()
+			]),
+			"Central processing unit (CPU)"
+		);
+		assert_eq!(naming(&["oxygen".into()]), "Oxygen");
+		assert_eq!(naming(&["SMTP".into(), "SMTP".into()]), "SMTP");
+	}
+
+	#[test]
+	fn sentences_are_scored_for_the_kind_of_answer() {
+		use membria_primitives::AnswerKind::*;
+		let torvalds =
+			"Work on the kernel is coordinated by Linus Torvalds, who holds the copyright.";
+		assert_eq!(answers_kind(torvalds, Some(Person)), 3);
+		assert_eq!(
+			answers_kind("Isolated in 1898 by Marie and Pierre Curie.", Some(Person)),
+			3
+		);
+		assert_eq!(
+			answers_kind("The kernel runs on Intel hardware.", Some(Person)),
+			0
+		);
+		assert_eq!(answers_kind("It was discovered in 1774.", Some(Time)), 2);
+		assert_eq!(answers_kind("It has 8 protons.", Some(Quantity)), 1);
+		assert_eq!(answers_kind(torvalds, None), 0);
 	}
 
 	#[test]

@@ -88,14 +88,6 @@ pub fn check_question(question: &str) -> Result<Vec<String>, DistillError> {
 	Ok(terms)
 }
 
-fn capitalized(text: &str) -> String {
-	let mut chars = text.chars();
-	match chars.next() {
-		Some(first) => first.to_uppercase().chain(chars).collect(),
-		None => String::new(),
-	}
-}
-
 impl Distiller {
 	/// A distiller that verifies against `verifier` when given.
 	pub fn new(teacher: Teacher, verifier: Option<Arc<Corpus>>) -> Self {
@@ -120,7 +112,7 @@ impl Distiller {
 		let terms = check_question(question)?;
 		let (answer, facts, sources, model) = match &self.teacher {
 			Teacher::Corpus(corpus) => {
-				let (answer, facts, source) = extract(corpus, &terms)?;
+				let (answer, facts, source) = extract(corpus, question, &terms)?;
 				(answer, facts, vec![source], "corpus".to_string())
 			}
 			Teacher::OpenAi(teacher) => {
@@ -203,7 +195,20 @@ impl Distiller {
 				.search(&terms, DOCUMENTS)
 				.into_iter()
 				.flat_map(|(doc, _)| {
-					let title = corpus::words(&doc.title);
+					// A pointer entry vouches for the entry it points to, under its own name.
+					let target = doc.pointer.as_deref().and_then(|to| corpus.named(to));
+					let alias = target.map(|_| doc.title.clone());
+					std::iter::once(doc)
+						.chain(target)
+						.map(move |doc| (doc, alias.clone()))
+				})
+				.flat_map(|(doc, alias)| {
+					let title = corpus::words(&format!(
+						"{} {} {}",
+						doc.title,
+						doc.names.join(" "),
+						alias.unwrap_or_default()
+					));
 					corpus::record_fields(&doc.text)
 						.into_iter()
 						.map(move |sentence| {
@@ -261,40 +266,56 @@ impl Distiller {
 	}
 }
 
-/// Extractive distillation: the best document, its sentences that carry the question's terms.
+/// Extractive distillation, the way a reference librarian answers: the document about the
+/// question's subject (a pointer entry — "DNS: see Domain Name System" — answers with the entry
+/// it points to), named as the document names it ("User Datagram Protocol (UDP)"), then the
+/// sentence that answers what is asked — the one that carries the question's other words, or,
+/// for "who", "when" and "how many", a name, a year, a number — before the definition's first
+/// sentence. Every fact is verbatim from the document.
 fn extract(
 	corpus: &Corpus,
+	question: &str,
 	terms: &[String],
 ) -> Result<(String, Vec<String>, Source), DistillError> {
 	let hits = corpus.search(terms, DOCUMENTS);
-	let Some((document, _)) = hits.first() else {
+	let Some((found, _)) = hits.first() else {
 		return Err(DistillError::NoAnswer(format!(
 			"no document of the corpus mentions {terms:?}"
 		)));
 	};
-	let title_words = corpus::words(&document.title);
+	let title_words = corpus::words(&format!("{} {}", found.title, found.names.join(" ")));
 	if !terms.iter().any(|t| title_words.contains(t)) {
 		return Err(DistillError::NoAnswer(format!(
 			"no document of the corpus is about {terms:?} (closest: {})",
-			document.title
+			found.title
 		)));
 	}
-	let known: Vec<String> = corpus::words(&format!("{} {}", document.title, document.text));
-	let covered = terms.iter().filter(|t| known.contains(t)).count();
+	let (document, alias) = match found.pointer.as_deref().and_then(|to| corpus.named(to)) {
+		Some(target) => (target, found.names.first().cloned()),
+		None => (*found, None),
+	};
+	let names: Vec<String> = document.names.iter().cloned().chain(alias).collect();
+	let name_words = corpus::words(&format!("{} {}", found.title, names.join(" ")));
+	let known: Vec<String> = corpus::words(&format!("{} {}", names.join(" "), document.text));
+	let covered = terms
+		.iter()
+		.filter(|t| known.contains(t) || name_words.contains(t))
+		.count();
 	if covered * 2 < terms.len() || covered == 0 {
 		return Err(DistillError::NoAnswer(format!(
 			"the closest document ({}) covers too few of {terms:?}",
 			document.title
 		)));
 	}
-	// Terms the title does not already name are what the question asks about the subject.
-	let asked: Vec<&String> = terms.iter().filter(|t| !title_words.contains(t)).collect();
+	// Terms the names do not already give are what the question asks about the subject.
+	let asked: Vec<&String> = terms.iter().filter(|t| !name_words.contains(t)).collect();
 	let sentences = corpus::record_fields(&document.text);
+	let kind = membria_primitives::answer_kind(question);
 	let score = |sentence: &str| {
 		let words = corpus::words(sentence);
-		asked.iter().filter(|t| words.contains(t)).count()
+		2 * asked.iter().filter(|t| words.contains(t)).count()
+			+ corpus::answers_kind(sentence, kind)
 	};
-	let mut chosen: Vec<usize> = vec![0];
 	let mut ranked: Vec<(usize, usize)> = sentences
 		.iter()
 		.enumerate()
@@ -303,11 +324,18 @@ fn extract(
 		.filter(|(_, s)| *s > 0)
 		.collect();
 	ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-	chosen.extend(ranked.iter().take(FACTS - 1).map(|(i, _)| *i));
+	let subject = corpus::naming(&names);
+	// Naming the subject by more than its headword is a fact of its own (the entry's header).
+	let naming_fact = subject.contains('(').then(|| subject.clone());
+	let room = FACTS - 1 - usize::from(naming_fact.is_some());
+	let mut chosen: Vec<usize> = vec![0];
+	chosen.extend(ranked.iter().take(room).map(|(i, _)| *i));
 	chosen.sort_unstable();
-	let facts: Vec<String> = chosen.iter().map(|i| sentences[*i].clone()).collect();
+	let facts: Vec<String> = naming_fact
+		.into_iter()
+		.chain(chosen.iter().map(|i| sentences[*i].clone()))
+		.collect();
 	let best = ranked.first().map(|(i, _)| *i).unwrap_or(0);
-	let subject = capitalized(&document.title);
 	let answer = if best == 0 {
 		format!("{subject}: {}", sentences[0])
 	} else {

@@ -113,6 +113,85 @@ async fn corpus_backend_distills_and_verifies() {
 	assert_eq!(broken["reason"], "bad_schema");
 }
 
+/// Answers name their subject as the corpus does and open with the sentence that answers what was
+/// asked; each verifies against the same corpus.
+#[tokio::test]
+async fn corpus_answers_name_the_subject_and_answer_what_is_asked() {
+	let corpus = corpus();
+	let (address, _stop) = serve(Distiller::new(
+		Teacher::Corpus(corpus.clone()),
+		Some(corpus),
+	))
+	.await;
+	for (question, opening, fact) in [
+		// An abbreviation's entry is headed by its long form; markup and the parenthesised
+		// names stay out of the answer.
+		(
+			"What is UDP?",
+			"User Datagram Protocol (UDP): Internet standard",
+			"User Datagram Protocol (UDP)",
+		),
+		(
+			"What is ROM?",
+			"Read-Only Memory (ROM): A type of data storage",
+			"Read-Only Memory (ROM)",
+		),
+		// A pointer entry ("DNS: 1. {Domain Name System}.") answers with the entry it points to.
+		(
+			"What is DNS?",
+			"Domain Name System (DNS): A general-purpose",
+			"Domain Name System (DNS)",
+		),
+		// "Who": the sentence that names the person comes first.
+		(
+			"Who created Linux?",
+			"Linux: Work on the kernel is coordinated by Linus Torvalds",
+			"Work on the kernel is coordinated by Linus Torvalds",
+		),
+		(
+			"Who discovered radium?",
+			"Radium: Isolated from pitchblende in 1898 Marie and Pierre Curie.",
+			"Isolated from pitchblende",
+		),
+		(
+			"What is a linker?",
+			"Linker: A program that combines",
+			"A program that combines",
+		),
+	] {
+		let (status, body) = post(
+			address,
+			"/distill",
+			json!({ "question": question }).to_string(),
+		)
+		.await;
+		assert_eq!(status, 200, "{question}: {body}");
+		let parsed = Body::parse(body.to_string().as_bytes()).expect("a schema-valid body");
+		assert!(
+			parsed.answer.starts_with(opening),
+			"{question}: {:?}",
+			parsed.answer
+		);
+		assert!(
+			!parsed.answer.contains('<'),
+			"{question}: markup in {:?}",
+			parsed.answer
+		);
+		assert!(
+			parsed.facts.iter().any(|f| f.starts_with(fact)),
+			"{question}: {:?}",
+			parsed.facts
+		);
+		let (_, verdict) = post(
+			address,
+			"/verify",
+			json!({ "question": question, "body": body }).to_string(),
+		)
+		.await;
+		assert_eq!(verdict["verdict"], "approve", "{question}: {verdict}");
+	}
+}
+
 #[tokio::test]
 async fn bad_requests_are_refused_with_a_reason() {
 	let corpus = corpus();
