@@ -19,6 +19,16 @@ if ! rustup component list --installed | grep -q '^rust-src'; then
 	rustup component add rust-src
 fi
 
+# --- Fuzzing (scripts/fuzz.sh): a nightly toolchain (AddressSanitizer, libFuzzer) and cargo-fuzz -
+if ! rustup toolchain list | grep -q '^nightly'; then
+	log "rustup toolchain install nightly"
+	rustup toolchain install nightly --profile minimal
+fi
+if ! cargo fuzz --version >/dev/null 2>&1; then
+	log "cargo install cargo-fuzz"
+	cargo install cargo-fuzz --version 0.13.2 --locked
+fi
+
 # --- Debian packages: protoc (litep2p), clang + libclang (bindgen), the distiller's trusted -----
 # --- corpus (FOLDOC and the elements database, read where Debian puts them: /usr/share/dictd) ---
 missing_debs=()

@@ -17,6 +17,7 @@ apps=(--manifest-path apps/Cargo.toml)
 step "cargo fmt --check"
 cargo fmt --all -- --check
 cargo fmt --all "${apps[@]}" -- --check
+cargo fmt --manifest-path verifier/fuzz/Cargo.toml -- --check
 
 # One profile (release) for everything: the tests and the binaries they start share every
 # artifact, and clippy reuses the build scripts' output (the runtime's wasm blob included).
@@ -44,5 +45,11 @@ cargo test --release --locked "${bench_pallets[@]}" --features runtime-benchmark
 
 step "polkadot.js tests (tests/js) against $MEMBRIA_NODE"
 npm --prefix tests test
+
+# The device's front door, fuzzed a minute per target (nightly, cargo-fuzz; built once into
+# $CARGO_TARGET_DIR/fuzz, where the corpus grows from run to run). `scripts/fuzz.sh 600` is the
+# long run.
+step "fuzz: Proven documents, GRANDPA justifications, storage read proofs (60 s each)"
+bash scripts/fuzz.sh 60
 
 step "all tests passed"

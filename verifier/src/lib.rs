@@ -18,6 +18,14 @@
 //! block the current set has justified whose header signals the change (pallet-grandpa's
 //! `ScheduledChange`, enacted at that block). Forced changes are refused: they are for a stalled
 //! chain's governance, and a device cannot tell one from an attack.
+//!
+//! [`proven`] is the one document a server sends a device (JSON) and its whole check
+//! ([`proven::verify_proven`]): what the device runs and what the fuzz targets (`fuzz/`, their
+//! harness in `fuzzing`, built with the `fuzzing` feature) run on arbitrary bytes.
+
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
+pub mod proven;
 
 use std::collections::{HashMap, HashSet};
 
@@ -52,6 +60,11 @@ pub enum VerifyError {
 	HeaderMismatch { header: H256, justified: H256 },
 	#[error("the justification's commit is not valid for the trusted authority set (set {set_id}): {reason}")]
 	InvalidCommit { set_id: SetId, reason: String },
+	#[error("the justification carries {precommits} precommits, more than two (a vote and an equivocation) for each of the set's {authorities} authorities")]
+	TooManyPrecommits {
+		precommits: usize,
+		authorities: usize,
+	},
 	#[error("a precommit signature does not verify for set {set_id} round {round}")]
 	BadSignature { set_id: SetId, round: u64 },
 	#[error("a precommit's block is not in the justification's ancestry")]
@@ -64,6 +77,14 @@ pub enum VerifyError {
 	NoSuchEntry(EntryId),
 	#[error("entry {entry} is {status}, not Validated")]
 	NotValidated { entry: EntryId, status: String },
+	#[error(
+		"entry {entry} is Validated at block {validated_at}, after block {block} it is proven at"
+	)]
+	ValidatedAfter {
+		entry: EntryId,
+		validated_at: BlockNumber,
+		block: BlockNumber,
+	},
 	#[error("the proven answer to this question is entry {proven:?}, not entry {claimed}")]
 	NotTheAnswer {
 		claimed: EntryId,
@@ -169,6 +190,17 @@ pub fn verify_finality(
 		return Err(VerifyError::HeaderMismatch {
 			header: hash,
 			justified: justification.commit.target_hash,
+		});
+	}
+	// Each authority precommits once, and `finality-grandpa` counts at most one equivocation of
+	// each: anything more is padding, and each precommit costs a walk through the ancestry below
+	// (unbounded, the walks were quadratic in the justification's size).
+	let authorities = set.authorities.len();
+	let precommits = justification.commit.precommits.len();
+	if precommits > authorities.saturating_mul(2) {
+		return Err(VerifyError::TooManyPrecommits {
+			precommits,
+			authorities,
 		});
 	}
 	let voters =
@@ -384,7 +416,7 @@ pub fn verify_entry(
 		.cloned()
 		.flatten()
 		.ok_or(VerifyError::NoSuchEntry(id))?;
-	let entry = decode_validated(id, &raw)?;
+	let entry = decode_validated(id, &raw, proven_at.number)?;
 	if let Some(answer) = keys.get(1) {
 		let proven = decode_answer(values.get(answer).cloned().flatten())?;
 		if proven != Some(id) {
@@ -419,7 +451,7 @@ pub fn verify_entries(
 			.cloned()
 			.flatten()
 			.ok_or(VerifyError::NoSuchEntry(*id))?;
-		entries.push(decode_validated(*id, &raw)?);
+		entries.push(decode_validated(*id, &raw, proven_at.number)?);
 	}
 	let answer_keys: Vec<_> = entries
 		.iter()
@@ -461,18 +493,27 @@ pub fn verify_entries(
 		.collect()
 }
 
-fn decode_validated(id: EntryId, raw: &[u8]) -> Result<ChainEntry, VerifyError> {
+/// The entry `id` from its raw value at block `at`: it must be `Validated`, at `at` or before
+/// (a state that says otherwise is not the state of block `at`).
+fn decode_validated(id: EntryId, raw: &[u8], at: BlockNumber) -> Result<ChainEntry, VerifyError> {
 	let entry = ChainEntry::decode(&mut &raw[..]).map_err(|e| VerifyError::Undecodable {
 		what: "entry",
 		reason: e.to_string(),
 	})?;
-	if !matches!(entry.status, EntryStatus::Validated { .. }) {
-		return Err(VerifyError::NotValidated {
+	match entry.status {
+		EntryStatus::Validated { at: validated_at } if validated_at > at => {
+			Err(VerifyError::ValidatedAfter {
+				entry: id,
+				validated_at,
+				block: at,
+			})
+		}
+		EntryStatus::Validated { .. } => Ok(entry),
+		ref status => Err(VerifyError::NotValidated {
 			entry: id,
-			status: format!("{:?}", entry.status),
-		});
+			status: format!("{status:?}"),
+		}),
 	}
-	Ok(entry)
 }
 
 fn decode_answer(raw: Option<Vec<u8>>) -> Result<Option<EntryId>, VerifyError> {
@@ -578,6 +619,62 @@ mod tests {
 		assert!(matches!(
 			set_change_signal(&header_with(vec![ConsensusLog::ForcedChange(1, change(0))])),
 			Err(VerifyError::UnsupportedSetChange { .. })
+		));
+	}
+
+	/// Found reviewing the fuzz targets, and measured with the `justification` target's binary:
+	/// one voter's precommit copied many times, each to the tip of a long made-up ancestry, had
+	/// `finality-grandpa` walk the ancestry once per copy before any signature was checked — 12 s
+	/// for 462 KiB, 54 s for 924 KiB: a gateway could stall a device with one response.
+	#[test]
+	fn padded_justifications_are_refused_before_any_ancestry_walk() {
+		let alice: AuthorityId = sp_core::ed25519::Public::from_raw([1; 32]).into();
+		let set = AuthoritySet {
+			set_id: 0,
+			authorities: vec![(alice.clone(), 1)],
+		};
+		let target = header_with(vec![]);
+		let mut ancestries: Vec<Header> = Vec::new();
+		for number in target.number + 1..target.number + 2_000 {
+			let parent = ancestries.last().unwrap_or(&target).hash();
+			ancestries.push(Header::new(
+				number,
+				H256::zero(),
+				H256::zero(),
+				parent,
+				Default::default(),
+			));
+		}
+		let precommit = |header: &Header| (header.hash(), header.number, [0u8; 64], alice.clone());
+		let tip = ancestries.last().unwrap().clone();
+		let mut precommits = vec![precommit(&target)];
+		precommits.extend((1..2_000).map(|_| precommit(&tip)));
+		// SCALE of `GrandpaJustification { round, commit: Commit { .. }, votes_ancestries }`.
+		let justification = (1u64, (target.hash(), target.number, precommits), ancestries).encode();
+		let started = std::time::Instant::now();
+		assert_eq!(
+			verify_finality(&target, &justification, &set).unwrap_err(),
+			VerifyError::TooManyPrecommits {
+				precommits: 2_000,
+				authorities: 1
+			}
+		);
+		assert!(started.elapsed() < std::time::Duration::from_secs(1));
+		// A vote and one equivocation per authority are still looked at (and refused here for
+		// their signatures, not their number).
+		let two = (
+			1u64,
+			(
+				target.hash(),
+				target.number,
+				vec![precommit(&target), precommit(&tip)],
+			),
+			Vec::<Header>::new(),
+		)
+			.encode();
+		assert!(!matches!(
+			verify_finality(&target, &two, &set),
+			Err(VerifyError::TooManyPrecommits { .. })
 		));
 	}
 
