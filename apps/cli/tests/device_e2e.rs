@@ -10,13 +10,17 @@
 //! Needs the node binary (`$MEMBRIA_NODE`, set by `scripts/env.sh`; the chain workspace builds
 //! it) and the embedding model (`$MEMBRIA_MODELS`, installed by `scripts/setup.sh`).
 
+mod common;
+
 use std::{
 	io::{BufRead, BufReader, Read, Write},
 	net::TcpListener,
-	path::{Path, PathBuf},
+	path::Path,
 	process::Command,
-	time::{Duration, Instant},
+	time::Duration,
 };
+
+use common::{membria, run_membria, wait_for};
 
 use membria_cli::stack::{DevStack, StackOptions};
 use membria_client::{
@@ -30,37 +34,10 @@ use serde_json::{json, Value};
 const QUESTION: &str = "What is Ethernet?";
 const PARAPHRASE: &str = "Can you explain what Ethernet is?";
 
-fn membria() -> PathBuf {
-	PathBuf::from(env!("CARGO_BIN_EXE_membria"))
-}
-
-/// Runs `membria args…`: exit code and stdout (stderr echoed on failure).
+/// Runs `membria args…`: exit code and stdout (the output echoed on failure).
 fn run(args: &[&str]) -> (i32, String) {
-	let output = Command::new(membria())
-		.args(args)
-		.env("RUST_LOG", "warn")
-		.output()
-		.expect("membria runs");
-	let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-	let code = output.status.code().unwrap_or(-1);
-	if code != 0 {
-		eprintln!(
-			"membria {args:?} → {code}\n{stdout}\n{}",
-			String::from_utf8_lossy(&output.stderr)
-		);
-	}
-	(code, stdout)
-}
-
-fn wait_for<T>(timeout: Duration, what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
-	let start = Instant::now();
-	loop {
-		if let Some(value) = probe() {
-			return value;
-		}
-		assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-		std::thread::sleep(Duration::from_millis(500));
-	}
+	let run = run_membria(args);
+	(run.code, run.stdout)
 }
 
 fn http() -> reqwest::blocking::Client {
@@ -327,13 +304,24 @@ fn a_missed_question_is_demanded_validated_synced_and_answered_offline() {
 		get(&format!("{gateway_url}/health")).is_none(),
 		"the gateway is down"
 	);
-	for question in [QUESTION, PARAPHRASE] {
+	for question in [QUESTION, PARAPHRASE, "What does Ethernet do?"] {
 		let (code, out) = call(device(&["ask", question]));
 		assert_eq!(code, 0, "{question}: {out}");
 		assert!(out.contains("verified cache (offline)"), "{out}");
 		assert!(out.contains(&format!("entry {id} ")), "{out}");
 		assert!(out.to_lowercase().contains("ethernet"), "{out}");
 	}
+	// Near misses, worded like the question, are refused, each saying why: another network,
+	// and a narrower one the entry does not speak of.
+	let (code, out) = call(device(&["ask", "What is a LAN?", "--offline"]));
+	assert_eq!(code, 3, "{out}");
+	assert!(out.contains("no verified answer"), "{out}");
+	let (code, out) = call(device(&["ask", "What is Fast Ethernet?", "--offline"]));
+	assert_eq!(code, 3, "{out}");
+	assert!(
+		out.contains("is about ethernet; the question names fast beside it"),
+		"{out}"
+	);
 	let (code, out) = call(device(&[
 		"ask",
 		"What is the capital of France?",

@@ -4,11 +4,12 @@
 //!   content hash, size, the finalized block it was proven at, and the blake2-256 of its
 //!   embedding file;
 //! - `bodies/<id>.json`: the body's exact bytes;
-//! - `embeddings/<id>.f32`: the body question's embedding, little-endian `f32`s.
+//! - `embeddings/<id>.f32`: the embeddings of the body's question and of its other phrasings
+//!   ([`Profile::phrasings`]), one row after the other, little-endian `f32`s.
 //!
 //! Every file is written to a temporary name and renamed. Opening the cache re-checks each entry:
 //! the body against the proven size, blake2-256 and CID, the embedding against its recorded
-//! hash and dimension. Whatever fails is listed in [`VerifiedCache::corrupted`] (to fetch and
+//! hash, dimension and row count. Whatever fails is listed in [`VerifiedCache::corrupted`] (to fetch and
 //! verify again) and its files are removed; the rest is loaded into the search index.
 
 use std::{
@@ -16,9 +17,9 @@ use std::{
 	path::{Path, PathBuf},
 };
 
-use membria_embed::Index;
+use membria_embed::{Index, Profile};
 use membria_offchain::{check_body, Body, EntryFacts};
-use membria_primitives::{key_terms, unixfs, QuestionKey};
+use membria_primitives::{unixfs, QuestionKey};
 use serde::{Deserialize, Serialize};
 
 /// What can go wrong with the cache itself (not with its contents: see [`Corruption`]).
@@ -31,8 +32,13 @@ pub enum CacheError {
 	},
 	#[error("the body does not match the entry it is cached as: {0:?}")]
 	BodyMismatch(membria_primitives::RejectReason),
-	#[error("the embedding has {got} dimensions, the cache {expected}")]
-	Dimension { expected: usize, got: usize },
+	#[error("the embeddings hold {got} values, the cache expects {expected} ({rows} phrasings of {dimension})")]
+	Dimension {
+		expected: usize,
+		got: usize,
+		rows: usize,
+		dimension: usize,
+	},
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CacheError + '_ {
@@ -94,6 +100,19 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CacheError> {
 	file.write_all(bytes).map_err(io(&tmp))?;
 	file.sync_all().map_err(io(&tmp))?;
 	std::fs::rename(&tmp, path).map_err(io(path))
+}
+
+/// What the matcher knows of an entry: its question's subject and attribute, the words of its
+/// answer and facts, the abbreviations it spells out.
+pub fn profile(body: &Body) -> Profile {
+	Profile::new(&body.question, &body.answer, &body.facts)
+}
+
+/// The texts embedded for an entry, one row each: its question, then its other phrasings.
+pub fn phrasings(body: &Body) -> Vec<String> {
+	std::iter::once(body.question.clone())
+		.chain(profile(body).phrasings().iter().cloned())
+		.collect()
 }
 
 fn embedding_bytes(embedding: &[f32]) -> Vec<u8> {
@@ -188,13 +207,23 @@ impl VerifiedCache {
 			.map_err(|reason| refuse(id, &body_path, format!("body does not match: {reason:?}")))?;
 		let raw = std::fs::read(&embedding_path)
 			.map_err(|e| refuse(id, &embedding_path, e.to_string()))?;
-		if hex(&sp_crypto_hashing::blake2_256(&raw)) != entry.embedding_hash
-			|| raw.len() != self.dimension * 4
-		{
+		if hex(&sp_crypto_hashing::blake2_256(&raw)) != entry.embedding_hash {
 			return Err(refuse(
 				id,
 				&embedding_path,
 				"embedding does not match its record".into(),
+			));
+		}
+		let rows = phrasings(&body).len();
+		if raw.len() != rows * self.dimension * 4 {
+			return Err(refuse(
+				id,
+				&embedding_path,
+				format!(
+					"{} bytes of embeddings, not the {rows} phrasings of {} dimensions this matcher embeds (written by another version: fetched again)",
+					raw.len(),
+					self.dimension
+				),
 			));
 		}
 		let embedding = raw
@@ -204,18 +233,17 @@ impl VerifiedCache {
 		Ok((entry, embedding, body))
 	}
 
-	fn load(&mut self, entry: CachedEntry, embedding: &[f32], body: &Body) {
-		let mut vocabulary = key_terms(&body.question);
-		vocabulary.extend(key_terms(&body.answer));
-		for fact in &body.facts {
-			vocabulary.extend(key_terms(fact));
-		}
-		self.index
-			.push(entry.id, &tch::Tensor::from_slice(embedding), vocabulary);
+	fn load(&mut self, entry: CachedEntry, embeddings: &[f32], body: &Body) {
+		self.index.push(
+			entry.id,
+			&tch::Tensor::from_slice(embeddings),
+			profile(body),
+		);
 		self.entries.push(entry);
 	}
 
-	/// Stores a verified entry, its body and its embedding (the body must match the entry).
+	/// Stores a verified entry, its body and the embeddings of its [`phrasings`] (the body must
+	/// match the entry).
 	#[allow(clippy::too_many_arguments)]
 	pub fn insert(
 		&mut self,
@@ -226,17 +254,11 @@ impl VerifiedCache {
 		proven_at: (u32, [u8; 32]),
 		approving_stake: u128,
 		body_bytes: &[u8],
-		embedding: &[f32],
+		embeddings: &[f32],
 	) -> Result<(), CacheError> {
 		if self.entry(id).is_some() {
 			// An entry's body never changes: cached once is cached.
 			return Ok(());
-		}
-		if embedding.len() != self.dimension {
-			return Err(CacheError::Dimension {
-				expected: self.dimension,
-				got: embedding.len(),
-			});
 		}
 		let facts = EntryFacts {
 			question_key,
@@ -245,7 +267,16 @@ impl VerifiedCache {
 			size: body_bytes.len() as u32,
 		};
 		let body = check_body(body_bytes, &facts).map_err(CacheError::BodyMismatch)?;
-		let raw = embedding_bytes(embedding);
+		let rows = phrasings(&body).len();
+		if embeddings.len() != rows * self.dimension {
+			return Err(CacheError::Dimension {
+				expected: rows * self.dimension,
+				got: embeddings.len(),
+				rows,
+				dimension: self.dimension,
+			});
+		}
+		let raw = embedding_bytes(embeddings);
 		let entry = CachedEntry {
 			id,
 			question: body.question.clone(),
@@ -264,7 +295,7 @@ impl VerifiedCache {
 		// The record last: an entry is in the cache once its record is.
 		let record = serde_json::to_vec_pretty(&entry).unwrap_or_default();
 		write_atomically(&entry_path, &record)?;
-		self.load(entry, embedding, &body);
+		self.load(entry, embeddings, &body);
 		Ok(())
 	}
 

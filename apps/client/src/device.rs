@@ -3,28 +3,30 @@
 
 use std::path::{Path, PathBuf};
 
-use membria_embed::{EmbedError, Embedder, Miss};
+use membria_embed::{EmbedError, Embedder, Query, Thresholds};
 use membria_offchain::Body;
-use membria_primitives::key_terms;
 use serde::{Deserialize, Serialize};
 
 use crate::{
 	cache::{CacheError, CachedEntry, VerifiedCache},
-	server::{Server, ServerError},
+	freshness::{self, Admission, Answer, FreshnessError},
+	server::{Server, ServerError, SYNC_PAGE},
 	trust::{ProvenEntry, Trust, TrustError},
-	wire::{AskRequest, DemandFiled},
+	wire::{AskRequest, DemandFiled, Proven},
 };
 
-/// The similarity a cached entry needs to answer a question (with key-term agreement).
-pub const DEFAULT_THRESHOLD: f32 = 0.6;
 /// How many candidates the lookup weighs.
 const CANDIDATES: usize = 5;
 
 /// Why a device command failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DeviceError {
+	// The two refusals carry their reason in their message and are not `source`s, so that an
+	// error report prints the reason once.
 	#[error("refused: {0}")]
-	Trust(#[from] TrustError),
+	Trust(TrustError),
+	#[error("refused: {0}")]
+	Freshness(FreshnessError),
 	#[error(transparent)]
 	Server(#[from] ServerError),
 	#[error(transparent)]
@@ -37,6 +39,18 @@ pub enum DeviceError {
 	State { path: PathBuf, reason: String },
 }
 
+impl From<TrustError> for DeviceError {
+	fn from(error: TrustError) -> Self {
+		Self::Trust(error)
+	}
+}
+
+impl From<FreshnessError> for DeviceError {
+	fn from(error: FreshnessError) -> Self {
+		Self::Freshness(error)
+	}
+}
+
 /// Where the device is.
 pub struct DeviceOptions {
 	pub data_dir: PathBuf,
@@ -44,12 +58,14 @@ pub struct DeviceOptions {
 	pub model_dir: PathBuf,
 	/// A raw chain spec to take the trust root from, when the data dir has none yet.
 	pub chain_spec: Option<PathBuf>,
-	pub threshold: f32,
+	/// The similarities a cached entry needs to answer (see [`membria_embed::matcher`]).
+	pub thresholds: Thresholds,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 struct SyncState {
-	/// Entries validated from this block on are still to sync.
+	/// Entries validated from this block on are still to sync: the successor of the verified
+	/// block the last complete sync was proven at (never a number a server wrote).
 	next_since: u32,
 }
 
@@ -98,10 +114,21 @@ pub struct SyncReport {
 	pub pages: usize,
 	pub verified: usize,
 	pub loaded: usize,
+	/// The verified block the last page is proven at.
 	pub proven_at: u32,
 }
 
-/// Progress of a sync: entries verified so far, and the block proven at.
+/// What a response the device accepted brought.
+struct Accepted {
+	verified: usize,
+	loaded: usize,
+	/// The verified block it is proven at.
+	proven_at: u32,
+	/// The blocks its entries were validated at (from their proofs).
+	validated_at: Vec<u32>,
+}
+
+/// Progress of a sync: entries verified so far, and the (verified) block proven at.
 #[derive(Clone, Copy, Debug)]
 pub struct SyncProgress {
 	pub verified: usize,
@@ -127,7 +154,7 @@ pub struct Device {
 	trust: Trust,
 	cache: VerifiedCache,
 	embedder: Embedder,
-	threshold: f32,
+	thresholds: Thresholds,
 	sync: SyncState,
 }
 
@@ -161,12 +188,22 @@ impl Device {
 			// Fetch again what was removed: sync from the start (known entries are skipped).
 			sync.next_since = 0;
 		}
+		if sync.next_since > trust.last_proven().saturating_add(1) {
+			// Every block the device keeps comes from a header it verified, and it verified none
+			// this new: the state was not written by a verified sync. Sync from the start.
+			tracing::warn!(
+				next_since = sync.next_since,
+				last_proven = trust.last_proven(),
+				"the next sync block is past every block this device proved; syncing from the start"
+			);
+			sync.next_since = 0;
+		}
 		Ok(Self {
 			data_dir: options.data_dir,
 			trust,
 			cache,
 			embedder,
-			threshold: options.threshold,
+			thresholds: options.thresholds,
 			sync,
 		})
 	}
@@ -199,27 +236,75 @@ impl Device {
 		&self.embedder
 	}
 
-	/// Stores proven entries in the cache; how many were new.
+	/// Stores proven entries in the cache; how many were new. What the device holds for a
+	/// question is replaced only by an answer proven at a later block: an older one refuses the
+	/// whole batch ([`FreshnessError::Rollback`]) before anything changes.
 	pub fn load(&mut self, entries: &[ProvenEntry]) -> Result<usize, DeviceError> {
-		let mut loaded = 0;
+		let admissions = self.admissions(entries)?;
+		self.store(entries, admissions)
+	}
+
+	/// What to do with each of `entries`, by [`freshness::admit`] against the answers the cache
+	/// holds for its question (and those earlier in `entries`).
+	fn admissions(&self, entries: &[ProvenEntry]) -> Result<Vec<Admission>, DeviceError> {
+		let mut held: Vec<(String, Answer)> = self
+			.cache
+			.entries()
+			.iter()
+			.map(|cached| {
+				let answer = Answer {
+					id: cached.id,
+					proven_at: cached.proven_at_number,
+				};
+				(cached.question_key.clone(), answer)
+			})
+			.collect();
+		let mut admissions = Vec::with_capacity(entries.len());
 		for proven in entries {
-			let id = proven.verified.id;
-			if self.cache.entry(id).is_some() {
-				continue;
-			}
-			let embedding = self.embedder.embed_one(&proven.body.question)?;
-			let entry = &proven.verified.entry;
-			// A validated entry is its question's answer: older answers to the same question
-			// were superseded by it.
-			let key = hex::encode(entry.question_key);
-			let superseded: Vec<u64> = self
-				.cache
-				.entries()
+			let key = hex::encode(proven.verified.entry.question_key);
+			let offered = Answer {
+				id: proven.verified.id,
+				proven_at: proven.verified.proven_at.number,
+			};
+			let for_key: Vec<Answer> = held
 				.iter()
-				.filter(|cached| cached.question_key == key && cached.id != id)
-				.map(|cached| cached.id)
+				.filter(|(held_key, _)| *held_key == key)
+				.map(|(_, answer)| *answer)
 				.collect();
-			for old in superseded {
+			let admission = freshness::admit(&key, &for_key, offered)?;
+			if let Admission::New { supersedes } = &admission {
+				held.retain(|(_, answer)| !supersedes.contains(&answer.id));
+				held.push((key, offered));
+			}
+			admissions.push(admission);
+		}
+		Ok(admissions)
+	}
+
+	/// Stores what [`Device::admissions`] admitted; how many were new.
+	fn store(
+		&mut self,
+		entries: &[ProvenEntry],
+		admissions: Vec<Admission>,
+	) -> Result<usize, DeviceError> {
+		let mut loaded = 0;
+		for (proven, admission) in entries.iter().zip(admissions) {
+			let Admission::New { supersedes } = admission else {
+				continue;
+			};
+			let id = proven.verified.id;
+			let texts = crate::cache::phrasings(&proven.body);
+			let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+			let embeddings = Vec::<f32>::try_from(
+				&self
+					.embedder
+					.embed(&texts)?
+					.to(tch::Device::Cpu)
+					.flatten(0, -1),
+			)
+			.map_err(EmbedError::from)?;
+			let entry = &proven.verified.entry;
+			for old in supersedes {
 				self.cache.remove(old)?;
 				tracing::info!(entry = old, by = id, "removed a superseded entry");
 			}
@@ -234,21 +319,53 @@ impl Device {
 				),
 				proven.verified.approving_stake.unwrap_or_default(),
 				&proven.bytes,
-				&embedding,
+				&embeddings,
 			)?;
 			loaded += 1;
 		}
 		Ok(loaded)
 	}
 
+	/// Takes a response whole or not at all: checks it ([`Trust::check`], which refuses a block
+	/// older than the newest proven), checks the server's `claimed` block against the verified
+	/// header, admits every entry ([`freshness::admit`]); only then keeps the trust root's
+	/// progress and loads the entries.
+	fn accept(
+		&mut self,
+		proven: &Proven,
+		claimed: Option<u32>,
+		trace: &mut dyn FnMut(String),
+	) -> Result<Accepted, DeviceError> {
+		let checked = self.trust.check_traced(proven, trace)?;
+		if let Some(claimed) = claimed {
+			freshness::check_claimed_block(claimed, checked.finalized.number)?;
+		}
+		let admissions = self.admissions(&checked.entries)?;
+		self.trust.keep(&checked)?;
+		let loaded = self.store(&checked.entries, admissions)?;
+		Ok(Accepted {
+			verified: checked.entries.len(),
+			loaded,
+			proven_at: checked.finalized.number,
+			validated_at: checked
+				.entries
+				.iter()
+				.filter_map(|entry| match entry.verified.entry.status {
+					membria_verifier::EntryStatus::Validated { at } => Some(at),
+					_ => None,
+				})
+				.collect(),
+		})
+	}
+
 	/// Answers from the verified cache alone (offline).
 	pub fn ask_local(&mut self, question: &str) -> Result<LocalOutcome, DeviceError> {
-		let query = tch::Tensor::from_slice(&self.embedder.embed_one(question)?);
-		let terms = key_terms(question);
+		let embedding = tch::Tensor::from_slice(&self.embedder.embed_one(question)?);
+		let query = Query::new(question);
 		match self
 			.cache
 			.index()
-			.lookup(&query, &terms, self.threshold, CANDIDATES)
+			.lookup(&embedding, &query, &self.thresholds, CANDIDATES)
 		{
 			Ok(best) => {
 				let entry = self
@@ -265,17 +382,7 @@ impl Device {
 					score: best.score,
 				})))
 			}
-			Err(Miss::Empty) => Ok(LocalOutcome::Miss("the verified cache is empty".into())),
-			Err(Miss::BelowThreshold { best }) => Ok(LocalOutcome::Miss(format!(
-				"no cached entry is similar enough (best: entry {} at {:.2}, threshold {:.2})",
-				best.id, best.score, self.threshold
-			))),
-			Err(Miss::Disagrees { best, missing }) => Ok(LocalOutcome::Miss(format!(
-				"the closest cached entry ({} at {:.2}) is not about {}",
-				best.id,
-				best.score,
-				missing.join(", ")
-			))),
+			Err(miss) => Ok(LocalOutcome::Miss(miss.to_string())),
 		}
 	}
 
@@ -285,7 +392,10 @@ impl Device {
 		let query = tch::Tensor::from_slice(&self.embedder.embed_one(question)?);
 		let scored = self.cache.index().search(&query, k);
 		let mut out = Vec::new();
-		for best in scored.into_iter().filter(|s| s.score >= self.threshold) {
+		for best in scored
+			.into_iter()
+			.filter(|s| s.score >= self.thresholds.base)
+		{
 			let Some(entry) = self.cache.entry(best.id).cloned() else {
 				continue;
 			};
@@ -302,6 +412,12 @@ impl Device {
 	}
 
 	/// Pulls every entry validated since the last sync, verifies each page whole and loads it.
+	///
+	/// Each page is taken whole or refused whole ([`Device::accept`]), and must hold at most
+	/// the entries asked for and move its cursor strictly forward; a sync follows at most
+	/// [`freshness::MAX_SYNC_PAGES`] pages. The next sync starts after the verified block of the
+	/// last page; a refused sync keeps what earlier pages loaded but not the next sync block
+	/// (past the page cap it keeps only what its verified entries prove, [`freshness::resume_from`]).
 	pub async fn sync(
 		&mut self,
 		server: &Server,
@@ -310,26 +426,42 @@ impl Device {
 		let mut report = SyncReport::default();
 		let since = self.sync.next_since;
 		let mut cursor = None;
+		let mut validated_at = Vec::new();
 		loop {
+			if let Err(refusal) = freshness::check_page_count(report.pages) {
+				self.save_sync_from(freshness::resume_from(since, validated_at))?;
+				return Err(refusal.into());
+			}
 			let page = server.sync(since, cursor, self.trust.set_start()).await?;
-			let entries = self.trust.verify(&page.proven)?;
+			freshness::check_page_len(SYNC_PAGE as usize, page.proven.entries.len())?;
+			let next = freshness::advance_cursor(cursor, page.next_cursor)?;
+			let accepted = self.accept(&page.proven, Some(page.proven_at), &mut |_| {})?;
 			report.pages += 1;
-			report.verified += entries.len();
-			report.loaded += self.load(&entries)?;
-			report.proven_at = page.proven_at;
+			report.verified += accepted.verified;
+			report.loaded += accepted.loaded;
+			report.proven_at = accepted.proven_at;
+			validated_at.extend(accepted.validated_at);
 			progress(SyncProgress {
 				verified: report.verified,
-				proven_at: page.proven_at,
-				more: page.next_cursor.is_some(),
+				proven_at: accepted.proven_at,
+				more: next.is_some(),
 			});
-			match page.next_cursor {
-				Some(next) if Some(next) != cursor => cursor = Some(next),
-				_ => break,
+			match next {
+				Some(next) => cursor = Some(next),
+				None => break,
 			}
 		}
-		self.sync.next_since = report.proven_at.saturating_add(1).max(since);
-		self.save_sync()?;
+		self.save_sync_from(report.proven_at.saturating_add(1).max(since))?;
 		Ok(report)
+	}
+
+	/// Keeps `next_since` as where the next sync starts (written only when it changes).
+	fn save_sync_from(&mut self, next_since: u32) -> Result<(), DeviceError> {
+		if next_since == self.sync.next_since {
+			return Ok(());
+		}
+		self.sync.next_since = next_since;
+		self.save_sync()
 	}
 
 	/// Asks a server; proven matches are verified, loaded, and looked up locally again (the
@@ -349,8 +481,8 @@ impl Device {
 			})
 			.await?;
 		if let Some(proven) = &response.proven {
-			let entries = self.trust.verify(proven)?;
-			self.load(&entries)?;
+			freshness::check_page_len(CANDIDATES, proven.entries.len())?;
+			self.accept(proven, None, &mut |_| {})?;
 		}
 		match self.ask_local(question)? {
 			LocalOutcome::Hit(answer) => Ok(RemoteOutcome::Hit(answer)),
@@ -378,8 +510,8 @@ impl Device {
 			}
 			.into());
 		}
-		let entries = self.trust.verify_traced(&proven, trace)?;
-		if self.load(&entries)? > 0 {
+		freshness::check_page_len(1, proven.entries.len())?;
+		if self.accept(&proven, None, trace)?.loaded > 0 {
 			trace(format!("entry {id} loaded into the verified cache"));
 		}
 		Ok(())

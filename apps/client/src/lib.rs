@@ -5,6 +5,9 @@
 //! - [`trust`]: the trust root (the GRANDPA authority set from the chain spec, followed through
 //!   set changes) and the whole check of what a server sends ([`wire::Proven`]): finality,
 //!   storage proofs, bodies — refused whole, with the step that failed;
+//! - [`freshness`]: what the device refuses beyond the proofs — an older answer than the one it
+//!   holds (rollback), a block number it did not verify (stall), pages, cursors and responses
+//!   without bound (exhaustion);
 //! - [`cache`]: the on-disk cache of verified knowledge, re-checked when opened;
 //! - [`device`]: the commands (`sync`, `ask`, `verify`, `status`) over both, with the embedding
 //!   index for offline answers;
@@ -16,6 +19,7 @@
 pub mod cache;
 pub mod demand;
 pub mod device;
+pub mod freshness;
 pub mod rpc;
 pub mod server;
 pub mod source;
@@ -24,5 +28,7 @@ pub mod wire;
 
 pub use cache::{CacheError, CachedEntry, Corruption, VerifiedCache};
 pub use device::{Device, DeviceError, DeviceOptions, LocalOutcome, RemoteOutcome};
+pub use freshness::FreshnessError;
+pub use membria_embed::{Query, Thresholds};
 pub use server::{GatewayClient, NodeServer, Server, ServerError};
 pub use trust::{ProvenEntry, Trust, TrustError};

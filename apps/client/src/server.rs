@@ -14,6 +14,32 @@ use crate::{
 
 /// The most entries one sync page asks for.
 pub const SYNC_PAGE: u32 = 200;
+/// The largest entry body the chain takes, in bytes: the runtime's `MAX_BODY_SIZE` (pallet-kcg's
+/// `MaxBodySize`). A verified body's length is its entry's on-chain size, at most this.
+pub const MAX_BODY_SIZE: usize = 1024 * 1024;
+/// The most one entry adds to a response besides its body (hex, twice its bytes): its id and
+/// JSON, and its share of the storage proof (the trie paths of its three keys, hex).
+const ENTRY_OVERHEAD: usize = 64 * 1024;
+/// The most a response needs whatever it carries: the justified header and up to
+/// [`crate::source::MAX_SET_CHANGES`] set changes, each a header and a justification of at most
+/// 32 authorities' precommits (a few KiB), hex, and the JSON around them.
+const RESPONSE_OVERHEAD: usize = 4 * 1024 * 1024;
+/// The most of a refusal's body the device reads (its reason).
+const ERROR_BODY_CAP: usize = 64 * 1024;
+
+/// The most bytes a response carrying up to `entries` entries can honestly need: every body at
+/// the chain's largest size, hex-encoded, with its share of the proof, and the header and set
+/// changes. A sync page of [`SYNC_PAGE`] entries may need about 417 MiB; one entry about 6 MiB.
+pub fn response_cap(entries: usize) -> usize {
+	entries
+		.saturating_mul(2 * MAX_BODY_SIZE + ENTRY_OVERHEAD)
+		.saturating_add(RESPONSE_OVERHEAD)
+}
+
+/// Whether `chunk` more bytes after `read` stay within `limit`.
+fn within_cap(read: usize, chunk: usize, limit: usize) -> bool {
+	read.checked_add(chunk).is_some_and(|total| total <= limit)
+}
 /// How far back from the finalized head to look for a stored justification.
 pub const JUSTIFICATION_WINDOW: u32 = 64;
 
@@ -34,8 +60,42 @@ pub enum ServerError {
 	Node(#[from] RpcError),
 	#[error("IPFS: {0}")]
 	Ipfs(#[from] membria_ipfs::IpfsError),
+	#[error("{url} answered more than {limit} bytes, the most a response to this request can need (response size cap)")]
+	TooLarge { url: String, limit: usize },
 	#[error("the node keeps no GRANDPA justification in its last {0} finalized blocks (start it with --justification-period 1)")]
 	NoJustification(u32),
+}
+
+/// The most entries `POST /v1/ask` proves when the request does not say (the gateway's largest
+/// `k`).
+const MAX_ASK_K: u32 = 10;
+
+/// Reads `response`'s body, refusing it as soon as it passes `limit` bytes (a declared length
+/// past it is refused before anything is read).
+async fn read_capped(
+	mut response: reqwest::Response,
+	url: &str,
+	limit: usize,
+) -> Result<Vec<u8>, ServerError> {
+	let too_large = || ServerError::TooLarge {
+		url: url.to_string(),
+		limit,
+	};
+	let declared = response.content_length();
+	if declared.is_some_and(|length| length > limit as u64) {
+		return Err(too_large());
+	}
+	let mut body = Vec::with_capacity(declared.map_or(0, |length| length as usize).min(1 << 20));
+	while let Some(chunk) = response.chunk().await.map_err(|e| ServerError::Malformed {
+		url: url.to_string(),
+		reason: e.to_string(),
+	})? {
+		if !within_cap(body.len(), chunk.len(), limit) {
+			return Err(too_large());
+		}
+		body.extend_from_slice(&chunk);
+	}
+	Ok(body)
 }
 
 /// A client of a Membria gateway.
@@ -56,30 +116,33 @@ impl GatewayClient {
 		}
 	}
 
+	/// Sends `request` and decodes its answer, read with a running limit of `limit` bytes (a
+	/// refusal's reason with one of [`ERROR_BODY_CAP`]).
 	async fn read<T: DeserializeOwned>(
 		&self,
 		url: String,
 		request: reqwest::RequestBuilder,
+		limit: usize,
 	) -> Result<T, ServerError> {
 		let response = request.send().await.map_err(|e| ServerError::Unreachable {
 			url: url.clone(),
 			reason: e.to_string(),
 		})?;
 		let status = response.status();
-		let bytes = response.bytes().await.map_err(|e| ServerError::Malformed {
-			url: url.clone(),
-			reason: e.to_string(),
-		})?;
 		if !status.is_success() {
-			let reason = serde_json::from_slice::<ErrorBody>(&bytes)
-				.map(|body| body.error)
-				.unwrap_or_else(|_| String::from_utf8_lossy(&bytes).into_owned());
+			let reason = match read_capped(response, &url, ERROR_BODY_CAP).await {
+				Ok(bytes) => serde_json::from_slice::<ErrorBody>(&bytes)
+					.map(|body| body.error)
+					.unwrap_or_else(|_| String::from_utf8_lossy(&bytes).into_owned()),
+				Err(error) => error.to_string(),
+			};
 			return Err(ServerError::Refused {
 				url,
 				status: status.as_u16(),
 				reason,
 			});
 		}
+		let bytes = read_capped(response, &url, limit).await?;
 		serde_json::from_slice(&bytes).map_err(|e| ServerError::Malformed {
 			url,
 			reason: e.to_string(),
@@ -89,7 +152,8 @@ impl GatewayClient {
 	/// `POST /v1/ask`.
 	pub async fn ask(&self, request: &AskRequest) -> Result<AskResponse, ServerError> {
 		let url = format!("{}/v1/ask", self.base);
-		self.read(url.clone(), self.http.post(&url).json(request))
+		let limit = response_cap(request.k.unwrap_or(MAX_ASK_K) as usize);
+		self.read(url.clone(), self.http.post(&url).json(request), limit)
 			.await
 	}
 
@@ -107,13 +171,19 @@ impl GatewayClient {
 		if let Some(cursor) = cursor {
 			url.push_str(&format!("&cursor={cursor}"));
 		}
-		self.read(url.clone(), self.http.get(&url)).await
+		self.read(
+			url.clone(),
+			self.http.get(&url),
+			response_cap(SYNC_PAGE as usize),
+		)
+		.await
 	}
 
 	/// `GET /v1/entries/{id}`.
 	pub async fn entry(&self, id: u64, set_start: u32) -> Result<Proven, ServerError> {
 		let url = format!("{}/v1/entries/{id}?set_start={set_start}", self.base);
-		self.read(url.clone(), self.http.get(&url)).await
+		self.read(url.clone(), self.http.get(&url), response_cap(1))
+			.await
 	}
 }
 
@@ -250,5 +320,49 @@ impl Server {
 			Self::Gateway(gateway) => gateway.entry(id, set_start).await,
 			Self::Node(node) => node.entry(id, set_start).await,
 		}
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn the_response_cap_grows_with_what_was_asked_for() {
+		let one = response_cap(1);
+		let page = response_cap(SYNC_PAGE as usize);
+		// A body at the chain's largest size, hex-encoded, fits with its proof and the header.
+		assert!(one > 2 * MAX_BODY_SIZE + RESPONSE_OVERHEAD);
+		assert!(one < 8 * MAX_BODY_SIZE);
+		assert_eq!(
+			page - RESPONSE_OVERHEAD,
+			SYNC_PAGE as usize * (one - RESPONSE_OVERHEAD)
+		);
+		assert!(page < 450 * MAX_BODY_SIZE, "a page stays bounded: {page}");
+		assert_eq!(
+			response_cap(usize::MAX),
+			usize::MAX,
+			"saturates, never wraps"
+		);
+	}
+
+	#[test]
+	fn the_running_limit_refuses_the_byte_past_it() {
+		assert!(within_cap(0, 10, 10));
+		assert!(within_cap(6, 4, 10));
+		assert!(!within_cap(6, 5, 10));
+		assert!(!within_cap(usize::MAX, 1, usize::MAX), "no overflow");
+		// Chunk by chunk, as a streamed body arrives.
+		let limit = 1000;
+		let mut read = 0;
+		let mut refused_at = None;
+		for chunk in std::iter::repeat_n(64usize, 100) {
+			if !within_cap(read, chunk, limit) {
+				refused_at = Some(read);
+				break;
+			}
+			read += chunk;
+		}
+		assert_eq!(refused_at, Some(960));
 	}
 }

@@ -2,17 +2,19 @@
 //!
 //! The trusted GRANDPA authority set comes from the chain spec's raw genesis storage (never from
 //! a node or a gateway), and moves only through authority-set changes the trusted set itself
-//! justified. It lives in `trust.json` in the data dir. [`Trust::verify`] checks a [`Proven`]
-//! response whole — set changes, finality, one storage proof for every entry, every body — and
-//! refuses it whole with the first step that failed: nothing of a bad response is loaded.
+//! justified. It lives in `trust.json` in the data dir, with the newest finalized block the device
+//! proved. [`Trust::check`] checks a [`Proven`] response whole — set changes, finality, that the
+//! block is not older than the newest one proved, one storage proof for every entry, every body —
+//! and refuses it whole with the first step that failed; [`Trust::keep`] then records what it
+//! established. [`Trust::verify`] does both: nothing of a bad response is loaded or kept.
 
 use std::path::{Path, PathBuf};
 
 use codec::{Decode, Encode};
-use membria_offchain::Body;
+pub use membria_verifier::proven::ProvenEntry;
 use membria_verifier::{
-	follow_set_change, verify_body, verify_entries, verify_finality, AuthorityList, AuthoritySet,
-	FinalizedHeader, Header, VerifiedEntry, VerifyError,
+	proven::{verify_proven, ProvenError},
+	verify_finality, AuthorityList, AuthoritySet, FinalizedHeader, Header, VerifyError,
 };
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +35,8 @@ pub enum TrustError {
 	Undecodable { what: &'static str, reason: String },
 	#[error("entry {0} is listed twice")]
 	DuplicateEntry(u64),
+	#[error("stale: the response is proven at block {proven_at}, older than block {newest} this device already proved (a replayed or lagging response); nothing of it is kept")]
+	Stale { proven_at: u32, newest: u32 },
 	#[error("the chain spec {path}: {reason}")]
 	ChainSpec { path: PathBuf, reason: String },
 	#[error("no trust root in {0}: pass --chain-spec <raw chain spec> once (or put it at <data-dir>/chain-spec.json)")]
@@ -41,13 +45,18 @@ pub enum TrustError {
 	Io { path: PathBuf, reason: String },
 }
 
-/// A verified entry with its verified body.
-#[derive(Clone, Debug)]
-pub struct ProvenEntry {
-	pub verified: VerifiedEntry,
-	pub body: Body,
-	/// The body's exact bytes.
-	pub bytes: Vec<u8>,
+/// The verifier's refusals of a [`Proven`] document, each as the device names it.
+impl From<ProvenError> for TrustError {
+	fn from(error: ProvenError) -> Self {
+		match error {
+			ProvenError::SetChange { index, source } => Self::SetChange { index, source },
+			ProvenError::Finality(source) => Self::Finality(source),
+			ProvenError::State(source) => Self::State(source),
+			ProvenError::Body { id, source } => Self::Body { id, source },
+			ProvenError::Undecodable { what, reason } => Self::Undecodable { what, reason },
+			ProvenError::DuplicateEntry(id) => Self::DuplicateEntry(id),
+		}
+	}
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -59,6 +68,19 @@ struct TrustRecord {
 	set_start: u32,
 	/// The newest finalized block this device proved.
 	last_proven: u32,
+}
+
+/// What a [`Proven`] response established, checked whole but not yet kept: its entries, the
+/// finalized block they are proven at (from the header the device verified), and the trusted set
+/// it leads to. [`Trust::keep`] records it.
+#[derive(Clone, Debug)]
+pub struct Checked {
+	pub entries: Vec<ProvenEntry>,
+	/// The finalized block everything is proven at: the verified header's, never a number the
+	/// server wrote.
+	pub finalized: FinalizedHeader,
+	set: AuthoritySet,
+	set_start: u32,
 }
 
 /// The trusted authority set, on disk.
@@ -170,9 +192,9 @@ impl Trust {
 			.map_err(TrustError::Finality)
 	}
 
-	/// Checks `proven` whole: its set changes from the trusted set on, its justified header, its
-	/// storage proof for every entry, every body. Accepted set changes are kept (only when all
-	/// of it verifies).
+	/// Checks `proven` whole and keeps what it established ([`Trust::check`], then
+	/// [`Trust::keep`]): accepted set changes and the newest proven block are saved only when
+	/// all of it verifies.
 	pub fn verify(&mut self, proven: &Proven) -> Result<Vec<ProvenEntry>, TrustError> {
 		self.verify_traced(proven, &mut |_| {})
 	}
@@ -183,85 +205,58 @@ impl Trust {
 		proven: &Proven,
 		trace: &mut dyn FnMut(String),
 	) -> Result<Vec<ProvenEntry>, TrustError> {
-		let mut set = self.set.clone();
-		let mut set_start = self.set_start;
+		let checked = self.check_traced(proven, trace)?;
+		self.keep(&checked)?;
+		Ok(checked.entries)
+	}
+
+	/// Checks `proven` whole, changing nothing: its set changes from the trusted set on, its
+	/// justified header, that the header is not older than the newest block this device proved
+	/// ([`TrustError::Stale`]), its storage proof for every entry, every body.
+	pub fn check(&self, proven: &Proven) -> Result<Checked, TrustError> {
+		self.check_traced(proven, &mut |_| {})
+	}
+
+	/// [`Trust::check`], telling `trace` what each step established.
+	pub fn check_traced(
+		&self,
+		proven: &Proven,
+		trace: &mut dyn FnMut(String),
+	) -> Result<Checked, TrustError> {
+		// The check itself is pure, in the verifier, and the same code its fuzz targets run.
+		let checked = verify_proven(&self.set, self.set_start, proven, trace)?;
+		let finalized = checked.finalized;
+		if finalized.number < self.last_proven {
+			return Err(TrustError::Stale {
+				proven_at: finalized.number,
+				newest: self.last_proven,
+			});
+		}
 		trace(format!(
-			"trusted authority set {} ({} authorities, from block {})",
-			set.set_id,
-			set.authorities.len(),
-			set_start
+			"block {} is not older than block {}, the newest this device proved",
+			finalized.number, self.last_proven
 		));
-		for (index, change) in proven.set_changes.iter().enumerate() {
-			let header = decode_header(&change.header)?;
-			set = follow_set_change(&set, &header, &change.justification.0)
-				.map_err(|source| TrustError::SetChange { index, source })?;
-			set_start = header.number;
-			trace(format!(
-				"block {} justified by the trusted set hands over to set {} ({} authorities)",
-				header.number,
-				set.set_id,
-				set.authorities.len()
-			));
+		Ok(Checked {
+			entries: checked.entries,
+			finalized,
+			set: checked.set,
+			set_start: checked.set_start,
+		})
+	}
+
+	/// Keeps what a check established: the set it led to and its block as the newest proven,
+	/// saved. Only ever forward: a later set, a newer block.
+	pub fn keep(&mut self, checked: &Checked) -> Result<(), TrustError> {
+		let new_set = checked.set.set_id > self.set.set_id;
+		if !new_set && checked.finalized.number <= self.last_proven {
+			return Ok(());
 		}
-		let header = decode_header(&proven.finality.header)?;
-		let finalized = verify_finality(&header, &proven.finality.justification.0, &set)
-			.map_err(TrustError::Finality)?;
-		trace(format!(
-			"block {} ({:?}) is final: its GRANDPA justification carries precommits of more than two thirds of set {}",
-			finalized.number, finalized.hash, set.set_id
-		));
-		let mut ids = Vec::with_capacity(proven.entries.len());
-		for body in &proven.entries {
-			if ids.contains(&body.id) {
-				return Err(TrustError::DuplicateEntry(body.id));
-			}
-			ids.push(body.id);
+		if new_set {
+			self.set = checked.set.clone();
+			self.set_start = checked.set_start;
 		}
-		let proof = proven.proof.iter().map(|node| node.0.clone()).collect();
-		let verified = if ids.is_empty() {
-			Vec::new()
-		} else {
-			verify_entries(&finalized, proof, &ids).map_err(TrustError::State)?
-		};
-		for entry in &verified {
-			trace(format!(
-				"entry {}: the storage proof against state root {:?} shows it Validated ({:?}), the answer to its question, approved by {} stake",
-				entry.id,
-				finalized.state_root,
-				entry.entry.status,
-				entry.approving_stake.map_or("unrecorded".into(), |s| s.to_string())
-			));
-		}
-		let entries = verified
-			.into_iter()
-			.zip(&proven.entries)
-			.map(|(verified, body)| {
-				let parsed = verify_body(&verified, &body.body.0).map_err(|source| {
-					TrustError::Body {
-						id: body.id,
-						source,
-					}
-				})?;
-				trace(format!(
-					"entry {}: the body's {} bytes hash to its content hash and its CID {}; schema and question key hold",
-					body.id,
-					body.body.0.len(),
-					membria_primitives::unixfs::cid_to_text(&verified.entry.cid)
-				));
-				Ok(ProvenEntry {
-					verified,
-					body: parsed,
-					bytes: body.body.0.clone(),
-				})
-			})
-			.collect::<Result<Vec<_>, TrustError>>()?;
-		if set.set_id != self.set.set_id || finalized.number > self.last_proven {
-			self.set = set;
-			self.set_start = set_start;
-			self.last_proven = self.last_proven.max(finalized.number);
-			self.save()?;
-		}
-		Ok(entries)
+		self.last_proven = self.last_proven.max(checked.finalized.number);
+		self.save()
 	}
 }
 

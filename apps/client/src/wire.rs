@@ -1,54 +1,10 @@
 //! What the gateway and the device exchange (JSON). Everything that carries knowledge carries the
 //! material to prove it ([`Proven`]); the device checks it all ([`crate::trust`]) and trusts none
-//! of the gateway's own words (scores, ranks, labels are hints).
+//! of the gateway's own words (scores, ranks, labels are hints). [`Proven`] and its parts are
+//! `membria-verifier`'s (`proven`), beside their check, which the fuzz targets run too.
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-/// Bytes as `0x`-prefixed hex in JSON.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct HexBytes(pub Vec<u8>);
-
-impl Serialize for HexBytes {
-	fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-		serializer.serialize_str(&crate::rpc::to_hex(&self.0))
-	}
-}
-
-impl<'de> Deserialize<'de> for HexBytes {
-	fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-		let text = String::deserialize(deserializer)?;
-		crate::rpc::from_hex(&text)
-			.map(HexBytes)
-			.map_err(serde::de::Error::custom)
-	}
-}
-
-/// A header (SCALE) and its GRANDPA justification (SCALE).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Justified {
-	pub header: HexBytes,
-	pub justification: HexBytes,
-}
-
-/// A body and the entry it claims to be.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProvenBody {
-	pub id: u64,
-	/// The body's exact bytes.
-	pub body: HexBytes,
-}
-
-/// Entries with everything a device needs to prove them itself: the authority-set changes from
-/// the set it trusts, a justified header, one storage proof (against that header's state root)
-/// of every entry's `Kcg.Entries`, `Kcg.Answer` and `Validators.Tallies`, and the bodies.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Proven {
-	/// Blocks that changed the authority set, in order, each justified by the set before it.
-	pub set_changes: Vec<Justified>,
-	pub finality: Justified,
-	pub proof: Vec<HexBytes>,
-	pub entries: Vec<ProvenBody>,
-}
+pub use membria_verifier::proven::{HexBytes, Justified, Proven, ProvenBody};
+use serde::{Deserialize, Serialize};
 
 /// `POST /v1/ask`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -1,6 +1,7 @@
 //! The verified cache survives restarts, and refuses — and forgets — whatever was changed on disk.
 
 use membria_client::VerifiedCache;
+use membria_embed::{Query, Thresholds};
 use membria_offchain::body::{Body, DistillerInfo, Source};
 use membria_primitives::{question_key, unixfs, CidVersion};
 
@@ -68,9 +69,12 @@ fn entries_survive_a_restart_and_are_searchable() {
 	let entry = cache.entry(1).unwrap();
 	assert_eq!(entry.proven_at_number, 42);
 	assert_eq!(entry.question, "What is the atomic number of carbon?");
-	let terms = membria_primitives::key_terms("atomic number of carbon");
-	let query = tch::Tensor::from_slice(&[0.9f32, 0.1, 0.0, 0.0]);
-	let hit = cache.index().lookup(&query, &terms, 0.5, 3).expect("a hit");
+	let query = Query::new("Carbon has which atomic number?");
+	let embedding = tch::Tensor::from_slice(&[0.9f32, 0.1, 0.0, 0.0]);
+	let hit = cache
+		.index()
+		.lookup(&embedding, &query, &Thresholds::default(), 3)
+		.expect("a hit");
 	assert_eq!(hit.id, 1);
 	assert_eq!(
 		cache.body(1).unwrap(),
@@ -208,4 +212,66 @@ fn a_removed_entry_is_gone_from_disk_index_and_reopening() {
 	let cache = VerifiedCache::open(dir.path(), DIMENSION).unwrap();
 	assert_eq!(cache.entries().len(), 1);
 	assert!(cache.corrupted().is_empty(), "{:?}", cache.corrupted());
+}
+
+#[test]
+fn an_entry_keeps_one_embedding_per_phrasing() {
+	let dir = tempfile::tempdir().unwrap();
+	let question = "What is UDP?";
+	let answer = "UDP: User Datagram Protocol, a connectionless transport.";
+	let bytes = body(question, answer);
+	let parsed = Body::parse(&bytes).unwrap();
+	assert_eq!(
+		membria_client::cache::phrasings(&parsed),
+		["What is UDP?", "What is User Datagram Protocol?"]
+	);
+	let insert = |cache: &mut VerifiedCache, embeddings: &[f32]| {
+		cache.insert(
+			1,
+			question_key(question),
+			&unixfs::file_cid(&bytes, CidVersion::V1),
+			sp_crypto_hashing::blake2_256(&bytes),
+			(42, [7; 32]),
+			0,
+			&bytes,
+			embeddings,
+		)
+	};
+	let mut cache = VerifiedCache::open(dir.path(), DIMENSION).unwrap();
+	// One row where the matcher embeds two: refused, nothing stored.
+	let error = insert(&mut cache, &[1.0, 0.0, 0.0, 0.0]).unwrap_err();
+	assert!(error.to_string().contains("2 phrasings of 4"), "{error}");
+	assert!(cache.entries().is_empty());
+	insert(&mut cache, &[1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0]).expect("two rows");
+	// The long form's row finds it.
+	let hit = cache
+		.index()
+		.lookup(
+			&tch::Tensor::from_slice(&[0.0f32, 1.0, 0.0, 0.0]),
+			&Query::new("What is the User Datagram Protocol?"),
+			&Thresholds::default(),
+			3,
+		)
+		.expect("the spelled-out phrasing hits");
+	assert_eq!(hit.id, 1);
+	drop(cache);
+	// A cache written with another number of rows (an older matcher) is fetched again.
+	let path = dir.path().join("embeddings/1.f32");
+	let record_path = dir.path().join("entries/1.json");
+	let one_row: Vec<u8> = [1.0f32, 0.0, 0.0, 0.0]
+		.iter()
+		.flat_map(|x| x.to_le_bytes())
+		.collect();
+	std::fs::write(&path, &one_row).unwrap();
+	let mut record: serde_json::Value =
+		serde_json::from_slice(&std::fs::read(&record_path).unwrap()).unwrap();
+	record["embedding_hash"] = hex::encode(sp_crypto_hashing::blake2_256(&one_row)).into();
+	std::fs::write(&record_path, serde_json::to_vec(&record).unwrap()).unwrap();
+	let cache = VerifiedCache::open(dir.path(), DIMENSION).unwrap();
+	assert!(cache.entries().is_empty());
+	assert!(
+		cache.corrupted()[0].reason.contains("not the 2 phrasings"),
+		"{:?}",
+		cache.corrupted()
+	);
 }

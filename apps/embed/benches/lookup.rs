@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use membria_embed::{Embedder, Index};
+use membria_embed::{Embedder, Index, Profile, Query, Thresholds};
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
 	sorted[((sorted.len() - 1) as f64 * p).round() as usize]
@@ -42,7 +42,11 @@ fn main() {
 		);
 		let random = &random / random.norm_scalaropt_dim(2, [-1], true);
 		for i in 0..size {
-			index.push(i as u64, &random.get(i as i64), Vec::new());
+			index.push(
+				i as u64,
+				&random.get(i as i64),
+				Profile::new("What is it?", "", &[]),
+			);
 		}
 		index.search(&random.get(0), 1); // builds the matrix
 		let (mut embed, mut lookup, mut ask) = (Vec::new(), Vec::new(), Vec::new());
@@ -51,7 +55,7 @@ fn main() {
 			let started = Instant::now();
 			let query = model.embed(&[question]).expect("embed");
 			let embedded = Instant::now();
-			let _ = index.lookup(&query, &[], 0.7, 5);
+			let _ = index.lookup(&query, &Query::new(question), &Thresholds::default(), 5);
 			embed.push((embedded - started).as_secs_f64() * 1e3);
 			lookup.push(embedded.elapsed().as_secs_f64() * 1e3);
 			ask.push(started.elapsed().as_secs_f64() * 1e3);

@@ -1,27 +1,26 @@
 //! The lookup a semantic cache makes: one matrix product of the query's embedding with every
-//! cached entry's, then the best candidates in order — and a hit only when the candidate also
-//! agrees with the question on what it is about (its key terms). Plain similarity puts "atomic
-//! number of carbon" next to "atomic number of nitrogen"; key terms tell them apart.
+//! cached phrasing, the best entries in order, then the [matcher](crate::matcher) decides
+//! whether the closest ones answer the question.
+
+use std::collections::HashMap;
 
 use tch::{Device, Kind, Tensor};
 
-/// One cached item: an id, its unit embedding, and the words it speaks of.
-struct Item {
-	id: u64,
-	vocabulary: Vec<String>,
-}
+use crate::matcher::{Profile, Query, Refusal, Thresholds};
 
-/// Embeddings of cached entries, searchable with one matrix product.
+/// Embeddings of cached entries (one row per phrasing), searchable with one matrix product.
 pub struct Index {
 	dimension: i64,
-	items: Vec<Item>,
-	/// `[items, dimension]`, rebuilt lazily after pushes.
+	/// The entry each row embeds.
+	rows: Vec<u64>,
+	profiles: HashMap<u64, Profile>,
+	/// `[rows, dimension]`, rebuilt lazily after pushes.
 	matrix: Option<Tensor>,
 	pending: Vec<Tensor>,
 	device: Device,
 }
 
-/// A candidate and its cosine similarity to the query.
+/// A candidate and its cosine similarity to the query (its closest phrasing's).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scored {
 	pub id: u64,
@@ -34,9 +33,27 @@ pub enum Miss {
 	/// The cache is empty.
 	Empty,
 	/// Nothing clears the similarity threshold.
-	BelowThreshold { best: Scored },
-	/// Similar enough, but about something else (these query terms are not in it).
-	Disagrees { best: Scored, missing: Vec<String> },
+	BelowThreshold { best: Scored, threshold: f32 },
+	/// Similar enough, but the closest entry does not answer the question.
+	Refused { best: Scored, refusal: Refusal },
+}
+
+impl std::fmt::Display for Miss {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		match self {
+			Self::Empty => write!(f, "the verified cache is empty"),
+			Self::BelowThreshold { best, threshold } => write!(
+				f,
+				"no cached entry is similar enough (best: entry {} at {:.2}, threshold {threshold:.2})",
+				best.id, best.score
+			),
+			Self::Refused { best, refusal } => write!(
+				f,
+				"the closest cached entry ({} at {:.2}) {refusal}",
+				best.id, best.score
+			),
+		}
+	}
 }
 
 impl Index {
@@ -44,49 +61,52 @@ impl Index {
 	pub fn new(dimension: usize, device: Device) -> Self {
 		Self {
 			dimension: dimension as i64,
-			items: Vec::new(),
+			rows: Vec::new(),
+			profiles: HashMap::new(),
 			matrix: None,
 			pending: Vec::new(),
 			device,
 		}
 	}
 
-	/// Number of cached items.
+	/// Number of cached entries.
 	pub fn len(&self) -> usize {
-		self.items.len()
+		self.profiles.len()
 	}
 
 	/// Whether the index is empty.
 	pub fn is_empty(&self) -> bool {
-		self.items.is_empty()
+		self.profiles.is_empty()
 	}
 
-	/// Adds an item: its unit `embedding` (`[dimension]` or `[1, dimension]`) and the words it
-	/// speaks of (its question's key terms and its answer's words).
-	pub fn push(&mut self, id: u64, embedding: &Tensor, vocabulary: Vec<String>) {
-		self.pending.push(
-			embedding
-				.view([1, self.dimension])
-				.to_kind(Kind::Float)
-				.to(self.device),
-		);
-		self.items.push(Item { id, vocabulary });
+	/// Adds entry `id`: the unit embeddings of its phrasings (`[phrasings, dimension]`, its
+	/// question first, or one `[dimension]` row) and its profile. An entry already there is
+	/// replaced.
+	pub fn push(&mut self, id: u64, embeddings: &Tensor, profile: Profile) {
+		self.remove(id);
+		let rows = embeddings
+			.view([-1, self.dimension])
+			.to_kind(Kind::Float)
+			.to(self.device);
+		let count = rows.size()[0] as usize;
+		self.pending.push(rows);
+		self.rows.extend(std::iter::repeat_n(id, count));
+		self.profiles.insert(id, profile);
 	}
 
-	/// Removes item `id` (a superseded entry); whether it was there.
+	/// Removes entry `id` (a superseded entry); whether it was there.
 	pub fn remove(&mut self, id: u64) -> bool {
-		let Some(position) = self.items.iter().position(|item| item.id == id) else {
+		if self.profiles.remove(&id).is_none() {
 			return false;
-		};
-		let Some(matrix) = self.matrix().map(|m| m.shallow_clone()) else {
-			return false;
-		};
-		let keep: Vec<i64> = (0..self.items.len() as i64)
-			.filter(|row| *row != position as i64)
-			.collect();
-		self.matrix = (!keep.is_empty())
-			.then(|| matrix.index_select(0, &Tensor::from_slice(&keep).to(self.device)));
-		self.items.remove(position);
+		}
+		if let Some(matrix) = self.matrix().map(|m| m.shallow_clone()) {
+			let keep: Vec<i64> = (0..self.rows.len() as i64)
+				.filter(|row| self.rows[*row as usize] != id)
+				.collect();
+			self.matrix = (!keep.is_empty())
+				.then(|| matrix.index_select(0, &Tensor::from_slice(&keep).to(self.device)));
+		}
+		self.rows.retain(|row| *row != id);
 		true
 	}
 
@@ -99,19 +119,8 @@ impl Index {
 		self.matrix.as_ref()
 	}
 
-	/// The `k` most similar items to the unit `query`, best first.
+	/// The `k` entries most similar to the unit `query`, best first.
 	pub fn search(&mut self, query: &Tensor, k: usize) -> Vec<Scored> {
-		self.ranked(query, k)
-			.into_iter()
-			.map(|(position, score)| Scored {
-				id: self.items[position].id,
-				score,
-			})
-			.collect()
-	}
-
-	/// Positions and scores of the `k` most similar items, best first.
-	fn ranked(&mut self, query: &Tensor, k: usize) -> Vec<(usize, f32)> {
 		let dimension = self.dimension;
 		let device = self.device;
 		let Some(matrix) = self.matrix() else {
@@ -119,51 +128,59 @@ impl Index {
 		};
 		let query = query.view([dimension, 1]).to_kind(Kind::Float).to(device);
 		let scores = matrix.matmul(&query).squeeze_dim(1);
-		let k = (k.min(self.items.len())) as i64;
-		let (values, indices) = scores.topk(k, 0, true, true);
+		// Enough rows that `k` distinct entries are among them (an entry has a few phrasings).
+		let take = (k.saturating_mul(4)).min(self.rows.len()) as i64;
+		let (values, indices) = scores.topk(take, 0, true, true);
 		let values = Vec::<f32>::try_from(&values.to(Device::Cpu)).unwrap_or_default();
 		let indices = Vec::<i64>::try_from(&indices.to(Device::Cpu)).unwrap_or_default();
-		indices
-			.into_iter()
-			.map(|i| i as usize)
-			.zip(values)
-			.collect()
+		let mut out: Vec<Scored> = Vec::with_capacity(k);
+		for (row, score) in indices.into_iter().zip(values) {
+			let id = self.rows[row as usize];
+			if out.len() < k && !out.iter().any(|s| s.id == id) {
+				out.push(Scored { id, score });
+			}
+		}
+		out
 	}
 
-	/// The best item that clears `threshold` and speaks of every one of `terms` (the query's key
-	/// terms), among the `k` most similar; otherwise why not.
+	/// The best entry among the `k` most similar to `query` (its unit `embedding`) that the
+	/// matcher accepts; otherwise why the closest does not answer.
 	pub fn lookup(
 		&mut self,
-		query: &Tensor,
-		terms: &[String],
-		threshold: f32,
+		embedding: &Tensor,
+		query: &Query,
+		thresholds: &Thresholds,
 		k: usize,
 	) -> Result<Scored, Miss> {
-		let candidates = self.ranked(query, k);
-		let scored = |(position, score): (usize, f32)| Scored {
-			id: self.items[position].id,
-			score,
-		};
-		let best = candidates.first().copied().map(scored).ok_or(Miss::Empty)?;
-		if best.score < threshold {
-			return Err(Miss::BelowThreshold { best });
+		let candidates = self.search(embedding, k);
+		let best = candidates.first().cloned().ok_or(Miss::Empty)?;
+		if best.score < thresholds.base {
+			return Err(Miss::BelowThreshold {
+				best,
+				threshold: thresholds.base,
+			});
 		}
-		let mut first_missing = None;
-		for (position, score) in candidates.into_iter().take_while(|(_, s)| *s >= threshold) {
-			let vocabulary = &self.items[position].vocabulary;
-			let missing: Vec<String> = terms
-				.iter()
-				.filter(|t| !vocabulary.contains(t))
-				.cloned()
-				.collect();
-			if missing.is_empty() {
-				return Ok(scored((position, score)));
+		let mut first_refusal = None;
+		for candidate in candidates
+			.into_iter()
+			.take_while(|c| c.score >= thresholds.base)
+		{
+			let Some(profile) = self.profiles.get(&candidate.id) else {
+				continue;
+			};
+			match profile.judge(query, candidate.score, thresholds) {
+				Ok(()) => return Ok(candidate),
+				Err(refusal) => {
+					first_refusal.get_or_insert(refusal);
+				}
 			}
-			first_missing.get_or_insert(missing);
 		}
-		Err(Miss::Disagrees {
-			best,
-			missing: first_missing.unwrap_or_default(),
-		})
+		match first_refusal {
+			Some(refusal) => Err(Miss::Refused { best, refusal }),
+			None => Err(Miss::BelowThreshold {
+				best,
+				threshold: thresholds.base,
+			}),
+		}
 	}
 }

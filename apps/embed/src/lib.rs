@@ -11,6 +11,7 @@
 //! libtorch's default threading is far slower for single queries.
 
 pub mod index;
+pub mod matcher;
 
 use std::path::{Path, PathBuf};
 
@@ -254,6 +255,8 @@ impl Embedder {
 }
 
 pub use index::{Index, Miss, Scored};
+pub use matcher::{Profile, Query, Refusal, Thresholds};
+pub use membria_primitives::AnswerKind;
 
 /// Cosine similarity of two unit vectors.
 pub fn cosine(a: &[f32], b: &[f32]) -> f32 {

@@ -72,8 +72,7 @@ fn a_missing_model_is_a_clear_error() {
 
 #[test]
 fn the_index_hits_paraphrases_and_refuses_near_misses() {
-	use membria_embed::{Index, Miss};
-	use membria_primitives::key_terms;
+	use membria_embed::{Index, Miss, Profile, Query, Refusal, Thresholds};
 	let model = embedder();
 	let entries = [
 		(
@@ -91,23 +90,44 @@ fn the_index_hits_paraphrases_and_refuses_near_misses() {
 			"Who wrote the play Hamlet?",
 			"William Shakespeare wrote Hamlet.",
 		),
+		(
+			4,
+			"What is TCP?",
+			"TCP: Transmission Control Protocol, the Internet's reliable stream transport.",
+		),
 	];
 	let mut index = Index::new(model.dimension(), tch::Device::Cpu);
+	let push = |index: &mut Index, id: u64, question: &str, answer: &str| {
+		let profile = Profile::new(question, answer, &[]);
+		let mut texts = vec![question.to_string()];
+		texts.extend(profile.phrasings().iter().cloned());
+		let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+		index.push(id, &model.embed(&texts).unwrap(), profile);
+	};
 	for (id, question, answer) in entries {
-		let mut vocabulary = key_terms(question);
-		vocabulary.extend(key_terms(answer));
-		index.push(id, &model.embed(&[question]).unwrap(), vocabulary);
+		push(&mut index, id, question, answer);
 	}
-	assert_eq!(index.len(), 3);
+	assert_eq!(index.len(), 4);
 	let ask = |index: &mut Index, question: &str| {
 		let query = model.embed(&[question]).unwrap();
-		index.lookup(&query, &key_terms(question), 0.6, 5)
+		index.lookup(&query, &Query::new(question), &Thresholds::default(), 5)
 	};
 	let hit = ask(&mut index, "Which atomic number does carbon have?").expect("a paraphrase hits");
 	assert_eq!(hit.id, 1);
-	// Close in wording, about another element: not a hit.
+	// The long form of an abbreviation finds the entry through its spelled-out phrasing.
+	let hit =
+		ask(&mut index, "What is the Transmission Control Protocol?").expect("long form hits");
+	assert_eq!(hit.id, 4);
+	assert!(hit.score > 0.9, "{hit:?}");
+	// Close in wording, about another element: not a hit, and the reason names the element.
 	match ask(&mut index, "What is the atomic number of oxygen?") {
-		Err(Miss::Disagrees { missing, .. }) => assert_eq!(missing, vec!["oxygen".to_string()]),
+		Err(Miss::Refused {
+			refusal: Refusal::NotAbout { missing },
+			..
+		}) => assert!(
+			missing == ["carbon"] || missing == ["nitrogen"],
+			"{missing:?}"
+		),
 		other => panic!("oxygen must not hit carbon or nitrogen: {other:?}"),
 	}
 	assert!(matches!(
@@ -118,32 +138,21 @@ fn the_index_hits_paraphrases_and_refuses_near_misses() {
 	// lands after the removal.
 	assert!(index.remove(1));
 	assert!(!index.remove(1));
-	assert_eq!(index.len(), 2);
+	assert_eq!(index.len(), 3);
 	assert!(ask(&mut index, "Which atomic number does carbon have?").is_err());
 	assert_eq!(
-		ask(&mut index, "Who wrote Hamlet?")
+		ask(&mut index, "Who wrote the play Hamlet?")
 			.expect("still there")
 			.id,
 		3
 	);
-	let (question, answer) = (
-		"What is the atomic number of carbon?",
-		"Carbon: Atomic number: 6",
-	);
-	let mut vocabulary = key_terms(question);
-	vocabulary.extend(key_terms(answer));
-	index.push(4, &model.embed(&[question]).unwrap(), vocabulary);
+	assert!(index.remove(4));
+	assert!(ask(&mut index, "What is the Transmission Control Protocol?").is_err());
+	push(&mut index, 5, entries[0].1, entries[0].2);
 	assert_eq!(
 		ask(&mut index, "Which atomic number does carbon have?")
 			.unwrap()
 			.id,
-		4
+		5
 	);
-	let empty = Index::new(model.dimension(), tch::Device::Cpu).lookup(
-		&model.embed(&["anything"]).unwrap(),
-		&[],
-		0.5,
-		5,
-	);
-	assert_eq!(empty, Err(Miss::Empty));
 }

@@ -24,7 +24,7 @@ use membria_client::{
 	wire::{AskRequest, AskResponse, DemandFiled, ErrorBody, Match, Proven, SyncResponse},
 };
 use membria_offchain::body::MAX_QUESTION_BYTES;
-use membria_primitives::{key_terms, question_key, QuestionKey};
+use membria_primitives::{question_key, QuestionKey};
 use membria_verifier::EntryStatus;
 use serde::Deserialize;
 
@@ -247,17 +247,20 @@ async fn ask(
 	}
 	shared.metrics.asks.fetch_add(1, Ordering::Relaxed);
 	let embedding = embed(&shared, question.clone()).await?;
-	let threshold = shared.config.threshold;
+	let thresholds = shared.config.thresholds;
 	let (best, others) = {
 		let mut knowledge = shared
 			.knowledge
 			.lock()
 			.map_err(|_| ApiError::unavailable("the index failed"))?;
-		let query = tch::Tensor::from_slice(&embedding);
-		let best = knowledge
-			.index
-			.lookup(&query, &key_terms(&question), threshold, k as usize);
-		let others = knowledge.index.search(&query, k as usize);
+		let embedding = tch::Tensor::from_slice(&embedding);
+		let best = knowledge.index.lookup(
+			&embedding,
+			&membria_embed::Query::new(&question),
+			&thresholds,
+			k as usize,
+		);
+		let others = knowledge.index.search(&embedding, k as usize);
 		(best, others)
 	};
 	let at = justified(&shared)?;
@@ -270,7 +273,7 @@ async fn ask(
 			matches.extend(
 				others
 					.into_iter()
-					.filter(|s| s.id != best.id && s.score >= threshold)
+					.filter(|s| s.id != best.id && s.score >= thresholds.base)
 					.map(|s| Match {
 						id: s.id,
 						score: s.score,
@@ -279,7 +282,7 @@ async fn ask(
 			matches.truncate(k as usize);
 			(matches, None)
 		}
-		Err(miss) => (Vec::new(), Some(describe_miss(&miss, threshold))),
+		Err(miss) => (Vec::new(), Some(describe_miss(&miss))),
 	};
 	let ids: Vec<u64> = matches.iter().map(|m| m.id).collect();
 	let current = shared
@@ -322,19 +325,10 @@ async fn ask(
 	}))
 }
 
-fn describe_miss(miss: &membria_embed::Miss, threshold: f32) -> String {
+fn describe_miss(miss: &membria_embed::Miss) -> String {
 	match miss {
 		membria_embed::Miss::Empty => "the gateway knows no validated entry yet".into(),
-		membria_embed::Miss::BelowThreshold { best } => format!(
-			"no validated entry is similar enough (best {:.2} < {threshold:.2})",
-			best.score
-		),
-		membria_embed::Miss::Disagrees { best, missing } => format!(
-			"the closest entry ({}, {:.2}) is not about {}",
-			best.id,
-			best.score,
-			missing.join(", ")
-		),
+		miss => miss.to_string(),
 	}
 }
 

@@ -5,9 +5,14 @@ use std::{
 	time::Duration,
 };
 
-use membria_client::{rpc::RpcError, source::JustifiedBlock, wire::ValidatedEvent};
+use membria_client::{
+	cache::{phrasings, profile},
+	rpc::RpcError,
+	source::JustifiedBlock,
+	wire::ValidatedEvent,
+};
 use membria_offchain::{check_body, EntryFacts};
-use membria_primitives::{key_terms, unixfs};
+use membria_primitives::unixfs;
 
 use crate::{Indexed, Shared};
 
@@ -159,19 +164,16 @@ async fn index_entry(
 		size: entry.size,
 	};
 	let parsed = check_body(&body, &facts).map_err(|reason| format!("{reason:?}"))?;
-	let mut vocabulary = key_terms(&parsed.question);
-	vocabulary.extend(key_terms(&parsed.answer));
-	for fact in &parsed.facts {
-		vocabulary.extend(key_terms(fact));
-	}
-	let question = parsed.question.clone();
+	let texts = phrasings(&parsed);
 	let embedder_shared = shared.clone();
-	let embedding = tokio::task::spawn_blocking(move || {
+	let embeddings = tokio::task::spawn_blocking(move || {
+		let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
 		embedder_shared
 			.embedder
 			.lock()
 			.map_err(|_| "the embedder is poisoned".to_string())
-			.and_then(|e| e.embed_one(&question).map_err(|e| e.to_string()))
+			.and_then(|e| e.embed(&texts).map_err(|e| e.to_string()))
+			.map(|t| t.to(tch::Device::Cpu))
 	})
 	.await
 	.map_err(|e| e.to_string())??;
@@ -191,9 +193,7 @@ async fn index_entry(
 			knowledge.entries.remove(&old);
 			knowledge.index.remove(old);
 		}
-		knowledge
-			.index
-			.push(id, &tch::Tensor::from_slice(&embedding), vocabulary);
+		knowledge.index.push(id, &embeddings, profile(&parsed));
 		knowledge.entries.insert(
 			id,
 			Indexed {

@@ -59,8 +59,8 @@ pub struct GatewayConfig {
 	pub burst: f64,
 	/// How often the follower polls the node.
 	pub poll: Duration,
-	/// Similarity a match needs.
-	pub threshold: f32,
+	/// The similarities a match needs (the device's rule: [`membria_embed::matcher`]).
+	pub thresholds: membria_embed::Thresholds,
 }
 
 /// Why the gateway could not start.

@@ -1,0 +1,54 @@
+//! Helpers the end-to-end tests share: running the `membria` binary, and waiting for a condition.
+
+#![allow(dead_code)]
+
+use std::{
+	path::PathBuf,
+	process::Command,
+	time::{Duration, Instant},
+};
+
+/// The `membria` binary under test.
+pub fn membria() -> PathBuf {
+	PathBuf::from(env!("CARGO_BIN_EXE_membria"))
+}
+
+/// What a `membria` run printed, and its exit code.
+pub struct Run {
+	pub code: i32,
+	pub stdout: String,
+	pub stderr: String,
+}
+
+/// Runs `membria args…` (warnings only in its log); the output is echoed when it fails.
+pub fn run_membria(args: &[&str]) -> Run {
+	let output = Command::new(membria())
+		.args(args)
+		.env("RUST_LOG", "warn")
+		.output()
+		.expect("membria runs");
+	let run = Run {
+		code: output.status.code().unwrap_or(-1),
+		stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+		stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+	};
+	if run.code != 0 {
+		eprintln!(
+			"membria {args:?} → {}\n{}\n{}",
+			run.code, run.stdout, run.stderr
+		);
+	}
+	run
+}
+
+/// Polls `probe` every half second until it gives a value; fails the test after `timeout`.
+pub fn wait_for<T>(timeout: Duration, what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+	let start = Instant::now();
+	loop {
+		if let Some(value) = probe() {
+			return value;
+		}
+		assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+		std::thread::sleep(Duration::from_millis(500));
+	}
+}
