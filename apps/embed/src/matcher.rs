@@ -398,8 +398,9 @@ fn spell_out(question: &str, alias: &Alias) -> Option<String> {
 		out[position] = replaced;
 		return Some(out.join(" "));
 	}
-	let lower = question.to_lowercase();
-	let long = alias.long_text.to_lowercase();
+	// ASCII lowercase keeps byte offsets: `at` indexes `question` too.
+	let lower = question.to_ascii_lowercase();
+	let long = alias.long_text.to_ascii_lowercase();
 	lower.find(&long).map(|at| {
 		format!(
 			"{}{}{}",
@@ -639,6 +640,18 @@ mod tests {
 			judge(&dns, "What is DHCP?", 0.9),
 			Err(Refusal::NotAbout { .. })
 		));
+	}
+
+	#[test]
+	fn phrasings_of_any_text_never_panic() {
+		// Lowercasing that changes byte lengths ("İ") must not shift where the long form is cut.
+		let profile = Profile::new(
+			"What is the İstanbul Domain Name System?",
+			"The Domain Name System (DNS) resolves names.",
+			&[],
+		);
+		assert_eq!(profile.phrasings(), ["What is the İstanbul DNS?"]);
+		let _ = Profile::new("ΣΊΣΥΦΟΣ (ΣΣ) of ?", "AB (AB) AB-AB", &["(((".into()]);
 	}
 
 	#[test]
