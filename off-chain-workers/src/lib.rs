@@ -21,4 +21,4 @@ pub mod protocol;
 pub mod settings;
 
 pub use body::{Body, BodyError, BodyLink, DistillerInfo, Source};
-pub use check::{check_body, EntryFacts};
+pub use check::{check_body, CheckFailure, EntryFacts};

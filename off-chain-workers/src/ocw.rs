@@ -24,6 +24,9 @@ pub enum CallFailure {
 	Timeout,
 	/// The server answered with this status.
 	Status(u16, Vec<u8>),
+	/// The server answered with bytes that are not what was asked for (an IPFS node serving
+	/// bytes that are not a CID's content): the server is faulty; ask again, or another one.
+	WrongContent,
 }
 
 /// A worker's offchain storage key for one item (a gap, an entry): `prefix` then the id, little
@@ -84,6 +87,18 @@ pub fn setting(key: &'static [u8]) -> Option<String> {
 		.flatten()
 		.and_then(|bytes| String::from_utf8(bytes).ok())
 		.filter(|value| !value.is_empty())
+}
+
+/// The IPFS endpoints the node was given (`--ipfs-api`: one Kubo RPC URL or several, separated
+/// by commas), in the order given.
+pub fn ipfs_endpoints() -> Vec<String> {
+	setting(crate::settings::IPFS_API)
+		.map(|value| {
+			crate::settings::endpoints(&value)
+				.map(String::from)
+				.collect()
+		})
+		.unwrap_or_default()
 }
 
 /// POSTs `body` to `url` and returns the status and body of a 2xx answer, all within

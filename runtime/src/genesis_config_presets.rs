@@ -73,6 +73,10 @@ fn development_params() -> ChainParams {
 			unbonding_period: 20,
 			min_validator_bond: 1_000 * UNIT,
 			wrong_vote_slash: Perbill::from_percent(10),
+			// Half the KCG entry deposit (10 MEM): rejecting an entry never pays back its
+			// deposit, and no decision takes more than 1% of the pot.
+			decision_reward: 5 * UNIT,
+			pot_share: Perbill::from_percent(1),
 		},
 		voting_period: 20,
 		// One request opens a gap; claims and demand last 20 blocks, gaps 200.
@@ -89,6 +93,10 @@ fn local_testnet_params() -> ChainParams {
 			unbonding_period: 24 * 60 * MINUTES,
 			min_validator_bond: 1_000 * UNIT,
 			wrong_vote_slash: Perbill::from_percent(10),
+			// Half the KCG entry deposit (10 MEM): rejecting an entry never pays back its
+			// deposit, and no decision takes more than 1% of the pot.
+			decision_reward: 5 * UNIT,
+			pot_share: Perbill::from_percent(1),
 		},
 		voting_period: 60 * MINUTES,
 		// Three distinct requesters within 10 minutes open a gap; an agent has 5 minutes per

@@ -7,7 +7,10 @@
 //! - The Knowledge Cache Graph (`Kcg`: entries, links, answers) and its validators
 //!   (`Validators`: bonds, attestations, slashing, rewards).
 //! - Block production by Aura and finality by GRANDPA; the authority set comes from
-//!   `pallet-session`, whose session manager is `Validators`: the staked set produces blocks.
+//!   `pallet-session`, whose session manager is `Validators`: the staked set produces blocks,
+//!   and each GRANDPA voter weighs its stake (`configs::finality`). GRANDPA equivocations are
+//!   reported with historical key-ownership proofs (`Historical`), become offences
+//!   (`Offences`, reporters found by `Authorship`) and slash the offender's bond (`Validators`).
 //! - Balances with holds and freezes (`fungible` traits), transaction fees by
 //!   `pallet-transaction-payment`, and `pallet-sudo` for development chains.
 //! - Genesis presets `development` (Alice alone) and `local_testnet` (Alice, Bob, Charlie),
@@ -68,7 +71,7 @@ pub mod opaque {
 		/// finality voting (GRANDPA).
 		pub struct SessionKeys {
 			pub aura: Aura,
-			pub grandpa: Grandpa,
+			pub grandpa: crate::configs::finality::StakeWeightedGrandpa,
 		}
 	}
 }
@@ -81,7 +84,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("membria"),
 	impl_name: alloc::borrow::Cow::Borrowed("membria-node"),
 	authoring_version: 1,
-	spec_version: 100,
+	spec_version: 101,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -204,6 +207,12 @@ mod runtime {
 	pub type Aura = pallet_aura;
 	#[runtime::pallet_index(13)]
 	pub type Grandpa = pallet_grandpa;
+	#[runtime::pallet_index(14)]
+	pub type Authorship = pallet_authorship;
+	#[runtime::pallet_index(15)]
+	pub type Offences = pallet_offences;
+	#[runtime::pallet_index(16)]
+	pub type Historical = pallet_session::historical;
 	#[runtime::pallet_index(20)]
 	pub type Kcg = pallet_kcg;
 	#[runtime::pallet_index(21)]

@@ -1,12 +1,13 @@
 // polkadot.js against `membria-node --dev --sealing instant`: the Knowledge Cache Graph and the
 // validators, as a user drives them — submit an entry, attest it, read it back Validated; then
-// //Dave bonds, sets session keys, validates, and enters the validator set at a session change.
+// //Dave bonds, sets session keys, validates, and enters the validator set at a session change,
+// where GRANDPA's voters weigh their stake.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady, blake2AsHex } from '@polkadot/util-crypto';
-import { u8aToHex, stringToU8a } from '@polkadot/util';
+import { u8aToHex, hexToU8a, stringToU8a } from '@polkadot/util';
 import { startDevNode, signAndFinalize } from './lib/node.js';
 
 let node;
@@ -96,4 +97,17 @@ test('//Dave bonds, sets session keys, validates, and joins the set at a session
   assert.ok((await validatorsNow()).includes(dave.address), `Dave is not a validator: ${await validatorsNow()}`);
   const stakes = await api.query.validators.sessionStakes((await api.query.session.currentIndex()).toNumber());
   assert.ok(stakes.some(([who]) => who.toString() === dave.address), 'Dave has no stake in the session');
+
+  // GRANDPA's voters, with their weights: each weighs its stake in the session, so Dave's
+  // minimum bond weighs a tenth of Alice's genesis bond, not one vote like hers.
+  const authorities = await api.query.grandpa.authorities();
+  assert.equal(authorities.length, 2, `voters: ${authorities}`);
+  const daveGrandpa = u8aToHex(hexToU8a(generated.keys).slice(32, 64));
+  const weight = (mine) => authorities.find(([id]) => (id.toHex() === daveGrandpa) === mine)[1].toNumber();
+  const stake = (mine) => stakes.find(([who]) => (who.toString() === dave.address) === mine)[1].toBigInt();
+  const [daveWeight, aliceWeight] = [weight(true), weight(false)];
+  assert.ok(daveWeight > 1, `Dave's weight ${daveWeight}`);
+  const stakeRatio = Number(stake(false)) / Number(stake(true));
+  assert.ok(Math.abs(aliceWeight / daveWeight - stakeRatio) < 1e-6,
+    `weights ${aliceWeight}:${daveWeight}, stakes ${stakeRatio}:1`);
 });

@@ -31,7 +31,7 @@ use std::collections::{HashMap, HashSet};
 
 use codec::{Decode, Encode};
 use finality_grandpa::voter_set::VoterSet;
-use membria_offchain::{check_body, Body, EntryFacts};
+use membria_offchain::{check_body, Body, CheckFailure, EntryFacts};
 use membria_primitives::{EntryId, QuestionKey, RejectReason};
 pub use pallet_kcg::{Entry, EntryStatus};
 pub use sp_consensus_grandpa::{AuthorityId, AuthorityList, SetId};
@@ -99,6 +99,8 @@ pub enum VerifyError {
 		entry: EntryId,
 		reason: RejectReason,
 	},
+	#[error("the bytes served for entry {entry} are neither the content of its CID nor the bytes its author committed to")]
+	NotTheContent { entry: EntryId },
 }
 
 /// The GRANDPA authorities a device trusts, and the set id they sign under.
@@ -533,9 +535,12 @@ pub fn verify_body(entry: &VerifiedEntry, bytes: &[u8]) -> Result<Body, VerifyEr
 		cid: entry.entry.cid.to_vec(),
 		size: entry.entry.size,
 	};
-	check_body(bytes, &facts).map_err(|reason| VerifyError::BadBody {
-		entry: entry.id,
-		reason,
+	check_body(bytes, &facts).map_err(|failure| match failure {
+		CheckFailure::NotTheContent => VerifyError::NotTheContent { entry: entry.id },
+		CheckFailure::Reject(reason) => VerifyError::BadBody {
+			entry: entry.id,
+			reason,
+		},
 	})
 }
 
@@ -675,6 +680,84 @@ mod tests {
 		assert!(!matches!(
 			verify_finality(&target, &two, &set),
 			Err(VerifyError::TooManyPrecommits { .. })
+		));
+	}
+
+	/// A justification signed by voters of `weights` (seeds 1..), for `target`.
+	fn justification_signed_by(target: &Header, signers: &[u8], set_id: u64) -> Vec<u8> {
+		use sp_core::Pair;
+		let round = 1u64;
+		let precommit = finality_grandpa::Precommit::<H256, BlockNumber> {
+			target_hash: target.hash(),
+			target_number: target.number,
+		};
+		let payload = sp_consensus_grandpa::localized_payload(
+			round,
+			set_id,
+			&finality_grandpa::Message::<H256, BlockNumber>::Precommit(precommit.clone()),
+		);
+		let precommits: Vec<_> = signers
+			.iter()
+			.map(|seed| {
+				let pair = sp_core::ed25519::Pair::from_seed(&[*seed; 32]);
+				let id: AuthorityId = pair.public().into();
+				(precommit.clone(), pair.sign(&payload), id)
+			})
+			.collect();
+		(
+			round,
+			(target.hash(), target.number, precommits),
+			Vec::<Header>::new(),
+		)
+			.encode()
+	}
+
+	/// Finality weighs stake: a device accepts a header exactly when the signers hold more than
+	/// two thirds of the set's weight, however many or few they are.
+	#[test]
+	fn justifications_need_a_weighted_supermajority() {
+		use sp_core::Pair;
+		// Voter 1 holds 3 of 6; voters 2, 3 and 4 one each. GRANDPA's threshold: 6 − ⌊5/3⌋ = 5.
+		let voter = |seed: u8| -> AuthorityId {
+			sp_core::ed25519::Pair::from_seed(&[seed; 32])
+				.public()
+				.into()
+		};
+		let set = AuthoritySet {
+			set_id: 4,
+			authorities: vec![(voter(1), 3), (voter(2), 1), (voter(3), 1), (voter(4), 1)],
+		};
+		let target = header_with(vec![]);
+		let refused = |signers: &[u8]| {
+			matches!(
+				verify_finality(&target, &justification_signed_by(&target, signers, 4), &set),
+				Err(VerifyError::InvalidCommit { .. })
+			)
+		};
+		// Three of four voters — a supermajority by count — with half the weight.
+		assert!(refused(&[2, 3, 4]), "3 of 4 seats, 3 of 6 weight");
+		// Four sixths is two thirds, not more.
+		assert!(refused(&[1, 2]), "4 of 6 weight");
+		assert!(verify_finality(
+			&target,
+			&justification_signed_by(&target, &[1, 2, 3], 4),
+			&set
+		)
+		.is_ok());
+		assert!(verify_finality(
+			&target,
+			&justification_signed_by(&target, &[1, 2, 3, 4], 4),
+			&set
+		)
+		.is_ok());
+		// Signed under another set id: no signature verifies.
+		assert!(matches!(
+			verify_finality(
+				&target,
+				&justification_signed_by(&target, &[1, 2, 3, 4], 5),
+				&set
+			),
+			Err(VerifyError::BadSignature { set_id: 4, .. })
 		));
 	}
 

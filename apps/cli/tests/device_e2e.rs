@@ -357,7 +357,7 @@ fn refuses_tampering(raw: &str, later: &SyncResponse, spec: &Path, dir: &Path) {
 	assert!(matches!(
 		trust.verify(&body_changed),
 		Err(TrustError::Body {
-			source: VerifyError::BadBody { .. },
+			source: VerifyError::NotTheContent { .. },
 			..
 		})
 	));

@@ -31,7 +31,7 @@ pub enum CacheError {
 		source: std::io::Error,
 	},
 	#[error("the body does not match the entry it is cached as: {0:?}")]
-	BodyMismatch(membria_primitives::RejectReason),
+	BodyMismatch(membria_offchain::CheckFailure),
 	#[error("the embeddings hold {got} values, the cache expects {expected} ({rows} phrasings of {dimension})")]
 	Dimension {
 		expected: usize,

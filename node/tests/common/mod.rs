@@ -78,18 +78,26 @@ impl Node {
 	/// Starts `membria-node --dev` with the given extra arguments, RPC on a free port, logs in
 	/// `base/node.log`, and waits until its RPC answers.
 	pub fn start_dev(base: &Path, extra_args: &[&str]) -> Node {
+		let mut args = vec!["--dev"];
+		args.extend(extra_args);
+		Self::start(base, &base.join("chain"), &args)
+	}
+
+	/// Starts `membria-node` with `args` (the chain and the identity are the caller's), its
+	/// data in `chain_dir`, RPC and p2p on free ports, logs in `base/node-<rpc port>.log`, and
+	/// waits until its RPC answers.
+	pub fn start(base: &Path, chain_dir: &Path, args: &[&str]) -> Node {
 		let rpc_port = free_port();
 		let p2p_port = free_port();
 		let log_path = base.join(format!("node-{rpc_port}.log"));
 		let log = std::fs::File::create(&log_path).expect("create node log");
 		let child = Command::new(NODE_BIN)
-			.arg("--dev")
 			.arg("--base-path")
-			.arg(base.join("chain"))
+			.arg(chain_dir)
 			.args(["--rpc-port", &rpc_port.to_string()])
 			.args(["--port", &p2p_port.to_string()])
 			.args(["--no-prometheus", "--no-telemetry", "--no-mdns"])
-			.args(extra_args)
+			.args(args)
 			// Extra log targets for debugging a test, e.g. `runtime::dod=debug`.
 			.args(
 				std::env::var("MEMBRIA_TEST_NODE_LOG")

@@ -6,8 +6,9 @@
 //! 1. unclaimed (or the claim lapsed): send `claim_gap`;
 //! 2. claimed by this node's agent, no entry yet: ask the distiller (`--dod-distiller`, else
 //!    `--distiller`) for a body, check it is a body for the gap's question, add it to IPFS
-//!    (`--ipfs-api`), check the CID IPFS returns against our own computation, and send
-//!    `submit_answer` with the CID, blake2-256 and size.
+//!    (`--ipfs-api`; the next endpoint when there are several and one fails), check the CID IPFS
+//!    returns against our own computation (another CID is a faulty IPFS node: a failed call, never
+//!    a submission), and send `submit_answer` with the CID, blake2-256 and size.
 //!
 //! Idempotent across blocks, restarts and re-orgs: each gap has an offchain storage lock and a
 //! persistent work record keyed by the gap id (not the block): what was sent at which block, and
@@ -22,7 +23,7 @@ use frame_system::{
 	pallet_prelude::BlockNumberFor,
 };
 use membria_offchain::{
-	ocw::{item_key, post, setting, with_item_lock, CallFailure},
+	ocw::{ipfs_endpoints, item_key, post, setting, with_item_lock, CallFailure},
 	protocol, settings, Body,
 };
 use membria_primitives::{question_key, unixfs, CidVersion};
@@ -43,6 +44,9 @@ const BACKOFF_AFTER_FAILURE: u32 = 20;
 const DISTILL_DEADLINE_MS: u64 = 60_000;
 /// Deadline of an IPFS call.
 const IPFS_DEADLINE_MS: u64 = 10_000;
+/// IPFS endpoints an attempt adds the body to at most, one after the other while they fail (the
+/// gap's lock covers this many IPFS calls).
+const ADD_TRIES: usize = 2;
 /// Largest body the worker accepts from the distiller.
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
@@ -92,7 +96,7 @@ pub fn run_agent<T: Config>(now: BlockNumberFor<T>) {
 		let worked = with_item_lock::<frame_system::Pallet<T>, _>(
 			&lock_key(id),
 			RESEND_AFTER,
-			Duration::from_millis(DISTILL_DEADLINE_MS + 2 * IPFS_DEADLINE_MS),
+			Duration::from_millis(DISTILL_DEADLINE_MS + ADD_TRIES as u64 * IPFS_DEADLINE_MS),
 			|| work_on_gap::<T>(now, id, gap, &agents),
 		);
 		if worked.is_none() {
@@ -231,21 +235,37 @@ fn distill(question: &str) -> Result<Vec<u8>, DistillFailure> {
 	}
 }
 
+/// Adds the body to the first IPFS endpoint (`--ipfs-api`, up to [`ADD_TRIES`] of them) that
+/// stores it under the CID we compute ourselves; one that answers with another CID is faulty
+/// and the next is tried.
 fn add_to_ipfs(body: &[u8]) -> Result<Vec<u8>, CallFailure> {
-	let base = setting(settings::IPFS_API).ok_or(CallFailure::NotConfigured("--ipfs-api"))?;
+	let expected = unixfs::file_cid(body, CidVersion::V1);
+	let mut failure = CallFailure::NotConfigured("--ipfs-api");
+	for base in ipfs_endpoints().into_iter().take(ADD_TRIES) {
+		match add_to(&base, body, &expected) {
+			Ok(()) => return Ok(expected),
+			Err(error) => {
+				log::warn!(target: LOG_TARGET, "IPFS add at {base} failed: {error:?}");
+				failure = error;
+			}
+		}
+	}
+	Err(failure)
+}
+
+fn add_to(base: &str, body: &[u8], expected: &[u8]) -> Result<(), CallFailure> {
 	let response = post(
-		&protocol::ipfs_add_url(&base),
+		&protocol::ipfs_add_url(base),
 		&protocol::ipfs_add_content_type(),
 		&protocol::ipfs_add_body(body),
 		IPFS_DEADLINE_MS,
 		4096,
 	)?;
-	let expected = unixfs::file_cid(body, CidVersion::V1);
 	let returned = protocol::parse_add_response(&response)
 		.and_then(|line| unixfs::cid_from_text(&line.hash).ok());
-	if returned.as_deref() != Some(expected.as_slice()) {
+	if returned.as_deref() != Some(expected) {
 		log::warn!(target: LOG_TARGET, "IPFS stored the body under another CID: {returned:?}");
-		return Err(CallFailure::Status(200, response));
+		return Err(CallFailure::WrongContent);
 	}
-	Ok(expected)
+	Ok(())
 }

@@ -8,7 +8,8 @@
 //! - [`Pallet::submit_entry`]: anyone may submit a knowledge entry — the blake2-256 of its body,
 //!   the body's CID on IPFS, its size and the key of the question it answers — by holding
 //!   [`Config::EntryDeposit`]. The entry is `Pending` until validators decide it, or until its
-//!   voting deadline passes (`Expired`, deposit returned).
+//!   voting deadline passes (`Expired`: [`ExpirySlash`] of the deposit goes to
+//!   [`Config::Slashed`], the rest comes back).
 //! - Validators decide entries through [`EntryVoting`], implemented here and called by the
 //!   validators pallet: `Validated` returns the deposit and makes the entry the [`Answer`] to its
 //!   question (the previous answer becomes `Superseded`); `Rejected` slashes the deposit to
@@ -18,6 +19,16 @@
 //!   [`Config::LinkDeposit`].
 //! - [`Pallet::retract`]: the author withdraws a pending entry; the deposit comes back minus
 //!   [`Config::RetractFee`].
+//!
+//! ### Why an expired entry costs its author
+//!
+//! Validators fetch every pending entry's body from IPFS before they vote. A body that never
+//! becomes available (a CID nobody serves, a size that does not match it) cannot be judged, so
+//! nobody votes and the entry expires. If expiry were free, such entries would cost only their
+//! transaction fees while each one takes validators' fetch attempts until its deadline. So an
+//! expiry takes [`ExpirySlash`] of the deposit (root sets it with [`Pallet::set_expiry_slash`];
+//! never less than [`Config::RetractFee`], so withdrawing an entry its author knows cannot be
+//! fetched is never dearer than leaving it to expire).
 //!
 //! ### Terminology
 //!
@@ -162,7 +173,7 @@ pub mod pallet {
 		#[pallet::constant]
 		type LinkDeposit: Get<BalanceOf<Self>>;
 
-		/// The part of the deposit a retraction costs.
+		/// The part of the deposit a retraction costs (the least [`ExpirySlash`] may be).
 		#[pallet::constant]
 		type RetractFee: Get<Perbill>;
 
@@ -245,6 +256,19 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type VotingPeriod<T: Config> = StorageValue<_, BlockNumberFor<T>, ValueQuery>;
 
+	/// The default of [`ExpirySlash`]: [`DEFAULT_EXPIRY_SLASH`].
+	#[pallet::type_value]
+	pub fn DefaultExpirySlash() -> Perbill {
+		DEFAULT_EXPIRY_SLASH
+	}
+
+	/// The part of an entry's deposit its author loses when the entry expires undecided (its
+	/// body never became available to validators, or they could not agree in time); it goes to
+	/// [`Config::Slashed`] like a rejected entry's deposit. At least [`Config::RetractFee`];
+	/// [`DEFAULT_EXPIRY_SLASH`] until root sets it.
+	#[pallet::storage]
+	pub type ExpirySlash<T> = StorageValue<_, Perbill, ValueQuery, DefaultExpirySlash>;
+
 	#[pallet::genesis_config]
 	pub struct GenesisConfig<T: Config> {
 		/// How many blocks validators have to decide an entry (at least 1).
@@ -299,10 +323,12 @@ pub mod pallet {
 			entry: EntryId,
 			deposit_slashed: BalanceOf<T>,
 		},
-		/// Nobody decided an entry before its deadline; its deposit came back.
+		/// Nobody decided an entry before its deadline: [`ExpirySlash`] of its deposit went to
+		/// the reward pot (`deposit_slashed`), the rest came back to its author.
 		EntryExpired {
 			entry: EntryId,
 			deposit_returned: BalanceOf<T>,
+			deposit_slashed: BalanceOf<T>,
 		},
 		/// The author withdrew a pending entry.
 		EntryRetracted {
@@ -325,6 +351,8 @@ pub mod pallet {
 		},
 		/// Root changed the voting period.
 		VotingPeriodSet { blocks: BlockNumberFor<T> },
+		/// Root changed the part of the deposit an expired entry costs its author.
+		ExpirySlashSet { share: Perbill },
 	}
 
 	#[pallet::error]
@@ -368,6 +396,8 @@ pub mod pallet {
 		GapQuestionMismatch,
 		/// An entry for this gap's claim is already being voted on.
 		GapEntryPending,
+		/// The expiry slash must be at least the retraction fee ([`Config::RetractFee`]).
+		ExpirySlashBelowRetractFee,
 	}
 
 	#[pallet::hooks]
@@ -375,10 +405,20 @@ pub mod pallet {
 		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
 			let due = Deadlines::<T>::take(now);
 			let count = due.len() as u32;
-			for entry in due {
-				Self::expire(entry);
+			if count > 0 {
+				let share = ExpirySlash::<T>::get();
+				for entry in due {
+					Self::expire(entry, share);
+				}
 			}
 			T::WeightInfo::on_initialize_expire(count)
+		}
+
+		fn integrity_test() {
+			assert!(
+				DEFAULT_EXPIRY_SLASH >= T::RetractFee::get(),
+				"Kcg: the default expiry slash must be at least the retraction fee"
+			);
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -520,6 +560,23 @@ pub mod pallet {
 			Self::deposit_event(Event::VotingPeriodSet { blocks });
 			Ok(())
 		}
+
+		/// Sets the part of an entry's deposit its author loses when the entry expires
+		/// undecided ([`ExpirySlash`]); at least [`Config::RetractFee`]. Root only.
+		///
+		/// Weighs as [`Pallet::set_voting_period`]: the same check of origin and one write.
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::set_voting_period())]
+		pub fn set_expiry_slash(origin: OriginFor<T>, share: Perbill) -> DispatchResult {
+			ensure_root(origin)?;
+			ensure!(
+				share >= T::RetractFee::get(),
+				Error::<T>::ExpirySlashBelowRetractFee
+			);
+			ExpirySlash::<T>::put(share);
+			Self::deposit_event(Event::ExpirySlashSet { share });
+			Ok(())
+		}
 	}
 
 	impl<T: Config> Pallet<T> {
@@ -600,18 +657,26 @@ pub mod pallet {
 			Ok(id)
 		}
 
-		/// Ends the vote of a pending entry whose deadline has come: `Expired`, deposit back.
-		fn expire(entry: EntryId) {
+		/// Ends the vote of a pending entry whose deadline has come: `Expired`; `share` of the
+		/// deposit ([`ExpirySlash`]) goes to [`Config::Slashed`], the rest back to the author.
+		fn expire(entry: EntryId, share: Perbill) {
 			let Some(mut record) = Entries::<T>::get(entry) else {
 				return;
 			};
 			if !matches!(record.status, EntryStatus::Pending { .. }) {
 				return;
 			}
+			let (credit, _) = T::Currency::slash(
+				&HoldReason::EntryDeposit.into(),
+				&record.author,
+				share * record.deposit,
+			);
+			let deposit_slashed = credit.peek();
+			T::Slashed::on_unbalanced(credit);
 			let deposit_returned = T::Currency::release(
 				&HoldReason::EntryDeposit.into(),
 				&record.author,
-				record.deposit,
+				record.deposit.saturating_sub(deposit_slashed),
 				Precision::BestEffort,
 			)
 			.unwrap_or_default();
@@ -621,11 +686,12 @@ pub mod pallet {
 			Self::deposit_event(Event::EntryExpired {
 				entry,
 				deposit_returned,
+				deposit_slashed,
 			});
 		}
 
 		/// Records a validators' decision on a pending entry.
-		fn do_decide(entry: EntryId, decision: Decision) -> DispatchResult {
+		fn do_decide(entry: EntryId, decision: Decision) -> Result<T::AccountId, DispatchError> {
 			let mut record = Entries::<T>::get(entry).ok_or(Error::<T>::UnknownEntry)?;
 			let EntryStatus::Pending { deadline } = record.status else {
 				return Err(Error::<T>::NotPending.into());
@@ -689,7 +755,7 @@ pub mod pallet {
 					});
 				}
 			}
-			Ok(())
+			Ok(record.author)
 		}
 
 		/// The validations logged at or after block `since`, from log position `cursor` on
@@ -764,6 +830,10 @@ pub mod pallet {
 					"too many links from an entry"
 				);
 			}
+			ensure!(
+				ExpirySlash::<T>::get() >= T::RetractFee::get(),
+				"the expiry slash is below the retraction fee"
+			);
 			let len = ValidationLogLen::<T>::get();
 			let mut previous = None;
 			for index in 0..len {
@@ -814,6 +884,7 @@ pub mod pallet {
 
 	impl<T: Config> EntryVoting for Pallet<T> {
 		type BlockNumber = BlockNumberFor<T>;
+		type AccountId = T::AccountId;
 
 		fn open_for_votes(entry: EntryId) -> Result<SessionIndex, VoteRefusal> {
 			let record = Entries::<T>::get(entry).ok_or(VoteRefusal::UnknownEntry)?;
@@ -828,22 +899,29 @@ pub mod pallet {
 			}
 		}
 
-		fn decide(entry: EntryId, decision: Decision) -> DispatchResult {
+		fn decide(entry: EntryId, decision: Decision) -> Result<T::AccountId, DispatchError> {
 			Self::do_decide(entry, decision)
 		}
 
-		fn open_entries(limit: u32) -> alloc::vec::Vec<OpenEntry<BlockNumberFor<T>>> {
+		fn open_entry_ids() -> alloc::vec::Vec<EntryId> {
 			let now = frame_system::Pallet::<T>::block_number();
-			let mut due: alloc::vec::Vec<_> = Deadlines::<T>::iter()
+			// Every pending entry is in the bucket of its deadline, and only pending ones are.
+			let mut open: alloc::vec::Vec<EntryId> = Deadlines::<T>::iter()
 				.filter(|(deadline, _)| *deadline > now)
+				.flat_map(|(_, entries)| entries.into_inner())
 				.collect();
-			due.sort_by_key(|(deadline, _)| *deadline);
-			due.into_iter()
-				.flat_map(|(deadline, entries)| entries.into_iter().map(move |id| (deadline, id)))
-				.filter_map(|(deadline, id)| {
-					let record = Entries::<T>::get(id)?;
-					matches!(record.status, EntryStatus::Pending { .. }).then(|| OpenEntry {
-						entry: id,
+			open.sort_unstable();
+			open
+		}
+
+		fn open_entry(entry: EntryId) -> Option<OpenEntry<BlockNumberFor<T>>> {
+			let record = Entries::<T>::get(entry)?;
+			match record.status {
+				EntryStatus::Pending { deadline }
+					if frame_system::Pallet::<T>::block_number() < deadline =>
+				{
+					Some(OpenEntry {
+						entry,
 						question_key: record.question_key,
 						content_hash: record.content_hash.0,
 						cid: record.cid.into_inner(),
@@ -851,9 +929,9 @@ pub mod pallet {
 						session: record.session,
 						deadline,
 					})
-				})
-				.take(limit as usize)
-				.collect()
+				}
+				_ => None,
+			}
 		}
 	}
 }
@@ -880,6 +958,9 @@ pub type EntryOf<T> = Entry<
 
 /// The voting period a chain spec gets when it sets none: an hour of 6-second blocks.
 pub const DEFAULT_VOTING_PERIOD: u32 = 600;
+
+/// What [`ExpirySlash`] is until root sets it: a quarter of the deposit.
+pub const DEFAULT_EXPIRY_SLASH: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(25);
 
 /// The longest binary CID the chain accepts, in bytes.
 pub type MaxCidLen = ConstU32<64>;

@@ -3,7 +3,7 @@
 use frame_support::{assert_noop, assert_ok, traits::fungible::InspectHold};
 use membria_primitives::{question_key, Decision, Relation};
 use sp_core::H256;
-use sp_runtime::{DispatchError, TokenError};
+use sp_runtime::{DispatchError, Perbill, TokenError};
 
 use crate::{mock::*, *};
 
@@ -283,15 +283,20 @@ fn rejection_slashes_the_deposit_to_the_pot() {
 }
 
 #[test]
-fn undecided_entries_expire_at_their_deadline() {
+fn undecided_entries_expire_at_their_deadline_and_cost_their_author_the_expiry_slash() {
 	run_test(|| {
 		let id = submit(ALICE, "q", 1);
 		run_to_block(VOTING_PERIOD);
 		assert_eq!(Kcg::open_for_votes(id), Ok(0));
 		run_to_block(1 + VOTING_PERIOD);
 		assert_eq!(status(id), EntryStatus::Expired);
+		// An entry nobody could judge (its body never became available) is not free: the
+		// default expiry slash (a quarter) of its deposit goes where rejected deposits go.
+		let slashed = DEFAULT_EXPIRY_SLASH * ENTRY_DEPOSIT;
+		assert_eq!(slashed, ENTRY_DEPOSIT / 4);
 		assert_eq!(held(ALICE, HoldReason::EntryDeposit), 0);
-		assert_eq!(Balances::free_balance(ALICE), ENDOWMENT);
+		assert_eq!(Balances::free_balance(ALICE), ENDOWMENT - slashed);
+		assert_eq!(SLASHED.with(|s| *s.borrow()), slashed);
 		assert_eq!(closed(), vec![(id, Closure::Expired)]);
 		assert_eq!(Kcg::open_for_votes(id), Err(VoteRefusal::AlreadyClosed));
 		assert_noop!(
@@ -301,10 +306,87 @@ fn undecided_entries_expire_at_their_deadline() {
 		System::assert_last_event(
 			Event::EntryExpired {
 				entry: id,
-				deposit_returned: ENTRY_DEPOSIT,
+				deposit_returned: ENTRY_DEPOSIT - slashed,
+				deposit_slashed: slashed,
 			}
 			.into(),
 		);
+	});
+}
+
+#[test]
+fn the_expiry_slash_set_by_root_is_what_an_expiry_takes() {
+	run_test(|| {
+		let id = submit(ALICE, "q", 1);
+		assert_ok!(Kcg::set_expiry_slash(
+			RuntimeOrigin::root(),
+			Perbill::from_percent(50)
+		));
+		System::assert_last_event(
+			Event::ExpirySlashSet {
+				share: Perbill::from_percent(50),
+			}
+			.into(),
+		);
+		run_to_block(1 + VOTING_PERIOD);
+		assert_eq!(Balances::free_balance(ALICE), ENDOWMENT - ENTRY_DEPOSIT / 2);
+		assert_eq!(SLASHED.with(|s| *s.borrow()), ENTRY_DEPOSIT / 2);
+		System::assert_last_event(
+			Event::EntryExpired {
+				entry: id,
+				deposit_returned: ENTRY_DEPOSIT / 2,
+				deposit_slashed: ENTRY_DEPOSIT / 2,
+			}
+			.into(),
+		);
+	});
+}
+
+#[test]
+fn the_expiry_slash_is_set_by_root_only_and_never_below_the_retraction_fee() {
+	run_test(|| {
+		assert_eq!(ExpirySlash::<Test>::get(), DEFAULT_EXPIRY_SLASH);
+		assert_noop!(
+			Kcg::set_expiry_slash(RuntimeOrigin::signed(ALICE), Perbill::from_percent(30)),
+			DispatchError::BadOrigin
+		);
+		// Below the retraction fee, letting an unfetchable entry expire would be cheaper than
+		// withdrawing it.
+		assert_noop!(
+			Kcg::set_expiry_slash(RuntimeOrigin::root(), Perbill::from_percent(9)),
+			Error::<Test>::ExpirySlashBelowRetractFee
+		);
+		assert_ok!(Kcg::set_expiry_slash(
+			RuntimeOrigin::root(),
+			RetractFee::get()
+		));
+		assert_ok!(Kcg::set_expiry_slash(
+			RuntimeOrigin::root(),
+			Perbill::from_percent(100)
+		));
+		assert_eq!(ExpirySlash::<Test>::get(), Perbill::from_percent(100));
+	});
+}
+
+#[test]
+fn open_entries_are_listed_by_id_and_read_one_at_a_time() {
+	run_test(|| {
+		let first = submit(ALICE, "q1", 1);
+		run_to_block(2);
+		let second = submit(ALICE, "q2", 2);
+		let third = submit(BOB, "q3", 3);
+		assert_ok!(Kcg::decide(second, Decision::Rejected));
+		assert_eq!(Kcg::open_entry_ids(), vec![first, third]);
+		let open = Kcg::open_entry(third).expect("third is open");
+		assert_eq!(
+			(open.entry, open.cid, open.size, open.deadline),
+			(third, cid(3), 1_000, 2 + VOTING_PERIOD)
+		);
+		assert_eq!(Kcg::open_entry(second), None);
+		// At its deadline block an entry is no longer open, even before the hook expires it.
+		System::set_block_number(1 + VOTING_PERIOD);
+		assert_eq!(Kcg::open_entry_ids(), vec![third]);
+		assert_eq!(Kcg::open_entry(first), None);
 	});
 }
 

@@ -2,7 +2,7 @@
 //! pallet talk to each other.
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
-use frame_support::{pallet_prelude::DispatchResult, BoundedVec};
+use frame_support::{pallet_prelude::DispatchError, BoundedVec};
 use membria_primitives::{Decision, EntryId, GapId, QuestionKey, SessionIndex};
 use scale_info::TypeInfo;
 
@@ -28,7 +28,7 @@ pub enum EntryStatus<BlockNumber> {
 	Validated { at: BlockNumber },
 	/// Rejected by validators at block `at`; the author's deposit was slashed.
 	Rejected { at: BlockNumber },
-	/// Not decided before its deadline.
+	/// Not decided before its deadline; `ExpirySlash` of the deposit was slashed.
 	Expired,
 	/// Was the answer to its question until entry `by` was validated.
 	Superseded { by: EntryId },
@@ -196,15 +196,22 @@ pub enum VoteRefusal {
 /// record its decisions.
 pub trait EntryVoting {
 	type BlockNumber;
+	/// Who authors entries.
+	type AccountId;
 
 	/// The session whose stake decides `entry`, if the entry is open for votes.
 	fn open_for_votes(entry: EntryId) -> Result<SessionIndex, VoteRefusal>;
 
-	/// Records the validators' decision on a pending entry.
-	fn decide(entry: EntryId, decision: Decision) -> DispatchResult;
+	/// Records the validators' decision on a pending entry; returns the entry's author (who must
+	/// not be rewarded for deciding it).
+	fn decide(entry: EntryId, decision: Decision) -> Result<Self::AccountId, DispatchError>;
 
-	/// Up to `limit` entries open for votes, soonest deadline first (for off-chain workers).
-	fn open_entries(limit: u32) -> alloc::vec::Vec<OpenEntry<Self::BlockNumber>>;
+	/// The ids of every entry open for votes, in increasing order (for off-chain workers, which
+	/// choose among them without reading every record).
+	fn open_entry_ids() -> alloc::vec::Vec<EntryId>;
+
+	/// What an off-chain worker needs of `entry`, if it is open for votes.
+	fn open_entry(entry: EntryId) -> Option<OpenEntry<Self::BlockNumber>>;
 }
 
 /// A page of the validation log.

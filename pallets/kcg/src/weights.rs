@@ -38,10 +38,14 @@ impl WeightInfo for () {
 		Weight::from_parts(8_000_000, 0).saturating_add(RocksDbWeight::get().writes(1))
 	}
 	fn on_initialize_expire(n: u32) -> Weight {
-		Weight::from_parts(5_000_000, 1_000).saturating_add(
-			Weight::from_parts(45_000_000, 4_000)
-				.saturating_add(RocksDbWeight::get().reads_writes(4, 4))
-				.saturating_mul(n.into()),
-		)
+		// Per entry: its record, the hold, the author's account, the slash into the pot and the
+		// release of the rest; once: the deadline bucket and `ExpirySlash`.
+		Weight::from_parts(5_000_000, 1_000)
+			.saturating_add(RocksDbWeight::get().reads_writes(2, 1))
+			.saturating_add(
+				Weight::from_parts(60_000_000, 4_000)
+					.saturating_add(RocksDbWeight::get().reads_writes(5, 5))
+					.saturating_mul(n.into()),
+			)
 	}
 }

@@ -18,6 +18,9 @@ fn params<T: Config>() -> Parameters<BalanceOf<T>, frame_system::pallet_prelude:
 		unbonding_period: 0u32.into(),
 		min_validator_bond: 1_000u32.into(),
 		wrong_vote_slash: Perbill::from_percent(10),
+		// The whole pot is paid out: every winner's transfer happens (the worst case).
+		decision_reward: BalanceOf::<T>::max_value(),
+		pot_share: Perbill::one(),
 	}
 }
 

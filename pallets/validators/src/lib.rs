@@ -16,10 +16,19 @@
 //! - **Attestation**: [`Pallet::attest`] records an active validator's verdict on a pending
 //!   entry, weighted by its stake in the entry's session. Approving stake of at least two thirds
 //!   validates the entry; rejecting stake of more than one third rejects it.
+//! - **Finality weight**: each GRANDPA voter weighs its stake in the session snapshot
+//!   ([`finality`], [`Pallet::finality_weights`]), so seats bought at the minimum bond hold the
+//!   finality weight of their stake, not of their number.
+//! - **Offences**: this pallet is pallet-offences' `OnOffenceHandler`. A GRANDPA equivocation
+//!   (two votes in one round) reported with a key-ownership proof slashes the offender's bond by
+//!   the offence's fraction into the pot and chills it ([`Event::OffenceSlashed`]).
 //! - **Slashing and rewards**: when an entry is decided, those who voted against the decision
-//!   lose [`Parameters::wrong_vote_slash`] of their bond to the reward pot, and the whole pot —
-//!   slashed bonds, rejected entries' deposits, retraction fees — is shared among those who voted
-//!   with it, pro rata to their stake. Every amount moved is in an event.
+//!   lose [`Parameters::wrong_vote_slash`] of their bond to the reward pot. The pot collects
+//!   slashed bonds, rejected entries' deposits, expired entries' slashes and retraction fees;
+//!   each decision pays those who voted with it, pro rata to their stake, at most
+//!   [`Parameters::decision_reward`] and at most [`Parameters::pot_share`] of the pot. Validators
+//!   who did not vote on an entry earn nothing for it, and the entry's author earns nothing for
+//!   deciding its own entry. Every amount moved is in an event.
 //!
 //! ### Terminology
 //!
@@ -36,6 +45,7 @@ pub use pallet::*;
 
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+pub mod finality;
 #[cfg(test)]
 mod mock;
 pub mod offchain;
@@ -118,7 +128,7 @@ pub mod pallet {
 		type RuntimeHoldReason: From<HoldReason>;
 
 		/// The knowledge entries validators vote on (pallet-kcg).
-		type Entries: EntryVoting;
+		type Entries: EntryVoting<AccountId = Self::AccountId>;
 
 		/// Accounts that have session keys set (pallet-session's `NextKeys`): only they can be
 		/// selected as authorities.
@@ -191,6 +201,19 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type SessionTotalStake<T: Config> =
 		StorageMap<_, Twox64Concat, SessionIndex, BalanceOf<T>, ValueQuery>;
+
+	/// What offences in a session already took from a validator: the largest fraction applied
+	/// and the amount slashed for it. A later report of the same session slashes only what a
+	/// larger fraction adds. Dropped with the session's stake snapshot.
+	#[pallet::storage]
+	pub type OffenceSlashes<T: Config> = StorageDoubleMap<
+		_,
+		Twox64Concat,
+		SessionIndex,
+		Blake2_128Concat,
+		T::AccountId,
+		(Perbill, BalanceOf<T>),
+	>;
 
 	/// The block the current session started in.
 	#[pallet::storage]
@@ -298,6 +321,14 @@ pub mod pallet {
 		Rewarded {
 			who: T::AccountId,
 			entry: EntryId,
+			amount: BalanceOf<T>,
+		},
+		/// A validator reported for an offence in `session` (a GRANDPA equivocation) lost
+		/// `amount` of its bond to the pot (up to `fraction` of it in all) and was chilled.
+		OffenceSlashed {
+			who: T::AccountId,
+			session: SessionIndex,
+			fraction: Perbill,
 			amount: BalanceOf<T>,
 		},
 		/// Funds were paid into the reward pot (slashed deposits and fees from the KCG).
@@ -608,8 +639,9 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Records the decision in the KCG, then slashes the losing voters into the pot and
-		/// shares the pot among the winning ones. Returns how many votes were settled.
+		/// Records the decision in the KCG, then slashes the losing voters into the pot and pays
+		/// the winning ones, except the entry's author, this decision's reward. Returns how many
+		/// votes were settled.
 		fn decide(
 			entry: EntryId,
 			decision: Decision,
@@ -617,7 +649,7 @@ pub mod pallet {
 			total: BalanceOf<T>,
 			stakes: &[(T::AccountId, BalanceOf<T>)],
 		) -> Result<u32, DispatchError> {
-			T::Entries::decide(entry, decision)?;
+			let author = T::Entries::decide(entry, decision)?;
 			Tallies::<T>::insert(entry, tally);
 			Self::deposit_event(Event::EntryDecided {
 				entry,
@@ -627,35 +659,52 @@ pub mod pallet {
 				total,
 			});
 
-			let slash_ratio = Self::params()?.wrong_vote_slash;
+			let params = Self::params()?;
+			let slash_ratio = params.wrong_vote_slash;
 			let mut winners: Vec<(T::AccountId, BalanceOf<T>)> = Vec::new();
 			let mut voters = 0u32;
 			for (validator, verdict) in Votes::<T>::drain_prefix(entry) {
 				voters.saturating_inc();
 				let won = verdict.approves() == (decision == Decision::Validated);
-				if won {
+				if won && validator != author {
 					let stake = stakes
 						.iter()
 						.find(|(v, _)| *v == validator)
 						.map(|(_, s)| *s)
 						.unwrap_or_default();
 					winners.push((validator, stake));
-				} else {
+				} else if !won {
 					Self::slash_wrong_vote(&validator, entry, slash_ratio);
 				}
 			}
-			Self::share_pot(entry, &winners);
+			Self::reward_decision(entry, &winners, &params);
 			Ok(voters)
 		}
 
 		/// Slashes `ratio` of `who`'s bond (active first, then unlocking) into the pot.
 		fn slash_wrong_vote(who: &T::AccountId, entry: EntryId, ratio: Perbill) {
-			let Some(mut ledger) = Ledgers::<T>::get(who) else {
+			let Some(ledger) = Ledgers::<T>::get(who) else {
 				return;
 			};
-			let due = ratio * ledger.total();
-			if due.is_zero() {
+			let amount = Self::slash_bond(who, ratio * ledger.total());
+			if amount.is_zero() {
 				return;
+			}
+			Self::deposit_event(Event::Slashed {
+				who: who.clone(),
+				entry,
+				amount,
+			});
+		}
+
+		/// Takes up to `due` of `who`'s held bond (active first, then unlocking) into the pot,
+		/// keeping its ledger and `TotalBonded` in step with the hold. Returns what was taken.
+		fn slash_bond(who: &T::AccountId, due: BalanceOf<T>) -> BalanceOf<T> {
+			let Some(mut ledger) = Ledgers::<T>::get(who) else {
+				return Zero::zero();
+			};
+			if due.is_zero() {
+				return Zero::zero();
 			}
 			let (credit, _) = T::Currency::slash(&HoldReason::Bond.into(), who, due);
 			let amount = credit.peek();
@@ -667,11 +716,49 @@ pub mod pallet {
 				Ledgers::<T>::insert(who, ledger);
 			}
 			Self::resolve_into_pot(credit);
-			Self::deposit_event(Event::Slashed {
+			amount
+		}
+
+		/// Slashes an offender of `session` up to `fraction` of its bond (counting what earlier
+		/// reports of the same session took) and chills it. Returns the amount taken.
+		fn slash_offender(
+			who: &T::AccountId,
+			session: SessionIndex,
+			fraction: Perbill,
+		) -> BalanceOf<T> {
+			let (applied, taken) =
+				OffenceSlashes::<T>::get(session, who).unwrap_or((Perbill::zero(), Zero::zero()));
+			if fraction <= applied {
+				return Zero::zero();
+			}
+			let held = Ledgers::<T>::get(who)
+				.map(|ledger| ledger.total())
+				.unwrap_or_default();
+			// The fraction applies to the bond as it was before this session's first slash.
+			let due = (fraction * held.saturating_add(taken)).saturating_sub(taken);
+			let amount = Self::slash_bond(who, due);
+			OffenceSlashes::<T>::insert(session, who, (fraction, taken.saturating_add(amount)));
+			if Candidates::<T>::take(who).is_some() {
+				Self::deposit_event(Event::Chilled { who: who.clone() });
+			}
+			Self::deposit_event(Event::OffenceSlashed {
 				who: who.clone(),
-				entry,
+				session,
+				fraction,
 				amount,
 			});
+			amount
+		}
+
+		/// The GRANDPA voters of `session` with their weights: each validator's stake in the
+		/// session's snapshot, scaled by [`finality::finality_weights`]. In the snapshot's
+		/// (account) order.
+		pub fn finality_weights(session: SessionIndex) -> Vec<(T::AccountId, u64)> {
+			let stakes: Vec<(T::AccountId, u128)> = SessionStakes::<T>::get(session)
+				.into_iter()
+				.map(|(who, stake)| (who, stake.unique_saturated_into()))
+				.collect();
+			finality::finality_weights(&stakes)
 		}
 
 		fn resolve_into_pot(credit: CreditOf<T>) {
@@ -680,13 +767,19 @@ pub mod pallet {
 			let _ = T::Currency::resolve(&Self::pot_account(), credit);
 		}
 
-		/// Shares everything in the pot above its existential deposit among `winners`, pro rata
-		/// to stake; what rounding leaves stays in the pot.
-		fn share_pot(entry: EntryId, winners: &[(T::AccountId, BalanceOf<T>)]) {
+		/// Pays one decision's reward — at most `decision_reward`, at most `pot_share` of what
+		/// the pot holds above its existential deposit — to `winners`, pro rata to stake; what
+		/// rounding leaves stays in the pot.
+		fn reward_decision(
+			entry: EntryId,
+			winners: &[(T::AccountId, BalanceOf<T>)],
+			params: &Parameters<BalanceOf<T>, BlockNumberFor<T>>,
+		) {
 			let pot = Self::pot_account();
-			let available: u128 =
-				T::Currency::reducible_balance(&pot, Preservation::Preserve, Fortitude::Polite)
-					.unique_saturated_into();
+			let reducible =
+				T::Currency::reducible_balance(&pot, Preservation::Preserve, Fortitude::Polite);
+			let budget = (params.pot_share * reducible).min(params.decision_reward);
+			let available: u128 = budget.unique_saturated_into();
 			let winning_stake: u128 = winners
 				.iter()
 				.fold(BalanceOf::<T>::zero(), |sum, (_, stake)| {
@@ -744,6 +837,8 @@ pub mod pallet {
 			if let Some(expired) = index.checked_sub(T::SessionHistory::get()) {
 				SessionStakes::<T>::remove(expired);
 				SessionTotalStake::<T>::remove(expired);
+				// At most one record per validator of that session.
+				let _ = OffenceSlashes::<T>::clear_prefix(expired, T::MaxValidators::get(), None);
 			}
 			let selected = Self::select_validators();
 			let previous = index
@@ -840,6 +935,51 @@ pub mod pallet {
 		}
 
 		fn end_session(_end_index: SessionIndex) {}
+	}
+
+	/// The same sessions for pallet-session's historical proofs (key ownership at a past
+	/// session, which equivocation reports carry); validators have no identification beyond
+	/// their account.
+	impl<T: Config> pallet_session::historical::SessionManager<T::AccountId, ()> for Pallet<T> {
+		fn new_session(new_index: SessionIndex) -> Option<Vec<(T::AccountId, ())>> {
+			Self::plan_session(new_index, false).map(|v| v.into_iter().map(|a| (a, ())).collect())
+		}
+
+		fn new_session_genesis(new_index: SessionIndex) -> Option<Vec<(T::AccountId, ())>> {
+			Self::plan_session(new_index, true).map(|v| v.into_iter().map(|a| (a, ())).collect())
+		}
+
+		fn start_session(start_index: SessionIndex) {
+			<Self as pallet_session::SessionManager<_>>::start_session(start_index)
+		}
+
+		fn end_session(end_index: SessionIndex) {
+			<Self as pallet_session::SessionManager<_>>::end_session(end_index)
+		}
+	}
+
+	/// Offences (GRANDPA equivocations, through pallet-offences) slash the offender's bond.
+	impl<T: Config, Identification>
+		sp_staking::offence::OnOffenceHandler<T::AccountId, (T::AccountId, Identification), Weight>
+		for Pallet<T>
+	{
+		fn on_offence(
+			offenders: &[sp_staking::offence::OffenceDetails<
+				T::AccountId,
+				(T::AccountId, Identification),
+			>],
+			slash_fraction: &[Perbill],
+			session: SessionIndex,
+		) -> Weight {
+			for (details, fraction) in offenders.iter().zip(slash_fraction) {
+				Self::slash_offender(&details.offender.0, session, *fraction);
+			}
+			// Per offender: the offence record, the ledger, the candidate, the hold and the
+			// pot's and the offender's accounts read; the same written, `TotalBonded` too.
+			T::DbWeight::get()
+				.reads_writes(6, 7)
+				.saturating_mul(offenders.len() as u64)
+		}
 	}
 
 	impl<T: Config> pallet_session::ShouldEndSession<BlockNumberFor<T>> for Pallet<T> {

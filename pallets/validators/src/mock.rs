@@ -137,6 +137,8 @@ pub const ENDOWMENT: Balance = 1_000_000;
 pub const MIN_BOND: Balance = 1_000;
 pub const UNBONDING: u64 = 20;
 pub const SESSION_LENGTH: u64 = 10;
+/// The most one decision pays: below the KCG entry deposit (100 here).
+pub const DECISION_REWARD: Balance = 60;
 
 pub fn params() -> Parameters<Balance, u64> {
 	Parameters {
@@ -144,6 +146,8 @@ pub fn params() -> Parameters<Balance, u64> {
 		unbonding_period: UNBONDING,
 		min_validator_bond: MIN_BOND,
 		wrong_vote_slash: Perbill::from_percent(10),
+		decision_reward: DECISION_REWARD,
+		pot_share: Perbill::from_percent(50),
 	}
 }
 

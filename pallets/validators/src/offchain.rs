@@ -2,44 +2,75 @@
 //!
 //! On every imported block, on a node whose keystore holds `kcgv` keys of validators active in
 //! an entry's session that have not voted on it yet: fetch the body by its CID from IPFS
-//! (`--ipfs-api`), check its size, blake2-256, CID, schema and question key
-//! ([`membria_offchain::check_body`]), then ask the distiller (`--distiller`) whether it answers
+//! (`--ipfs-api`), check it against the entry ([`membria_offchain::check_body`]: CID, size,
+//! blake2-256, schema, question key), then ask the distiller (`--distiller`) whether it answers
 //! the question correctly (`/verify`), and send `attest` with the verdict.
 //!
-//! A failed check of the bytes is a verdict (reject, with its reason). An unreachable or failing
-//! IPFS or distiller is not: the worker tries again in a later block and never votes on what it
-//! could not check. A verdict, once reached, is kept in persistent offchain storage keyed by the
+//! ## What is a vote
+//!
+//! Only what the bytes prove of the entry. Bytes that are the content of the entry's CID, or
+//! the very bytes its author committed to (size and blake2-256), yet disagree with the rest of
+//! what the author committed, break the schema or answer another question are a reject with
+//! that reason; otherwise `/verify`'s answer is the verdict. Bytes that are neither prove only
+//! that the IPFS node that served them is faulty: like an unreachable IPFS node or distiller,
+//! they are no vote — the worker tries again later, from the next IPFS endpoint when several
+//! are given. A verdict, once reached, is kept in persistent offchain storage keyed by the
 //! entry, so retries after a lost transaction or a restart send the same vote.
+//!
+//! ## Every open entry gets its turn
+//!
+//! A block's worker fetches at most [`FETCHES_PER_BLOCK`] bodies, each followed by at most one
+//! `/verify` call: that bounds its HTTP calls. It chooses them among the open entries that need
+//! a fetch; entries its keys have all voted on, whose attestation was sent recently, or that
+//! wait out a backoff are passed over without taking a place:
+//!
+//! - entries never tried come before retries, so a new entry is fetched within a block or two
+//!   as long as fewer than [`FETCHES_PER_BLOCK`] entries a block are submitted, whatever the
+//!   entries before it hold;
+//! - within each of the two, a rotation: the ids after the last entry fetched (a persistent
+//!   cursor, [`CURSOR_KEY`]), then from the lowest id on, so no set of entries keeps the
+//!   others from their turn;
+//! - an entry whose check reached no verdict waits before its next try, twice as long after
+//!   every failure (1, 2, 4 … up to [`MAX_RETRY_AFTER`] blocks), so entries whose bodies cannot
+//!   be had take a shrinking share of the fetches.
+//!
+//! An entry whose body never becomes available expires undecided, and the chain takes
+//! `Kcg::ExpirySlash` of its author's deposit for it.
 
-use alloc::vec::Vec;
+use alloc::{collections::BTreeMap, vec::Vec};
 use codec::{Decode, Encode};
 use frame_system::{
-	offchain::{SendSignedTransaction, Signer},
+	offchain::{Account, SendSignedTransaction, Signer},
 	pallet_prelude::BlockNumberFor,
 };
 use membria_offchain::{
 	check_body,
-	ocw::{item_key, post, setting, with_item_lock, CallFailure},
-	protocol, settings, EntryFacts,
+	ocw::{ipfs_endpoints, item_key, post, setting, with_item_lock, CallFailure},
+	protocol, settings, CheckFailure, EntryFacts,
 };
-use membria_primitives::{unixfs::cid_to_text, Verdict};
+use membria_primitives::{unixfs::cid_to_text, EntryId, SessionIndex, Verdict};
 use pallet_kcg::{EntryVoting, OpenEntry};
 use sp_runtime::offchain::{storage::StorageValueRef, Duration};
 
 use crate::{Call, Config, SessionStakes, Votes};
 
 const LOG_TARGET: &str = "runtime::validators::worker";
-/// Entries looked at per block.
-const ENTRIES_PER_BLOCK: u32 = 8;
+/// Bodies fetched per block, each followed by at most one `/verify` call.
+pub const FETCHES_PER_BLOCK: usize = 8;
 /// Blocks after which an attestation not seen on chain is sent again.
 const RESEND_AFTER: u32 = 5;
-/// Blocks to wait after a failed call.
+/// Blocks an entry waits after its first check that reached no verdict; every further one
+/// doubles the wait, up to [`MAX_RETRY_AFTER`].
 const RETRY_AFTER: u32 = 1;
+/// The longest wait between two checks of an entry.
+pub const MAX_RETRY_AFTER: u32 = 32;
 const IPFS_DEADLINE_MS: u64 = 10_000;
 const VERIFY_DEADLINE_MS: u64 = 30_000;
+/// Persistent offchain storage key of the rotation's cursor: the last entry fetched.
+pub const CURSOR_KEY: &[u8] = b"membria::kcgv::cursor";
 
 /// What this node has done for one entry (persistent offchain storage).
-#[derive(Encode, Decode, Default, Debug)]
+#[derive(Encode, Decode, Default, Debug, PartialEq, Eq)]
 pub struct VoteWork {
 	/// The verdict reached, reused by every retry.
 	pub verdict: Option<Verdict>,
@@ -47,6 +78,32 @@ pub struct VoteWork {
 	pub sent_at: Option<u32>,
 	/// Block before which nothing is retried.
 	pub retry_at: Option<u32>,
+	/// Checks of the entry that reached no verdict (IPFS or the distiller failed, or IPFS
+	/// served bytes that are not the body).
+	pub failures: u32,
+}
+
+impl VoteWork {
+	/// Nothing to do for the entry at `block`: a retry or a resend is not due yet.
+	fn waiting(&self, block: u32) -> bool {
+		self.retry_at.is_some_and(|at| block < at)
+			|| self
+				.sent_at
+				.is_some_and(|at| block < at.saturating_add(RESEND_AFTER))
+	}
+}
+
+/// The offchain storage key of an entry's [`VoteWork`].
+pub fn work_key(entry: EntryId) -> Vec<u8> {
+	item_key(b"membria::kcgv::work::", entry)
+}
+
+/// How long an entry waits after its `failures`-th check that reached no verdict.
+pub fn retry_after(failures: u32) -> u32 {
+	RETRY_AFTER
+		.checked_shl(failures.saturating_sub(1))
+		.unwrap_or(MAX_RETRY_AFTER)
+		.min(MAX_RETRY_AFTER)
 }
 
 /// Runs the validator worker for this block.
@@ -56,65 +113,121 @@ pub fn run_validator<T: Config>(now: BlockNumberFor<T>) {
 		return;
 	}
 	let block: u32 = sp_runtime::SaturatedConversion::saturated_into(now);
-	let open = T::Entries::open_entries(ENTRIES_PER_BLOCK);
-	log::debug!(target: LOG_TARGET, "block {block}: {} keys, {} open entries", accounts.len(), open.len());
-	for entry in open {
-		let stakes = SessionStakes::<T>::get(entry.session);
-		log::debug!(
-			target: LOG_TARGET,
-			"entry {}: session {} has {} validators",
-			entry.entry,
-			entry.session,
-			stakes.len()
-		);
-		let voters: Vec<_> = accounts
+	let open = T::Entries::open_entry_ids();
+	let cursor_store = StorageValueRef::persistent(CURSOR_KEY);
+	let cursor: Option<EntryId> = cursor_store.get().ok().flatten();
+	// The rotation: the ids after the cursor, then from the lowest on.
+	let split = cursor.map_or(0, |cursor| open.partition_point(|id| *id <= cursor));
+	let rotation = open[split..].iter().chain(&open[..split]).copied();
+
+	// Which local keys may vote in a session, read once per session.
+	let mut in_session: BTreeMap<SessionIndex, Vec<usize>> = BTreeMap::new();
+	let mut fresh = Vec::new();
+	let mut retries = Vec::new();
+	for id in rotation {
+		if fresh.len() >= FETCHES_PER_BLOCK {
+			break;
+		}
+		let work: VoteWork = StorageValueRef::persistent(&work_key(id))
+			.get()
+			.ok()
+			.flatten()
+			.unwrap_or_default();
+		if work.waiting(block) {
+			continue;
+		}
+		let Some(entry) = T::Entries::open_entry(id) else {
+			continue;
+		};
+		let members = in_session.entry(entry.session).or_insert_with(|| {
+			let stakes = SessionStakes::<T>::get(entry.session);
+			(0..accounts.len())
+				.filter(|i| {
+					stakes
+						.iter()
+						.any(|(validator, _)| *validator == accounts[*i].id)
+				})
+				.collect()
+		});
+		let voters: Vec<&Account<T>> = members
 			.iter()
-			.filter(|account| stakes.iter().any(|(validator, _)| *validator == account.id))
-			.filter(|account| !Votes::<T>::contains_key(entry.entry, &account.id))
+			.map(|i| &accounts[*i])
+			.filter(|account| !Votes::<T>::contains_key(id, &account.id))
 			.collect();
 		if voters.is_empty() {
 			continue;
 		}
-		let worked = with_item_lock::<frame_system::Pallet<T>, _>(
-			&item_key(b"membria::kcgv::lock::", entry.entry),
-			RESEND_AFTER,
-			Duration::from_millis(IPFS_DEADLINE_MS + VERIFY_DEADLINE_MS),
-			|| vote_on_entry::<T, _>(block, &entry, &voters),
-		);
-		if worked.is_none() {
-			log::debug!(target: LOG_TARGET, "entry {}: another worker is still on it", entry.entry);
+		if work.verdict.is_some() {
+			// Checked already: send the kept verdict again, no fetch needed.
+			on_entry::<T, _>(block, &entry, &voters, false);
+		} else if work.failures == 0 {
+			fresh.push((entry, voters));
+		} else if retries.len() < FETCHES_PER_BLOCK {
+			retries.push((entry, voters));
 		}
+	}
+	log::debug!(
+		target: LOG_TARGET,
+		"block {block}: {} keys, {} open entries, {} new and {} retries due",
+		accounts.len(),
+		open.len(),
+		fresh.len(),
+		retries.len()
+	);
+	for (entry, voters) in fresh.into_iter().chain(retries).take(FETCHES_PER_BLOCK) {
+		on_entry::<T, _>(block, &entry, &voters, true);
+		cursor_store.set(&entry.entry);
+	}
+}
+
+/// Works on `entry` holding its lock, so the workers of successive blocks never act on it at
+/// once.
+fn on_entry<T: Config, EntryBlockNumber>(
+	block: u32,
+	entry: &OpenEntry<EntryBlockNumber>,
+	voters: &[&Account<T>],
+	may_fetch: bool,
+) {
+	let worked = with_item_lock::<frame_system::Pallet<T>, _>(
+		&item_key(b"membria::kcgv::lock::", entry.entry),
+		RESEND_AFTER,
+		Duration::from_millis(IPFS_DEADLINE_MS + VERIFY_DEADLINE_MS),
+		|| vote_on_entry::<T, _>(block, entry, voters, may_fetch),
+	);
+	if worked.is_none() {
+		log::debug!(target: LOG_TARGET, "entry {}: another worker is still on it", entry.entry);
 	}
 }
 
 /// Checks `entry` (once; the verdict is kept) and sends the attestation of every local key in
-/// `voters`, unless one was sent recently or a failed check is waiting to be retried.
+/// `voters`, unless one was sent recently or a failed check is waiting to be retried. Fetches
+/// nothing unless `may_fetch`.
 fn vote_on_entry<T: Config, EntryBlockNumber>(
 	block: u32,
 	entry: &OpenEntry<EntryBlockNumber>,
-	voters: &[&frame_system::offchain::Account<T>],
+	voters: &[&Account<T>],
+	may_fetch: bool,
 ) {
-	let work_key = item_key(b"membria::kcgv::work::", entry.entry);
-	let store = StorageValueRef::persistent(&work_key);
+	let key = work_key(entry.entry);
+	let store = StorageValueRef::persistent(&key);
 	let mut work: VoteWork = store.get().ok().flatten().unwrap_or_default();
-	if work.retry_at.is_some_and(|at| block < at)
-		|| work
-			.sent_at
-			.is_some_and(|at| block < at.saturating_add(RESEND_AFTER))
-	{
+	if work.waiting(block) {
 		return;
 	}
 	let verdict = match work.verdict {
 		Some(verdict) => verdict,
-		None => match evaluate(entry) {
+		None if !may_fetch => return,
+		None => match evaluate(entry, work.failures) {
 			Ok(verdict) => verdict,
 			Err(failure) => {
+				work.failures = work.failures.saturating_add(1);
+				let wait = retry_after(work.failures);
 				log::warn!(
 					target: LOG_TARGET,
-					"entry {}: not checked, no vote ({failure:?}); retrying later",
+					"entry {}: not checked, no vote ({failure:?}); retrying in {wait} blocks",
 					entry.entry
 				);
-				work.retry_at = Some(block.saturating_add(RETRY_AFTER));
+				work.retry_at = Some(block.saturating_add(wait));
 				store.set(&work);
 				return;
 			}
@@ -139,13 +252,22 @@ fn vote_on_entry<T: Config, EntryBlockNumber>(
 	store.set(&work);
 }
 
-/// Checks an entry: a verdict, or why none could be reached.
-fn evaluate<BlockNumber>(entry: &OpenEntry<BlockNumber>) -> Result<Verdict, CallFailure> {
-	let ipfs = setting(settings::IPFS_API).ok_or(CallFailure::NotConfigured("--ipfs-api"))?;
+/// Checks an entry, fetching its body from the IPFS endpoint for this `attempt` (they take
+/// turns, so a retry asks another one when there are several): a verdict, or why none could
+/// be reached.
+fn evaluate<BlockNumber>(
+	entry: &OpenEntry<BlockNumber>,
+	attempt: u32,
+) -> Result<Verdict, CallFailure> {
+	let endpoints = ipfs_endpoints();
+	let turn = entry.entry.wrapping_add(u64::from(attempt)) % (endpoints.len().max(1) as u64);
+	let ipfs = endpoints
+		.get(turn as usize)
+		.ok_or(CallFailure::NotConfigured("--ipfs-api"))?;
 	let distiller =
 		setting(settings::DISTILLER).ok_or(CallFailure::NotConfigured("--distiller"))?;
 	let bytes = post(
-		&protocol::ipfs_cat_url(&ipfs, &cid_to_text(&entry.cid)),
+		&protocol::ipfs_cat_url(ipfs, &cid_to_text(&entry.cid)),
 		"application/octet-stream",
 		&[],
 		IPFS_DEADLINE_MS,
@@ -159,7 +281,16 @@ fn evaluate<BlockNumber>(entry: &OpenEntry<BlockNumber>) -> Result<Verdict, Call
 	};
 	let body = match check_body(&bytes, &facts) {
 		Ok(body) => body,
-		Err(reason) => return Ok(Verdict::Reject(reason)),
+		Err(CheckFailure::Reject(reason)) => return Ok(Verdict::Reject(reason)),
+		Err(CheckFailure::NotTheContent) => {
+			log::warn!(
+				target: LOG_TARGET,
+				"entry {}: {ipfs} served {} bytes that are not the body",
+				entry.entry,
+				bytes.len()
+			);
+			return Err(CallFailure::WrongContent);
+		}
 	};
 	let response = post(
 		&protocol::endpoint(&distiller, "verify"),
@@ -172,3 +303,7 @@ fn evaluate<BlockNumber>(entry: &OpenEntry<BlockNumber>) -> Result<Verdict, Call
 		.map(|answer| answer.verdict())
 		.ok_or(CallFailure::Status(200, response))
 }
+
+#[cfg(test)]
+#[path = "offchain_tests.rs"]
+mod tests;

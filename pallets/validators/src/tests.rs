@@ -411,7 +411,8 @@ fn rejection_needs_more_than_one_third() {
 		);
 		assert_ok!(attest(BOB, entry, REJECT));
 		assert_eq!(entry_status(entry), EntryStatus::Rejected { at: 1 });
-		// The author's deposit went to the pot and was shared by the two who rejected.
+		// The author's deposit went to the pot; the decision paid the two who rejected half of
+		// the pot (pot_share 50%), within the decision reward (60): 25 each.
 		assert_eq!(
 			<Balances as Inspect<_>>::total_balance(&AUTHOR),
 			ENDOWMENT - ENTRY_DEPOSIT
@@ -420,7 +421,7 @@ fn rejection_needs_more_than_one_third() {
 			Event::Rewarded {
 				who: ALICE,
 				entry,
-				amount: 50,
+				amount: 25,
 			}
 			.into(),
 		);
@@ -428,11 +429,11 @@ fn rejection_needs_more_than_one_third() {
 			Event::Rewarded {
 				who: BOB,
 				entry,
-				amount: 50,
+				amount: 25,
 			}
 			.into(),
 		);
-		assert_eq!(pot(), 1);
+		assert_eq!(pot(), 1 + 50);
 	});
 }
 
@@ -502,12 +503,13 @@ fn losers_are_slashed_and_winners_share_the_pot_pro_rata() {
 		assert_eq!(bonded(ALICE), 900);
 		assert_eq!(Ledgers::<Test>::get(BOB).unwrap().active, 1_800);
 		assert_eq!(TotalBonded::<Test>::get(), 10_000 - 300);
-		// Shared 3:4 between Charlie and Dave: 300 * 3/7 = 128, 300 * 4/7 = 171; 1 stays.
+		// The decision pays at most DECISION_REWARD (60; half the pot would be 150), shared 3:4
+		// between Charlie and Dave: 60 * 3/7 = 25, 60 * 4/7 = 34; the rest stays in the pot.
 		System::assert_has_event(
 			Event::Rewarded {
 				who: CHARLIE,
 				entry,
-				amount: 128,
+				amount: 25,
 			}
 			.into(),
 		);
@@ -515,12 +517,12 @@ fn losers_are_slashed_and_winners_share_the_pot_pro_rata() {
 			Event::Rewarded {
 				who: DAVE,
 				entry,
-				amount: 171,
+				amount: 34,
 			}
 			.into(),
 		);
-		assert_eq!(Balances::free_balance(CHARLIE), ENDOWMENT - 3_000 + 128);
-		assert_eq!(pot(), 1 + 1);
+		assert_eq!(Balances::free_balance(CHARLIE), ENDOWMENT - 3_000 + 25);
+		assert_eq!(pot(), 1 + 300 - 59);
 	});
 }
 
@@ -565,8 +567,12 @@ fn expired_and_retracted_entries_drop_their_votes_without_slashing() {
 		assert_eq!(Votes::<Test>::iter_prefix(expiring).count(), 0);
 		assert!(Tallies::<Test>::get(expiring).is_none());
 		assert_eq!(bonded(ALICE), MIN_BOND);
-		// The retraction fee went to the pot.
-		assert_eq!(pot(), 1 + ENTRY_DEPOSIT / 10);
+		// The retraction fee and the expiry slash (the author's, not the voters') went to the
+		// pot.
+		assert_eq!(
+			pot(),
+			1 + ENTRY_DEPOSIT / 10 + pallet_kcg::DEFAULT_EXPIRY_SLASH * ENTRY_DEPOSIT
+		);
 	});
 }
 
@@ -612,4 +618,165 @@ fn tally_thresholds_at_the_edges() {
 		tally(u128::MAX, 0).decision(u128::MAX),
 		Some(Decision::Validated)
 	);
+}
+
+fn rewards() -> Vec<(AccountId, Balance)> {
+	System::events()
+		.into_iter()
+		.filter_map(|record| match record.event {
+			RuntimeEvent::Validators(Event::Rewarded { who, amount, .. }) => Some((who, amount)),
+			_ => None,
+		})
+		.collect()
+}
+
+/// Issue 12, finding 4: a validator with over a third of the stake submitted its own entry
+/// (from another account), rejected it alone, and took the whole pot. Now a decision pays at
+/// most the decision reward — less than the entry's deposit, which the rejection sends to the
+/// pot — so the attack loses money, and the pot stays for the work of other entries.
+#[test]
+fn rejecting_your_own_entry_does_not_take_the_pot() {
+	run_test(&[(ALICE, 1_100), (BOB, 1_000), (CHARLIE, 1_000)], || {
+		assert_ok!(<Balances as Currency<_>>::transfer(
+			&EVE,
+			&Validators::pot_account(),
+			10_000,
+			frame_support::traits::ExistenceRequirement::KeepAlive
+		));
+		let attacker = |_: ()| {
+			<Balances as Inspect<_>>::total_balance(&ALICE)
+				+ <Balances as Inspect<_>>::total_balance(&AUTHOR)
+		};
+		let before = attacker(());
+		let entry = submit_entry();
+		assert_ok!(attest(ALICE, entry, REJECT));
+		assert_eq!(entry_status(entry), EntryStatus::Rejected { at: 1 });
+		assert_eq!(rewards(), vec![(ALICE, DECISION_REWARD)]);
+		assert_eq!(attacker(()), before - ENTRY_DEPOSIT + DECISION_REWARD);
+		assert!(attacker(()) < before, "the attack must cost");
+		assert_eq!(pot(), 1 + 10_000 + ENTRY_DEPOSIT - DECISION_REWARD);
+	});
+}
+
+/// The author of an entry earns nothing for deciding it, and validators who did not vote on an
+/// entry earn nothing for it.
+#[test]
+fn neither_the_author_nor_absent_validators_are_paid_for_a_decision() {
+	run_test(&equal_validators(&[ALICE, BOB, CHARLIE, DAVE]), || {
+		assert_ok!(<Balances as Currency<_>>::transfer(
+			&EVE,
+			&Validators::pot_account(),
+			10_000,
+			frame_support::traits::ExistenceRequirement::KeepAlive
+		));
+		let id = pallet_kcg::NextEntryId::<Test>::get();
+		let mut cid = vec![0x01, 0x55, 0x12, 0x20];
+		cid.extend([id as u8; 32]);
+		assert_ok!(Kcg::submit_entry(
+			RuntimeOrigin::signed(ALICE),
+			[id as u8; 32],
+			cid,
+			H256::repeat_byte(1),
+			100,
+			None
+		));
+		for who in [ALICE, BOB, CHARLIE] {
+			assert_ok!(attest(who, id, Verdict::Approve));
+		}
+		assert_eq!(entry_status(id), EntryStatus::Validated { at: 1 });
+		// Bob and Charlie share the reward; Alice (the author) and Dave (absent) get nothing.
+		let mut paid = rewards();
+		paid.sort();
+		assert_eq!(
+			paid,
+			vec![(BOB, DECISION_REWARD / 2), (CHARLIE, DECISION_REWARD / 2)]
+		);
+	});
+}
+
+mod arithmetic {
+	use super::*;
+	use proptest::prelude::*;
+
+	proptest! {
+		/// A tally within its session's stake never reaches both decisions: approving two
+		/// thirds leaves at most a third to reject.
+		#[test]
+		fn a_tally_never_reaches_both_decisions(
+			total in 1u128..=u128::MAX / 4,
+			approve_share in 0u128..=1_000_000,
+			reject_share in 0u128..=1_000_000,
+		) {
+			let approve = total / 1_000_000 * approve_share.min(1_000_000);
+			let reject = (total - approve).min(total / 1_000_000 * reject_share);
+			let tally = Tally { approve, reject };
+			if approve * 3 >= total * 2 {
+				prop_assert!(reject * 3 <= total);
+				prop_assert_eq!(tally.decision(total), Some(Decision::Validated));
+			}
+			if reject * 3 > total {
+				prop_assert!(approve * 3 < total * 2);
+				prop_assert_eq!(tally.decision(total), Some(Decision::Rejected));
+			}
+		}
+
+		/// Any set of votes on an entry: at most one decision; what the decision pays is at
+		/// most the decision reward and half the pot; no funds are created or lost (issuance
+		/// is constant), the pot keeps its existential deposit and the rounding dust, and the
+		/// ledgers still match the holds.
+		#[test]
+		fn decisions_pay_out_no_more_than_came_in(
+			stakes in proptest::collection::vec(1_000u128..=20_000, 2..=MAX_VALIDATORS as usize),
+			verdicts in proptest::collection::vec(any::<bool>(), MAX_VALIDATORS as usize),
+			pot_funds in 0u128..=50_000,
+		) {
+			let accounts = [ALICE, BOB, CHARLIE, DAVE, EVE];
+			let validators: Vec<(AccountId, Balance)> =
+				accounts.iter().copied().zip(stakes.iter().copied()).collect();
+			run_test(&validators, || {
+				if pot_funds > 0 {
+					<Balances as frame_support::traits::fungible::Mutate<_>>::set_balance(
+						&Validators::pot_account(),
+						1 + pot_funds,
+					);
+				}
+				let issuance = <Balances as Inspect<_>>::total_issuance();
+				let pot_before = pot();
+				let entry = submit_entry();
+				for ((who, _), approves) in validators.iter().zip(&verdicts) {
+					let verdict = if *approves { Verdict::Approve } else { REJECT };
+					if matches!(entry_status(entry), EntryStatus::Pending { .. }) {
+						assert_ok!(attest(*who, entry, verdict));
+					} else {
+						assert!(attest(*who, entry, verdict).is_err());
+					}
+				}
+				let decided = System::events()
+					.iter()
+					.filter(|r| matches!(r.event, RuntimeEvent::Validators(Event::EntryDecided { .. })))
+					.count();
+				assert!(decided <= 1);
+				let paid: Balance = rewards().iter().map(|(_, a)| *a).sum();
+				assert!(paid <= DECISION_REWARD);
+				let slashed: Balance = System::events()
+					.iter()
+					.filter_map(|r| match r.event {
+						RuntimeEvent::Validators(Event::Slashed { amount, .. }) => Some(amount),
+						_ => None,
+					})
+					.sum();
+				let deposit_in = if entry_status(entry) == (EntryStatus::Rejected { at: 1 }) {
+					ENTRY_DEPOSIT
+				} else {
+					0
+				};
+				// What the pot held above its ED plus what came in, at most half of it paid.
+				assert!(paid * 2 <= pot_before - 1 + slashed + deposit_in);
+				assert_eq!(pot(), pot_before + slashed + deposit_in - paid);
+				assert!(pot() >= 1);
+				assert_eq!(<Balances as Inspect<_>>::total_issuance(), issuance);
+				Validators::do_try_state().unwrap();
+			});
+		}
+	}
 }

@@ -125,17 +125,26 @@ pub struct Parameters<Balance, BlockNumber> {
 	pub min_validator_bond: Balance,
 	/// The part of its bond a validator loses for voting against a decision.
 	pub wrong_vote_slash: Perbill,
+	/// The most one decided entry pays the validators who decided it, from the pot. Below the
+	/// KCG entry deposit, so deciding an entry against its own deposit never pays.
+	pub decision_reward: Balance,
+	/// The most of the pot one decision may pay out (the pot's funds are spread over many
+	/// decisions, never won by one).
+	pub pot_share: Perbill,
 }
 
 impl<Balance: From<u32>, BlockNumber: From<u32>> Parameters<Balance, BlockNumber> {
 	/// What a chain spec that sets no parameters gets: hour-long sessions and a week of
-	/// unbonding at 6-second blocks, a 10% slash, and a minimum bond of one unit.
+	/// unbonding at 6-second blocks, a 10% slash, a minimum bond of one unit, and decisions
+	/// paid at most one unit or 1% of the pot.
 	pub fn default_for_chain() -> Self {
 		Self {
 			session_length: 600u32.into(),
 			unbonding_period: 100_800u32.into(),
 			min_validator_bond: 1u32.into(),
 			wrong_vote_slash: Perbill::from_percent(10),
+			decision_reward: 1u32.into(),
+			pot_share: Perbill::from_percent(1),
 		}
 	}
 }

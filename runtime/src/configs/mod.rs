@@ -1,5 +1,6 @@
 //! One `Config` implementation per pallet of the runtime, grouped by concern.
 
+pub mod finality;
 mod knowledge;
 
 use frame_support::{
@@ -86,16 +87,6 @@ impl pallet_aura::Config for Runtime {
 	type SlotDuration = pallet_aura::MinimumPeriodTimesTwo<Runtime>;
 }
 
-impl pallet_grandpa::Config for Runtime {
-	type RuntimeEvent = RuntimeEvent;
-	type WeightInfo = ();
-	type MaxAuthorities = ConstU32<MAX_AUTHORITIES>;
-	type MaxNominators = ConstU32<0>;
-	type MaxSetIdSessionEntries = ConstU64<0>;
-	type KeyOwnerProof = sp_core::Void;
-	type EquivocationReportSystem = ();
-}
-
 impl pallet_session::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
 	type ValidatorId = AccountId;
@@ -104,7 +95,9 @@ impl pallet_session::Config for Runtime {
 	// validates in them.
 	type ShouldEndSession = Validators;
 	type NextSessionRotation = Validators;
-	type SessionManager = Validators;
+	// Each session's validator set is also kept as a historical root, so an equivocation report
+	// can prove who held a key in a past session.
+	type SessionManager = pallet_session::historical::NoteHistoricalRoot<Self, Validators>;
 	type SessionHandler = <SessionKeys as OpaqueKeys>::KeyTypeIdProviders;
 	type Keys = SessionKeys;
 	type DisablingStrategy = ();

@@ -1,0 +1,623 @@
+//! The validator's worker against a scripted IPFS node and distiller: what it votes, what it
+//! retries, and that unfetchable entries cannot keep an honest one from its turn.
+//!
+//! The HTTP side is [`Server`], an offchain-worker externality that answers each URL with a
+//! status and bytes (`TestOffchainExt` answers every request `200`, so it cannot play an IPFS
+//! node that fails); offchain storage is `TestOffchainExt`'s, transactions go to
+//! `TestTransactionPoolExt`.
+
+use std::{
+	collections::BTreeMap,
+	sync::{Arc, Mutex},
+};
+
+use codec::Decode;
+use frame_support::{
+	assert_ok,
+	traits::{fungible::Inspect, Hooks},
+};
+use membria_offchain::{protocol, settings, Body, DistillerInfo, Source};
+use membria_primitives::{question_key, unixfs, CidVersion, RejectReason, Verdict};
+use pallet_kcg::EntryStatus;
+use sp_core::{
+	offchain::{
+		self,
+		testing::{TestOffchainExt, TestTransactionPoolExt},
+		HttpError, HttpRequestId, HttpRequestStatus, OffchainDbExt, OffchainWorkerExt,
+		OpaqueNetworkState, Timestamp, TransactionPoolExt,
+	},
+	H256,
+};
+use sp_runtime::{offchain::storage::StorageValueRef, testing::UintAuthorityId};
+
+use super::*;
+use crate::mock::*;
+
+const IPFS: &str = "http://ipfs-a:5001";
+const OTHER_IPFS: &str = "http://ipfs-b:5001";
+const DISTILLER: &str = "http://distiller:8090";
+
+/// One request the worker made.
+#[derive(Default)]
+struct Request {
+	url: String,
+	sent: bool,
+	response: (u16, Vec<u8>),
+	read: usize,
+}
+
+/// What the scripted servers answer, and what they were asked.
+#[derive(Default)]
+struct ServerState {
+	/// What each URL answers (`POST` any body): a status and bytes; any other URL is a `500`.
+	routes: BTreeMap<String, (u16, Vec<u8>)>,
+	/// The URL of every request, in order.
+	asked: Vec<String>,
+	requests: BTreeMap<u16, Request>,
+	next_id: u16,
+	timestamp: u64,
+}
+
+/// An IPFS node and a distiller for the worker (the offchain worker externality).
+#[derive(Clone, Default)]
+struct Server(Arc<Mutex<ServerState>>);
+
+impl Server {
+	fn answer(&self, url: &str, status: u16, bytes: &[u8]) {
+		self.0
+			.lock()
+			.unwrap()
+			.routes
+			.insert(url.into(), (status, bytes.to_vec()));
+	}
+
+	/// Takes the URLs asked since the last call.
+	fn take_asked(&self) -> Vec<String> {
+		core::mem::take(&mut self.0.lock().unwrap().asked)
+	}
+}
+
+impl offchain::Externalities for Server {
+	fn is_validator(&self) -> bool {
+		true
+	}
+
+	fn network_state(&self) -> Result<OpaqueNetworkState, ()> {
+		Err(())
+	}
+
+	fn timestamp(&mut self) -> Timestamp {
+		Timestamp::from_unix_millis(self.0.lock().unwrap().timestamp)
+	}
+
+	fn sleep_until(&mut self, deadline: Timestamp) {
+		self.0.lock().unwrap().timestamp = deadline.unix_millis();
+	}
+
+	fn random_seed(&mut self) -> [u8; 32] {
+		[0; 32]
+	}
+
+	fn http_request_start(
+		&mut self,
+		_method: &str,
+		uri: &str,
+		_meta: &[u8],
+	) -> Result<HttpRequestId, ()> {
+		let mut state = self.0.lock().unwrap();
+		let id = state.next_id;
+		state.next_id += 1;
+		state.requests.insert(
+			id,
+			Request {
+				url: uri.into(),
+				..Default::default()
+			},
+		);
+		Ok(HttpRequestId(id))
+	}
+
+	fn http_request_add_header(&mut self, _: HttpRequestId, _: &str, _: &str) -> Result<(), ()> {
+		Ok(())
+	}
+
+	fn http_request_write_body(
+		&mut self,
+		id: HttpRequestId,
+		chunk: &[u8],
+		_deadline: Option<Timestamp>,
+	) -> Result<(), HttpError> {
+		let mut state = self.0.lock().unwrap();
+		if !chunk.is_empty() {
+			return Ok(());
+		}
+		let url = state
+			.requests
+			.get(&id.0)
+			.ok_or(HttpError::Invalid)?
+			.url
+			.clone();
+		let response = state.routes.get(&url).cloned().unwrap_or((500, Vec::new()));
+		state.asked.push(url);
+		let request = state.requests.get_mut(&id.0).ok_or(HttpError::Invalid)?;
+		request.sent = true;
+		request.response = response;
+		Ok(())
+	}
+
+	fn http_response_wait(
+		&mut self,
+		ids: &[HttpRequestId],
+		_deadline: Option<Timestamp>,
+	) -> Vec<HttpRequestStatus> {
+		let state = self.0.lock().unwrap();
+		ids.iter()
+			.map(|id| match state.requests.get(&id.0) {
+				Some(request) if request.sent => HttpRequestStatus::Finished(request.response.0),
+				_ => HttpRequestStatus::Invalid,
+			})
+			.collect()
+	}
+
+	fn http_response_headers(&mut self, _: HttpRequestId) -> Vec<(Vec<u8>, Vec<u8>)> {
+		Vec::new()
+	}
+
+	fn http_response_read_body(
+		&mut self,
+		id: HttpRequestId,
+		buffer: &mut [u8],
+		_deadline: Option<Timestamp>,
+	) -> Result<usize, HttpError> {
+		let mut state = self.0.lock().unwrap();
+		let request = state.requests.get_mut(&id.0).ok_or(HttpError::Invalid)?;
+		let rest = &request.response.1[request.read..];
+		let read = rest.len().min(buffer.len());
+		buffer[..read].copy_from_slice(&rest[..read]);
+		request.read += read;
+		Ok(read)
+	}
+
+	fn set_authorized_nodes(&mut self, _: Vec<sp_core::OpaquePeerId>, _: bool) {}
+}
+
+/// The chain, the servers and the pool of one test.
+struct World {
+	ext: sp_io::TestExternalities,
+	server: Server,
+	/// Takes the transactions sent to the pool so far.
+	pool: Box<dyn Fn() -> Vec<Vec<u8>>>,
+}
+
+/// A chain with `validators` at genesis, `ALICE`'s key in the node's keystore, and the worker's
+/// settings pointing at the scripted servers (`ipfs` may list several endpoints).
+fn world(validators: &[(AccountId, Balance)], ipfs: &str) -> World {
+	let mut ext = new_test_ext(validators);
+	let server = Server::default();
+	server.0.lock().unwrap().timestamp = 1_000_000;
+	let (db, _) = TestOffchainExt::new();
+	let (pool, pool_state) = TestTransactionPoolExt::new();
+	ext.register_extension(OffchainWorkerExt::new(server.clone()));
+	ext.register_extension(OffchainDbExt::new(db));
+	ext.register_extension(TransactionPoolExt::new(pool));
+	UintAuthorityId::set_all_keys([ALICE]);
+	let ipfs = ipfs.to_string();
+	ext.execute_with(|| {
+		StorageValueRef::persistent(settings::IPFS_API).set(&ipfs.into_bytes());
+		StorageValueRef::persistent(settings::DISTILLER).set(&DISTILLER.as_bytes().to_vec());
+	});
+	server.answer(
+		&protocol::endpoint(DISTILLER, "verify"),
+		200,
+		br#"{"verdict":"approve"}"#,
+	);
+	World {
+		ext,
+		server,
+		pool: Box::new(move || core::mem::take(&mut pool_state.write().transactions)),
+	}
+}
+
+fn body(question: &str) -> Vec<u8> {
+	Body {
+		v: 1,
+		question: question.into(),
+		answer: format!("{question} An answer."),
+		facts: Vec::new(),
+		sources: vec![Source {
+			uri: "dict://foldoc/test".into(),
+			sha256: "0".repeat(64),
+		}],
+		links: Vec::new(),
+		distiller: DistillerInfo {
+			name: "test".into(),
+			model: "corpus".into(),
+		},
+		created: 0,
+	}
+	.to_bytes()
+}
+
+fn cid(bytes: &[u8]) -> Vec<u8> {
+	unixfs::file_cid(bytes, CidVersion::V1)
+}
+
+/// The URL the worker fetches `bytes`' CID from at `ipfs`.
+fn cat_url(ipfs: &str, bytes: &[u8]) -> String {
+	protocol::ipfs_cat_url(ipfs, &unixfs::cid_to_text(&cid(bytes)))
+}
+
+/// Submits an entry for `question` whose CID is that of `stored`, committing to `committed`'s
+/// blake2-256 and `size`.
+fn submit_committing(question: &str, stored: &[u8], committed: &[u8], size: usize) -> u64 {
+	let id = pallet_kcg::NextEntryId::<Test>::get();
+	assert_ok!(Kcg::submit_entry(
+		RuntimeOrigin::signed(AUTHOR),
+		question_key(question),
+		cid(stored),
+		H256(sp_io::hashing::blake2_256(committed)),
+		size as u32,
+		None
+	));
+	id
+}
+
+/// Submits an honest entry: `bytes`' CID, blake2-256 and size.
+fn submit(question: &str, bytes: &[u8]) -> u64 {
+	submit_committing(question, bytes, bytes, bytes.len())
+}
+
+/// Moves to the next block (running Kcg's expiry hook) and runs the validators' worker there.
+fn next_block() -> u64 {
+	let block = System::block_number() + 1;
+	run_to_block(block);
+	Validators::offchain_worker(block);
+	block
+}
+
+/// Takes the transactions the worker sent: `(signer, entry, verdict)` of each attestation.
+fn take_attestations(pool: &dyn Fn() -> Vec<Vec<u8>>) -> Vec<(AccountId, u64, Verdict)> {
+	pool()
+		.into_iter()
+		.map(|bytes| {
+			let xt = frame_system::mocking::MockUncheckedExtrinsic::<
+				Test,
+				sp_runtime::testing::TestSignature,
+				(),
+			>::decode(&mut &bytes[..])
+			.expect("the worker sends extrinsics");
+			let sp_runtime::generic::Preamble::Signed(signer, _, _) = xt.preamble else {
+				panic!("the worker signs its attestations");
+			};
+			match xt.function {
+				RuntimeCall::Validators(Call::attest { entry, verdict }) => {
+					(signer, entry, verdict)
+				}
+				other => panic!("unexpected call {other:?}"),
+			}
+		})
+		.collect()
+}
+
+/// Includes attestations in the chain, as the next block would.
+fn include(attestations: &[(AccountId, u64, Verdict)]) {
+	for (signer, entry, verdict) in attestations {
+		assert_ok!(Validators::attest(
+			RuntimeOrigin::signed(*signer),
+			*entry,
+			*verdict
+		));
+	}
+}
+
+fn work(entry: u64) -> VoteWork {
+	StorageValueRef::persistent(&work_key(entry))
+		.get()
+		.expect("decodes")
+		.unwrap_or_default()
+}
+
+fn is_cat(url: &str) -> bool {
+	url.contains("/api/v0/cat")
+}
+
+#[test]
+fn bytes_that_are_not_the_cids_content_are_retried_never_voted_on() {
+	let World {
+		mut ext,
+		server,
+		pool,
+	} = world(&[(ALICE, MIN_BOND)], IPFS);
+	ext.execute_with(|| {
+		let honest = body("What is Ethernet?");
+		let entry = submit("What is Ethernet?", &honest);
+		// A faulty IPFS node serves other bytes for the CID: the same length, one bit off.
+		let mut corrupt = honest.clone();
+		corrupt[20] ^= 1;
+		server.answer(&cat_url(IPFS, &honest), 200, &corrupt);
+
+		assert_eq!(next_block(), 2);
+		assert_eq!(server.take_asked(), vec![cat_url(IPFS, &honest)]);
+		assert_eq!(
+			take_attestations(&pool),
+			vec![],
+			"bytes that are not the CID's content are no vote (were Reject(HashMismatch))"
+		);
+		assert_eq!(
+			work(entry),
+			VoteWork {
+				verdict: None,
+				sent_at: None,
+				retry_at: Some(3),
+				failures: 1,
+			}
+		);
+
+		// The node is repaired: the next try checks the real body and approves.
+		server.answer(&cat_url(IPFS, &honest), 200, &honest);
+		next_block();
+		assert_eq!(
+			server.take_asked(),
+			vec![
+				cat_url(IPFS, &honest),
+				protocol::endpoint(DISTILLER, "verify")
+			]
+		);
+		let attested = take_attestations(&pool);
+		assert_eq!(attested, vec![(ALICE, entry, Verdict::Approve)]);
+		include(&attested);
+		assert!(matches!(
+			pallet_kcg::Entries::<Test>::get(entry).unwrap().status,
+			EntryStatus::Validated { .. }
+		));
+	});
+}
+
+#[test]
+fn a_retry_after_bad_bytes_asks_the_next_ipfs_endpoint() {
+	let World {
+		mut ext,
+		server,
+		pool,
+	} = world(&[(ALICE, MIN_BOND)], &format!("{IPFS},{OTHER_IPFS}"));
+	ext.execute_with(|| {
+		let honest = body("What is Ethernet?");
+		let entry = submit("What is Ethernet?", &honest);
+		// The first endpoint serves a cut-short body, the second the body itself.
+		server.answer(&cat_url(IPFS, &honest), 200, &honest[..honest.len() - 3]);
+		server.answer(&cat_url(OTHER_IPFS, &honest), 200, &honest);
+
+		next_block();
+		assert_eq!(server.take_asked(), vec![cat_url(IPFS, &honest)]);
+		assert_eq!(take_attestations(&pool), vec![]);
+		next_block();
+		assert_eq!(
+			server.take_asked(),
+			vec![
+				cat_url(OTHER_IPFS, &honest),
+				protocol::endpoint(DISTILLER, "verify")
+			]
+		);
+		assert_eq!(
+			take_attestations(&pool),
+			vec![(ALICE, entry, Verdict::Approve)]
+		);
+	});
+}
+
+#[test]
+fn bytes_of_the_cid_that_contradict_the_authors_hash_or_size_are_rejected() {
+	let World {
+		mut ext,
+		server,
+		pool,
+	} = world(&[(ALICE, MIN_BOND)], IPFS);
+	ext.execute_with(|| {
+		// The author stores one body and commits to the blake2-256 of another: the bytes IPFS
+		// serves are provably the CID's, so the author is at fault.
+		let stored = body("What is Ethernet?");
+		let mut other = stored.clone();
+		other[20] ^= 1;
+		let wrong_hash = submit_committing("What is Ethernet?", &stored, &other, stored.len());
+		server.answer(&cat_url(IPFS, &stored), 200, &stored);
+		// Another stores a body and claims it is longer than it is.
+		let short = body("What is Token Ring?");
+		let wrong_size = submit_committing("What is Token Ring?", &short, &short, short.len() + 5);
+		server.answer(&cat_url(IPFS, &short), 200, &short);
+
+		next_block();
+		assert_eq!(
+			take_attestations(&pool),
+			vec![
+				(
+					ALICE,
+					wrong_hash,
+					Verdict::Reject(RejectReason::HashMismatch)
+				),
+				(
+					ALICE,
+					wrong_size,
+					Verdict::Reject(RejectReason::SizeMismatch)
+				),
+			]
+		);
+		assert!(
+			server.take_asked().iter().all(|url| is_cat(url)),
+			"a body that fails its checks never goes to /verify"
+		);
+	});
+}
+
+/// Submits an entry whose body nobody serves (IPFS answers `500` for its CID).
+fn submit_unfetchable(n: u64) -> u64 {
+	let question = format!("What is nothing number {n}?");
+	submit(&question, &body(&question))
+}
+
+fn unfetchable_url(n: u64) -> String {
+	cat_url(IPFS, &body(&format!("What is nothing number {n}?")))
+}
+
+#[test]
+fn unfetchable_entries_cannot_keep_an_honest_one_from_its_turn() {
+	let World {
+		mut ext,
+		server,
+		pool,
+	} = world(&[(ALICE, MIN_BOND)], IPFS);
+	ext.execute_with(|| {
+		// Eight entries whose bodies nobody serves, then an honest one, all with the same
+		// deadline; and eight more unfetchable ones in every block after.
+		for n in 0..8 {
+			submit_unfetchable(n);
+		}
+		let honest = body("What is Ethernet?");
+		let entry = submit("What is Ethernet?", &honest);
+		server.answer(&cat_url(IPFS, &honest), 200, &honest);
+		let deadline = 1 + VOTING_PERIOD;
+
+		Validators::offchain_worker(1);
+		assert_eq!(server.take_asked().len(), FETCHES_PER_BLOCK);
+		let mut attested_at = None;
+		while System::block_number() + 1 < deadline {
+			for n in 0..8 {
+				submit_unfetchable(100 * System::block_number() + n);
+			}
+			let block = next_block();
+			let asked = server.take_asked();
+			let fetches = asked.iter().filter(|url| is_cat(url)).count();
+			assert!(
+				fetches <= FETCHES_PER_BLOCK,
+				"block {block}: {fetches} fetches"
+			);
+			assert!(asked.len() <= 2 * FETCHES_PER_BLOCK);
+			let attested = take_attestations(&pool);
+			if attested.contains(&(ALICE, entry, Verdict::Approve)) {
+				attested_at.get_or_insert(block);
+			}
+			include(&attested);
+		}
+		assert_eq!(
+			attested_at,
+			Some(2),
+			"the honest entry is checked in the first block after the unfetchable ones"
+		);
+		assert!(matches!(
+			pallet_kcg::Entries::<Test>::get(entry).unwrap().status,
+			EntryStatus::Validated { .. }
+		));
+	});
+}
+
+#[test]
+fn unfetchable_entries_back_off_and_cost_their_author_at_expiry() {
+	let World {
+		mut ext,
+		server,
+		pool,
+	} = world(&[(ALICE, MIN_BOND)], IPFS);
+	ext.execute_with(|| {
+		let spam: Vec<u64> = (0..8).map(submit_unfetchable).collect();
+		let honest = body("What is Ethernet?");
+		let entry = submit("What is Ethernet?", &honest);
+		server.answer(&cat_url(IPFS, &honest), 200, &honest);
+		let deadline = 1 + VOTING_PERIOD;
+
+		Validators::offchain_worker(1);
+		assert_eq!(
+			server.take_asked(),
+			(0..8).map(unfetchable_url).collect::<Vec<_>>()
+		);
+		let mut fetches: BTreeMap<String, u32> = BTreeMap::new();
+		while System::block_number() + 1 < deadline {
+			let block = next_block();
+			let attested = take_attestations(&pool);
+			assert_eq!(
+				attested.contains(&(ALICE, entry, Verdict::Approve)),
+				block == 2,
+				"block {block}"
+			);
+			include(&attested);
+			for url in server.take_asked().into_iter().filter(|url| is_cat(url)) {
+				*fetches.entry(url).or_default() += 1;
+			}
+		}
+		// Failed at block 1, each is tried again after 1, 2, 4 and 8 blocks (the eighth a
+		// block late: the honest entry took its place at block 2) — 4 tries in blocks 2 to
+		// 20, where a try every block would be 19.
+		for n in 0..8 {
+			assert_eq!(fetches.get(&unfetchable_url(n)), Some(&4), "entry {n}");
+			assert_eq!(work(n).failures, 5);
+		}
+		// Nobody decided them: at their deadline they expire, and cost their author.
+		let before = Balances::balance(&AUTHOR);
+		run_to_block(deadline);
+		let slash = pallet_kcg::DEFAULT_EXPIRY_SLASH * ENTRY_DEPOSIT;
+		for id in spam {
+			assert_eq!(
+				pallet_kcg::Entries::<Test>::get(id).unwrap().status,
+				EntryStatus::Expired
+			);
+			System::assert_has_event(
+				pallet_kcg::Event::EntryExpired {
+					entry: id,
+					deposit_returned: ENTRY_DEPOSIT - slash,
+					deposit_slashed: slash,
+				}
+				.into(),
+			);
+		}
+		assert_eq!(
+			Balances::balance(&AUTHOR),
+			before + 8 * (ENTRY_DEPOSIT - slash)
+		);
+	});
+}
+
+#[test]
+fn entries_already_voted_on_take_no_place() {
+	// Four equal validators: Alice's vote alone decides nothing.
+	let validators: Vec<_> = [ALICE, BOB, CHARLIE, DAVE]
+		.iter()
+		.map(|v| (*v, MIN_BOND))
+		.collect();
+	let World {
+		mut ext,
+		server,
+		pool,
+	} = world(&validators, IPFS);
+	ext.execute_with(|| {
+		for n in 0..FETCHES_PER_BLOCK {
+			let question = format!("What is voted number {n}?");
+			let voted = submit(&question, &body(&question));
+			assert_ok!(Validators::attest(
+				RuntimeOrigin::signed(ALICE),
+				voted,
+				Verdict::Approve
+			));
+		}
+		let honest = body("What is Ethernet?");
+		let entry = submit("What is Ethernet?", &honest);
+		server.answer(&cat_url(IPFS, &honest), 200, &honest);
+
+		next_block();
+		assert_eq!(
+			take_attestations(&pool),
+			vec![(ALICE, entry, Verdict::Approve)]
+		);
+		assert_eq!(
+			server.take_asked(),
+			vec![
+				cat_url(IPFS, &honest),
+				protocol::endpoint(DISTILLER, "verify")
+			]
+		);
+	});
+}
+
+#[test]
+fn the_wait_after_a_failed_check_doubles_up_to_its_cap() {
+	let waits: Vec<u32> = (1..=8).map(retry_after).collect();
+	assert_eq!(waits, vec![1, 2, 4, 8, 16, 32, 32, 32]);
+	assert_eq!(retry_after(u32::MAX), MAX_RETRY_AFTER);
+}
