@@ -10,13 +10,23 @@
 //!   ([`Event::GapOpened`] carries the question); lapsed demand is refunded.
 //! - [`Pallet::register_agent`] / [`Pallet::deregister_agent`]: DoD agents bond `agent_bond`.
 //! - [`Pallet::claim_gap`]: one agent gets the gap for `claim_period` blocks; an unused claim
-//!   lapses and the gap can be claimed again.
+//!   lapses (costing its agent `agent_slash` of its bond) and the gap can be claimed again.
 //! - [`Pallet::submit_answer`]: the claimant submits the entry (a KCG entry naming the gap).
-//! - When the KCG closes an entry ([`pallet_kcg::EntryClosed`]): validated for the gap's
-//!   question → the gap is filled (requesters' deposits back, the bounty to the entry's author);
-//!   rejected → the agent's bond is slashed `agent_slash` and the gap reopens; expired or
-//!   retracted → the gap reopens.
-//! - Gaps nobody fills within `gap_lifetime` blocks expire, refunding deposits and fees.
+//! - When the KCG closes an entry ([`pallet_kcg::EntryClosed`]): the claimant's entry for the
+//!   gap validated → the gap is filled (requesters' deposits back, the bounty to its author);
+//!   another entry for the gap's question validated → the question is answered, the gap closes
+//!   and requesters get everything back (a bounty is earned under a claim only); the claimant's
+//!   entry rejected, expired or retracted → the agent's bond is slashed `agent_slash` and the gap
+//!   reopens.
+//! - Gaps nobody fills within `gap_lifetime` blocks expire, refunding deposits; the fees too
+//!   when no agent ever claimed the gap, else they are forfeit to the reward pot (demand that
+//!   made agents work is paid for whether or not it could be answered).
+//!
+//! What each kind of griefing costs the one who does it: a claim left to lapse, or an entry for
+//! a gap left to expire or retracted, costs the agent `agent_slash` of its bond (and the KCG
+//! its expiry slash or retraction fee of the entry deposit); sniping a claimed gap's bounty
+//! with an entry of one's own earns nothing; a gap opened by fresh accounts that an agent
+//! worked on costs them their fees.
 //!
 //! The agent's off-chain worker ([`offchain`]) runs on nodes with a `dod!` key of a registered
 //! agent: claim, distill, add to IPFS, submit — idempotent across blocks, restarts and re-orgs.
@@ -71,7 +81,7 @@ pub mod pallet {
 		traits::{
 			fungible::{Inspect, Mutate, MutateHold},
 			tokens::{Fortitude, Precision, Restriction},
-			OnUnbalanced,
+			Imbalance, OnUnbalanced,
 		},
 	};
 	use frame_system::{offchain::CreateSignedTransaction, pallet_prelude::*};
@@ -258,6 +268,19 @@ pub mod pallet {
 		},
 		/// `agent`'s claim ended without an accepted entry; the gap is open again.
 		ClaimReleased { gap: GapId, agent: T::AccountId },
+		/// `agent`'s claim on a gap lapsed without an entry: `amount` of its bond was slashed.
+		ClaimLapsed {
+			gap: GapId,
+			agent: T::AccountId,
+			amount: BalanceOf<T>,
+		},
+		/// An entry that was not submitted under the gap's claim answered its question: the gap
+		/// is closed and its `refunded` requesters got their deposits and fees back.
+		GapAnsweredElsewhere {
+			gap: GapId,
+			entry: EntryId,
+			refunded: u32,
+		},
 		/// An entry was submitted for the gap under its claim.
 		GapEntrySubmitted {
 			gap: GapId,
@@ -271,15 +294,22 @@ pub mod pallet {
 			author: T::AccountId,
 			bounty: BalanceOf<T>,
 		},
-		/// `agent`'s entry for a gap was rejected: `amount` of its bond was slashed.
+		/// `agent`'s entry for a gap was rejected, expired or was retracted: `amount` of its bond
+		/// was slashed.
 		AgentSlashed {
 			agent: T::AccountId,
 			gap: GapId,
 			entry: EntryId,
 			amount: BalanceOf<T>,
 		},
-		/// Nobody answered the gap in its lifetime; requesters were refunded.
-		GapExpired { gap: GapId, refunded: u32 },
+		/// Nobody answered the gap in its lifetime; `refunded` requesters got their deposits
+		/// back, and their fees too unless an agent had claimed the gap (`fees_forfeited` went to
+		/// the reward pot).
+		GapExpired {
+			gap: GapId,
+			refunded: u32,
+			fees_forfeited: BalanceOf<T>,
+		},
 		/// Root set new parameters.
 		ParamsSet { params: ParametersOf<T> },
 	}
@@ -520,6 +550,7 @@ pub mod pallet {
 				);
 				let previous = claim.agent.clone();
 				Self::forget_claim(gap, &previous);
+				Self::punish_lapse(gap, &previous);
 				Self::deposit_event(Event::ClaimReleased {
 					gap,
 					agent: previous,
@@ -536,6 +567,7 @@ pub mod pallet {
 				until,
 				entry: None,
 			});
+			record.claimed = true;
 			Gaps::<T>::insert(gap, record);
 			Agents::<T>::insert(&who, agent);
 			Self::deposit_event(Event::GapClaimed {
@@ -622,6 +654,7 @@ pub mod pallet {
 				opened_at: now,
 				expires_at,
 				claim: None,
+				claimed: false,
 			};
 			Gaps::<T>::insert(id, gap);
 			GapByKey::<T>::insert(key, id);
@@ -684,13 +717,37 @@ pub mod pallet {
 			}
 			if let Some(claim) = &gap.claim {
 				Self::forget_claim(id, &claim.agent);
+				if claim.entry.is_none() && claim.until <= now {
+					Self::punish_lapse(id, &claim.agent);
+				}
 			}
 			Gaps::<T>::remove(id);
 			GapByKey::<T>::remove(gap.question_key);
-			Self::refund(&gap.requesters);
+			let mut fees_forfeited = BalanceOf::<T>::zero();
+			if gap.claimed {
+				for requester in gap.requesters.iter() {
+					let (credit, _) =
+						<T::Currency as frame_support::traits::fungible::BalancedHold<_>>::slash(
+							&HoldReason::Request.into(),
+							&requester.who,
+							requester.fee,
+						);
+					fees_forfeited = fees_forfeited.saturating_add(credit.peek());
+					T::Slashed::on_unbalanced(credit);
+					let _ = T::Currency::release(
+						&HoldReason::Request.into(),
+						&requester.who,
+						requester.deposit,
+						Precision::BestEffort,
+					);
+				}
+			} else {
+				Self::refund(&gap.requesters);
+			}
 			Self::deposit_event(Event::GapExpired {
 				gap: id,
 				refunded: gap.requesters.len() as u32,
+				fees_forfeited,
 			});
 		}
 
@@ -755,9 +812,28 @@ pub mod pallet {
 			});
 		}
 
-		fn punish(id: GapId, entry: EntryId, agent: &T::AccountId) {
-			let Some(info) = Agents::<T>::get(agent) else {
+		/// Closes a gap whose question an entry not submitted under its claim answered:
+		/// requesters get their deposits and fees back, the claim (if any) ends unpunished.
+		fn close_answered_elsewhere(id: GapId, entry: EntryId) {
+			let Some(gap) = Gaps::<T>::take(id) else {
 				return;
+			};
+			GapByKey::<T>::remove(gap.question_key);
+			if let Some(claim) = &gap.claim {
+				Self::forget_claim(id, &claim.agent);
+			}
+			Self::refund(&gap.requesters);
+			Self::deposit_event(Event::GapAnsweredElsewhere {
+				gap: id,
+				entry,
+				refunded: gap.requesters.len() as u32,
+			});
+		}
+
+		/// Takes `agent_slash` of `agent`'s bond to the reward pot; returns what was taken.
+		fn slash_agent(agent: &T::AccountId) -> BalanceOf<T> {
+			let Some(info) = Agents::<T>::get(agent) else {
+				return Zero::zero();
 			};
 			let rate = Params::<T>::get()
 				.map(|p| p.agent_slash)
@@ -776,6 +852,21 @@ pub mod pallet {
 					info.bond = info.bond.saturating_sub(slashed);
 				}
 			});
+			slashed
+		}
+
+		/// `agent` let its claim on `gap` lapse without an entry.
+		fn punish_lapse(gap: GapId, agent: &T::AccountId) {
+			let amount = Self::slash_agent(agent);
+			Self::deposit_event(Event::ClaimLapsed {
+				gap,
+				agent: agent.clone(),
+				amount,
+			});
+		}
+
+		fn punish(id: GapId, entry: EntryId, agent: &T::AccountId) {
+			let slashed = Self::slash_agent(agent);
 			Self::deposit_event(Event::AgentSlashed {
 				agent: agent.clone(),
 				gap: id,
@@ -875,7 +966,13 @@ pub mod pallet {
 			use membria_primitives::Decision;
 			if closure == Closure::Decided(Decision::Validated) {
 				if let Some(gap) = GapByKey::<T>::get(summary.question_key) {
-					Self::fill(gap, entry, &summary.author);
+					// Only the entry submitted under the gap's claim earns its bounty; the KCG
+					// lets only the claimant submit with `gap` set.
+					if summary.gap == Some(gap) {
+						Self::fill(gap, entry, &summary.author);
+					} else {
+						Self::close_answered_elsewhere(gap, entry);
+					}
 				}
 				return;
 			}
@@ -887,9 +984,8 @@ pub mod pallet {
 			if claim.entry != Some(entry) {
 				return;
 			}
-			if closure == Closure::Decided(Decision::Rejected) {
-				Self::punish(gap, entry, &claim.agent);
-			}
+			// Rejected, expired or retracted: the agent's entry held the gap and answered nothing.
+			Self::punish(gap, entry, &claim.agent);
 			Self::release_claim(gap, &claim.agent);
 		}
 	}

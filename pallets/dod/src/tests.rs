@@ -201,6 +201,122 @@ fn claims_are_exclusive_until_they_lapse() {
 		assert_ok!(Dod::claim_gap(RuntimeOrigin::signed(AGENT_2), gap));
 		System::assert_has_event(Event::ClaimReleased { gap, agent: AGENT }.into());
 		assert!(Agents::<Test>::get(AGENT).unwrap().claims.is_empty());
+		// Letting the claim lapse cost the agent its slash.
+		System::assert_has_event(
+			Event::ClaimLapsed {
+				gap,
+				agent: AGENT,
+				amount: 100,
+			}
+			.into(),
+		);
+		assert_eq!(held(AGENT, HoldReason::AgentBond), 900);
+	});
+}
+
+/// Issue 12, finding 5: a claim left to lapse and claimed again by the same agent blocked the
+/// gap for free, for as long as the agent liked. Each lapse now costs the agent `agent_slash`.
+#[test]
+fn claiming_again_after_a_lapse_is_not_free() {
+	run_test(|| {
+		let gap = open_gap();
+		assert_ok!(Dod::claim_gap(RuntimeOrigin::signed(AGENT), gap));
+		run_to_block(6);
+		assert_ok!(Dod::claim_gap(RuntimeOrigin::signed(AGENT), gap));
+		assert_eq!(held(AGENT, HoldReason::AgentBond), 900);
+		run_to_block(11);
+		assert_ok!(Dod::claim_gap(RuntimeOrigin::signed(AGENT), gap));
+		assert_eq!(held(AGENT, HoldReason::AgentBond), 810);
+		assert_eq!(Agents::<Test>::get(AGENT).unwrap().bond, 810);
+		assert_eq!(SLASHED.with(|s| *s.borrow()), 190);
+	});
+}
+
+/// Issue 12, finding 5: the claimant's entry retracted (or left to expire) held the gap and
+/// answered nothing, for free. It now costs the agent `agent_slash`, like a rejected one.
+#[test]
+fn a_retracted_or_expired_claimant_entry_costs_the_agent() {
+	run_test(|| {
+		let gap = open_gap();
+		assert_ok!(Dod::claim_gap(RuntimeOrigin::signed(AGENT), gap));
+		assert_ok!(submit(AGENT, gap));
+		assert_ok!(pallet_kcg::Pallet::<Test>::retract(
+			RuntimeOrigin::signed(AGENT),
+			0
+		));
+		System::assert_has_event(
+			Event::AgentSlashed {
+				agent: AGENT,
+				gap,
+				entry: 0,
+				amount: 100,
+			}
+			.into(),
+		);
+		assert!(Gaps::<Test>::get(gap).unwrap().claim.is_none());
+		// Again, and this time the entry expires undecided.
+		assert_ok!(Dod::claim_gap(RuntimeOrigin::signed(AGENT), gap));
+		assert_ok!(Dod::submit_answer(
+			RuntimeOrigin::signed(AGENT),
+			gap,
+			cid(2),
+			H256::repeat_byte(2),
+			100,
+		));
+		run_to_block(21);
+		assert_eq!(
+			pallet_kcg::Entries::<Test>::get(1).unwrap().status,
+			pallet_kcg::EntryStatus::Expired
+		);
+		System::assert_has_event(
+			Event::AgentSlashed {
+				agent: AGENT,
+				gap,
+				entry: 1,
+				amount: 90,
+			}
+			.into(),
+		);
+		assert_eq!(held(AGENT, HoldReason::AgentBond), 810);
+	});
+}
+
+/// Issue 12, finding 5: anyone's validated entry for a claimed gap's question took the bounty
+/// the claimant was working for. Only the entry submitted under the claim earns it now; another
+/// answer closes the gap and the requesters get everything back.
+#[test]
+fn a_bounty_is_earned_under_the_claim_only() {
+	run_test(|| {
+		let gap = open_gap();
+		assert_ok!(Dod::claim_gap(RuntimeOrigin::signed(AGENT), gap));
+		let sniper_before = Balances::free_balance(CHARLIE);
+		assert_ok!(pallet_kcg::Pallet::<Test>::submit_entry(
+			RuntimeOrigin::signed(CHARLIE),
+			question_key(QUESTION_STR),
+			cid(3),
+			H256::repeat_byte(3),
+			100,
+			None
+		));
+		assert_ok!(<Kcg as EntryVoting>::decide(0, Decision::Validated));
+		assert!(Gaps::<Test>::get(gap).is_none());
+		System::assert_has_event(
+			Event::GapAnsweredElsewhere {
+				gap,
+				entry: 0,
+				refunded: 2,
+			}
+			.into(),
+		);
+		assert_eq!(Balances::free_balance(CHARLIE), sniper_before, "no bounty");
+		assert_eq!(Balances::free_balance(ALICE), ENDOWMENT);
+		assert_eq!(Balances::free_balance(BOB), ENDOWMENT);
+		assert!(Agents::<Test>::get(AGENT).unwrap().claims.is_empty());
+		assert_eq!(
+			held(AGENT, HoldReason::AgentBond),
+			1_000,
+			"the claimant is not punished"
+		);
 	});
 }
 
@@ -305,15 +421,54 @@ fn a_rejected_answer_slashes_the_agent_and_reopens_the_gap() {
 }
 
 #[test]
-fn unanswered_gaps_expire_with_refunds() {
+fn unanswered_gaps_nobody_claimed_expire_with_refunds() {
+	run_test(|| {
+		let gap = open_gap();
+		run_to_block(51);
+		assert!(Gaps::<Test>::get(gap).is_none());
+		assert_eq!(held(ALICE, HoldReason::Request), 0);
+		assert_eq!(Balances::free_balance(BOB), ENDOWMENT);
+		System::assert_has_event(
+			Event::GapExpired {
+				gap,
+				refunded: 2,
+				fees_forfeited: 0,
+			}
+			.into(),
+		);
+	});
+}
+
+/// Issue 12, finding 5: a gap opened by fresh accounts cost them nothing but transaction fees
+/// (deposits and fees came back at expiry) while agents worked on it. When an agent has claimed
+/// it, the requesters' fees are now forfeit to the pot at expiry; their deposits come back.
+#[test]
+fn gaps_an_agent_worked_on_forfeit_their_fees_at_expiry() {
 	run_test(|| {
 		let gap = open_gap();
 		assert_ok!(Dod::claim_gap(RuntimeOrigin::signed(AGENT), gap));
 		run_to_block(51);
 		assert!(Gaps::<Test>::get(gap).is_none());
 		assert_eq!(held(ALICE, HoldReason::Request), 0);
-		assert_eq!(Balances::free_balance(BOB), ENDOWMENT);
-		System::assert_has_event(Event::GapExpired { gap, refunded: 2 }.into());
+		assert_eq!(Balances::free_balance(BOB), ENDOWMENT - 20);
+		System::assert_has_event(
+			Event::GapExpired {
+				gap,
+				refunded: 2,
+				fees_forfeited: 40,
+			}
+			.into(),
+		);
+		// The agent's claim lapsed unused: that cost it too.
+		System::assert_has_event(
+			Event::ClaimLapsed {
+				gap,
+				agent: AGENT,
+				amount: 100,
+			}
+			.into(),
+		);
+		assert_eq!(SLASHED.with(|s| *s.borrow()), 40 + 100);
 		assert!(Agents::<Test>::get(AGENT).unwrap().claims.is_empty());
 	});
 }

@@ -38,7 +38,8 @@ pub struct Parameters<Balance, BlockNumber> {
 	pub request_fee: Balance,
 	/// Held from each agent while it is registered.
 	pub agent_bond: Balance,
-	/// Share of the bond an agent loses when its entry for a gap is rejected.
+	/// Share of the bond an agent loses when its entry for a gap is rejected, expires or is
+	/// retracted, and when its claim lapses without an entry.
 	pub agent_slash: Perbill,
 }
 
@@ -109,6 +110,9 @@ pub struct Gap<
 	/// The gap lapses at this block if no answer was validated.
 	pub expires_at: BlockNumber,
 	pub claim: Option<Claim<AccountId, BlockNumber>>,
+	/// An agent has claimed the gap: work was done for it, so if it expires unanswered its
+	/// requesters' fees are forfeit (to the reward pot) rather than refunded.
+	pub claimed: bool,
 }
 
 /// A registered DoD agent.
