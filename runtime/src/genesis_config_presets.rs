@@ -73,9 +73,10 @@ fn development_params() -> ChainParams {
 			unbonding_period: 20,
 			min_validator_bond: 1_000 * UNIT,
 			wrong_vote_slash: Perbill::from_percent(10),
-			// Half the KCG entry deposit (10 MEM): rejecting an entry never pays back its
-			// deposit, and no decision takes more than 1% of the pot.
-			decision_reward: 5 * UNIT,
+			// The KCG's validation fee (a tenth of the 10 MEM deposit): deciding an entry
+			// never pays more than the entry paid, and no decision takes more than 1% of the
+			// pot.
+			decision_reward: UNIT,
 			pot_share: Perbill::from_percent(1),
 		},
 		voting_period: 20,
@@ -93,9 +94,10 @@ fn local_testnet_params() -> ChainParams {
 			unbonding_period: 24 * 60 * MINUTES,
 			min_validator_bond: 1_000 * UNIT,
 			wrong_vote_slash: Perbill::from_percent(10),
-			// Half the KCG entry deposit (10 MEM): rejecting an entry never pays back its
-			// deposit, and no decision takes more than 1% of the pot.
-			decision_reward: 5 * UNIT,
+			// The KCG's validation fee (a tenth of the 10 MEM deposit): deciding an entry
+			// never pays more than the entry paid, and no decision takes more than 1% of the
+			// pot.
+			decision_reward: UNIT,
 			pot_share: Perbill::from_percent(1),
 		},
 		voting_period: 60 * MINUTES,

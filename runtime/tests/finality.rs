@@ -174,6 +174,21 @@ fn cheap_seats_never_reach_a_third_of_finality_weight() {
 	});
 }
 
+/// A bond moving by a hundredth of a percent is not worth a new authority set (each costs every
+/// device a justification): the set stays until some weight moves by more than 1%.
+#[test]
+fn a_tiny_bond_change_keeps_the_set() {
+	local_chain().execute_with(|| {
+		let set_before = Grandpa::current_set_id();
+		assert_ok!(Validators::bond_extra(
+			RuntimeOrigin::signed(account(Sr25519Keyring::Bob)),
+			UNIT
+		));
+		run_to_session(3);
+		assert_eq!(Grandpa::current_set_id(), set_before);
+	});
+}
+
 /// A change of stake alone is a new authority set: weights follow bonds from session to session.
 #[test]
 fn a_bond_change_reweighs_the_voters() {

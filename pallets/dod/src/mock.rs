@@ -78,6 +78,7 @@ impl pallet_kcg::CurrentSession for SessionZero {
 
 parameter_types! {
 	pub const RetractFee: Perbill = Perbill::from_percent(10);
+	pub const ValidationFee: Perbill = Perbill::from_percent(10);
 }
 
 pub const ENTRY_DEPOSIT: Balance = 100;
@@ -92,6 +93,7 @@ impl pallet_kcg::Config for Test {
 	type EntryDeposit = ConstU128<ENTRY_DEPOSIT>;
 	type LinkDeposit = ConstU128<10>;
 	type RetractFee = RetractFee;
+	type ValidationFee = ValidationFee;
 	type MaxBodySize = ConstU32<{ 1 << 20 }>;
 	type MaxEntriesPerBlock = ConstU32<8>;
 	type DeadlineSpill = ConstU32<2>;

@@ -308,7 +308,11 @@ fn a_bounty_is_earned_under_the_claim_only() {
 			}
 			.into(),
 		);
-		assert_eq!(Balances::free_balance(CHARLIE), sniper_before, "no bounty");
+		// No bounty: the sniper only paid the validation fee of its entry.
+		assert_eq!(
+			Balances::free_balance(CHARLIE),
+			sniper_before - ENTRY_DEPOSIT / 10
+		);
 		assert_eq!(Balances::free_balance(ALICE), ENDOWMENT);
 		assert_eq!(Balances::free_balance(BOB), ENDOWMENT);
 		assert!(Agents::<Test>::get(AGENT).unwrap().claims.is_empty());
@@ -378,7 +382,11 @@ fn a_validated_answer_fills_the_gap() {
 		assert_eq!(held(ALICE, HoldReason::Request), 0);
 		assert_eq!(held(BOB, HoldReason::Request), 0);
 		assert_eq!(Balances::free_balance(ALICE), ENDOWMENT - 20);
-		assert_eq!(Balances::free_balance(AGENT), before + 40 + ENTRY_DEPOSIT);
+		// The bounty, and the deposit less the KCG's validation fee.
+		assert_eq!(
+			Balances::free_balance(AGENT),
+			before + 40 + ENTRY_DEPOSIT * 9 / 10
+		);
 		System::assert_has_event(
 			Event::GapFilled {
 				gap,

@@ -11,7 +11,8 @@
 //!   voting deadline passes (`Expired`: [`ExpirySlash`] of the deposit goes to
 //!   [`Config::Slashed`], the rest comes back).
 //! - Validators decide entries through [`EntryVoting`], implemented here and called by the
-//!   validators pallet: `Validated` returns the deposit and makes the entry the [`Answer`] to its
+//!   validators pallet: `Validated` returns the deposit less [`Config::ValidationFee`] (to the
+//!   validators' reward pot: what deciding it earns them) and makes the entry the [`Answer`] to its
 //!   question (the previous answer becomes `Superseded`); `Rejected` slashes the deposit to
 //!   [`Config::Slashed`].
 //! - [`Pallet::link`] / [`Pallet::unlink`]: the author of an entry asserts typed relations from it
@@ -176,6 +177,12 @@ pub mod pallet {
 		/// The part of the deposit a retraction costs (the least [`ExpirySlash`] may be).
 		#[pallet::constant]
 		type RetractFee: Get<Perbill>;
+
+		/// The part of the deposit a validated entry pays the validators' reward pot: what
+		/// deciding it earns them. A validator's reward for one decision is at most this, so
+		/// submitting entries only to decide them never pays.
+		#[pallet::constant]
+		type ValidationFee: Get<Perbill>;
 
 		/// The largest body, in bytes, an entry may describe.
 		#[pallet::constant]
@@ -702,10 +709,17 @@ pub mod pallet {
 
 			match decision {
 				Decision::Validated => {
+					let (fee, _) = T::Currency::slash(
+						&HoldReason::EntryDeposit.into(),
+						&record.author,
+						T::ValidationFee::get() * record.deposit,
+					);
+					let fee_paid = fee.peek();
+					T::Slashed::on_unbalanced(fee);
 					let deposit_returned = T::Currency::release(
 						&HoldReason::EntryDeposit.into(),
 						&record.author,
-						record.deposit,
+						record.deposit.saturating_sub(fee_paid),
 						Precision::BestEffort,
 					)?;
 					let superseded = Answer::<T>::get(record.question_key);

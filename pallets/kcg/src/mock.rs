@@ -114,6 +114,7 @@ impl OnUnbalanced<Credit<AccountId, Balances>> for CountSlashed {
 
 parameter_types! {
 	pub const RetractFee: Perbill = Perbill::from_percent(10);
+	pub const ValidationFee: Perbill = Perbill::from_percent(10);
 }
 
 impl pallet_kcg::Config for Test {
@@ -126,6 +127,7 @@ impl pallet_kcg::Config for Test {
 	type EntryDeposit = ConstU128<ENTRY_DEPOSIT>;
 	type LinkDeposit = ConstU128<LINK_DEPOSIT>;
 	type RetractFee = RetractFee;
+	type ValidationFee = ValidationFee;
 	type MaxBodySize = ConstU32<MAX_BODY_SIZE>;
 	type MaxEntriesPerBlock = ConstU32<MAX_ENTRIES_PER_BLOCK>;
 	type DeadlineSpill = ConstU32<DEADLINE_SPILL>;

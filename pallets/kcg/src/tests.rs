@@ -216,7 +216,11 @@ fn validation_makes_the_answer_and_returns_the_deposit() {
 		assert_eq!(status(id), EntryStatus::Validated { at: 5 });
 		assert_eq!(Answer::<Test>::get(question_key("what is rust")), Some(id));
 		assert_eq!(held(ALICE, HoldReason::EntryDeposit), 0);
-		assert_eq!(Balances::free_balance(ALICE), ENDOWMENT);
+		assert_eq!(
+			Balances::free_balance(ALICE),
+			ENDOWMENT - ENTRY_DEPOSIT / 10,
+			"the validation fee"
+		);
 		assert_eq!(closed(), vec![(id, Closure::Decided(Decision::Validated))]);
 		assert!(Deadlines::<Test>::get(1 + VOTING_PERIOD).is_empty());
 		System::assert_last_event(
@@ -224,7 +228,7 @@ fn validation_makes_the_answer_and_returns_the_deposit() {
 				entry: id,
 				question_key: question_key("What is Rust?"),
 				superseded: None,
-				deposit_returned: ENTRY_DEPOSIT,
+				deposit_returned: ENTRY_DEPOSIT - ENTRY_DEPOSIT / 10,
 			}
 			.into(),
 		);
@@ -254,7 +258,7 @@ fn a_newer_validated_entry_supersedes_the_answer() {
 				entry: new,
 				question_key: question_key("What is Rust?"),
 				superseded: Some(old),
-				deposit_returned: ENTRY_DEPOSIT,
+				deposit_returned: ENTRY_DEPOSIT - ENTRY_DEPOSIT / 10,
 			}
 			.into(),
 		);

@@ -14,6 +14,25 @@
 
 use alloc::vec::Vec;
 
+/// The part of their bonds offenders of a session lose for equivocating together: GRANDPA's
+/// `min(1, (3k/n)²)` with seats replaced by stake — `min(1, (3·offending / total)²)` — so a
+/// lone equivocator holding a third of the stake loses everything however many cheap seats pad
+/// the set, and one holding a thousandth loses almost nothing (its double vote cannot finalize
+/// anything alone).
+pub fn equivocation_slash(offending_stake: u128, total_stake: u128) -> sp_runtime::Perbill {
+	if total_stake == 0 {
+		return sp_runtime::Perbill::zero();
+	}
+	let share = sp_runtime::Perbill::from_rational(
+		offending_stake
+			.min(total_stake)
+			.saturating_mul(3)
+			.min(total_stake),
+		total_stake,
+	);
+	share.square()
+}
+
 /// The total weight stake is scaled into, at most (before each voter's minimum of 1).
 pub const MAX_TOTAL_WEIGHT: u128 = 1 << 48;
 
@@ -72,6 +91,24 @@ mod tests {
 		// With one vote per seat they would have finalized alone: 7 of 10 reaches 10 − 3.
 		let seats: u128 = 10;
 		assert_eq!(seats - (seats - 1) / 3, 7);
+	}
+
+	#[test]
+	fn equivocation_slashes_follow_stake() {
+		use sp_runtime::Perbill;
+		assert_eq!(
+			equivocation_slash(1, 3),
+			Perbill::one(),
+			"a third loses all"
+		);
+		assert_eq!(equivocation_slash(2, 3), Perbill::one());
+		assert_eq!(equivocation_slash(0, 3), Perbill::zero());
+		assert_eq!(equivocation_slash(5, 0), Perbill::zero());
+		// A tenth of the stake: (3/10)² = 9%.
+		assert_eq!(equivocation_slash(10, 100), Perbill::from_percent(9));
+		// One seat of 32 (a third of the stake, padded with 31 cheap seats) still loses all.
+		assert_eq!(equivocation_slash(34, 100), Perbill::one());
+		assert_eq!(equivocation_slash(u128::MAX, u128::MAX), Perbill::one());
 	}
 
 	#[test]

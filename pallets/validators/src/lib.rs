@@ -963,22 +963,50 @@ pub mod pallet {
 		sp_staking::offence::OnOffenceHandler<T::AccountId, (T::AccountId, Identification), Weight>
 		for Pallet<T>
 	{
+		/// The fraction pallet-offences passes counts seats (`(3k/n)²`); with stake-weighted
+		/// finality it is stake that equivocates, so the fraction is recomputed from the
+		/// offenders' stake in the session ([`finality::equivocation_slash`]). Every report
+		/// passes all offenders of its time slot again, so the fraction only grows. Offences of
+		/// a session whose stake snapshot is gone (older than [`Config::SessionHistory`]) are
+		/// ignored: their slash records are gone with it, and a late report must not slash a
+		/// second time.
 		fn on_offence(
 			offenders: &[sp_staking::offence::OffenceDetails<
 				T::AccountId,
 				(T::AccountId, Identification),
 			>],
-			slash_fraction: &[Perbill],
+			_slash_fraction: &[Perbill],
 			session: SessionIndex,
 		) -> Weight {
-			for (details, fraction) in offenders.iter().zip(slash_fraction) {
-				Self::slash_offender(&details.offender.0, session, *fraction);
+			let reads = T::DbWeight::get().reads(2);
+			let total: u128 = SessionTotalStake::<T>::get(session).unique_saturated_into();
+			if total == 0 {
+				return reads;
+			}
+			let stakes = SessionStakes::<T>::get(session);
+			let mut distinct: Vec<&T::AccountId> = Vec::new();
+			for details in offenders {
+				if !distinct.contains(&&details.offender.0) {
+					distinct.push(&details.offender.0);
+				}
+			}
+			let offending = distinct
+				.iter()
+				.filter_map(|who| stakes.iter().find(|(v, _)| v == *who))
+				.fold(0u128, |sum, (_, stake)| {
+					sum.saturating_add((*stake).unique_saturated_into())
+				});
+			let fraction = finality::equivocation_slash(offending, total);
+			for who in distinct {
+				Self::slash_offender(who, session, fraction);
 			}
 			// Per offender: the offence record, the ledger, the candidate, the hold and the
 			// pot's and the offender's accounts read; the same written, `TotalBonded` too.
-			T::DbWeight::get()
-				.reads_writes(6, 7)
-				.saturating_mul(offenders.len() as u64)
+			reads.saturating_add(
+				T::DbWeight::get()
+					.reads_writes(6, 7)
+					.saturating_mul(offenders.len() as u64),
+			)
 		}
 	}
 

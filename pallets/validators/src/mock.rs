@@ -90,6 +90,7 @@ pub const SESSION_HISTORY: u32 = 3;
 
 parameter_types! {
 	pub const RetractFee: Perbill = Perbill::from_percent(10);
+	pub const ValidationFee: Perbill = Perbill::from_percent(10);
 	pub const PotId: PalletId = PalletId(*b"mbr/vpot");
 }
 
@@ -103,6 +104,7 @@ impl pallet_kcg::Config for Test {
 	type EntryDeposit = ConstU128<ENTRY_DEPOSIT>;
 	type LinkDeposit = ConstU128<10>;
 	type RetractFee = RetractFee;
+	type ValidationFee = ValidationFee;
 	type MaxBodySize = ConstU32<{ 1 << 20 }>;
 	type MaxEntriesPerBlock = ConstU32<16>;
 	type DeadlineSpill = ConstU32<2>;
@@ -137,8 +139,8 @@ pub const ENDOWMENT: Balance = 1_000_000;
 pub const MIN_BOND: Balance = 1_000;
 pub const UNBONDING: u64 = 20;
 pub const SESSION_LENGTH: u64 = 10;
-/// The most one decision pays: below the KCG entry deposit (100 here).
-pub const DECISION_REWARD: Balance = 60;
+/// The most one decision pays: the KCG's validation fee (10% of the 100 deposit).
+pub const DECISION_REWARD: Balance = 10;
 
 pub fn params() -> Parameters<Balance, u64> {
 	Parameters {

@@ -9,9 +9,10 @@ use frame_support::{
 		Currency,
 	},
 };
-use membria_primitives::{Decision, RejectReason, Verdict};
+use membria_primitives::{Decision, RejectReason, SessionIndex, Verdict};
 use pallet_kcg::EntryStatus;
 use sp_core::H256;
+use sp_runtime::Perbill;
 use sp_runtime::{DispatchError, TokenError};
 
 use crate::{mock::*, *};
@@ -411,8 +412,8 @@ fn rejection_needs_more_than_one_third() {
 		);
 		assert_ok!(attest(BOB, entry, REJECT));
 		assert_eq!(entry_status(entry), EntryStatus::Rejected { at: 1 });
-		// The author's deposit went to the pot; the decision paid the two who rejected half of
-		// the pot (pot_share 50%), within the decision reward (60): 25 each.
+		// The author's deposit went to the pot; the decision paid the two who rejected the
+		// decision reward (10; half the pot would be 50): 5 each.
 		assert_eq!(
 			<Balances as Inspect<_>>::total_balance(&AUTHOR),
 			ENDOWMENT - ENTRY_DEPOSIT
@@ -421,7 +422,7 @@ fn rejection_needs_more_than_one_third() {
 			Event::Rewarded {
 				who: ALICE,
 				entry,
-				amount: 25,
+				amount: 5,
 			}
 			.into(),
 		);
@@ -429,11 +430,11 @@ fn rejection_needs_more_than_one_third() {
 			Event::Rewarded {
 				who: BOB,
 				entry,
-				amount: 25,
+				amount: 5,
 			}
 			.into(),
 		);
-		assert_eq!(pot(), 1 + 50);
+		assert_eq!(pot(), 1 + 90);
 	});
 }
 
@@ -503,13 +504,14 @@ fn losers_are_slashed_and_winners_share_the_pot_pro_rata() {
 		assert_eq!(bonded(ALICE), 900);
 		assert_eq!(Ledgers::<Test>::get(BOB).unwrap().active, 1_800);
 		assert_eq!(TotalBonded::<Test>::get(), 10_000 - 300);
-		// The decision pays at most DECISION_REWARD (60; half the pot would be 150), shared 3:4
-		// between Charlie and Dave: 60 * 3/7 = 25, 60 * 4/7 = 34; the rest stays in the pot.
+		// The pot got the slashes and the entry's validation fee (10); the decision pays at
+		// most DECISION_REWARD (10; half the pot would be 155), shared 3:4 between Charlie and
+		// Dave: 10 * 3/7 = 4, 10 * 4/7 = 5; the rest stays in the pot.
 		System::assert_has_event(
 			Event::Rewarded {
 				who: CHARLIE,
 				entry,
-				amount: 25,
+				amount: 4,
 			}
 			.into(),
 		);
@@ -517,12 +519,12 @@ fn losers_are_slashed_and_winners_share_the_pot_pro_rata() {
 			Event::Rewarded {
 				who: DAVE,
 				entry,
-				amount: 34,
+				amount: 5,
 			}
 			.into(),
 		);
-		assert_eq!(Balances::free_balance(CHARLIE), ENDOWMENT - 3_000 + 25);
-		assert_eq!(pot(), 1 + 300 - 59);
+		assert_eq!(Balances::free_balance(CHARLIE), ENDOWMENT - 3_000 + 4);
+		assert_eq!(pot(), 1 + 300 + 10 - 9);
 	});
 }
 
@@ -765,10 +767,10 @@ mod arithmetic {
 						_ => None,
 					})
 					.sum();
-				let deposit_in = if entry_status(entry) == (EntryStatus::Rejected { at: 1 }) {
-					ENTRY_DEPOSIT
-				} else {
-					0
+				let deposit_in = match entry_status(entry) {
+					EntryStatus::Rejected { .. } => ENTRY_DEPOSIT,
+					EntryStatus::Validated { .. } => ValidationFee::get() * ENTRY_DEPOSIT,
+					_ => 0,
 				};
 				// What the pot held above its ED plus what came in, at most half of it paid.
 				assert!(paid * 2 <= pot_before - 1 + slashed + deposit_in);
@@ -779,4 +781,81 @@ mod arithmetic {
 			});
 		}
 	}
+}
+
+fn offence(offenders: &[AccountId], session: SessionIndex) {
+	use sp_staking::offence::{OffenceDetails, OnOffenceHandler};
+	let details: Vec<OffenceDetails<AccountId, (AccountId, ())>> = offenders
+		.iter()
+		.map(|who| OffenceDetails {
+			offender: (*who, ()),
+			reporters: vec![],
+		})
+		.collect();
+	// The seat-counting fraction pallet-offences passes is ignored: stake decides.
+	let _ = <Validators as OnOffenceHandler<_, _, _>>::on_offence(
+		&details,
+		&vec![Perbill::one(); details.len()],
+		session,
+	);
+}
+
+/// An equivocation costs the share of the stake that equivocated, `min(1, (3·s/S)²)`: a lone
+/// validator with over a third of the stake loses its whole bond however many cheap seats pad
+/// the set, a cheap seat loses little, and a later report of more offenders in the same slot
+/// only adds the difference.
+#[test]
+fn equivocations_are_slashed_by_the_stake_that_equivocated() {
+	run_test(
+		&[
+			(ALICE, 4_000),
+			(BOB, 1_000),
+			(CHARLIE, 1_000),
+			(DAVE, 4_000),
+		],
+		|| {
+			// Bob holds a tenth: (3/10)² = 9% of his bond.
+			offence(&[BOB], 0);
+			assert_eq!(Ledgers::<Test>::get(BOB).unwrap().active, 1_000 - 90);
+			assert!(!Candidates::<Test>::contains_key(BOB), "chilled");
+			// Reported again with Charlie (same slot): together a fifth, (3/5)² = 36%; Bob loses
+			// what 36% adds to his 9%, Charlie 36%.
+			offence(&[BOB, CHARLIE], 0);
+			assert_eq!(Ledgers::<Test>::get(BOB).unwrap().active, 1_000 - 360);
+			assert_eq!(Ledgers::<Test>::get(CHARLIE).unwrap().active, 1_000 - 360);
+			// The same report once more takes nothing.
+			offence(&[BOB, CHARLIE], 0);
+			assert_eq!(Ledgers::<Test>::get(BOB).unwrap().active, 640);
+			// Alice holds four tenths: everything.
+			offence(&[ALICE], 0);
+			assert!(Ledgers::<Test>::get(ALICE).is_none());
+			System::assert_has_event(
+				Event::OffenceSlashed {
+					who: ALICE,
+					session: 0,
+					fraction: Perbill::one(),
+					amount: 4_000,
+				}
+				.into(),
+			);
+		},
+	);
+}
+
+/// A report that lands after the session's stake snapshot (and its slash records) were dropped
+/// is ignored: it must not slash a second time from zero.
+#[test]
+fn offences_older_than_the_stake_history_are_ignored() {
+	run_test(&[(ALICE, 1_000), (BOB, 1_000), (CHARLIE, 1_000)], || {
+		offence(&[ALICE], 0);
+		assert!(Ledgers::<Test>::get(ALICE).is_none());
+		for session in 1..=SESSION_HISTORY + 1 {
+			rotate_to_session(session);
+		}
+		assert_eq!(SessionTotalStake::<Test>::get(0), 0, "session 0 forgotten");
+		let bonded = TotalBonded::<Test>::get();
+		offence(&[BOB], 0);
+		assert_eq!(TotalBonded::<Test>::get(), bonded);
+		assert_eq!(Ledgers::<Test>::get(BOB).unwrap().active, 1_000);
+	});
 }

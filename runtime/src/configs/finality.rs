@@ -107,6 +107,20 @@ impl StakeWeightedGrandpa {
 	}
 }
 
+/// Whether `next` is another authority set than `current`: other voters, or a voter whose
+/// weight moved by more than 1%. Smaller moves (a planck bonded, rounding) are not worth a set
+/// change — each costs every device a justification to check — and they cannot accumulate
+/// unseen: each session compares with the set in force, not with the last session's.
+fn reweighs(
+	current: &[(GrandpaId, sp_consensus_grandpa::AuthorityWeight)],
+	next: &[(GrandpaId, sp_consensus_grandpa::AuthorityWeight)],
+) -> bool {
+	current.len() != next.len()
+		|| current.iter().zip(next).any(|((a, wa), (b, wb))| {
+			a != b || wa.abs_diff(*wb).saturating_mul(100) > (*wa).max(*wb)
+		})
+}
+
 /// A session handler's item again, from a collected one.
 fn owned<'a>(item: &(&'a AccountId, GrandpaId)) -> (&'a AccountId, GrandpaId) {
 	(item.0, item.1.clone())
@@ -134,7 +148,7 @@ impl OneSessionHandler<AccountId> for StakeWeightedGrandpa {
 		let keys: Vec<_> = validators.collect();
 		let session = pallet_session::Pallet::<Runtime>::current_index();
 		let weighted = Self::weighted(session, &keys);
-		let reweighted = pallet_grandpa::Authorities::<Runtime>::get().into_inner() != weighted;
+		let reweighted = reweighs(&pallet_grandpa::Authorities::<Runtime>::get(), &weighted);
 		let now: BlockNumber = frame_system::Pallet::<Runtime>::block_number();
 		// Both iterators must have one type: pallet-grandpa ignores the queued one anyway.
 		let queued: Vec<(&AccountId, GrandpaId)> = queued_validators.collect();

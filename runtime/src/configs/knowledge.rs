@@ -20,6 +20,9 @@ pub const MAX_BODY_SIZE: u32 = 1024 * 1024;
 
 parameter_types! {
 	pub const RetractFee: Perbill = Perbill::from_percent(10);
+	/// A validated entry pays a tenth of its deposit (1 MEM) to the validators' pot: the most
+	/// one decision pays them (`decision_reward` in the genesis presets).
+	pub const ValidationFee: Perbill = Perbill::from_percent(10);
 	pub const ValidatorsPotId: PalletId = PalletId(*b"mbr/vpot");
 }
 
@@ -50,6 +53,7 @@ impl pallet_kcg::Config for Runtime {
 	type EntryDeposit = ConstU128<ENTRY_DEPOSIT>;
 	type LinkDeposit = ConstU128<LINK_DEPOSIT>;
 	type RetractFee = RetractFee;
+	type ValidationFee = ValidationFee;
 	type MaxBodySize = ConstU32<MAX_BODY_SIZE>;
 	type MaxEntriesPerBlock = ConstU32<256>;
 	type DeadlineSpill = ConstU32<8>;
