@@ -57,7 +57,12 @@ test('an entry submitted and attested by //Alice is Validated and becomes the an
 
   const attested = await signAndFinalize(api.tx.validators.attest(entryId, 'Approve'), alice);
   const validatorEvents = eventsOf(attested.events, 'validators');
-  assert.deepEqual(validatorEvents.map((e) => e.method).slice(0, 2), ['Attested', 'EntryDecided']);
+  const methods = validatorEvents.map((e) => e.method).filter((m) => m !== 'PotDeposited');
+  assert.deepEqual(methods.slice(0, 2), ['Attested', 'EntryDecided']);
+  // A validated entry pays a tenth of its deposit to the validators' pot: the validation fee.
+  const fee = validatorEvents.find((e) => e.method === 'PotDeposited');
+  assert.ok(fee, 'no validation fee paid to the pot');
+  assert.equal(fee.data.amount.toBigInt() * 10n, pending.deposit.toBigInt());
   const decided = validatorEvents.find((e) => e.method === 'EntryDecided');
   assert.equal(decided.data.decision.toString(), 'Validated');
   assert.equal(decided.data.approve.toBigInt(), decided.data.total.toBigInt());
