@@ -81,7 +81,7 @@ pub mod pallet {
 		traits::{
 			fungible::{Inspect, Mutate, MutateHold},
 			tokens::{Fortitude, Precision, Restriction},
-			Imbalance, OnUnbalanced,
+			Defensive, Imbalance, OnUnbalanced,
 		},
 	};
 	use frame_system::{offchain::CreateSignedTransaction, pallet_prelude::*};
@@ -371,6 +371,17 @@ pub mod pallet {
 				Self::expire_gap(gap, now);
 			}
 			weight
+		}
+
+		fn integrity_test() {
+			assert!(
+				T::MaxRequesters::get() > 0,
+				"Dod: MaxRequesters must allow one requester"
+			);
+			assert!(
+				T::MaxQuestionLen::get() > 0,
+				"Dod: MaxQuestionLen must allow a question"
+			);
 		}
 
 		fn offchain_worker(now: BlockNumberFor<T>) {
@@ -670,12 +681,15 @@ pub mod pallet {
 
 		fn refund(requesters: &[RequesterOf<T>]) {
 			for requester in requesters {
-				let _ = T::Currency::release(
+				// Releases what this pallet held for the requester: cannot fail.
+				T::Currency::release(
 					&HoldReason::Request.into(),
 					&requester.who,
 					requester.held(),
 					Precision::BestEffort,
-				);
+				)
+				.defensive_proof("a requester's hold covers what was held")
+				.ok();
 			}
 		}
 
@@ -734,12 +748,15 @@ pub mod pallet {
 						);
 					fees_forfeited = fees_forfeited.saturating_add(credit.peek());
 					T::Slashed::on_unbalanced(credit);
-					let _ = T::Currency::release(
+					// Releases what this pallet held for the requester: cannot fail.
+					T::Currency::release(
 						&HoldReason::Request.into(),
 						&requester.who,
 						requester.deposit,
 						Precision::BestEffort,
-					);
+					)
+					.defensive_proof("a requester's hold covers what was held")
+					.ok();
 				}
 			} else {
 				Self::refund(&gap.requesters);
@@ -797,12 +814,15 @@ pub mod pallet {
 				)
 				.unwrap_or_default();
 				paid = paid.saturating_add(fee);
-				let _ = T::Currency::release(
+				// Releases what this pallet held for the requester: cannot fail.
+				T::Currency::release(
 					&HoldReason::Request.into(),
 					&requester.who,
 					requester.deposit,
 					Precision::BestEffort,
-				);
+				)
+				.defensive_proof("a requester's hold covers what was held")
+				.ok();
 			}
 			Self::deposit_event(Event::GapFilled {
 				gap: id,

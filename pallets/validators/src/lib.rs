@@ -385,6 +385,21 @@ pub mod pallet {
 			crate::offchain::run_validator::<T>(now);
 		}
 
+		fn integrity_test() {
+			assert!(
+				T::MaxValidators::get() > 0,
+				"Validators: MaxValidators must allow one validator"
+			);
+			assert!(
+				T::MaxCandidates::get() >= T::MaxValidators::get(),
+				"Validators: MaxCandidates must cover a full validator set"
+			);
+			assert!(
+				T::SessionHistory::get() > 1,
+				"Validators: SessionHistory must keep the planned and the current session"
+			);
+		}
+
 		#[cfg(feature = "try-runtime")]
 		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
 			Self::do_try_state()
@@ -762,9 +777,11 @@ pub mod pallet {
 		}
 
 		fn resolve_into_pot(credit: CreditOf<T>) {
-			// The pot keeps the existential deposit, so this only fails if the pot was reaped;
-			// the funds are then burned, which the events still show.
-			let _ = T::Currency::resolve(&Self::pot_account(), credit);
+			// The pot keeps the existential deposit, so this cannot fail unless the pot was
+			// reaped; the funds are then burned, which the events still show.
+			if T::Currency::resolve(&Self::pot_account(), credit).is_err() {
+				frame_support::defensive!("the reward pot refused a deposit: the funds are burned");
+			}
 		}
 
 		/// Pays one decision's reward — at most `decision_reward`, at most `pot_share` of what
