@@ -374,9 +374,16 @@ fn ipfs_down_and_a_restart_mid_flow_neither_vote_nor_duplicate() {
 	assert!(node.stop().success());
 	let ipfs = Service::ipfs(dir.path(), ipfs_port, &dir.path().join("ipfs"));
 	let node = Node::start_dev(dir.path(), &node_args(&ipfs.url(), &distiller.url()));
-	poke(&node);
+	// Blocks come only with transactions: poke every few seconds until the agent's backoff
+	// (1, 2, 4 … blocks after each failed try) lets it try again.
+	let mut poked = Instant::now() - Duration::from_secs(10);
 	let id = node.wait_until(FLOW_TIMEOUT, "the validated answer", |node| {
-		answer_of(node, QUESTION)
+		let answer = answer_of(node, QUESTION);
+		if answer.is_none() && poked.elapsed() > Duration::from_secs(3) {
+			poke(node);
+			poked = Instant::now();
+		}
+		answer
 	});
 	let events = node.all_events();
 	assert_eq!(

@@ -29,6 +29,49 @@ pub enum CallFailure {
 	WrongContent,
 }
 
+/// The most of a server's answer a log line quotes.
+const QUOTED_BYTES: usize = 200;
+
+/// In words, for the node's log: a server's answer is quoted as text (at most
+/// [`QUOTED_BYTES`] of it), never as a byte array.
+impl core::fmt::Display for CallFailure {
+	fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+		match self {
+			Self::NotConfigured(flag) => write!(f, "not configured (start the node with {flag})"),
+			Self::Unreachable => f.write_str("the server could not be reached"),
+			Self::Timeout => f.write_str("no complete answer before the deadline"),
+			Self::Status(code, body) => {
+				let shown = &body[..body.len().min(QUOTED_BYTES)];
+				// A cut may split a character: quote the valid prefix.
+				let text = match core::str::from_utf8(shown) {
+					Ok(text) => text,
+					Err(error) => core::str::from_utf8(&shown[..error.valid_up_to()]).unwrap_or(""),
+				};
+				let more = if body.len() > shown.len() { "…" } else { "" };
+				write!(f, "HTTP {code}: {}{more}", text.trim())
+			}
+			Self::WrongContent => {
+				f.write_str("the server answered with bytes that are not what was asked for")
+			}
+		}
+	}
+}
+
+/// Blocks a worker waits before trying an item again after its first failure.
+pub const RETRY_AFTER: u32 = 1;
+/// The longest a worker waits between two tries of an item.
+pub const MAX_RETRY_AFTER: u32 = 32;
+
+/// How long an item waits after its `failures`-th failed try: 1, 2, 4 … up to
+/// [`MAX_RETRY_AFTER`] blocks, so an item that keeps failing (an unfetchable body, a question
+/// the teacher cannot answer) neither hogs a worker nor is tried every block.
+pub fn retry_after(failures: u32) -> u32 {
+	RETRY_AFTER
+		.checked_shl(failures.saturating_sub(1))
+		.unwrap_or(MAX_RETRY_AFTER)
+		.min(MAX_RETRY_AFTER)
+}
+
 /// A worker's offchain storage key for one item (a gap, an entry): `prefix` then the id, little
 /// endian, so records are keyed by what they are about, not by the block.
 pub fn item_key(prefix: &[u8], id: u64) -> Vec<u8> {
@@ -144,6 +187,36 @@ pub fn post(
 
 #[cfg(test)]
 mod tests {
+	#[test]
+	fn failures_read_as_words() {
+		assert_eq!(
+			CallFailure::Status(
+				422,
+				br#"{"error":"no document answers the question"}"#.to_vec()
+			)
+			.to_string(),
+			r#"HTTP 422: {"error":"no document answers the question"}"#
+		);
+		let long = CallFailure::Status(500, "é".repeat(300).into_bytes()).to_string();
+		assert!(long.starts_with("HTTP 500: éé") && long.ends_with('…'));
+		assert_eq!(
+			CallFailure::Status(500, vec![0xff, 0xfe]).to_string(),
+			"HTTP 500: "
+		);
+		assert_eq!(
+			CallFailure::NotConfigured("--distiller").to_string(),
+			"not configured (start the node with --distiller)"
+		);
+	}
+
+	#[test]
+	fn the_wait_after_a_failure_doubles_up_to_its_cap() {
+		let waits: alloc::vec::Vec<u32> = (1..=8).map(retry_after).collect();
+		assert_eq!(waits, [1, 2, 4, 8, 16, 32, 32, 32]);
+		assert_eq!(retry_after(0), 1);
+		assert_eq!(retry_after(u32::MAX), MAX_RETRY_AFTER);
+	}
+
 	use super::*;
 	use core::sync::atomic::{AtomicU32, Ordering};
 	use sp_core::offchain::{

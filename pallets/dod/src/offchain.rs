@@ -23,7 +23,7 @@ use frame_system::{
 	pallet_prelude::BlockNumberFor,
 };
 use membria_offchain::{
-	ocw::{ipfs_endpoints, item_key, post, setting, with_item_lock, CallFailure},
+	ocw::{ipfs_endpoints, item_key, post, retry_after, setting, with_item_lock, CallFailure},
 	protocol, settings, Body,
 };
 use membria_primitives::{question_key, unixfs, CidVersion};
@@ -36,8 +36,6 @@ const LOG_TARGET: &str = "runtime::dod::agent";
 const GAPS_PER_BLOCK: usize = 4;
 /// Blocks after which a transaction not seen on chain is sent again.
 const RESEND_AFTER: u32 = 5;
-/// Blocks to wait after a failed HTTP call.
-const RETRY_AFTER: u32 = 1;
 /// Blocks to wait before claiming a gap again, per entry of ours that was not accepted.
 const BACKOFF_AFTER_FAILURE: u32 = 20;
 /// Deadline of a distiller call (a teacher LLM can be slow).
@@ -63,6 +61,9 @@ pub struct GapWork<BlockNumber> {
 	pub body: Option<Vec<u8>>,
 	/// Entries of this node for the gap that were not accepted.
 	pub attempts: u32,
+	/// Failed tries in a row (the distiller or IPFS): each doubles the wait before the next,
+	/// up to `MAX_RETRY_AFTER` blocks, instead of asking again every block.
+	pub failures: u32,
 }
 
 /// The offchain storage key of a gap's work record.
@@ -172,8 +173,13 @@ fn work_on_gap<T: Config>(
 				body
 			}
 			Err(failure) => {
-				log::warn!(target: LOG_TARGET, "gap {id}: no body from the distiller: {failure:?}");
-				work.retry_at = Some(block.saturating_add(RETRY_AFTER));
+				work.failures = work.failures.saturating_add(1);
+				let wait = retry_after(work.failures);
+				log::warn!(
+					target: LOG_TARGET,
+					"gap {id}: no body from the distiller ({failure}); trying again in {wait} blocks"
+				);
+				work.retry_at = Some(block.saturating_add(wait));
 				store.set(&work);
 				return;
 			}
@@ -182,8 +188,13 @@ fn work_on_gap<T: Config>(
 	let cid = match add_to_ipfs(&body) {
 		Ok(cid) => cid,
 		Err(failure) => {
-			log::warn!(target: LOG_TARGET, "gap {id}: IPFS add failed, retrying later: {failure:?}");
-			work.retry_at = Some(block.saturating_add(RETRY_AFTER));
+			work.failures = work.failures.saturating_add(1);
+			let wait = retry_after(work.failures);
+			log::warn!(
+				target: LOG_TARGET,
+				"gap {id}: IPFS add failed ({failure}); trying again in {wait} blocks"
+			);
+			work.retry_at = Some(block.saturating_add(wait));
 			store.set(&work);
 			return;
 		}
@@ -200,19 +211,28 @@ fn work_on_gap<T: Config>(
 		log::info!(target: LOG_TARGET, "gap {id}: entry sent at block {block} ({} bytes)", body.len());
 		work.submit_sent = Some(block);
 		work.retry_at = None;
+		work.failures = 0;
 		store.set(&work);
 	} else {
 		log::warn!(target: LOG_TARGET, "gap {id}: could not send the entry");
 	}
 }
 
-/// Why the worker has no body to store (logged).
+/// Why the worker has no body to store (logged in words).
 #[derive(Debug)]
 enum DistillFailure {
-	#[allow(dead_code)] // Read by `Debug` in the worker's log.
 	Call(CallFailure),
 	/// The distiller answered with something that is not a body for this question.
 	NotABody,
+}
+
+impl core::fmt::Display for DistillFailure {
+	fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+		match self {
+			Self::Call(failure) => failure.fmt(f),
+			Self::NotABody => f.write_str("the answer is not a body for this question"),
+		}
+	}
 }
 
 fn distill(question: &str) -> Result<Vec<u8>, DistillFailure> {
@@ -245,7 +265,7 @@ fn add_to_ipfs(body: &[u8]) -> Result<Vec<u8>, CallFailure> {
 		match add_to(&base, body, &expected) {
 			Ok(()) => return Ok(expected),
 			Err(error) => {
-				log::warn!(target: LOG_TARGET, "IPFS add at {base} failed: {error:?}");
+				log::warn!(target: LOG_TARGET, "IPFS add at {base} failed: {error}");
 				failure = error;
 			}
 		}

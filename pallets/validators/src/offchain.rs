@@ -59,11 +59,9 @@ const LOG_TARGET: &str = "runtime::validators::worker";
 pub const FETCHES_PER_BLOCK: usize = 8;
 /// Blocks after which an attestation not seen on chain is sent again.
 const RESEND_AFTER: u32 = 5;
-/// Blocks an entry waits after its first check that reached no verdict; every further one
-/// doubles the wait, up to [`MAX_RETRY_AFTER`].
-const RETRY_AFTER: u32 = 1;
-/// The longest wait between two checks of an entry.
-pub const MAX_RETRY_AFTER: u32 = 32;
+/// How long an entry waits after checks that reached no verdict (1, 2, 4 … up to
+/// [`MAX_RETRY_AFTER`] blocks): the workers' one backoff rule.
+pub use membria_offchain::ocw::{retry_after, MAX_RETRY_AFTER};
 const IPFS_DEADLINE_MS: u64 = 10_000;
 const VERIFY_DEADLINE_MS: u64 = 30_000;
 /// Persistent offchain storage key of the rotation's cursor: the last entry fetched.
@@ -96,14 +94,6 @@ impl VoteWork {
 /// The offchain storage key of an entry's [`VoteWork`].
 pub fn work_key(entry: EntryId) -> Vec<u8> {
 	item_key(b"membria::kcgv::work::", entry)
-}
-
-/// How long an entry waits after its `failures`-th check that reached no verdict.
-pub fn retry_after(failures: u32) -> u32 {
-	RETRY_AFTER
-		.checked_shl(failures.saturating_sub(1))
-		.unwrap_or(MAX_RETRY_AFTER)
-		.min(MAX_RETRY_AFTER)
 }
 
 /// Runs the validator worker for this block.
@@ -224,7 +214,7 @@ fn vote_on_entry<T: Config, EntryBlockNumber>(
 				let wait = retry_after(work.failures);
 				log::warn!(
 					target: LOG_TARGET,
-					"entry {}: not checked, no vote ({failure:?}); retrying in {wait} blocks",
+					"entry {}: not checked, no vote ({failure}); retrying in {wait} blocks",
 					entry.entry
 				);
 				work.retry_at = Some(block.saturating_add(wait));

@@ -614,10 +614,3 @@ fn entries_already_voted_on_take_no_place() {
 		);
 	});
 }
-
-#[test]
-fn the_wait_after_a_failed_check_doubles_up_to_its_cap() {
-	let waits: Vec<u32> = (1..=8).map(retry_after).collect();
-	assert_eq!(waits, vec![1, 2, 4, 8, 16, 32, 32, 32]);
-	assert_eq!(retry_after(u32::MAX), MAX_RETRY_AFTER);
-}
