@@ -679,17 +679,22 @@ pub mod pallet {
 			Ok(())
 		}
 
+		/// Releases `amount` of what this pallet holds for a requester: it never holds less than
+		/// its records say, so this cannot fail.
+		fn release_request(who: &T::AccountId, amount: BalanceOf<T>) {
+			T::Currency::release(
+				&HoldReason::Request.into(),
+				who,
+				amount,
+				Precision::BestEffort,
+			)
+			.defensive_proof("a requester's hold covers what was held")
+			.ok();
+		}
+
 		fn refund(requesters: &[RequesterOf<T>]) {
 			for requester in requesters {
-				// Releases what this pallet held for the requester: cannot fail.
-				T::Currency::release(
-					&HoldReason::Request.into(),
-					&requester.who,
-					requester.held(),
-					Precision::BestEffort,
-				)
-				.defensive_proof("a requester's hold covers what was held")
-				.ok();
+				Self::release_request(&requester.who, requester.held());
 			}
 		}
 
@@ -748,15 +753,7 @@ pub mod pallet {
 						);
 					fees_forfeited = fees_forfeited.saturating_add(credit.peek());
 					T::Slashed::on_unbalanced(credit);
-					// Releases what this pallet held for the requester: cannot fail.
-					T::Currency::release(
-						&HoldReason::Request.into(),
-						&requester.who,
-						requester.deposit,
-						Precision::BestEffort,
-					)
-					.defensive_proof("a requester's hold covers what was held")
-					.ok();
+					Self::release_request(&requester.who, requester.deposit);
 				}
 			} else {
 				Self::refund(&gap.requesters);
@@ -814,15 +811,7 @@ pub mod pallet {
 				)
 				.unwrap_or_default();
 				paid = paid.saturating_add(fee);
-				// Releases what this pallet held for the requester: cannot fail.
-				T::Currency::release(
-					&HoldReason::Request.into(),
-					&requester.who,
-					requester.deposit,
-					Precision::BestEffort,
-				)
-				.defensive_proof("a requester's hold covers what was held")
-				.ok();
+				Self::release_request(&requester.who, requester.deposit);
 			}
 			Self::deposit_event(Event::GapFilled {
 				gap: id,

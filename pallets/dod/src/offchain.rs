@@ -66,6 +66,17 @@ pub struct GapWork<BlockNumber> {
 	pub failures: u32,
 }
 
+impl GapWork<u32> {
+	/// Records a failed try at `block`: the wait before the next doubles (the workers' one
+	/// backoff rule, [`retry_after`]). Returns the wait, in blocks.
+	fn failed(&mut self, block: u32) -> u32 {
+		self.failures = self.failures.saturating_add(1);
+		let wait = retry_after(self.failures);
+		self.retry_at = Some(block.saturating_add(wait));
+		wait
+	}
+}
+
 /// The offchain storage key of a gap's work record.
 pub fn work_key(gap: GapId) -> Vec<u8> {
 	item_key(b"membria::dod::work::", gap)
@@ -173,13 +184,11 @@ fn work_on_gap<T: Config>(
 				body
 			}
 			Err(failure) => {
-				work.failures = work.failures.saturating_add(1);
-				let wait = retry_after(work.failures);
+				let wait = work.failed(block);
 				log::warn!(
 					target: LOG_TARGET,
 					"gap {id}: no body from the distiller ({failure}); trying again in {wait} blocks"
 				);
-				work.retry_at = Some(block.saturating_add(wait));
 				store.set(&work);
 				return;
 			}
@@ -188,13 +197,11 @@ fn work_on_gap<T: Config>(
 	let cid = match add_to_ipfs(&body) {
 		Ok(cid) => cid,
 		Err(failure) => {
-			work.failures = work.failures.saturating_add(1);
-			let wait = retry_after(work.failures);
+			let wait = work.failed(block);
 			log::warn!(
 				target: LOG_TARGET,
 				"gap {id}: IPFS add failed ({failure}); trying again in {wait} blocks"
 			);
-			work.retry_at = Some(block.saturating_add(wait));
 			store.set(&work);
 			return;
 		}

@@ -32,11 +32,15 @@ fn pot() -> Balance {
 }
 
 fn submit_entry() -> u64 {
+	submit_entry_by(AUTHOR)
+}
+
+fn submit_entry_by(author: AccountId) -> u64 {
 	let id = pallet_kcg::NextEntryId::<Test>::get();
 	let mut cid = vec![0x01, 0x55, 0x12, 0x20];
 	cid.extend([id as u8; 32]);
 	assert_ok!(Kcg::submit_entry(
-		RuntimeOrigin::signed(AUTHOR),
+		RuntimeOrigin::signed(author),
 		[id as u8; 32],
 		cid,
 		H256::repeat_byte(1),
@@ -671,17 +675,7 @@ fn neither_the_author_nor_absent_validators_are_paid_for_a_decision() {
 			10_000,
 			frame_support::traits::ExistenceRequirement::KeepAlive
 		));
-		let id = pallet_kcg::NextEntryId::<Test>::get();
-		let mut cid = vec![0x01, 0x55, 0x12, 0x20];
-		cid.extend([id as u8; 32]);
-		assert_ok!(Kcg::submit_entry(
-			RuntimeOrigin::signed(ALICE),
-			[id as u8; 32],
-			cid,
-			H256::repeat_byte(1),
-			100,
-			None
-		));
+		let id = submit_entry_by(ALICE);
 		for who in [ALICE, BOB, CHARLIE] {
 			assert_ok!(attest(who, id, Verdict::Approve));
 		}
