@@ -31,9 +31,9 @@ use std::collections::{HashMap, HashSet};
 
 use codec::{Decode, Encode};
 use finality_grandpa::voter_set::VoterSet;
+pub use membria_kcg_primitives::{Entry, EntryStatus};
 use membria_offchain::{check_body, Body, CheckFailure, EntryFacts};
 use membria_primitives::{EntryId, QuestionKey, RejectReason};
-pub use pallet_kcg::{Entry, EntryStatus};
 pub use sp_consensus_grandpa::{AuthorityId, AuthorityList, SetId};
 use sp_core::H256;
 use sp_runtime::{

@@ -4,6 +4,7 @@ use super::*;
 use frame_benchmarking::v2::*;
 use frame_support::traits::{fungible::Mutate, Get, Hooks};
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
+use membria_kcg_primitives::{Closure, Decision, EntryClosed, EntrySummary};
 use sp_runtime::{traits::Bounded, Perbill};
 
 fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
@@ -63,6 +64,30 @@ fn agent<T: Config>(index: u32) -> T::AccountId {
 			.expect("benchmark setup registers");
 	}
 	who
+}
+
+/// A gap with the most requesters whose claimant submitted an entry: `(gap, entry, agent,
+/// question key)`.
+fn answered_gap<T: Config>() -> (GapId, EntryId, T::AccountId, QuestionKey) {
+	let gap = open_gap::<T>(0);
+	let who = agent::<T>(0);
+	Pallet::<T>::claim_gap(RawOrigin::Signed(who.clone()).into(), gap).expect("setup claims");
+	let mut cid = alloc::vec![0x01, 0x55, 0x12, 0x20];
+	cid.extend([7u8; 32]);
+	Pallet::<T>::submit_answer(
+		RawOrigin::Signed(who.clone()).into(),
+		gap,
+		cid,
+		sp_core::H256::repeat_byte(1),
+		1_000,
+	)
+	.expect("setup answers");
+	let record = Gaps::<T>::get(gap).expect("the gap is open");
+	let entry = record
+		.claim
+		.and_then(|claim| claim.entry)
+		.expect("the answer is recorded");
+	(gap, entry, who, record.question_key)
 }
 
 #[benchmarks]
@@ -177,6 +202,73 @@ mod benchmarks {
 		}
 		assert_eq!(Gaps::<T>::iter().count(), 0);
 		assert_eq!(Demands::<T>::iter().count(), 0);
+	}
+
+	/// The claimant's entry is validated: every one of `MaxRequesters` pays its fee to the
+	/// agent and gets its deposit back.
+	#[benchmark]
+	fn entry_closed_fill() {
+		set_worst_params::<T>();
+		let (gap, entry, agent, question_key) = answered_gap::<T>();
+		let summary = EntrySummary {
+			question_key,
+			author: agent,
+			gap: Some(gap),
+			session: 0,
+		};
+		#[block]
+		{
+			<Pallet<T> as EntryClosed<T::AccountId>>::entry_closed(
+				entry,
+				&summary,
+				Closure::Decided(Decision::Validated),
+			);
+		}
+		assert!(!Gaps::<T>::contains_key(gap));
+	}
+
+	/// Another author's entry answers the question: every one of `MaxRequesters` is refunded.
+	#[benchmark]
+	fn entry_closed_elsewhere() {
+		set_worst_params::<T>();
+		let (gap, entry, _, question_key) = answered_gap::<T>();
+		let summary = EntrySummary {
+			question_key,
+			author: funded::<T>("author", 0),
+			gap: None,
+			session: 0,
+		};
+		#[block]
+		{
+			<Pallet<T> as EntryClosed<T::AccountId>>::entry_closed(
+				entry + 1,
+				&summary,
+				Closure::Decided(Decision::Validated),
+			);
+		}
+		assert!(!Gaps::<T>::contains_key(gap));
+	}
+
+	/// The claimant's entry is rejected: the agent is slashed and its claim ends.
+	#[benchmark]
+	fn entry_closed_punish() {
+		set_worst_params::<T>();
+		let (gap, entry, agent, question_key) = answered_gap::<T>();
+		let summary = EntrySummary {
+			question_key,
+			author: agent,
+			gap: Some(gap),
+			session: 0,
+		};
+		#[block]
+		{
+			<Pallet<T> as EntryClosed<T::AccountId>>::entry_closed(
+				entry,
+				&summary,
+				Closure::Decided(Decision::Rejected),
+			);
+		}
+		assert!(Gaps::<T>::get(gap).is_some_and(|g| g.claim.is_none()));
 	}
 
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);

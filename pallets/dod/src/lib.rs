@@ -12,7 +12,7 @@
 //! - [`Pallet::claim_gap`]: one agent gets the gap for `claim_period` blocks; an unused claim
 //!   lapses (costing its agent `agent_slash` of its bond) and the gap can be claimed again.
 //! - [`Pallet::submit_answer`]: the claimant submits the entry (a KCG entry naming the gap).
-//! - When the KCG closes an entry ([`pallet_kcg::EntryClosed`]): the claimant's entry for the
+//! - When the KCG closes an entry ([`membria_kcg_primitives::EntryClosed`]): the claimant's entry for the
 //!   gap validated → the gap is filled (requesters' deposits back, the bounty to its author);
 //!   another entry for the gap's question validated → the question is answered, the gap closes
 //!   and requesters get everything back (a bounty is earned under a claim only); the claimant's
@@ -85,8 +85,10 @@ pub mod pallet {
 		},
 	};
 	use frame_system::{offchain::CreateSignedTransaction, pallet_prelude::*};
+	use membria_kcg_primitives::{
+		Closure, EntryClosed, EntrySummary, GapClaims, GapRefusal, KnowledgeBase,
+	};
 	use membria_primitives::{normalize_question, question_key};
-	use pallet_kcg::{Closure, EntryClosed, EntrySummary, GapClaims, GapRefusal, KnowledgeBase};
 	use sp_runtime::{
 		traits::{Saturating, Zero},
 		Perbill,
@@ -996,6 +998,12 @@ pub mod pallet {
 			// Rejected, expired or retracted: the agent's entry held the gap and answered nothing.
 			Self::punish(gap, entry, &claim.agent);
 			Self::release_claim(gap, &claim.agent);
+		}
+
+		fn entry_closed_weight() -> Weight {
+			T::WeightInfo::entry_closed_fill()
+				.max(T::WeightInfo::entry_closed_elsewhere())
+				.max(T::WeightInfo::entry_closed_punish())
 		}
 	}
 }

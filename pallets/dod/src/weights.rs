@@ -15,6 +15,12 @@ pub trait WeightInfo {
 	fn submit_answer() -> Weight;
 	fn set_params() -> Weight;
 	fn on_initialize_expire(d: u32, g: u32) -> Weight;
+	/// The claimant's entry validated: a gap of `MaxRequesters` pays its bounty.
+	fn entry_closed_fill() -> Weight;
+	/// Another entry answered the gap's question: `MaxRequesters` refunded in full.
+	fn entry_closed_elsewhere() -> Weight;
+	/// The claimant's entry rejected, expired or retracted: the agent slashed, the claim ended.
+	fn entry_closed_punish() -> Weight;
 }
 
 /// For mock runtimes in tests: rough estimates at RocksDB costs.
@@ -53,5 +59,17 @@ impl WeightInfo for () {
 				.saturating_add(RocksDbWeight::get().reads_writes(66, 66))
 				.saturating_mul(d.saturating_add(g).into()),
 		)
+	}
+	fn entry_closed_fill() -> Weight {
+		Weight::from_parts(400_000_000, 30_000)
+			.saturating_add(RocksDbWeight::get().reads_writes(70, 70))
+	}
+	fn entry_closed_elsewhere() -> Weight {
+		Weight::from_parts(400_000_000, 30_000)
+			.saturating_add(RocksDbWeight::get().reads_writes(70, 70))
+	}
+	fn entry_closed_punish() -> Weight {
+		Weight::from_parts(40_000_000, 8_000)
+			.saturating_add(RocksDbWeight::get().reads_writes(5, 5))
 	}
 }

@@ -52,7 +52,6 @@ mod benchmarking;
 mod mock;
 #[cfg(test)]
 mod tests;
-mod types;
 pub mod weights;
 
 /// Off-chain signing for mock runtimes (`AccountId = u64`): `UintAuthorityId` keys sign as the
@@ -115,8 +114,8 @@ macro_rules! impl_test_offchain_signing {
 	};
 }
 
+pub use membria_kcg_primitives::*;
 pub use membria_primitives::{Decision, EntryId, GapId, QuestionKey, Relation, SessionIndex};
-pub use types::*;
 pub use weights::WeightInfo;
 
 #[frame_support::pallet]
@@ -418,7 +417,10 @@ pub mod pallet {
 					Self::expire(entry, share);
 				}
 			}
-			T::WeightInfo::on_initialize_expire(count)
+			// Each expiry also tells the listeners (votes dropped, a claimant agent slashed).
+			T::WeightInfo::on_initialize_expire(count).saturating_add(
+				T::OnEntryClosed::entry_closed_weight().saturating_mul(count.into()),
+			)
 		}
 
 		fn integrity_test() {
@@ -522,7 +524,7 @@ pub mod pallet {
 		/// Withdraws a pending entry. Only its author may; the deposit comes back minus
 		/// [`Config::RetractFee`], which goes to the reward pot.
 		#[pallet::call_index(3)]
-		#[pallet::weight(T::WeightInfo::retract())]
+		#[pallet::weight(T::WeightInfo::retract().saturating_add(T::OnEntryClosed::entry_closed_weight()))]
 		pub fn retract(origin: OriginFor<T>, entry: EntryId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let mut record = Entries::<T>::get(entry).ok_or(Error::<T>::UnknownEntry)?;
@@ -917,6 +919,10 @@ pub mod pallet {
 			Self::do_decide(entry, decision)
 		}
 
+		fn decide_weight() -> Weight {
+			T::OnEntryClosed::entry_closed_weight()
+		}
+
 		fn open_entry_ids() -> alloc::vec::Vec<EntryId> {
 			let now = frame_system::Pallet::<T>::block_number();
 			// Every pending entry is in the bucket of its deadline, and only pending ones are.
@@ -950,7 +956,7 @@ pub mod pallet {
 	}
 }
 
-use frame_support::{pallet_prelude::ConstU32, traits::fungible::Inspect};
+use frame_support::traits::fungible::Inspect;
 use sp_runtime::traits::{One, Zero};
 
 /// The balance type of the currency deposits are held in.
@@ -975,9 +981,6 @@ pub const DEFAULT_VOTING_PERIOD: u32 = 600;
 
 /// What [`ExpirySlash`] is until root sets it: a quarter of the deposit.
 pub const DEFAULT_EXPIRY_SLASH: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(25);
-
-/// The longest binary CID the chain accepts, in bytes.
-pub type MaxCidLen = ConstU32<64>;
 
 sp_api::decl_runtime_apis! {
 	/// Read-only access to the Knowledge Cache Graph for nodes, gateways and clients.

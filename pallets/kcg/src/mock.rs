@@ -5,6 +5,7 @@ use core::cell::RefCell;
 use frame_support::{
 	derive_impl, parameter_types,
 	traits::{fungible::Credit, tokens::imbalance::Imbalance, ConstU32, OnUnbalanced},
+	weights::Weight,
 };
 use membria_primitives::{EntryId, GapId, QuestionKey, SessionIndex};
 use sp_runtime::{BuildStorage, Perbill};
@@ -85,7 +86,14 @@ impl EntryClosed<AccountId> for RecordClosed {
 	fn entry_closed(entry: EntryId, _: &EntrySummary<AccountId>, closure: Closure) {
 		CLOSED.with(|c| c.borrow_mut().push((entry, closure)));
 	}
+
+	fn entry_closed_weight() -> Weight {
+		LISTENER_WEIGHT
+	}
 }
+
+/// What the mock's listener of closed entries says one call weighs.
+pub const LISTENER_WEIGHT: Weight = Weight::from_parts(7_000_000, 700);
 
 /// Gaps 0..=9 are open and claimed by ALICE for any question; others do not exist.
 pub struct TestGaps;

@@ -319,6 +319,34 @@ fn undecided_entries_expire_at_their_deadline_and_cost_their_author_the_expiry_s
 }
 
 #[test]
+fn closing_an_entry_charges_what_its_listeners_may_weigh() {
+	use crate::weights::WeightInfo;
+	use frame_support::{dispatch::GetDispatchInfo, traits::Hooks};
+	run_test(|| {
+		// Two entries expire in one block: the hook charges its own work and, for each, the
+		// worst its listeners (a DoD gap paid out, votes dropped) may take.
+		let first = submit(ALICE, "q1", 1);
+		submit(ALICE, "q2", 2);
+		let deadline = 1 + VOTING_PERIOD;
+		let charged = Kcg::on_initialize(deadline);
+		assert_eq!(closed().len(), 2);
+		assert_eq!(
+			charged,
+			<() as WeightInfo>::on_initialize_expire(2) + LISTENER_WEIGHT * 2
+		);
+		assert_eq!(status(first), EntryStatus::Expired);
+		// A retraction tells the listeners too, and says so in its weight.
+		let call = crate::Call::<Test>::retract { entry: 0 };
+		assert_eq!(
+			call.get_dispatch_info().call_weight,
+			<() as WeightInfo>::retract() + LISTENER_WEIGHT
+		);
+		// So does the decision the validators pallet records.
+		assert_eq!(<Kcg as EntryVoting>::decide_weight(), LISTENER_WEIGHT);
+	});
+}
+
+#[test]
 fn the_expiry_slash_set_by_root_is_what_an_expiry_takes() {
 	run_test(|| {
 		let id = submit(ALICE, "q", 1);

@@ -8,7 +8,8 @@ use frame_support::{
 	BoundedVec,
 };
 use frame_system::RawOrigin;
-use membria_primitives::{RejectReason, SessionIndex, Verdict};
+use membria_kcg_primitives::{Closure, EntryClosed, EntrySummary};
+use membria_primitives::{EntryId, RejectReason, SessionIndex, Verdict};
 use sp_runtime::{traits::Bounded, Perbill};
 
 fn params<T: Config>() -> Parameters<BalanceOf<T>, frame_system::pallet_prelude::BlockNumberFor<T>>
@@ -192,6 +193,33 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(RawOrigin::Root, new.clone());
 		assert_eq!(Params::<T>::get(), Some(new));
+	}
+
+	/// An entry with a vote from each of `MaxValidators` expires: every vote and the tally go.
+	#[benchmark]
+	fn entry_closed() {
+		let validators = snapshot::<T>(0, T::MaxValidators::get().max(3));
+		let entry: EntryId = 1;
+		for validator in &validators {
+			Votes::<T>::insert(entry, validator, Verdict::Approve);
+		}
+		Tallies::<T>::insert(entry, Tally::default());
+		let summary = EntrySummary {
+			question_key: [0u8; 32],
+			author: funded::<T>("author", 0),
+			gap: None,
+			session: 0,
+		};
+		#[block]
+		{
+			<Pallet<T> as EntryClosed<T::AccountId>>::entry_closed(
+				entry,
+				&summary,
+				Closure::Expired,
+			);
+		}
+		assert_eq!(Votes::<T>::iter_prefix(entry).count(), 0);
+		assert!(!Tallies::<T>::contains_key(entry));
 	}
 
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(&[]), crate::mock::Test);

@@ -43,13 +43,13 @@ use frame_system::{
 	offchain::{Account, SendSignedTransaction, Signer},
 	pallet_prelude::BlockNumberFor,
 };
+use membria_kcg_primitives::{EntryVoting, OpenEntry};
 use membria_offchain::{
 	check_body,
 	ocw::{ipfs_endpoints, item_key, post, setting, with_item_lock, CallFailure},
 	protocol, settings, CheckFailure, EntryFacts,
 };
 use membria_primitives::{unixfs::cid_to_text, EntryId, SessionIndex, Verdict};
-use pallet_kcg::{EntryVoting, OpenEntry};
 use sp_runtime::offchain::{storage::StorageValueRef, Duration};
 
 use crate::{Call, Config, SessionStakes, Votes};

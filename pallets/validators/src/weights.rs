@@ -19,6 +19,8 @@ pub trait WeightInfo {
 	/// A vote that decides its entry, settling `v` votes (slashes and rewards).
 	fn attest_and_decide(v: u32) -> Weight;
 	fn set_params() -> Weight;
+	/// An entry expired or retracted with `MaxValidators` votes on it: votes and tally dropped.
+	fn entry_closed() -> Weight;
 }
 
 fn estimate(
@@ -61,5 +63,8 @@ impl WeightInfo for () {
 	}
 	fn set_params() -> Weight {
 		estimate(10_000_000, 0, 0, 1, RocksDbWeight::get())
+	}
+	fn entry_closed() -> Weight {
+		estimate(40_000_000, 4_000, 34, 34, RocksDbWeight::get())
 	}
 }

@@ -201,4 +201,14 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 			.saturating_add(Weight::from_parts(0, 165816).saturating_mul(d.into()))
 			.saturating_add(Weight::from_parts(0, 168448).saturating_mul(g.into()))
 	}
+	// Placeholders until scripts/bench-weights.sh measures them.
+	fn entry_closed_fill() -> Weight {
+		Weight::from_parts(400_000_000, 30_000).saturating_add(T::DbWeight::get().reads_writes(70, 70))
+	}
+	fn entry_closed_elsewhere() -> Weight {
+		Weight::from_parts(400_000_000, 30_000).saturating_add(T::DbWeight::get().reads_writes(70, 70))
+	}
+	fn entry_closed_punish() -> Weight {
+		Weight::from_parts(40_000_000, 8_000).saturating_add(T::DbWeight::get().reads_writes(5, 5))
+	}
 }

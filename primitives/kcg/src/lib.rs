@@ -1,12 +1,28 @@
-//! The entry record, its status, and the traits through which the KCG pallet and the validators
-//! pallet talk to each other.
+//! # Membria KCG primitives
+//!
+//! What the three ledger pallets share, as `sp-staking` serves staking: the entry record and
+//! its status, and the traits through which they talk to each other.
+//!
+//! - `pallet-kcg` implements [`EntryVoting`] (for the validators pallet) and [`KnowledgeBase`]
+//!   (for the DoD pallet), and tells [`EntryClosed`] listeners when an entry's vote is over.
+//! - `pallet-kcg-validators` votes through [`EntryVoting`] and listens to [`EntryClosed`].
+//! - `pallet-dod` implements [`GapClaims`] and listens to [`EntryClosed`].
+//!
+//! No pallet depends on another's crate; the runtime wires them together. The crate pulls no
+//! FRAME, so devices decode [`Entry`] records from storage proofs with it.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
-use frame_support::{pallet_prelude::DispatchError, BoundedVec};
-use membria_primitives::{Decision, EntryId, GapId, QuestionKey, SessionIndex};
 use scale_info::TypeInfo;
+use sp_runtime::{traits::ConstU32, BoundedVec, DispatchError, Weight};
 
-use crate::MaxCidLen;
+pub use membria_primitives::{Decision, EntryId, GapId, QuestionKey, Relation, SessionIndex};
+
+/// The longest binary CID the chain accepts, in bytes.
+pub type MaxCidLen = ConstU32<64>;
 
 /// Where an entry is in its life.
 #[derive(
@@ -96,10 +112,18 @@ pub enum Closure {
 /// Told when an entry's vote is over.
 pub trait EntryClosed<AccountId> {
 	fn entry_closed(entry: EntryId, summary: &EntrySummary<AccountId>, closure: Closure);
+
+	/// The most one call of [`EntryClosed::entry_closed`] can weigh, whatever the entry and
+	/// the closure (from the listener's benchmarks). Whoever closes an entry charges it.
+	fn entry_closed_weight() -> Weight;
 }
 
 impl<AccountId> EntryClosed<AccountId> for () {
 	fn entry_closed(_: EntryId, _: &EntrySummary<AccountId>, _: Closure) {}
+
+	fn entry_closed_weight() -> Weight {
+		Weight::zero()
+	}
 }
 
 impl<AccountId, A: EntryClosed<AccountId>, B: EntryClosed<AccountId>> EntryClosed<AccountId>
@@ -108,6 +132,10 @@ impl<AccountId, A: EntryClosed<AccountId>, B: EntryClosed<AccountId>> EntryClose
 	fn entry_closed(entry: EntryId, summary: &EntrySummary<AccountId>, closure: Closure) {
 		A::entry_closed(entry, summary, closure);
 		B::entry_closed(entry, summary, closure);
+	}
+
+	fn entry_closed_weight() -> Weight {
+		A::entry_closed_weight().saturating_add(B::entry_closed_weight())
 	}
 }
 
@@ -205,6 +233,11 @@ pub trait EntryVoting {
 	/// Records the validators' decision on a pending entry; returns the entry's author (who must
 	/// not be rewarded for deciding it).
 	fn decide(entry: EntryId, decision: Decision) -> Result<Self::AccountId, DispatchError>;
+
+	/// The most [`EntryVoting::decide`] can weigh beyond what the caller's own benchmark of a
+	/// decision measured: the listeners told of the closed entry at their worst (a gap's
+	/// requesters paid, an agent slashed), which a benchmark of an entry without a gap misses.
+	fn decide_weight() -> Weight;
 
 	/// The ids of every entry open for votes, in increasing order (for off-chain workers, which
 	/// choose among them without reading every record).
