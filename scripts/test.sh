@@ -43,6 +43,13 @@ bench_pallets=(-p pallet-kcg -p pallet-kcg-validators -p pallet-dod)
 cargo clippy --release --locked "${bench_pallets[@]}" --features runtime-benchmarks --all-targets -- -D warnings
 cargo test --release --locked "${bench_pallets[@]}" --features runtime-benchmarks benchmarking
 
+# The runtime as the try-runtime CLI builds it (the TryRuntime API, every pallet's try_state):
+# the invariants hold on the real runtime after the ledger's flows and catch a broken one. Native
+# only (SKIP_WASM_BUILD): the test runs the runtime in-process.
+step "runtime with try-runtime"
+SKIP_WASM_BUILD=1 cargo clippy --release --locked -p membria-runtime --features try-runtime --all-targets -- -D warnings
+SKIP_WASM_BUILD=1 cargo test --release --locked -p membria-runtime --features try-runtime --test try_state
+
 step "polkadot.js tests (tests/js) against $MEMBRIA_NODE"
 npm --prefix tests test
 

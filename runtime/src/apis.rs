@@ -261,4 +261,26 @@ impl_runtime_apis! {
 			Ok(batches)
 		}
 	}
+
+	/// `try-runtime` (the CLI of that name): executes blocks and upgrades against live state and
+	/// runs every pallet's `try_state` invariants after them.
+	#[cfg(feature = "try-runtime")]
+	impl frame_try_runtime::TryRuntime<Block> for Runtime {
+		fn on_runtime_upgrade(checks: frame_try_runtime::UpgradeCheckSelect) -> (Weight, Weight) {
+			// A failed check is what the caller asked to see: it aborts the dry run.
+			let weight = Executive::try_runtime_upgrade(checks)
+				.unwrap_or_else(|e| panic!("try-runtime: the runtime upgrade failed: {e:?}"));
+			(weight, crate::configs::RuntimeBlockWeights::get().max_block)
+		}
+
+		fn execute_block(
+			block: <Block as BlockT>::LazyBlock,
+			state_root_check: bool,
+			signature_check: bool,
+			select: frame_try_runtime::TryStateSelect,
+		) -> Weight {
+			Executive::try_execute_block(block, state_root_check, signature_check, select)
+				.unwrap_or_else(|e| panic!("try-runtime: executing the block failed: {e:?}"))
+		}
+	}
 }
