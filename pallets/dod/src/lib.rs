@@ -1000,10 +1000,16 @@ pub mod pallet {
 			Self::release_claim(gap, &claim.agent);
 		}
 
-		fn entry_closed_weight() -> Weight {
-			T::WeightInfo::entry_closed_fill()
-				.max(T::WeightInfo::entry_closed_elsewhere())
-				.max(T::WeightInfo::entry_closed_punish())
+		fn entry_closed_weight(closure: Closure) -> Weight {
+			use membria_primitives::Decision;
+			match closure {
+				// The gap is filled (bounty paid) or closed (requesters refunded).
+				Closure::Decided(Decision::Validated) => {
+					T::WeightInfo::entry_closed_fill().max(T::WeightInfo::entry_closed_elsewhere())
+				}
+				// At most the claimant agent slashed.
+				_ => T::WeightInfo::entry_closed_punish(),
+			}
 		}
 	}
 }

@@ -419,7 +419,8 @@ pub mod pallet {
 			}
 			// Each expiry also tells the listeners (votes dropped, a claimant agent slashed).
 			T::WeightInfo::on_initialize_expire(count).saturating_add(
-				T::OnEntryClosed::entry_closed_weight().saturating_mul(count.into()),
+				T::OnEntryClosed::entry_closed_weight(Closure::Expired)
+					.saturating_mul(count.into()),
 			)
 		}
 
@@ -524,7 +525,7 @@ pub mod pallet {
 		/// Withdraws a pending entry. Only its author may; the deposit comes back minus
 		/// [`Config::RetractFee`], which goes to the reward pot.
 		#[pallet::call_index(3)]
-		#[pallet::weight(T::WeightInfo::retract().saturating_add(T::OnEntryClosed::entry_closed_weight()))]
+		#[pallet::weight(T::WeightInfo::retract().saturating_add(T::OnEntryClosed::entry_closed_weight(Closure::Retracted)))]
 		pub fn retract(origin: OriginFor<T>, entry: EntryId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let mut record = Entries::<T>::get(entry).ok_or(Error::<T>::UnknownEntry)?;
@@ -920,7 +921,9 @@ pub mod pallet {
 		}
 
 		fn decide_weight() -> Weight {
-			T::OnEntryClosed::entry_closed_weight()
+			T::OnEntryClosed::entry_closed_weight(Closure::Decided(Decision::Validated)).max(
+				T::OnEntryClosed::entry_closed_weight(Closure::Decided(Decision::Rejected)),
+			)
 		}
 
 		fn open_entry_ids() -> alloc::vec::Vec<EntryId> {

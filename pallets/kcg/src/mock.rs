@@ -7,7 +7,7 @@ use frame_support::{
 	traits::{fungible::Credit, tokens::imbalance::Imbalance, ConstU32, OnUnbalanced},
 	weights::Weight,
 };
-use membria_primitives::{EntryId, GapId, QuestionKey, SessionIndex};
+use membria_primitives::{Decision, EntryId, GapId, QuestionKey, SessionIndex};
 use sp_runtime::{BuildStorage, Perbill};
 
 use crate::{
@@ -87,13 +87,18 @@ impl EntryClosed<AccountId> for RecordClosed {
 		CLOSED.with(|c| c.borrow_mut().push((entry, closure)));
 	}
 
-	fn entry_closed_weight() -> Weight {
-		LISTENER_WEIGHT
+	fn entry_closed_weight(closure: Closure) -> Weight {
+		match closure {
+			Closure::Decided(Decision::Validated) => DECIDED_LISTENER_WEIGHT,
+			_ => LISTENER_WEIGHT,
+		}
 	}
 }
 
 /// What the mock's listener of closed entries says one call weighs.
 pub const LISTENER_WEIGHT: Weight = Weight::from_parts(7_000_000, 700);
+/// ... and when the entry was validated (a gap's requesters paid, in the runtime).
+pub const DECIDED_LISTENER_WEIGHT: Weight = Weight::from_parts(90_000_000, 9_000);
 
 /// Gaps 0..=9 are open and claimed by ALICE for any question; others do not exist.
 pub struct TestGaps;

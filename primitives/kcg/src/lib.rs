@@ -113,15 +113,15 @@ pub enum Closure {
 pub trait EntryClosed<AccountId> {
 	fn entry_closed(entry: EntryId, summary: &EntrySummary<AccountId>, closure: Closure);
 
-	/// The most one call of [`EntryClosed::entry_closed`] can weigh, whatever the entry and
-	/// the closure (from the listener's benchmarks). Whoever closes an entry charges it.
-	fn entry_closed_weight() -> Weight;
+	/// The most one call of [`EntryClosed::entry_closed`] with `closure` can weigh, whatever the
+	/// entry (from the listener's benchmarks). Whoever closes an entry charges it.
+	fn entry_closed_weight(closure: Closure) -> Weight;
 }
 
 impl<AccountId> EntryClosed<AccountId> for () {
 	fn entry_closed(_: EntryId, _: &EntrySummary<AccountId>, _: Closure) {}
 
-	fn entry_closed_weight() -> Weight {
+	fn entry_closed_weight(_: Closure) -> Weight {
 		Weight::zero()
 	}
 }
@@ -134,8 +134,8 @@ impl<AccountId, A: EntryClosed<AccountId>, B: EntryClosed<AccountId>> EntryClose
 		B::entry_closed(entry, summary, closure);
 	}
 
-	fn entry_closed_weight() -> Weight {
-		A::entry_closed_weight().saturating_add(B::entry_closed_weight())
+	fn entry_closed_weight(closure: Closure) -> Weight {
+		A::entry_closed_weight(closure).saturating_add(B::entry_closed_weight(closure))
 	}
 }
 

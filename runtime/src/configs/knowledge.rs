@@ -55,7 +55,11 @@ impl pallet_kcg::Config for Runtime {
 	type RetractFee = RetractFee;
 	type ValidationFee = ValidationFee;
 	type MaxBodySize = ConstU32<MAX_BODY_SIZE>;
-	type MaxEntriesPerBlock = ConstU32<256>;
+	// Every entry whose deadline is a block may expire in it, each dropping a vote from every
+	// validator and slashing a claimant: at the benchmarked worst case, 64 of them and the DoD
+	// hook's worst take under half a block (`runtime/tests/weights.rs`). DeadlineSpill spreads
+	// a busy block's deadlines over the next 8.
+	type MaxEntriesPerBlock = ConstU32<64>;
 	type DeadlineSpill = ConstU32<8>;
 	type MaxLinksPerEntry = ConstU32<32>;
 	type MaxPageSize = ConstU32<256>;
@@ -89,6 +93,8 @@ impl pallet_dod::Config for Runtime {
 	type MaxQuestionLen = ConstU32<MAX_QUESTION_LEN>;
 	type MaxRequesters = ConstU32<64>;
 	type MaxClaimsPerAgent = ConstU32<8>;
-	type MaxExpiriesPerBlock = ConstU32<64>;
+	// Each expiring gap or demand releases up to 64 requesters' holds (about 16 ms at the
+	// benchmarked worst case): 16 of each per block keep the hook under a quarter of a block.
+	type MaxExpiriesPerBlock = ConstU32<16>;
 	type WeightInfo = crate::weights::pallet_dod::WeightInfo<Runtime>;
 }
