@@ -36,6 +36,13 @@
 //!   chunks (held until their block, still slashable).
 //! - **Snapshot**: the stake of each validator of a session, fixed when the session is planned.
 //! - **Pot**: the account of this pallet that collects slashed funds until a decision shares them.
+//!
+//! ### Code layout (as pallet-staking's)
+//!
+//! `lib.rs` holds the config, storage, events, errors and thin calls; `ledger.rs` is the one
+//! writer of a bond (ledger, hold and `TotalBonded` together); `settlement.rs` decides, slashes
+//! and rewards; `impls.rs` holds the `do_*` functions, session planning, invariants and the
+//! traits other pallets call; `finality.rs` the stake-to-weight arithmetic of GRANDPA voters.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -52,6 +59,10 @@ pub mod offchain;
 #[cfg(test)]
 mod tests;
 mod types;
+
+mod impls;
+mod ledger;
+mod settlement;
 pub mod weights;
 
 /// The `kcgv` key type: the validator account's key its node's off-chain worker attests with.
@@ -87,19 +98,15 @@ pub mod pallet {
 		pallet_prelude::*,
 		traits::{
 			fungible::{Balanced, Inspect, InspectHold, Mutate, MutateHold},
-			tokens::{fungible::BalancedHold, Fortitude, Precision, Preservation},
-			Contains, EstimateNextSessionRotation, Imbalance, OnUnbalanced,
+			tokens::fungible::BalancedHold,
+			Contains,
 		},
 		PalletId,
 	};
 	use frame_system::pallet_prelude::*;
-	use membria_kcg_primitives::{Closure, EntryClosed, EntrySummary, EntryVoting, VoteRefusal};
+	use membria_kcg_primitives::EntryVoting;
 	use membria_primitives::{Decision, EntryId, SessionIndex, Verdict};
-	use sp_runtime::{
-		helpers_128bit::multiply_by_rational_with_rounding,
-		traits::{AccountIdConversion, Saturating, UniqueSaturatedFrom, UniqueSaturatedInto, Zero},
-		Perbill, Permill, Rounding,
-	};
+	use sp_runtime::Perbill;
 
 	/// The in-code storage version.
 	const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
@@ -447,29 +454,7 @@ pub mod pallet {
 			#[pallet::compact] value: BalanceOf<T>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			ensure!(!value.is_zero(), Error::<T>::ZeroAmount);
-			let params = Self::params()?;
-			let mut ledger = Ledgers::<T>::get(&who).ok_or(Error::<T>::NotBonded)?;
-			ensure!(value <= ledger.active, Error::<T>::UnbondExceedsActive);
-			let unlock_at =
-				frame_system::Pallet::<T>::block_number().saturating_add(params.unbonding_period);
-			ledger
-				.unlocking
-				.try_push(UnlockChunk { value, unlock_at })
-				.map_err(|_| Error::<T>::TooManyUnlockingChunks)?;
-			ledger.active = ledger.active.saturating_sub(value);
-			let below_minimum = ledger.active < params.min_validator_bond;
-			Ledgers::<T>::insert(&who, ledger);
-			Self::deposit_event(Event::Unbonded {
-				who: who.clone(),
-				amount: value,
-				unlock_at,
-			});
-			if below_minimum && Candidates::<T>::contains_key(&who) {
-				Candidates::<T>::remove(&who);
-				Self::deposit_event(Event::Chilled { who });
-			}
-			Ok(())
+			Self::do_unbond(&who, value)
 		}
 
 		/// Releases every unlocking chunk whose block has come.
@@ -477,34 +462,7 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::withdraw_unbonded())]
 		pub fn withdraw_unbonded(origin: OriginFor<T>) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			let mut ledger = Ledgers::<T>::get(&who).ok_or(Error::<T>::NotBonded)?;
-			let now = frame_system::Pallet::<T>::block_number();
-			let mut amount = BalanceOf::<T>::zero();
-			ledger.unlocking.retain(|chunk| {
-				let unlocked = chunk.unlock_at <= now;
-				if unlocked {
-					amount = amount.saturating_add(chunk.value);
-				}
-				!unlocked
-			});
-			ensure!(!amount.is_zero(), Error::<T>::NothingToWithdraw);
-			let released = T::Currency::release(
-				&HoldReason::Bond.into(),
-				&who,
-				amount,
-				Precision::BestEffort,
-			)?;
-			TotalBonded::<T>::mutate(|total| *total = total.saturating_sub(released));
-			if ledger.total().is_zero() {
-				Ledgers::<T>::remove(&who);
-			} else {
-				Ledgers::<T>::insert(&who, ledger);
-			}
-			Self::deposit_event(Event::Withdrawn {
-				who,
-				amount: released,
-			});
-			Ok(())
+			Self::do_withdraw_unbonded(&who)
 		}
 
 		/// Asks to validate from the next session on. Needs an active bond of at least
@@ -522,13 +480,7 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::chill())]
 		pub fn chill(origin: OriginFor<T>) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			ensure!(
-				Candidates::<T>::contains_key(&who),
-				Error::<T>::NotValidating
-			);
-			Candidates::<T>::remove(&who);
-			Self::deposit_event(Event::Chilled { who });
-			Ok(())
+			Self::do_chill(&who)
 		}
 
 		/// Votes on a pending entry, with the stake the caller had in the entry's session.
@@ -542,48 +494,7 @@ pub mod pallet {
 			verdict: Verdict,
 		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			let session = T::Entries::open_for_votes(entry).map_err(|refusal| match refusal {
-				VoteRefusal::UnknownEntry => Error::<T>::UnknownEntry,
-				VoteRefusal::AlreadyClosed => Error::<T>::EntryClosed,
-				VoteRefusal::VotingClosed => Error::<T>::VotingClosed,
-			})?;
-			let total = SessionTotalStake::<T>::get(session);
-			ensure!(!total.is_zero(), Error::<T>::NoStakeSnapshot);
-			let stakes = SessionStakes::<T>::get(session);
-			let stake = stakes
-				.iter()
-				.find(|(validator, _)| *validator == who)
-				.map(|(_, stake)| *stake)
-				.ok_or(Error::<T>::NotActiveValidator)?;
-			ensure!(
-				!Votes::<T>::contains_key(entry, &who),
-				Error::<T>::AlreadyVoted
-			);
-
-			Votes::<T>::insert(entry, &who, verdict);
-			let mut tally = Tallies::<T>::get(entry).unwrap_or_default();
-			if verdict.approves() {
-				tally.approve = tally.approve.saturating_add(stake);
-			} else {
-				tally.reject = tally.reject.saturating_add(stake);
-			}
-			Self::deposit_event(Event::Attested {
-				entry,
-				validator: who,
-				verdict,
-				stake,
-			});
-
-			match tally.decision(total) {
-				None => {
-					Tallies::<T>::insert(entry, tally);
-					Ok(Some(T::WeightInfo::attest()).into())
-				}
-				Some(decision) => {
-					let voters = Self::decide(entry, decision, tally, total, &stakes)?;
-					Ok(Some(Self::attest_weight(voters)).into())
-				}
-			}
+			Self::do_attest(&who, entry, verdict)
 		}
 
 		/// Sets the staking parameters. Root only.
@@ -598,505 +509,6 @@ pub mod pallet {
 			Params::<T>::put(&params);
 			Self::deposit_event(Event::ParamsSet { params });
 			Ok(())
-		}
-	}
-
-	impl<T: Config> Pallet<T> {
-		/// The account of the reward pot.
-		pub fn pot_account() -> T::AccountId {
-			T::PotId::get().into_account_truncating()
-		}
-
-		fn params() -> Result<Parameters<BalanceOf<T>, BlockNumberFor<T>>, Error<T>> {
-			Params::<T>::get().ok_or(Error::<T>::ParamsMissing)
-		}
-
-		fn check_params(params: &Parameters<BalanceOf<T>, BlockNumberFor<T>>) -> DispatchResult {
-			ensure!(
-				!params.session_length.is_zero() && !params.min_validator_bond.is_zero(),
-				Error::<T>::InvalidParams
-			);
-			Ok(())
-		}
-
-		/// Holds `value` more of `who`'s funds as active bond.
-		pub fn do_bond(who: &T::AccountId, value: BalanceOf<T>) -> DispatchResult {
-			ensure!(!value.is_zero(), Error::<T>::ZeroAmount);
-			T::Currency::hold(&HoldReason::Bond.into(), who, value)?;
-			let mut ledger = Ledgers::<T>::get(who).unwrap_or_default();
-			ledger.active = ledger.active.saturating_add(value);
-			Ledgers::<T>::insert(who, ledger);
-			TotalBonded::<T>::mutate(|total| *total = total.saturating_add(value));
-			Self::deposit_event(Event::Bonded {
-				who: who.clone(),
-				amount: value,
-			});
-			Ok(())
-		}
-
-		/// Adds `who` to the candidates.
-		pub fn do_validate(who: &T::AccountId) -> DispatchResult {
-			let ledger = Ledgers::<T>::get(who).ok_or(Error::<T>::NotBonded)?;
-			ensure!(
-				ledger.active >= Self::params()?.min_validator_bond,
-				Error::<T>::InsufficientBond
-			);
-			ensure!(
-				!Candidates::<T>::contains_key(who),
-				Error::<T>::AlreadyValidating
-			);
-			ensure!(
-				Candidates::<T>::count() < T::MaxCandidates::get(),
-				Error::<T>::TooManyCandidates
-			);
-			Candidates::<T>::insert(who, ());
-			Self::deposit_event(Event::Validating { who: who.clone() });
-			Ok(())
-		}
-
-		/// What a vote that decides its entry weighs with `voters` votes to settle: the benchmark
-		/// of the decision plus the worst the KCG's listeners of a closed entry can add (a gap's
-		/// requesters paid), which the benchmark's entry, answering no gap, does not reach.
-		pub(crate) fn attest_weight(voters: u32) -> Weight {
-			T::WeightInfo::attest_and_decide(voters).saturating_add(T::Entries::decide_weight())
-		}
-
-		/// Records the decision in the KCG, then slashes the losing voters into the pot and pays
-		/// the winning ones, except the entry's author, this decision's reward. Returns how many
-		/// votes were settled.
-		fn decide(
-			entry: EntryId,
-			decision: Decision,
-			tally: Tally<BalanceOf<T>>,
-			total: BalanceOf<T>,
-			stakes: &[(T::AccountId, BalanceOf<T>)],
-		) -> Result<u32, DispatchError> {
-			let author = T::Entries::decide(entry, decision)?;
-			Tallies::<T>::insert(entry, tally);
-			Self::deposit_event(Event::EntryDecided {
-				entry,
-				decision,
-				approve: tally.approve,
-				reject: tally.reject,
-				total,
-			});
-
-			let params = Self::params()?;
-			let slash_ratio = params.wrong_vote_slash;
-			let mut winners: Vec<(T::AccountId, BalanceOf<T>)> = Vec::new();
-			let mut voters = 0u32;
-			for (validator, verdict) in Votes::<T>::drain_prefix(entry) {
-				voters.saturating_inc();
-				let won = verdict.approves() == (decision == Decision::Validated);
-				if won && validator != author {
-					let stake = stakes
-						.iter()
-						.find(|(v, _)| *v == validator)
-						.map(|(_, s)| *s)
-						.unwrap_or_default();
-					winners.push((validator, stake));
-				} else if !won {
-					Self::slash_wrong_vote(&validator, entry, slash_ratio);
-				}
-			}
-			Self::reward_decision(entry, &winners, &params);
-			Ok(voters)
-		}
-
-		/// Slashes `ratio` of `who`'s bond (active first, then unlocking) into the pot.
-		fn slash_wrong_vote(who: &T::AccountId, entry: EntryId, ratio: Perbill) {
-			let Some(ledger) = Ledgers::<T>::get(who) else {
-				return;
-			};
-			let amount = Self::slash_bond(who, ratio * ledger.total());
-			if amount.is_zero() {
-				return;
-			}
-			Self::deposit_event(Event::Slashed {
-				who: who.clone(),
-				entry,
-				amount,
-			});
-		}
-
-		/// Takes up to `due` of `who`'s held bond (active first, then unlocking) into the pot,
-		/// keeping its ledger and `TotalBonded` in step with the hold. Returns what was taken.
-		fn slash_bond(who: &T::AccountId, due: BalanceOf<T>) -> BalanceOf<T> {
-			let Some(mut ledger) = Ledgers::<T>::get(who) else {
-				return Zero::zero();
-			};
-			if due.is_zero() {
-				return Zero::zero();
-			}
-			let (credit, _) = T::Currency::slash(&HoldReason::Bond.into(), who, due);
-			let amount = credit.peek();
-			ledger.reduce(amount);
-			TotalBonded::<T>::mutate(|total| *total = total.saturating_sub(amount));
-			if ledger.total().is_zero() {
-				Ledgers::<T>::remove(who);
-			} else {
-				Ledgers::<T>::insert(who, ledger);
-			}
-			Self::resolve_into_pot(credit);
-			amount
-		}
-
-		/// Slashes an offender of `session` up to `fraction` of its bond (counting what earlier
-		/// reports of the same session took) and chills it. Returns the amount taken.
-		fn slash_offender(
-			who: &T::AccountId,
-			session: SessionIndex,
-			fraction: Perbill,
-		) -> BalanceOf<T> {
-			let (applied, taken) =
-				OffenceSlashes::<T>::get(session, who).unwrap_or((Perbill::zero(), Zero::zero()));
-			if fraction <= applied {
-				return Zero::zero();
-			}
-			let held = Ledgers::<T>::get(who)
-				.map(|ledger| ledger.total())
-				.unwrap_or_default();
-			// The fraction applies to the bond as it was before this session's first slash.
-			let due = (fraction * held.saturating_add(taken)).saturating_sub(taken);
-			let amount = Self::slash_bond(who, due);
-			OffenceSlashes::<T>::insert(session, who, (fraction, taken.saturating_add(amount)));
-			if Candidates::<T>::take(who).is_some() {
-				Self::deposit_event(Event::Chilled { who: who.clone() });
-			}
-			Self::deposit_event(Event::OffenceSlashed {
-				who: who.clone(),
-				session,
-				fraction,
-				amount,
-			});
-			amount
-		}
-
-		/// The GRANDPA voters of `session` with their weights: each validator's stake in the
-		/// session's snapshot, scaled by [`finality::finality_weights`]. In the snapshot's
-		/// (account) order.
-		pub fn finality_weights(session: SessionIndex) -> Vec<(T::AccountId, u64)> {
-			let stakes: Vec<(T::AccountId, u128)> = SessionStakes::<T>::get(session)
-				.into_iter()
-				.map(|(who, stake)| (who, stake.unique_saturated_into()))
-				.collect();
-			finality::finality_weights(&stakes)
-		}
-
-		fn resolve_into_pot(credit: CreditOf<T>) {
-			// The pot keeps the existential deposit, so this cannot fail unless the pot was
-			// reaped; the funds are then burned, which the events still show.
-			if T::Currency::resolve(&Self::pot_account(), credit).is_err() {
-				frame_support::defensive!("the reward pot refused a deposit: the funds are burned");
-			}
-		}
-
-		/// Pays one decision's reward — at most `decision_reward`, at most `pot_share` of what
-		/// the pot holds above its existential deposit — to `winners`, pro rata to stake; what
-		/// rounding leaves stays in the pot.
-		fn reward_decision(
-			entry: EntryId,
-			winners: &[(T::AccountId, BalanceOf<T>)],
-			params: &Parameters<BalanceOf<T>, BlockNumberFor<T>>,
-		) {
-			let pot = Self::pot_account();
-			let reducible =
-				T::Currency::reducible_balance(&pot, Preservation::Preserve, Fortitude::Polite);
-			let budget = (params.pot_share * reducible).min(params.decision_reward);
-			let available: u128 = budget.unique_saturated_into();
-			let winning_stake: u128 = winners
-				.iter()
-				.fold(BalanceOf::<T>::zero(), |sum, (_, stake)| {
-					sum.saturating_add(*stake)
-				})
-				.unique_saturated_into();
-			if available == 0 || winning_stake == 0 {
-				return;
-			}
-			for (who, stake) in winners {
-				let share = multiply_by_rational_with_rounding(
-					available,
-					(*stake).unique_saturated_into(),
-					winning_stake,
-					Rounding::Down,
-				)
-				.unwrap_or(0);
-				let share = BalanceOf::<T>::unique_saturated_from(share);
-				if share.is_zero() {
-					continue;
-				}
-				if T::Currency::transfer(&pot, who, share, Preservation::Preserve).is_ok() {
-					Self::deposit_event(Event::Rewarded {
-						who: who.clone(),
-						entry,
-						amount: share,
-					});
-				}
-			}
-		}
-
-		/// The validators a new session should have: the top `MaxValidators` candidates by
-		/// active bond with session keys, sorted by account for a stable authority order.
-		fn select_validators() -> Vec<(T::AccountId, BalanceOf<T>)> {
-			let Ok(params) = Self::params() else {
-				return Vec::new();
-			};
-			let mut candidates: Vec<(T::AccountId, BalanceOf<T>)> = Candidates::<T>::iter_keys()
-				.filter(T::HasSessionKeys::contains)
-				.filter_map(|who| {
-					let active = Ledgers::<T>::get(&who)?.active;
-					(active >= params.min_validator_bond).then_some((who, active))
-				})
-				.collect();
-			// Highest bond first; ties broken by account so every node agrees.
-			candidates.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-			candidates.truncate(T::MaxValidators::get() as usize);
-			candidates.sort_by(|a, b| a.0.cmp(&b.0));
-			candidates
-		}
-
-		/// Plans session `index`: snapshots the selected validators' stake. Returns the new
-		/// authority list when it differs from the previous session's.
-		fn plan_session(index: SessionIndex, genesis: bool) -> Option<Vec<T::AccountId>> {
-			if let Some(expired) = index.checked_sub(T::SessionHistory::get()) {
-				SessionStakes::<T>::remove(expired);
-				SessionTotalStake::<T>::remove(expired);
-				// At most one record per validator of that session.
-				let _ = OffenceSlashes::<T>::clear_prefix(expired, T::MaxValidators::get(), None);
-			}
-			let selected = Self::select_validators();
-			let previous = index
-				.checked_sub(1)
-				.map(SessionStakes::<T>::get)
-				.unwrap_or_default();
-			let (snapshot, change) = if selected.is_empty() {
-				// Nobody can be selected: the current validators carry on, with their old stake.
-				(previous.clone(), None)
-			} else {
-				let accounts: Vec<T::AccountId> = selected.iter().map(|(v, _)| v.clone()).collect();
-				let unchanged = !genesis
-					&& previous.len() == accounts.len()
-					&& previous.iter().zip(&accounts).all(|((p, _), a)| p == a);
-				let snapshot = BoundedVec::truncate_from(selected);
-				(snapshot, (!unchanged).then_some(accounts))
-			};
-			let total = snapshot
-				.iter()
-				.fold(BalanceOf::<T>::zero(), |sum, (_, stake)| {
-					sum.saturating_add(*stake)
-				});
-			let validators = snapshot.len() as u32;
-			SessionStakes::<T>::insert(index, snapshot);
-			SessionTotalStake::<T>::insert(index, total);
-			Self::deposit_event(Event::SessionPlanned {
-				session: index,
-				validators,
-				total_stake: total,
-			});
-			change
-		}
-
-		/// Checks the pallet's invariants.
-		#[cfg(any(feature = "try-runtime", feature = "std"))]
-		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
-			let mut sum = BalanceOf::<T>::zero();
-			for (who, ledger) in Ledgers::<T>::iter() {
-				ensure!(!ledger.total().is_zero(), "an empty ledger is stored");
-				ensure!(
-					T::Currency::balance_on_hold(&HoldReason::Bond.into(), &who) == ledger.total(),
-					"held bond differs from the ledger"
-				);
-				sum = sum.saturating_add(ledger.total());
-			}
-			ensure!(
-				sum == TotalBonded::<T>::get(),
-				"TotalBonded differs from the sum of ledgers"
-			);
-			ensure!(
-				Candidates::<T>::count() <= T::MaxCandidates::get(),
-				"more candidates than MaxCandidates"
-			);
-			for who in Candidates::<T>::iter_keys() {
-				ensure!(
-					Ledgers::<T>::contains_key(&who),
-					"a candidate without a bond"
-				);
-			}
-			for (entry, tally) in Tallies::<T>::iter() {
-				let session = T::Entries::open_for_votes(entry);
-				if let Ok(session) = session {
-					let total = SessionTotalStake::<T>::get(session);
-					ensure!(
-						tally.approve.saturating_add(tally.reject) <= total,
-						"an entry's tally exceeds its session's stake"
-					);
-				}
-			}
-			for (session, stakes) in SessionStakes::<T>::iter() {
-				let total = stakes
-					.iter()
-					.fold(BalanceOf::<T>::zero(), |s, (_, v)| s.saturating_add(*v));
-				ensure!(
-					total == SessionTotalStake::<T>::get(session),
-					"session total differs"
-				);
-			}
-			Ok(())
-		}
-	}
-
-	impl<T: Config> pallet_session::SessionManager<T::AccountId> for Pallet<T> {
-		fn new_session(new_index: SessionIndex) -> Option<Vec<T::AccountId>> {
-			Self::plan_session(new_index, false)
-		}
-
-		fn new_session_genesis(new_index: SessionIndex) -> Option<Vec<T::AccountId>> {
-			Self::plan_session(new_index, true)
-		}
-
-		fn start_session(_start_index: SessionIndex) {
-			SessionStart::<T>::put(frame_system::Pallet::<T>::block_number());
-		}
-
-		fn end_session(_end_index: SessionIndex) {}
-	}
-
-	/// The same sessions for pallet-session's historical proofs (key ownership at a past
-	/// session, which equivocation reports carry); validators have no identification beyond
-	/// their account.
-	impl<T: Config> pallet_session::historical::SessionManager<T::AccountId, ()> for Pallet<T> {
-		fn new_session(new_index: SessionIndex) -> Option<Vec<(T::AccountId, ())>> {
-			Self::plan_session(new_index, false).map(|v| v.into_iter().map(|a| (a, ())).collect())
-		}
-
-		fn new_session_genesis(new_index: SessionIndex) -> Option<Vec<(T::AccountId, ())>> {
-			Self::plan_session(new_index, true).map(|v| v.into_iter().map(|a| (a, ())).collect())
-		}
-
-		fn start_session(start_index: SessionIndex) {
-			<Self as pallet_session::SessionManager<_>>::start_session(start_index)
-		}
-
-		fn end_session(end_index: SessionIndex) {
-			<Self as pallet_session::SessionManager<_>>::end_session(end_index)
-		}
-	}
-
-	/// Offences (GRANDPA equivocations, through pallet-offences) slash the offender's bond.
-	impl<T: Config, Identification>
-		sp_staking::offence::OnOffenceHandler<T::AccountId, (T::AccountId, Identification), Weight>
-		for Pallet<T>
-	{
-		/// The fraction pallet-offences passes counts seats (`(3k/n)²`); with stake-weighted
-		/// finality it is stake that equivocates, so the fraction is recomputed from the
-		/// offenders' stake in the session ([`finality::equivocation_slash`]). Every report
-		/// passes all offenders of its time slot again, so the fraction only grows. Offences of
-		/// a session whose stake snapshot is gone (older than [`Config::SessionHistory`]) are
-		/// ignored: their slash records are gone with it, and a late report must not slash a
-		/// second time.
-		fn on_offence(
-			offenders: &[sp_staking::offence::OffenceDetails<
-				T::AccountId,
-				(T::AccountId, Identification),
-			>],
-			_slash_fraction: &[Perbill],
-			session: SessionIndex,
-		) -> Weight {
-			let reads = T::DbWeight::get().reads(2);
-			let total: u128 = SessionTotalStake::<T>::get(session).unique_saturated_into();
-			if total == 0 {
-				return reads;
-			}
-			let stakes = SessionStakes::<T>::get(session);
-			let mut distinct: Vec<&T::AccountId> = Vec::new();
-			for details in offenders {
-				if !distinct.contains(&&details.offender.0) {
-					distinct.push(&details.offender.0);
-				}
-			}
-			let offending = distinct
-				.iter()
-				.filter_map(|who| stakes.iter().find(|(v, _)| v == *who))
-				.fold(0u128, |sum, (_, stake)| {
-					sum.saturating_add((*stake).unique_saturated_into())
-				});
-			let fraction = finality::equivocation_slash(offending, total);
-			for who in distinct {
-				Self::slash_offender(who, session, fraction);
-			}
-			// Per offender: the offence record, the ledger, the candidate, the hold and the
-			// pot's and the offender's accounts read; the same written, `TotalBonded` too.
-			reads.saturating_add(
-				T::DbWeight::get()
-					.reads_writes(6, 7)
-					.saturating_mul(offenders.len() as u64),
-			)
-		}
-	}
-
-	impl<T: Config> pallet_session::ShouldEndSession<BlockNumberFor<T>> for Pallet<T> {
-		fn should_end_session(now: BlockNumberFor<T>) -> bool {
-			let Ok(params) = Self::params() else {
-				return false;
-			};
-			now.saturating_sub(SessionStart::<T>::get()) >= params.session_length
-		}
-	}
-
-	impl<T: Config> EstimateNextSessionRotation<BlockNumberFor<T>> for Pallet<T> {
-		fn average_session_length() -> BlockNumberFor<T> {
-			Self::params().map(|p| p.session_length).unwrap_or_default()
-		}
-
-		fn estimate_current_session_progress(now: BlockNumberFor<T>) -> (Option<Permill>, Weight) {
-			let weight = T::DbWeight::get().reads(2);
-			let Ok(params) = Self::params() else {
-				return (None, weight);
-			};
-			let elapsed = now.saturating_sub(SessionStart::<T>::get());
-			(
-				Some(Permill::from_rational(elapsed, params.session_length)),
-				weight,
-			)
-		}
-
-		fn estimate_next_session_rotation(
-			_now: BlockNumberFor<T>,
-		) -> (Option<BlockNumberFor<T>>, Weight) {
-			let weight = T::DbWeight::get().reads(2);
-			let Ok(params) = Self::params() else {
-				return (None, weight);
-			};
-			(
-				Some(SessionStart::<T>::get().saturating_add(params.session_length)),
-				weight,
-			)
-		}
-	}
-
-	impl<T: Config> EntryClosed<T::AccountId> for Pallet<T> {
-		fn entry_closed(entry: EntryId, _: &EntrySummary<T::AccountId>, closure: Closure) {
-			// Decided entries are settled by `decide`; the others only drop their votes.
-			if matches!(closure, Closure::Expired | Closure::Retracted) {
-				let _ = Votes::<T>::clear_prefix(entry, T::MaxValidators::get(), None);
-				Tallies::<T>::remove(entry);
-			}
-		}
-
-		fn entry_closed_weight(closure: Closure) -> Weight {
-			match closure {
-				Closure::Expired | Closure::Retracted => T::WeightInfo::entry_closed(),
-				// `decide` settles the votes; its benchmark measures that.
-				Closure::Decided(_) => Weight::zero(),
-			}
-		}
-	}
-
-	impl<T: Config> OnUnbalanced<CreditOf<T>> for Pallet<T> {
-		fn on_nonzero_unbalanced(credit: CreditOf<T>) {
-			let amount = credit.peek();
-			Self::resolve_into_pot(credit);
-			Self::deposit_event(Event::PotDeposited { amount });
 		}
 	}
 }
