@@ -59,12 +59,12 @@ pub fn load(id: &str) -> Result<Box<dyn sc_service::ChainSpec>, String> {
 		"" | "local" => Box::new(local_testnet_chain_spec()?),
 		path if std::path::Path::new(path).is_file() => {
 			Box::new(ChainSpec::from_json_file(path.into())?)
-		}
+		},
 		unknown => {
 			return Err(format!(
 				"unknown chain `{unknown}`: expected one of {} or the path of a chain-spec JSON file",
 				KNOWN_CHAINS.join(", ")
 			))
-		}
+		},
 	})
 }

@@ -47,81 +47,63 @@ pub fn run(cli: Cli) -> sc_cli::Result<()> {
 		Some(Subcommand::BuildSpec(cmd)) => {
 			let runner = cli.create_runner(cmd)?;
 			runner.sync_run(|config| cmd.run(config.chain_spec, config.network))
-		}
+		},
 		Some(Subcommand::ExportChainSpec(cmd)) => {
 			let chain_spec = cli.load_spec(&cmd.chain)?;
 			cmd.run(chain_spec)
-		}
+		},
 		Some(Subcommand::CheckBlock(cmd)) => {
 			let runner = cli.create_runner(cmd)?;
 			runner.async_run(|config| {
-				let PartialComponents {
-					client,
-					task_manager,
-					import_queue,
-					..
-				} = service::new_partial(&config, service::GRANDPA_JUSTIFICATION_PERIOD)?;
+				let PartialComponents { client, task_manager, import_queue, .. } =
+					service::new_partial(&config, service::GRANDPA_JUSTIFICATION_PERIOD)?;
 				Ok((cmd.run(client, import_queue), task_manager))
 			})
-		}
+		},
 		Some(Subcommand::ExportBlocks(cmd)) => {
 			let runner = cli.create_runner(cmd)?;
 			runner.async_run(|config| {
-				let PartialComponents {
-					client,
-					task_manager,
-					..
-				} = service::new_partial(&config, service::GRANDPA_JUSTIFICATION_PERIOD)?;
+				let PartialComponents { client, task_manager, .. } =
+					service::new_partial(&config, service::GRANDPA_JUSTIFICATION_PERIOD)?;
 				Ok((cmd.run(client, config.database), task_manager))
 			})
-		}
+		},
 		Some(Subcommand::ExportState(cmd)) => {
 			let runner = cli.create_runner(cmd)?;
 			runner.async_run(|config| {
-				let PartialComponents {
-					client,
-					task_manager,
-					..
-				} = service::new_partial(&config, service::GRANDPA_JUSTIFICATION_PERIOD)?;
+				let PartialComponents { client, task_manager, .. } =
+					service::new_partial(&config, service::GRANDPA_JUSTIFICATION_PERIOD)?;
 				Ok((cmd.run(client, config.chain_spec), task_manager))
 			})
-		}
+		},
 		Some(Subcommand::ImportBlocks(cmd)) => {
 			let runner = cli.create_runner(cmd)?;
 			runner.async_run(|config| {
-				let PartialComponents {
-					client,
-					task_manager,
-					import_queue,
-					..
-				} = service::new_partial(&config, service::GRANDPA_JUSTIFICATION_PERIOD)?;
+				let PartialComponents { client, task_manager, import_queue, .. } =
+					service::new_partial(&config, service::GRANDPA_JUSTIFICATION_PERIOD)?;
 				Ok((cmd.run(client, import_queue), task_manager))
 			})
-		}
+		},
 		Some(Subcommand::PurgeChain(cmd)) => {
 			let runner = cli.create_runner(cmd)?;
 			runner.sync_run(|config| cmd.run(config.database))
-		}
+		},
 		Some(Subcommand::Revert(cmd)) => {
 			let runner = cli.create_runner(cmd)?;
 			runner.async_run(|config| {
-				let PartialComponents {
-					client,
-					task_manager,
-					backend,
-					..
-				} = service::new_partial(&config, service::GRANDPA_JUSTIFICATION_PERIOD)?;
+				let PartialComponents { client, task_manager, backend, .. } =
+					service::new_partial(&config, service::GRANDPA_JUSTIFICATION_PERIOD)?;
 				let aux_revert = Box::new(|client, _, blocks| {
 					sc_consensus_grandpa::revert(client, blocks)?;
 					Ok(())
 				});
 				Ok((cmd.run(client, backend, Some(aux_revert)), task_manager))
 			})
-		}
+		},
 		Some(Subcommand::ChainInfo(cmd)) => {
 			let runner = cli.create_runner(cmd)?;
 			runner.sync_run(|config| cmd.run::<Block>(&config))
-		}
+		},
 		None => {
 			let runner = cli.create_runner(&cli.run)?;
 			let options = cli.membria.clone();
@@ -149,10 +131,10 @@ pub fn run(cli: Cli) -> sc_cli::Result<()> {
 					>(config, &options),
 					sc_network::config::NetworkBackendType::Litep2p => {
 						service::new_full::<sc_network::Litep2pNetworkBackend>(config, &options)
-					}
+					},
 				}
 				.map_err(sc_cli::Error::Service)
 			})
-		}
+		},
 	}
 }

@@ -21,7 +21,7 @@ fn main() -> ExitCode {
 		// `--help` and `--version` print and exit 0 as usual.
 		Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
 			e.exit()
-		}
+		},
 		Err(e) => {
 			// One line that says what was wrong, instead of clap's page of usage.
 			let rendered = e.render().to_string();
@@ -33,14 +33,14 @@ fn main() -> ExitCode {
 				.trim_start_matches("error: ");
 			eprintln!("membria-node: error: {reason} (see `membria-node --help`)");
 			return ExitCode::from(2);
-		}
+		},
 	};
 	match command::run(cli) {
 		Ok(()) => ExitCode::SUCCESS,
 		Err(e) => {
 			eprintln!("membria-node: error: {}", one_line(&e.to_string()));
 			ExitCode::FAILURE
-		}
+		},
 	}
 }
 

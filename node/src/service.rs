@@ -86,9 +86,7 @@ fn new_core_components(config: &Configuration) -> Result<CoreComponents, Service
 	let client = Arc::new(client);
 
 	let telemetry = telemetry.map(|(worker, telemetry)| {
-		task_manager
-			.spawn_handle()
-			.spawn("telemetry", None, worker.run());
+		task_manager.spawn_handle().spawn("telemetry", None, worker.run());
 		telemetry
 	});
 
@@ -118,10 +116,7 @@ fn new_core_components(config: &Configuration) -> Result<CoreComponents, Service
 /// The inherent data Aura blocks carry: the wall-clock timestamp and the slot it falls in.
 fn aura_inherent_data(
 	slot_duration: SlotDuration,
-) -> (
-	sp_consensus_aura::inherents::InherentDataProvider,
-	sp_timestamp::InherentDataProvider,
-) {
+) -> (sp_consensus_aura::inherents::InherentDataProvider, sp_timestamp::InherentDataProvider) {
 	let timestamp = sp_timestamp::InherentDataProvider::from_system_time();
 	let slot = sp_consensus_aura::inherents::InherentDataProvider::from_timestamp_and_slot_duration(
 		*timestamp,
@@ -197,7 +192,7 @@ fn next_dev_timestamp(
 		Some(slot) => {
 			let earliest = (*slot + 1).saturating_mul(slot_duration.as_millis());
 			sp_timestamp::Timestamp::new(now.as_millis().max(earliest))
-		}
+		},
 		None => now,
 	}
 }
@@ -238,12 +233,7 @@ fn start_network<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 			metrics,
 			gap_sync_body_policy: None,
 		})?;
-	Ok(Networking {
-		network,
-		system_rpc_tx,
-		tx_handler_controller,
-		sync_service,
-	})
+	Ok(Networking { network, system_rpc_tx, tx_handler_controller, sync_service })
 }
 
 /// Network, RPC and off-chain worker plumbing shared by every sealing mode.
@@ -265,10 +255,7 @@ fn store_offchain_settings(core: &CoreComponents, options: &MembriaRunArgs) {
 	let settings = [
 		(membria_offchain::settings::IPFS_API, &options.ipfs_api),
 		(membria_offchain::settings::DISTILLER, &options.distiller),
-		(
-			membria_offchain::settings::DOD_DISTILLER,
-			&options.dod_distiller,
-		),
+		(membria_offchain::settings::DOD_DISTILLER, &options.dod_distiller),
 	];
 	for (key, value) in settings {
 		match value {
@@ -295,10 +282,9 @@ fn insert_dev_worker_keys(
 	};
 	let keystore = core.keystore_container.keystore();
 	let stash = format!("{seed}//stash");
-	for (key_type, suri) in [
-		(pallet_kcg_validators::KEY_TYPE, seed),
-		(pallet_dod::KEY_TYPE, stash.as_str()),
-	] {
+	for (key_type, suri) in
+		[(pallet_kcg_validators::KEY_TYPE, seed), (pallet_dod::KEY_TYPE, stash.as_str())]
+	{
 		keystore
 			.sr25519_generate_new(key_type, Some(suri))
 			.map_err(|error| ServiceError::Other(format!("dev key {suri}: {error}")))?;
@@ -322,9 +308,7 @@ fn start_offchain_workers(
 		is_validator: config.role.is_authority(),
 		keystore: Some(core.keystore_container.keystore()),
 		offchain_db: core.backend.offchain_storage(),
-		transaction_pool: Some(OffchainTransactionPoolFactory::new(
-			core.transaction_pool.clone(),
-		)),
+		transaction_pool: Some(OffchainTransactionPoolFactory::new(core.transaction_pool.clone())),
 		network_provider: Arc::new(network.clone()),
 		enable_http_requests: true,
 		custom_extensions: |_| vec![],
@@ -478,11 +462,8 @@ fn new_full_aura<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 
 	if enable_grandpa {
 		// Only authorities vote; other nodes follow finality through justifications.
-		let keystore = if role.is_authority() {
-			Some(core.keystore_container.keystore())
-		} else {
-			None
-		};
+		let keystore =
+			if role.is_authority() { Some(core.keystore_container.keystore()) } else { None };
 		let grandpa_config = sc_consensus_grandpa::Config {
 			gossip_duration: Duration::from_millis(333),
 			justification_generation_period: options.justification_period,
@@ -527,12 +508,7 @@ fn spawn_rpc_and_tasks(
 	networking: Networking,
 	rpc_builder: RpcBuilder,
 ) -> Result<NetworkHandles, ServiceError> {
-	let Networking {
-		network,
-		system_rpc_tx,
-		tx_handler_controller,
-		sync_service,
-	} = networking;
+	let Networking { network, system_rpc_tx, tx_handler_controller, sync_service } = networking;
 	sc_service::spawn_tasks(sc_service::SpawnTasksParams {
 		network: network.clone(),
 		client: core.client.clone(),
@@ -548,10 +524,7 @@ fn spawn_rpc_and_tasks(
 		telemetry: core.telemetry.as_mut(),
 		tracing_execute_block: None,
 	})?;
-	Ok(NetworkHandles {
-		network,
-		sync_service,
-	})
+	Ok(NetworkHandles { network, sync_service })
 }
 
 /// What block production and GRANDPA need of the network once RPC is running.
@@ -612,9 +585,7 @@ fn new_full_dev_seal<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Has
 	);
 	let slot_duration = sc_consensus_aura::slot_duration(&*core.client)?;
 	let consensus_data_provider: Box<dyn sc_consensus_manual_seal::ConsensusDataProvider<Block>> =
-		Box::new(AuraConsensusDataProvider::new_with_slot_duration(
-			slot_duration,
-		));
+		Box::new(AuraConsensusDataProvider::new_with_slot_duration(slot_duration));
 	let timestamp_client = core.client.clone();
 	let create_inherent_data_providers = move |parent: H256, ()| {
 		let timestamp = next_dev_timestamp(&timestamp_client, parent, slot_duration);
@@ -687,7 +658,7 @@ async fn seal_while_transactions_wait(
 				Ok(Err(e)) => {
 					tracing::warn!(target: "membria", "instant seal failed: {e}");
 					break;
-				}
+				},
 				Err(_) => return,
 			};
 			// Counted once the pool has dropped what the new block included.

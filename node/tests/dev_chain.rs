@@ -29,15 +29,10 @@ fn dev_chain_finalizes_and_continues_after_restart() {
 		finalized_hash,
 		"block #{finalized} changed across the restart"
 	);
-	assert!(
-		node.finalized_number() >= finalized,
-		"finality went back across the restart"
-	);
-	node.wait_until(
-		Duration::from_secs(120),
-		"finality to move past the restart",
-		|node| (node.finalized_number() > finalized).then_some(()),
-	);
+	assert!(node.finalized_number() >= finalized, "finality went back across the restart");
+	node.wait_until(Duration::from_secs(120), "finality to move past the restart", |node| {
+		(node.finalized_number() > finalized).then_some(())
+	});
 }
 
 #[test]
@@ -45,35 +40,19 @@ fn instant_seal_makes_and_finalizes_a_block_per_transaction() {
 	let dir = TempDir::new("instant");
 	let node = Node::start_dev(dir.path(), &["--sealing", "instant"]);
 
-	assert_eq!(
-		node.best_number(),
-		0,
-		"instant seal must not author empty blocks"
-	);
+	assert_eq!(node.best_number(), 0, "instant seal must not author empty blocks");
 	let genesis = h256(&node.block_hash(0));
-	let transfer = signed_transfer(
-		Sr25519Keyring::Alice,
-		Sr25519Keyring::Bob,
-		1_000_000,
-		0,
-		genesis,
-	);
+	let transfer =
+		signed_transfer(Sr25519Keyring::Alice, Sr25519Keyring::Bob, 1_000_000, 0, genesis);
 	node.rpc("author_submitExtrinsic", json!([transfer]));
 
-	node.wait_until(
-		Duration::from_secs(30),
-		"block #1 to be finalized",
-		|node| (node.finalized_number() >= 1).then_some(()),
-	);
+	node.wait_until(Duration::from_secs(30), "block #1 to be finalized", |node| {
+		(node.finalized_number() >= 1).then_some(())
+	});
 	let block = node.rpc("chain_getBlock", json!([node.block_hash(1)]));
-	let extrinsics = block["block"]["extrinsics"]
-		.as_array()
-		.expect("extrinsics")
-		.clone();
+	let extrinsics = block["block"]["extrinsics"].as_array().expect("extrinsics").clone();
 	assert!(
-		extrinsics
-			.iter()
-			.any(|xt| xt.as_str() == Some(transfer.as_str())),
+		extrinsics.iter().any(|xt| xt.as_str() == Some(transfer.as_str())),
 		"block #1 does not hold the transfer: {extrinsics:?}"
 	);
 }
@@ -84,17 +63,10 @@ fn manual_seal_makes_blocks_on_request() {
 	let node = Node::start_dev(dir.path(), &["--sealing", "manual"]);
 
 	std::thread::sleep(Duration::from_secs(1));
-	assert_eq!(
-		node.best_number(),
-		0,
-		"manual seal made a block nobody asked for"
-	);
+	assert_eq!(node.best_number(), 0, "manual seal made a block nobody asked for");
 	for expected in 1..=2u32 {
 		let created = node.rpc("engine_createBlock", json!([true, true, null]));
-		assert!(
-			created["hash"].is_string(),
-			"engine_createBlock answered {created}"
-		);
+		assert!(created["hash"].is_string(), "engine_createBlock answered {created}");
 		assert_eq!(node.finalized_number(), expected);
 	}
 }
@@ -106,29 +78,18 @@ fn garbage_extrinsic_is_refused_and_the_chain_keeps_finalizing() {
 
 	for garbage in ["0xdeadbeef", "0x", "not hex at all"] {
 		let refused = node.try_rpc("author_submitExtrinsic", json!([garbage]));
-		assert!(
-			refused.is_err(),
-			"garbage extrinsic {garbage:?} was accepted: {refused:?}"
-		);
+		assert!(refused.is_err(), "garbage extrinsic {garbage:?} was accepted: {refused:?}");
 	}
 	let before = node.finalized_number();
-	node.wait_until(
-		Duration::from_secs(120),
-		"finality to move on after garbage",
-		|node| (node.finalized_number() > before).then_some(()),
-	);
+	node.wait_until(Duration::from_secs(120), "finality to move on after garbage", |node| {
+		(node.finalized_number() > before).then_some(())
+	});
 }
 
 /// Runs the node binary with `args` and returns (exit code, stderr).
 fn run_node(args: &[&str]) -> (Option<i32>, String) {
-	let output = Command::new(NODE_BIN)
-		.args(args)
-		.output()
-		.expect("run membria-node");
-	(
-		output.status.code(),
-		String::from_utf8_lossy(&output.stderr).into_owned(),
-	)
+	let output = Command::new(NODE_BIN).args(args).output().expect("run membria-node");
+	(output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
 }
 
 #[test]
@@ -139,31 +100,19 @@ fn unknown_chain_exits_with_one_line_reason() {
 	assert_ne!(code, Some(0), "unknown chain was accepted");
 	let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
 	assert_eq!(lines.len(), 1, "expected one line, got: {stderr}");
-	assert!(
-		lines[0].contains("unknown chain `no-such-chain`"),
-		"unclear reason: {stderr}"
-	);
+	assert!(lines[0].contains("unknown chain `no-such-chain`"), "unclear reason: {stderr}");
 }
 
 #[test]
 fn malformed_flags_exit_with_one_line_reason() {
-	for args in [
-		&["--rpc-port", "not-a-port"][..],
-		&["--no-such-flag"],
-		&["--sealing", "sometimes"],
-	] {
+	for args in
+		[&["--rpc-port", "not-a-port"][..], &["--no-such-flag"], &["--sealing", "sometimes"]]
+	{
 		let (code, stderr) = run_node(args);
-		assert_eq!(
-			code,
-			Some(2),
-			"{args:?} did not fail as a usage error: {stderr}"
-		);
+		assert_eq!(code, Some(2), "{args:?} did not fail as a usage error: {stderr}");
 		let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
 		assert_eq!(lines.len(), 1, "{args:?}: expected one line, got: {stderr}");
-		assert!(
-			lines[0].starts_with("membria-node: error:"),
-			"{args:?}: {stderr}"
-		);
+		assert!(lines[0].starts_with("membria-node: error:"), "{args:?}: {stderr}");
 	}
 }
 
@@ -174,16 +123,11 @@ fn build_spec_knows_both_chains() {
 			.args(["build-spec", "--chain", chain])
 			.output()
 			.expect("run build-spec");
-		assert!(
-			output.status.success(),
-			"build-spec --chain {chain} failed: {output:?}"
-		);
+		assert!(output.status.success(), "build-spec --chain {chain} failed: {output:?}");
 		let spec: serde_json::Value =
 			serde_json::from_slice(&output.stdout).expect("build-spec prints JSON");
 		let patch = &spec["genesis"]["runtimeGenesis"]["patch"];
-		let keys = patch["session"]["keys"]
-			.as_array()
-			.expect("session keys in the preset");
+		let keys = patch["session"]["keys"].as_array().expect("session keys in the preset");
 		assert_eq!(keys.len(), validators, "{chain}: {patch}");
 	}
 }

@@ -20,16 +20,11 @@ const QUESTION: &str = "What is Ethernet?";
 const FLOW_TIMEOUT: Duration = Duration::from_secs(120);
 
 fn request(question: &str) -> RuntimeCall {
-	RuntimeCall::Dod(pallet_dod::Call::request_knowledge {
-		question: question.as_bytes().to_vec(),
-	})
+	RuntimeCall::Dod(pallet_dod::Call::request_knowledge { question: question.as_bytes().to_vec() })
 }
 
 fn answer_of(node: &Node, question: &str) -> Option<u64> {
-	node.storage(
-		&blake2_map_key("Kcg", "Answer", &question_key(question)),
-		None,
-	)
+	node.storage(&blake2_map_key("Kcg", "Answer", &question_key(question)), None)
 }
 
 fn try_entry(node: &Node, id: u64) -> Option<pallet_kcg::EntryOf<Runtime>> {
@@ -41,8 +36,7 @@ fn entry(node: &Node, id: u64) -> pallet_kcg::EntryOf<Runtime> {
 }
 
 fn next_entry_id(node: &Node) -> u64 {
-	node.storage(&value_key("Kcg", "NextEntryId"), None)
-		.unwrap_or_default()
+	node.storage(&value_key("Kcg", "NextEntryId"), None).unwrap_or_default()
 }
 
 fn count(events: &[(u32, RuntimeEvent)], wanted: impl Fn(&RuntimeEvent) -> bool) -> usize {
@@ -62,7 +56,7 @@ fn dod_errors(node: &Node) -> Vec<String> {
 				let error = pallet_dod::Error::<Runtime>::decode(&mut &error.error[..])
 					.expect("a DoD error");
 				Some(format!("{error:?}"))
-			}
+			},
 			_ => None,
 		})
 		.collect()
@@ -76,14 +70,7 @@ fn cat(ipfs: &Service, cid: &[u8]) -> Vec<u8> {
 }
 
 fn node_args<'a>(ipfs: &'a str, distiller: &'a str) -> Vec<&'a str> {
-	vec![
-		"--sealing",
-		"instant",
-		"--ipfs-api",
-		ipfs,
-		"--distiller",
-		distiller,
-	]
+	vec!["--sealing", "instant", "--ipfs-api", ipfs, "--distiller", distiller]
 }
 
 /// Makes the instant-seal chain produce a block (a small transfer), so workers run again.
@@ -104,23 +91,16 @@ fn demand_becomes_a_validated_answer_unattended() {
 
 	// Bad input is refused by name, and nothing is held.
 	let too_long = "x".repeat(membria_offchain::body::MAX_QUESTION_BYTES + 1);
-	let non_utf8 = RuntimeCall::Dod(pallet_dod::Call::request_knowledge {
-		question: vec![0xff, 0xfe],
-	});
+	let non_utf8 =
+		RuntimeCall::Dod(pallet_dod::Call::request_knowledge { question: vec![0xff, 0xfe] });
 	let first_nonce = node.nonce(Bob);
 	for (nonce, call) in
 		(first_nonce..).zip([request(""), request("  ?! "), request(&too_long), non_utf8])
 	{
-		node.submit_at(Bob, call, nonce)
-			.expect("the pool accepts; the pallet refuses");
+		node.submit_at(Bob, call, nonce).expect("the pool accepts; the pallet refuses");
 	}
-	let unfunded = node
-		.submit(One, request(QUESTION))
-		.expect_err("an account without funds");
-	assert!(
-		unfunded.contains("1010"),
-		"refused as unable to pay fees: {unfunded}"
-	);
+	let unfunded = node.submit(One, request(QUESTION)).expect_err("an account without funds");
+	assert!(unfunded.contains("1010"), "refused as unable to pay fees: {unfunded}");
 	let refusals = node.wait_until(Duration::from_secs(30), "four refusals", |node| {
 		let errors = dod_errors(node);
 		if errors.len() < 4 {
@@ -131,20 +111,10 @@ fn demand_becomes_a_validated_answer_unattended() {
 		}
 		(errors.len() == 4).then_some(errors)
 	});
-	assert_eq!(
-		refusals,
-		[
-			"EmptyQuestion",
-			"EmptyQuestion",
-			"QuestionTooLong",
-			"QuestionNotUtf8"
-		]
-	);
+	assert_eq!(refusals, ["EmptyQuestion", "EmptyQuestion", "QuestionTooLong", "QuestionNotUtf8"]);
 	// Holds are (reason, amount) pairs.
-	let held: Option<Vec<(membria_runtime::RuntimeHoldReason, u128)>> = node.storage(
-		&blake2_map_key("Balances", "Holds", &Bob.to_account_id()),
-		None,
-	);
+	let held: Option<Vec<(membria_runtime::RuntimeHoldReason, u128)>> =
+		node.storage(&blake2_map_key("Balances", "Holds", &Bob.to_account_id()), None);
 	assert!(held.unwrap_or_default().is_empty(), "nothing held from Bob");
 
 	// The flow.
@@ -152,27 +122,15 @@ fn demand_becomes_a_validated_answer_unattended() {
 	let first_block = node.best_number();
 	node.submit_at(Bob, request(QUESTION), first_nonce + 4)
 		.expect("request accepted");
-	let id = node.wait_until(FLOW_TIMEOUT, "the validated answer", |node| {
-		answer_of(node, QUESTION)
-	});
+	let id =
+		node.wait_until(FLOW_TIMEOUT, "the validated answer", |node| answer_of(node, QUESTION));
 	let blocks = node.best_number() - first_block;
 	let elapsed = started.elapsed();
-	println!(
-		"gap to validated answer: {blocks} blocks, {:.2} s",
-		elapsed.as_secs_f64()
-	);
+	println!("gap to validated answer: {blocks} blocks, {:.2} s", elapsed.as_secs_f64());
 
 	let entry = entry(&node, id);
-	assert!(
-		matches!(entry.status, EntryStatus::Validated { .. }),
-		"{:?}",
-		entry.status
-	);
-	assert_eq!(
-		entry.author,
-		AliceStash.to_account_id(),
-		"the dev agent wrote it"
-	);
+	assert!(matches!(entry.status, EntryStatus::Validated { .. }), "{:?}", entry.status);
+	assert_eq!(entry.author, AliceStash.to_account_id(), "the dev agent wrote it");
 	assert_eq!(entry.gap, Some(0));
 	assert_eq!(entry.question_key, question_key(QUESTION));
 
@@ -183,26 +141,16 @@ fn demand_becomes_a_validated_answer_unattended() {
 	assert_eq!(unixfs::file_cid(&body, CidVersion::V1), entry.cid.to_vec());
 	let parsed = Body::parse(&body).expect("a schema-valid body");
 	assert_eq!(parsed.question, QUESTION);
-	assert!(
-		parsed.answer.to_lowercase().contains("local area network"),
-		"{}",
-		parsed.answer
-	);
+	assert!(parsed.answer.to_lowercase().contains("local area network"), "{}", parsed.answer);
 	assert_eq!(parsed.sources[0].uri, "dict://foldoc/ethernet");
 
 	let events = node.all_events();
 	assert_eq!(
-		count(&events, |e| matches!(
-			e,
-			RuntimeEvent::Dod(pallet_dod::Event::GapOpened { .. })
-		)),
+		count(&events, |e| matches!(e, RuntimeEvent::Dod(pallet_dod::Event::GapOpened { .. }))),
 		1
 	);
 	assert_eq!(
-		count(&events, |e| matches!(
-			e,
-			RuntimeEvent::Dod(pallet_dod::Event::GapClaimed { .. })
-		)),
+		count(&events, |e| matches!(e, RuntimeEvent::Dod(pallet_dod::Event::GapClaimed { .. }))),
 		1
 	);
 	assert_eq!(
@@ -223,8 +171,7 @@ fn demand_becomes_a_validated_answer_unattended() {
 		1
 	);
 	// Asking again is refused: the question is answered.
-	node.submit(Charlie, request("what is ethernet"))
-		.expect("pool accepts");
+	node.submit(Charlie, request("what is ethernet")).expect("pool accepts");
 	let errors = node.wait_until(Duration::from_secs(30), "AlreadyAnswered", |node| {
 		let errors = dod_errors(node);
 		(errors.len() == 5).then_some(errors)
@@ -251,28 +198,19 @@ fn a_body_that_does_not_answer_is_rejected_and_its_agent_slashed() {
 	args.extend(["--dod-distiller", &wrong_url]);
 	let node = Node::start_dev(dir.path(), &args);
 
-	node.submit(Bob, request(QUESTION))
-		.expect("request accepted");
+	node.submit(Bob, request(QUESTION)).expect("request accepted");
 	let slashed = node.wait_until(FLOW_TIMEOUT, "the agent to be slashed", |node| {
 		node.all_events().into_iter().find_map(|(_, e)| match e {
 			RuntimeEvent::Dod(pallet_dod::Event::AgentSlashed { agent, amount, .. }) => {
 				Some((agent, amount))
-			}
+			},
 			_ => None,
 		})
 	});
 	assert_eq!(slashed.0, AliceStash.to_account_id());
-	assert_eq!(
-		slashed.1,
-		10 * membria_runtime::UNIT,
-		"10% of a 100 MEM bond"
-	);
+	assert_eq!(slashed.1, 10 * membria_runtime::UNIT, "10% of a 100 MEM bond");
 	let rejected = entry(&node, 0);
-	assert!(
-		matches!(rejected.status, EntryStatus::Rejected { .. }),
-		"{:?}",
-		rejected.status
-	);
+	assert!(matches!(rejected.status, EntryStatus::Rejected { .. }), "{:?}", rejected.status);
 	let events = node.all_events();
 	assert_eq!(
 		count(&events, |e| matches!(
@@ -287,10 +225,7 @@ fn a_body_that_does_not_answer_is_rejected_and_its_agent_slashed() {
 	assert_eq!(answer_of(&node, QUESTION), None);
 	let gap: Option<pallet_dod::GapOf<Runtime>> =
 		node.storage(&twox_map_key("Dod", "Gaps", &0u64), None);
-	assert!(
-		gap.expect("the gap stays open").claim.is_none(),
-		"and can be claimed again"
-	);
+	assert!(gap.expect("the gap stays open").claim.is_none(), "and can be claimed again");
 }
 
 #[test]
@@ -347,13 +282,11 @@ fn ipfs_down_and_a_restart_mid_flow_neither_vote_nor_duplicate() {
 	let node = Node::start_dev(dir.path(), &node_args(&ipfs_url, &distiller.url()));
 
 	// IPFS is down: the agent claims the gap, distills, and cannot store the body.
-	node.submit(Bob, request(QUESTION))
-		.expect("request accepted");
+	node.submit(Bob, request(QUESTION)).expect("request accepted");
 	node.wait_until(FLOW_TIMEOUT, "the claim", |node| {
 		let events = node.all_events();
-		(count(&events, |e| {
-			matches!(e, RuntimeEvent::Dod(pallet_dod::Event::GapClaimed { .. }))
-		}) == 1)
+		(count(&events, |e| matches!(e, RuntimeEvent::Dod(pallet_dod::Event::GapClaimed { .. })))
+			== 1)
 			.then_some(())
 	});
 	node.wait_until(Duration::from_secs(60), "the failed IPFS add", |node| {
@@ -362,10 +295,7 @@ fn ipfs_down_and_a_restart_mid_flow_neither_vote_nor_duplicate() {
 	assert_eq!(next_entry_id(&node), 0, "no entry without IPFS");
 	let attested = |node: &Node| {
 		count(&node.all_events(), |e| {
-			matches!(
-				e,
-				RuntimeEvent::Validators(pallet_kcg_validators::Event::Attested { .. })
-			)
+			matches!(e, RuntimeEvent::Validators(pallet_kcg_validators::Event::Attested { .. }))
 		})
 	};
 	assert_eq!(attested(&node), 0, "no vote");
@@ -387,10 +317,7 @@ fn ipfs_down_and_a_restart_mid_flow_neither_vote_nor_duplicate() {
 	});
 	let events = node.all_events();
 	assert_eq!(
-		count(&events, |e| matches!(
-			e,
-			RuntimeEvent::Dod(pallet_dod::Event::GapClaimed { .. })
-		)),
+		count(&events, |e| matches!(e, RuntimeEvent::Dod(pallet_dod::Event::GapClaimed { .. }))),
 		1
 	);
 	assert_eq!(

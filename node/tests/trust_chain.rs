@@ -34,11 +34,7 @@ fn genesis_authorities() -> AuthoritySet {
 		.args(["build-spec", "--chain", "dev", "--raw"])
 		.output()
 		.expect("build-spec runs");
-	assert!(
-		output.status.success(),
-		"{}",
-		String::from_utf8_lossy(&output.stderr)
-	);
+	assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 	let spec: Value = serde_json::from_slice(&output.stdout).expect("a JSON chain spec");
 	let key = format!("0x{}", hex(&AuthoritySet::storage_key()));
 	let value = &spec["genesis"]["raw"]["top"][&key];
@@ -73,9 +69,7 @@ fn grandpa_justification(justifications: &Value) -> Option<Vec<u8>> {
 	};
 	justifications.as_array()?.iter().find_map(|pair| {
 		let engine = as_bytes(pair.get(0)?)?;
-		(engine == b"FRNK")
-			.then(|| as_bytes(pair.get(1)?))
-			.flatten()
+		(engine == b"FRNK").then(|| as_bytes(pair.get(1)?)).flatten()
 	})
 }
 
@@ -97,12 +91,7 @@ fn justified_from(node: &Node, from: u32) -> (Header, Vec<u8>) {
 fn read_proof(node: &Node, keys: &[Vec<u8>], at: &Value) -> Vec<Vec<u8>> {
 	let keys: Vec<String> = keys.iter().map(|k| format!("0x{}", hex(k))).collect();
 	let proof = node.rpc("state_getReadProof", json!([keys, at]));
-	proof["proof"]
-		.as_array()
-		.expect("proof nodes")
-		.iter()
-		.map(bytes)
-		.collect()
+	proof["proof"].as_array().expect("proof nodes").iter().map(bytes).collect()
 }
 
 #[test]
@@ -143,11 +132,7 @@ fn a_device_proves_what_it_loads_and_refuses_tampering() {
 	// (every `--justification-period` blocks) and serves them with the block. (Its
 	// `grandpa_proveFinality` answers only once an authority-set change has been recorded.)
 	let (header, justification) = justified_from(&node, validated_at);
-	let proof = FinalityProof {
-		block: header.hash(),
-		justification,
-		unknown_headers: vec![],
-	};
+	let proof = FinalityProof { block: header.hash(), justification, unknown_headers: vec![] };
 
 	// 1. Finality.
 	let finalized = verify_finality(&header, &proof.justification, &trusted).expect("final");
@@ -175,15 +160,10 @@ fn a_device_proves_what_it_loads_and_refuses_tampering() {
 	);
 	// CID swapped: the entry names another body's CID.
 	let mut swapped = verified.clone();
-	swapped.entry.cid = unixfs::file_cid(b"another body", CidVersion::V1)
-		.try_into()
-		.unwrap();
+	swapped.entry.cid = unixfs::file_cid(b"another body", CidVersion::V1).try_into().unwrap();
 	assert_eq!(
 		verify_body(&swapped, &body).unwrap_err(),
-		VerifyError::BadBody {
-			entry: 0,
-			reason: RejectReason::CidMismatch
-		}
+		VerifyError::BadBody { entry: 0, reason: RejectReason::CidMismatch }
 	);
 	// A storage proof with one node altered.
 	let mut altered = nodes.clone();
@@ -303,10 +283,7 @@ fn write_seed(dir: &Path, target: &str, name: &str, bytes: &[u8]) {
 }
 
 fn justified_wire(header: &Header, justification: &[u8]) -> Justified {
-	Justified {
-		header: HexBytes(header.encode()),
-		justification: HexBytes(justification.to_vec()),
-	}
+	Justified { header: HexBytes(header.encode()), justification: HexBytes(justification.to_vec()) }
 }
 
 /// A GRANDPA justification of `target` (set `set_id`, round 1): each signer precommits to the
@@ -333,12 +310,7 @@ fn signed_justification(
 		})
 		.collect();
 	// SCALE of `GrandpaJustification { round, commit: Commit { .. }, votes_ancestries }`.
-	let encoded = (
-		round,
-		(target.hash(), target.number, precommits),
-		ancestries.to_vec(),
-	)
-		.encode();
+	let encoded = (round, (target.hash(), target.number, precommits), ancestries.to_vec()).encode();
 	sp_consensus_grandpa::GrandpaJustification::<Header>::decode(&mut &encoded[..])
 		.expect("a justification");
 	encoded
@@ -383,14 +355,12 @@ fn fuzz_seeds_from_a_dev_chain() {
 			entry: id,
 			verdict: Verdict::Approve,
 		});
-		node.submit_at(Alice, attest, nonce + id as u32)
-			.expect("attested");
+		node.submit_at(Alice, attest, nonce + id as u32).expect("attested");
 	}
 	for (id, (question, _)) in entries.iter().enumerate() {
 		let answer = membria_verifier::answer_key(&question_key(question));
 		node.wait_until(Duration::from_secs(60), "the answer", |node| {
-			node.storage::<u64>(&answer, None)
-				.filter(|answer| *answer == id as u64)
+			node.storage::<u64>(&answer, None).filter(|answer| *answer == id as u64)
 		});
 	}
 	let proof_keys: Vec<Vec<u8>> = entries
@@ -403,10 +373,7 @@ fn fuzz_seeds_from_a_dev_chain() {
 	let bodies: Vec<ProvenBody> = entries
 		.iter()
 		.enumerate()
-		.map(|(id, (_, body))| ProvenBody {
-			id: id as u64,
-			body: HexBytes(body.clone()),
-		})
+		.map(|(id, (_, body))| ProvenBody { id: id as u64, body: HexBytes(body.clone()) })
 		.collect();
 	let at = |header: &Header| json!(format!("{:?}", header.hash()));
 
@@ -421,32 +388,16 @@ fn fuzz_seeds_from_a_dev_chain() {
 	};
 	let mut trace = |_| {};
 	verify_proven(&genesis, 0, &document, &mut trace).expect("the document verifies");
-	write_seed(
-		&seeds,
-		"proven",
-		"dev-two-entries.json",
-		&serde_json::to_vec(&document).unwrap(),
-	);
-	let case = (
-		0u64,
-		genesis.authorities.clone(),
-		set0_header.encode(),
-		set0_justification.clone(),
-	);
+	write_seed(&seeds, "proven", "dev-two-entries.json", &serde_json::to_vec(&document).unwrap());
+	let case =
+		(0u64, genesis.authorities.clone(), set0_header.encode(), set0_justification.clone());
 	write_seed(&seeds, "justification", "dev-set0.scale", &case.encode());
 	let case = (set0_header.encode(), set0_proof, vec![0u64, 1]);
-	write_seed(
-		&seeds,
-		"read_proof",
-		"dev-two-entries.scale",
-		&case.encode(),
-	);
+	write_seed(&seeds, "read_proof", "dev-two-entries.scale", &case.encode());
 
 	// Alice rotates her session keys: two sessions later GRANDPA hands over to the new key.
-	let generated = node.rpc(
-		"author_rotateKeysWithOwner",
-		json!([format!("0x{}", hex(&Alice.public().0))]),
-	);
+	let generated =
+		node.rpc("author_rotateKeysWithOwner", json!([format!("0x{}", hex(&Alice.public().0))]));
 	let mut call = vec![SESSION_PALLET, SET_KEYS];
 	call.extend(bytes(&generated["keys"]));
 	bytes(&generated["proof"]).encode_to(&mut call);
@@ -455,8 +406,7 @@ fn fuzz_seeds_from_a_dev_chain() {
 	let set_id_key = value_key("Grandpa", "CurrentSetId");
 	let change = node.wait_until(Duration::from_secs(400), "a set change", |node| {
 		let head = node.rpc("chain_getFinalizedHead", json!([]));
-		node.storage::<u64>(&set_id_key, Some(&head))
-			.filter(|set_id| *set_id > 0)?;
+		node.storage::<u64>(&set_id_key, Some(&head)).filter(|set_id| *set_id > 0)?;
 		let proof = node.rpc("grandpa_proveFinality", json!([1]));
 		let proof = FinalityProof::decode(&mut &bytes(&proof)[..]).expect("a finality proof");
 		let header = header_from_json(&node.rpc("chain_getHeader", json!([proof.block])));
@@ -489,37 +439,13 @@ fn fuzz_seeds_from_a_dev_chain() {
 		entries: vec![],
 	};
 	verify_proven(&genesis, 0, &document, &mut trace).expect("verifies");
-	write_seed(
-		&seeds,
-		"proven",
-		"dev-set-change.json",
-		&serde_json::to_vec(&document).unwrap(),
-	);
-	let case = (
-		0u64,
-		genesis.authorities.clone(),
-		change_header.encode(),
-		change_justification,
-	);
-	write_seed(
-		&seeds,
-		"justification",
-		"dev-set-change.scale",
-		&case.encode(),
-	);
-	let case = (
-		1u64,
-		set1.authorities,
-		set1_header.encode(),
-		set1_justification,
-	);
+	write_seed(&seeds, "proven", "dev-set-change.json", &serde_json::to_vec(&document).unwrap());
+	let case = (0u64, genesis.authorities.clone(), change_header.encode(), change_justification);
+	write_seed(&seeds, "justification", "dev-set-change.scale", &case.encode());
+	let case = (1u64, set1.authorities, set1_header.encode(), set1_justification);
 	write_seed(&seeds, "justification", "dev-set1.scale", &case.encode());
 	let one_entry = membria_verifier::entry_proof_keys(1, &question_key(NITROGEN)).to_vec();
-	let case = (
-		set1_header.encode(),
-		read_proof(&node, &one_entry, &at(&set1_header)),
-		vec![1u64],
-	);
+	let case = (set1_header.encode(), read_proof(&node, &one_entry, &at(&set1_header)), vec![1u64]);
 	write_seed(&seeds, "read_proof", "dev-one-entry.scale", &case.encode());
 
 	// Several signers with weights: Alice 5, Bob, Charlie and Dave 1 each (set 7). Bob
@@ -548,17 +474,10 @@ fn fuzz_seeds_from_a_dev_chain() {
 	};
 	weighted(
 		"weighted-two-of-four-with-descendant.scale",
-		&[
-			(Ed25519Keyring::Alice, target),
-			(Ed25519Keyring::Bob, &child),
-		],
+		&[(Ed25519Keyring::Alice, target), (Ed25519Keyring::Bob, &child)],
 		std::slice::from_ref(&child),
 	);
-	weighted(
-		"refused-weighted-five-of-eight.scale",
-		&[(Ed25519Keyring::Alice, target)],
-		&[],
-	);
+	weighted("refused-weighted-five-of-eight.scale", &[(Ed25519Keyring::Alice, target)], &[]);
 	let equal: Vec<_> = set.iter().map(|(id, _)| (id.clone(), 1u64)).collect();
 	let equal_case = |name: &str, signers: &[(Ed25519Keyring, &Header)]| {
 		let justification = signed_justification(target, 7, signers, &[]);
@@ -575,9 +494,6 @@ fn fuzz_seeds_from_a_dev_chain() {
 	);
 	equal_case(
 		"refused-equal-two-of-four.scale",
-		&[
-			(Ed25519Keyring::Alice, target),
-			(Ed25519Keyring::Dave, target),
-		],
+		&[(Ed25519Keyring::Alice, target), (Ed25519Keyring::Dave, target)],
 	);
 }

@@ -21,28 +21,18 @@ fn chain_spec(dir: &std::path::Path) -> std::path::PathBuf {
 		.args(["build-spec", "--chain", "local"])
 		.output()
 		.expect("build-spec runs");
-	assert!(
-		output.status.success(),
-		"{}",
-		String::from_utf8_lossy(&output.stderr)
-	);
+	assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 	let mut spec: Value = serde_json::from_slice(&output.stdout).expect("a JSON chain spec");
 	let patch = &mut spec["genesis"]["runtimeGenesis"]["patch"];
 	let members = [
 		(Sr25519Keyring::Alice, Ed25519Keyring::Alice, 10_000 * UNIT),
 		(Sr25519Keyring::Bob, Ed25519Keyring::Bob, 1_000 * UNIT),
-		(
-			Sr25519Keyring::Charlie,
-			Ed25519Keyring::Charlie,
-			1_000 * UNIT,
-		),
+		(Sr25519Keyring::Charlie, Ed25519Keyring::Charlie, 1_000 * UNIT),
 		(Sr25519Keyring::Dave, Ed25519Keyring::Dave, 1_000 * UNIT),
 	];
 	let account = |sr: Sr25519Keyring| sr.to_account_id().to_ss58check();
-	patch["validators"]["validators"] = members
-		.iter()
-		.map(|(sr, _, bond)| json!([account(*sr), bond]))
-		.collect();
+	patch["validators"]["validators"] =
+		members.iter().map(|(sr, _, bond)| json!([account(*sr), bond])).collect();
 	patch["session"]["keys"] = members
 		.iter()
 		.map(|(sr, ed, _)| {
@@ -114,26 +104,17 @@ fn cheap_seats_cannot_finalize_without_the_stake() {
 		.expect("Grandpa.Authorities");
 	let weight = |ed: Ed25519Keyring| {
 		let key = sp_consensus_grandpa::AuthorityId::from(ed.public());
-		authorities
-			.iter()
-			.find(|(id, _)| *id == key)
-			.map(|(_, w)| *w)
-			.unwrap()
+		authorities.iter().find(|(id, _)| *id == key).map(|(_, w)| *w).unwrap()
 	};
 	// (Each within one unit of its stake: 13,000 MEM is counted in units of 47 planck.)
 	let (alice, bob_weight) = (weight(Ed25519Keyring::Alice), weight(Ed25519Keyring::Bob));
-	assert!(
-		alice.abs_diff(10 * bob_weight) <= 10,
-		"{alice} vs 10 × {bob_weight}"
-	);
+	assert!(alice.abs_diff(10 * bob_weight) <= 10, "{alice} vs 10 × {bob_weight}");
 
 	// Bob, Charlie and Dave author their slots; with 3 of 4 seats but 3/13 of the weight they
 	// finalize nothing.
-	bob.wait_until(
-		Duration::from_secs(180),
-		"blocks from the cheap seats",
-		|node| (node.best_number() >= 6).then_some(()),
-	);
+	bob.wait_until(Duration::from_secs(180), "blocks from the cheap seats", |node| {
+		(node.best_number() >= 6).then_some(())
+	});
 	let watched = Instant::now();
 	while watched.elapsed() < Duration::from_secs(20) {
 		for node in [&bob, &charlie, &dave] {

@@ -156,11 +156,7 @@ impl Body {
 		if self.links.len() > MAX_LINKS {
 			return Err(BodyError::TooLong("links"));
 		}
-		if let Some(link) = self
-			.links
-			.iter()
-			.find(|l| !RELATIONS.contains(&l.rel.as_str()))
-		{
+		if let Some(link) = self.links.iter().find(|l| !RELATIONS.contains(&l.rel.as_str())) {
 			return Err(BodyError::BadRelation(link.rel.clone()));
 		}
 		bounded("distiller.name", &self.distiller.name, 128)?;
@@ -203,10 +199,7 @@ mod tests {
 				sha256: sha256_hex(b"carbon"),
 			}],
 			links: Vec::new(),
-			distiller: DistillerInfo {
-				name: "membria-distiller".into(),
-				model: "corpus".into(),
-			},
+			distiller: DistillerInfo { name: "membria-distiller".into(), model: "corpus".into() },
 			created: 1_700_000_000,
 		}
 	}
@@ -219,10 +212,7 @@ mod tests {
 
 	#[test]
 	fn refuses_what_breaks_the_schema() {
-		assert!(matches!(
-			Body::parse(b"not json"),
-			Err(BodyError::NotJson(_))
-		));
+		assert!(matches!(Body::parse(b"not json"), Err(BodyError::NotJson(_))));
 		let mut extra = serde_json::to_value(sample()).unwrap();
 		extra["surprise"] = serde_json::Value::Bool(true);
 		let bytes = serde_json::to_vec(&extra).unwrap();
@@ -235,22 +225,11 @@ mod tests {
 		};
 		check(|b| b.v = 2, BodyError::UnsupportedVersion(2));
 		check(|b| b.answer = "  ".into(), BodyError::Empty("answer"));
-		check(
-			|b| b.question = "q".repeat(MAX_QUESTION_BYTES + 1),
-			BodyError::TooLong("question"),
-		);
+		check(|b| b.question = "q".repeat(MAX_QUESTION_BYTES + 1), BodyError::TooLong("question"));
 		check(|b| b.sources.clear(), BodyError::Empty("sources"));
+		check(|b| b.sources[0].sha256 = "ABC".into(), BodyError::BadSourceHash);
 		check(
-			|b| b.sources[0].sha256 = "ABC".into(),
-			BodyError::BadSourceHash,
-		);
-		check(
-			|b| {
-				b.links.push(BodyLink {
-					rel: "likes".into(),
-					entry: 1,
-				})
-			},
+			|b| b.links.push(BodyLink { rel: "likes".into(), entry: 1 }),
 			BodyError::BadRelation("likes".into()),
 		);
 	}

@@ -56,10 +56,10 @@ pub fn check_body(bytes: &[u8], entry: &EntryFacts) -> Result<Body, CheckFailure
 		(false, false) => return Err(CheckFailure::NotTheContent),
 		(true, false) if !size_matches => {
 			return Err(CheckFailure::Reject(RejectReason::SizeMismatch))
-		}
+		},
 		(true, false) => return Err(CheckFailure::Reject(RejectReason::HashMismatch)),
 		(false, true) => return Err(CheckFailure::Reject(RejectReason::CidMismatch)),
-		(true, true) => {}
+		(true, true) => {},
 	}
 	let body = Body::parse(bytes).map_err(|_| CheckFailure::Reject(RejectReason::BadSchema))?;
 	if question_key(&body.question) != entry.question_key {
@@ -94,10 +94,7 @@ mod tests {
 				sha256: "0".repeat(64)
 			}],
 			links: Vec::new(),
-			distiller: DistillerInfo {
-				name: "test".into(),
-				model: "corpus".into(),
-			},
+			distiller: DistillerInfo { name: "test".into(), model: "corpus".into() },
 			created: 0,
 		}
 		.to_bytes()
@@ -107,10 +104,7 @@ mod tests {
 	fn accepts_the_committed_body() {
 		let bytes = body_bytes("What is Ethernet?");
 		let entry = entry_for(&bytes, "what is ethernet");
-		assert_eq!(
-			check_body(&bytes, &entry).unwrap().question,
-			"What is Ethernet?"
-		);
+		assert_eq!(check_body(&bytes, &entry).unwrap().question, "What is Ethernet?");
 	}
 
 	#[test]
@@ -119,41 +113,20 @@ mod tests {
 		let entry = entry_for(&bytes, "What is Ethernet?");
 		let reject = |reason| Err(CheckFailure::Reject(reason));
 		// The CID's content, but the author committed another size or hash.
-		let shorter = EntryFacts {
-			size: entry.size - 1,
-			..entry.clone()
-		};
-		assert_eq!(
-			check_body(&bytes, &shorter),
-			reject(RejectReason::SizeMismatch)
-		);
-		let other_hash = EntryFacts {
-			content_hash: [7; 32],
-			..entry.clone()
-		};
-		assert_eq!(
-			check_body(&bytes, &other_hash),
-			reject(RejectReason::HashMismatch)
-		);
+		let shorter = EntryFacts { size: entry.size - 1, ..entry.clone() };
+		assert_eq!(check_body(&bytes, &shorter), reject(RejectReason::SizeMismatch));
+		let other_hash = EntryFacts { content_hash: [7; 32], ..entry.clone() };
+		assert_eq!(check_body(&bytes, &other_hash), reject(RejectReason::HashMismatch));
 		// The author's committed bytes, under a CID that is not theirs.
-		let other_cid = EntryFacts {
-			cid: file_cid(b"other", CidVersion::V1),
-			..entry.clone()
-		};
-		assert_eq!(
-			check_body(&bytes, &other_cid),
-			reject(RejectReason::CidMismatch)
-		);
+		let other_cid = EntryFacts { cid: file_cid(b"other", CidVersion::V1), ..entry.clone() };
+		assert_eq!(check_body(&bytes, &other_cid), reject(RejectReason::CidMismatch));
 		let not_a_body = b"{\"v\":1}".to_vec();
 		assert_eq!(
 			check_body(&not_a_body, &entry_for(&not_a_body, "q")),
 			reject(RejectReason::BadSchema)
 		);
 		let elsewhere = entry_for(&bytes, "What is Token Ring?");
-		assert_eq!(
-			check_body(&bytes, &elsewhere),
-			reject(RejectReason::Irrelevant)
-		);
+		assert_eq!(check_body(&bytes, &elsewhere), reject(RejectReason::Irrelevant));
 	}
 
 	#[test]
@@ -167,23 +140,11 @@ mod tests {
 		let mut longer = bytes.clone();
 		longer.push(b' ');
 		let other = body_bytes("What is Token Ring?");
-		for served in [
-			flipped,
-			longer,
-			bytes[..bytes.len() - 1].to_vec(),
-			other,
-			Vec::new(),
-		] {
-			assert_eq!(
-				check_body(&served, &entry),
-				Err(CheckFailure::NotTheContent)
-			);
+		for served in [flipped, longer, bytes[..bytes.len() - 1].to_vec(), other, Vec::new()] {
+			assert_eq!(check_body(&served, &entry), Err(CheckFailure::NotTheContent));
 		}
 		// The same holds for a CIDv0 entry.
-		let v0 = EntryFacts {
-			cid: file_cid(&bytes, CidVersion::V0),
-			..entry.clone()
-		};
+		let v0 = EntryFacts { cid: file_cid(&bytes, CidVersion::V0), ..entry.clone() };
 		assert!(check_body(&bytes, &v0).is_ok());
 		assert_eq!(check_body(b"other", &v0), Err(CheckFailure::NotTheContent));
 	}

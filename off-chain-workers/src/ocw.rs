@@ -49,10 +49,10 @@ impl core::fmt::Display for CallFailure {
 				};
 				let more = if body.len() > shown.len() { "…" } else { "" };
 				write!(f, "HTTP {code}: {}{more}", text.trim())
-			}
+			},
 			Self::WrongContent => {
 				f.write_str("the server answered with bytes that are not what was asked for")
-			}
+			},
 		}
 	}
 }
@@ -136,11 +136,7 @@ pub fn setting(key: &'static [u8]) -> Option<String> {
 /// by commas), in the order given.
 pub fn ipfs_endpoints() -> Vec<String> {
 	setting(crate::settings::IPFS_API)
-		.map(|value| {
-			crate::settings::endpoints(&value)
-				.map(String::from)
-				.collect()
-		})
+		.map(|value| crate::settings::endpoints(&value).map(String::from).collect())
 		.unwrap_or_default()
 }
 
@@ -155,11 +151,7 @@ pub fn post(
 ) -> Result<Vec<u8>, CallFailure> {
 	let deadline = sp_io::offchain::timestamp().add(Duration::from_millis(deadline_ms));
 	// An empty chunk would end the body early: send none for an empty body.
-	let chunks: Vec<&[u8]> = if body.is_empty() {
-		Vec::new()
-	} else {
-		vec![body]
-	};
+	let chunks: Vec<&[u8]> = if body.is_empty() { Vec::new() } else { vec![body] };
 	let pending = http::Request::post(url, chunks)
 		.add_header("Content-Type", content_type)
 		.deadline(deadline)
@@ -172,10 +164,7 @@ pub fn post(
 	};
 	let mut reader = response.body();
 	reader.deadline(deadline);
-	let bytes: Vec<u8> = reader
-		.by_ref()
-		.take(max_response.saturating_add(1))
-		.collect();
+	let bytes: Vec<u8> = reader.by_ref().take(max_response.saturating_add(1)).collect();
 	if reader.error().is_some() {
 		return Err(CallFailure::Timeout);
 	}
@@ -190,19 +179,13 @@ mod tests {
 	#[test]
 	fn failures_read_as_words() {
 		assert_eq!(
-			CallFailure::Status(
-				422,
-				br#"{"error":"no document answers the question"}"#.to_vec()
-			)
-			.to_string(),
+			CallFailure::Status(422, br#"{"error":"no document answers the question"}"#.to_vec())
+				.to_string(),
 			r#"HTTP 422: {"error":"no document answers the question"}"#
 		);
 		let long = CallFailure::Status(500, "é".repeat(300).into_bytes()).to_string();
 		assert!(long.starts_with("HTTP 500: éé") && long.ends_with('…'));
-		assert_eq!(
-			CallFailure::Status(500, vec![0xff, 0xfe]).to_string(),
-			"HTTP 500: "
-		);
+		assert_eq!(CallFailure::Status(500, vec![0xff, 0xfe]).to_string(), "HTTP 500: ");
 		assert_eq!(
 			CallFailure::NotConfigured("--distiller").to_string(),
 			"not configured (start the node with --distiller)"
@@ -267,11 +250,7 @@ mod tests {
 			let second =
 				with_item_lock::<TestBlocks, _>(KEY, 5, Duration::from_millis(60_000), || 2);
 			assert_eq!((first, second), (Some(1), Some(2)));
-			assert_eq!(
-				sp_io::offchain::timestamp(),
-				started,
-				"no waiting on a free lock"
-			);
+			assert_eq!(sp_io::offchain::timestamp(), started, "no waiting on a free lock");
 		});
 	}
 
@@ -286,10 +265,7 @@ mod tests {
 					ran = true
 				});
 			assert_eq!(outcome, None);
-			assert!(
-				!ran,
-				"the work must not run while another worker holds the item"
-			);
+			assert!(!ran, "the work must not run while another worker holds the item");
 			let waited = sp_io::offchain::timestamp().diff(&started).millis();
 			assert!(
 				(LOCK_PATIENCE.millis()..LOCK_PATIENCE.millis() + 100).contains(&waited),
@@ -310,10 +286,7 @@ mod tests {
 			BLOCK.store(10, Ordering::SeqCst);
 			assert_eq!(outcome, Some("ran"));
 			let waited = sp_io::offchain::timestamp().diff(&started).millis();
-			assert!(
-				(1_000..LOCK_PATIENCE.millis()).contains(&waited),
-				"waited {waited} ms"
-			);
+			assert!((1_000..LOCK_PATIENCE.millis()).contains(&waited), "waited {waited} ms");
 		});
 	}
 }

@@ -64,10 +64,10 @@ impl VerifyResponse {
 			(VerdictWord::Approve, _) => Verdict::Approve,
 			(VerdictWord::Reject, Some(RejectWord::BadSchema)) => {
 				Verdict::Reject(RejectReason::BadSchema)
-			}
+			},
 			(VerdictWord::Reject, Some(RejectWord::Irrelevant)) => {
 				Verdict::Reject(RejectReason::Irrelevant)
-			}
+			},
 			(VerdictWord::Reject, _) => Verdict::Reject(RejectReason::Incorrect),
 		}
 	}
@@ -92,19 +92,12 @@ pub fn verify_request(question: &str, body: &[u8]) -> Vec<u8> {
 
 /// The `/distill` request for `question`.
 pub fn distill_request(question: &str) -> Vec<u8> {
-	serde_json::to_vec(&DistillRequest {
-		question: question.into(),
-	})
-	.unwrap_or_default()
+	serde_json::to_vec(&DistillRequest { question: question.into() }).unwrap_or_default()
 }
 
 /// `{base}/distill`, `{base}/verify`, without doubled slashes.
 pub fn endpoint(base: &str, path: &str) -> String {
-	format!(
-		"{}/{}",
-		base.trim_end_matches('/'),
-		path.trim_start_matches('/')
-	)
+	format!("{}/{}", base.trim_end_matches('/'), path.trim_start_matches('/'))
 }
 
 /// The Kubo RPC URL that adds one file pinned, as CIDv1 with raw leaves.
@@ -176,20 +169,13 @@ mod tests {
 
 	#[test]
 	fn verdicts_map_to_chain_verdicts() {
-		let parse = |json: &str| {
-			serde_json::from_str::<VerifyResponse>(json)
-				.unwrap()
-				.verdict()
-		};
+		let parse = |json: &str| serde_json::from_str::<VerifyResponse>(json).unwrap().verdict();
 		assert_eq!(parse(r#"{"verdict":"approve"}"#), Verdict::Approve);
 		assert_eq!(
 			parse(r#"{"verdict":"reject","reason":"irrelevant","reasons":["x"]}"#),
 			Verdict::Reject(RejectReason::Irrelevant)
 		);
-		assert_eq!(
-			parse(r#"{"verdict":"reject"}"#),
-			Verdict::Reject(RejectReason::Incorrect)
-		);
+		assert_eq!(parse(r#"{"verdict":"reject"}"#), Verdict::Reject(RejectReason::Incorrect));
 	}
 
 	#[test]
@@ -198,9 +184,6 @@ mod tests {
 		assert_eq!(parse_add_response(lines).unwrap().hash, "bafkreib");
 		assert_eq!(parse_add_response(b"garbage"), None);
 		assert_eq!(endpoint("http://h:1/", "/distill"), "http://h:1/distill");
-		assert_eq!(
-			ipfs_cat_url("http://h:1", "bafy"),
-			"http://h:1/api/v0/cat?arg=bafy"
-		);
+		assert_eq!(ipfs_cat_url("http://h:1", "bafy"), "http://h:1/api/v0/cat?arg=bafy");
 	}
 }

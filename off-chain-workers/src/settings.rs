@@ -21,10 +21,7 @@ pub fn encode_setting(value: &str) -> Vec<u8> {
 /// The URLs of a setting that may list several, separated by commas (blanks around them and
 /// empty items are ignored).
 pub fn endpoints(value: &str) -> impl Iterator<Item = &str> {
-	value
-		.split(',')
-		.map(str::trim)
-		.filter(|url| !url.is_empty())
+	value.split(',').map(str::trim).filter(|url| !url.is_empty())
 }
 
 #[cfg(test)]
@@ -33,10 +30,7 @@ mod tests {
 	fn a_setting_lists_one_endpoint_or_several() {
 		let list = |value| super::endpoints(value).collect::<alloc::vec::Vec<_>>();
 		assert_eq!(list("http://127.0.0.1:5001"), ["http://127.0.0.1:5001"]);
-		assert_eq!(
-			list("http://a:5001, http://b:5001,,"),
-			["http://a:5001", "http://b:5001"]
-		);
+		assert_eq!(list("http://a:5001, http://b:5001,,"), ["http://a:5001", "http://b:5001"]);
 		assert!(list(" , ").is_empty());
 	}
 

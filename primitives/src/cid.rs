@@ -58,7 +58,7 @@ pub fn validate_cid(bytes: &[u8]) -> Result<(CidVersion, ContentCodec, [u8; 32])
 				None => return Err(CidError::BadLength),
 			};
 			(CidVersion::V1, codec, &bytes[2..])
-		}
+		},
 		Some(_) => return Err(CidError::UnsupportedVersion),
 		None => return Err(CidError::BadLength),
 	};
@@ -67,7 +67,7 @@ pub fn validate_cid(bytes: &[u8]) -> Result<(CidVersion, ContentCodec, [u8; 32])
 			let mut out = [0u8; 32];
 			out.copy_from_slice(digest);
 			Ok((version, codec, out))
-		}
+		},
 		[SHA2_256, SHA2_256_LEN, ..] => Err(CidError::BadLength),
 		[_, _, ..] => Err(CidError::UnsupportedHash),
 		_ => Err(CidError::BadLength),
@@ -86,16 +86,10 @@ mod tests {
 
 	#[test]
 	fn accepts_v0_and_v1() {
-		assert_eq!(
-			validate_cid(&v0(1)),
-			Ok((CidVersion::V0, ContentCodec::DagPb, [1; 32]))
-		);
+		assert_eq!(validate_cid(&v0(1)), Ok((CidVersion::V0, ContentCodec::DagPb, [1; 32])));
 		let mut dag_pb = alloc::vec![0x01, 0x70];
 		dag_pb.extend(v0(2));
-		assert_eq!(
-			validate_cid(&dag_pb),
-			Ok((CidVersion::V1, ContentCodec::DagPb, [2; 32]))
-		);
+		assert_eq!(validate_cid(&dag_pb), Ok((CidVersion::V1, ContentCodec::DagPb, [2; 32])));
 	}
 
 	#[test]
@@ -105,10 +99,7 @@ mod tests {
 		let mut long = v0(1);
 		long.push(0);
 		assert_eq!(validate_cid(&long), Err(CidError::BadLength));
-		assert_eq!(
-			validate_cid(&[0x02, 0x55, 0x12, 0x20]),
-			Err(CidError::UnsupportedVersion)
-		);
+		assert_eq!(validate_cid(&[0x02, 0x55, 0x12, 0x20]), Err(CidError::UnsupportedVersion));
 		assert_eq!(validate_cid(b"bafkreih"), Err(CidError::UnsupportedVersion));
 		let mut dag_cbor = alloc::vec![0x01, 0x71];
 		dag_cbor.extend(v0(3));

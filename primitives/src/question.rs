@@ -41,9 +41,7 @@ pub fn normalize_question(question: &str) -> String {
 	}
 	// Trailing punctuation may be separated by spaces ("what is rust ?").
 	loop {
-		let trimmed = normalized
-			.trim_end_matches(is_trailing_punctuation)
-			.trim_end();
+		let trimmed = normalized.trim_end_matches(is_trailing_punctuation).trim_end();
 		if trimmed.len() == normalized.len() {
 			break;
 		}
@@ -149,9 +147,7 @@ pub fn is_abbreviation(word: &str) -> bool {
 	let letters = word.chars().filter(char::is_ascii_alphabetic).count();
 	(2..=8).contains(&word.len())
 		&& letters >= 2
-		&& word
-			.chars()
-			.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+		&& word.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
 
 /// The kind of answer a question asks for, when its question word says so.
@@ -258,10 +254,7 @@ mod tests {
 
 	#[test]
 	fn key_is_blake2_of_normalized_text() {
-		assert_eq!(
-			question_key("Hello World!"),
-			sp_crypto_hashing::blake2_256(b"hello world")
-		);
+		assert_eq!(question_key("Hello World!"), sp_crypto_hashing::blake2_256(b"hello world"));
 	}
 
 	#[test]

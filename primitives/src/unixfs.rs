@@ -102,18 +102,11 @@ fn leaf(chunk: &[u8], version: CidVersion, store: &mut impl FnMut(Block)) -> Bui
 			let mut node = Vec::with_capacity(unixfs.len() + 8);
 			put_bytes_field(&mut node, 1, &unixfs);
 			(block_cid(version, ContentCodec::DagPb, &node), node)
-		}
+		},
 	};
 	let dag_size = block.len() as u64;
-	store(Block {
-		cid: cid.clone(),
-		data: block,
-	});
-	Built {
-		cid,
-		file_size: chunk.len() as u64,
-		dag_size,
-	}
+	store(Block { cid: cid.clone(), data: block });
+	Built { cid, file_size: chunk.len() as u64, dag_size }
 }
 
 fn inner(children: &[Built], version: CidVersion, store: &mut impl FnMut(Block)) -> Built {
@@ -135,15 +128,8 @@ fn inner(children: &[Built], version: CidVersion, store: &mut impl FnMut(Block))
 	put_bytes_field(&mut node, 1, &unixfs);
 	let cid = block_cid(version, ContentCodec::DagPb, &node);
 	let dag_size = node.len() as u64 + children.iter().map(|c| c.dag_size).sum::<u64>();
-	store(Block {
-		cid: cid.clone(),
-		data: node,
-	});
-	Built {
-		cid,
-		file_size,
-		dag_size,
-	}
+	store(Block { cid: cid.clone(), data: node });
+	Built { cid, file_size, dag_size }
 }
 
 fn put_varint(out: &mut Vec<u8>, mut value: u64) {
@@ -200,9 +186,7 @@ pub fn decode_node(bytes: &[u8]) -> Result<FileNode, NodeError> {
 			_ => return Err(NodeError::Malformed),
 		}
 	}
-	let mut reader = Reader {
-		bytes: unixfs.unwrap_or_default(),
-	};
+	let mut reader = Reader { bytes: unixfs.unwrap_or_default() };
 	let mut is_file = false;
 	while !reader.bytes.is_empty() {
 		match reader.field()? {
@@ -210,7 +194,7 @@ pub fn decode_node(bytes: &[u8]) -> Result<FileNode, NodeError> {
 			(1, Value::Varint(kind)) => is_file = kind == UNIXFS_FILE || kind == 0,
 			(2, Value::Bytes(data)) => node.data = data.to_vec(),
 			(3, Value::Varint(size)) => node.file_size = Some(size),
-			(_, _) => {}
+			(_, _) => {},
 		}
 	}
 	if is_file {
@@ -268,7 +252,7 @@ impl<'a> Reader<'a> {
 				let (value, rest) = self.bytes.split_at(len);
 				self.bytes = rest;
 				Value::Bytes(value)
-			}
+			},
 			_ => return Err(NodeError::Malformed),
 		};
 		Ok((key >> 3, value))
@@ -301,9 +285,7 @@ pub fn cid_to_text(cid: &[u8]) -> String {
 /// Reads a CID printed by Kubo (`Qm…` or `b…`) into its binary form.
 pub fn cid_from_text(text: &str) -> Result<Vec<u8>, CidTextError> {
 	let cid = if text.len() == 46 && text.starts_with("Qm") {
-		bs58::decode(text)
-			.into_vec()
-			.map_err(|_| CidTextError::BadCharacter)?
+		bs58::decode(text).into_vec().map_err(|_| CidTextError::BadCharacter)?
 	} else if let Some(body) = text.strip_prefix('b') {
 		base32_decode(body)?
 	} else {
@@ -390,26 +372,16 @@ mod tests {
 		let root = add_file(&data, CidVersion::V1, |b| roots.push(b));
 		let top = decode_node(&roots.last().unwrap().data).unwrap();
 		assert_eq!(roots.last().unwrap().cid, root);
-		assert_eq!(
-			top.links.len(),
-			2,
-			"a full node of 174 leaves and a node of one"
-		);
+		assert_eq!(top.links.len(), 2, "a full node of 174 leaves and a node of one");
 		assert_eq!(top.file_size, Some(data.len() as u64));
 	}
 
 	#[test]
 	fn text_cids_round_trip() {
 		let v1 = file_cid(b"", CidVersion::V1);
-		assert_eq!(
-			cid_to_text(&v1),
-			"bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
-		);
+		assert_eq!(cid_to_text(&v1), "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku");
 		let v0 = file_cid(b"", CidVersion::V0);
-		assert_eq!(
-			cid_to_text(&v0),
-			"QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH"
-		);
+		assert_eq!(cid_to_text(&v0), "QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH");
 		assert_eq!(cid_from_text(&cid_to_text(&v1)).unwrap(), v1);
 		assert_eq!(cid_from_text(&cid_to_text(&v0)).unwrap(), v0);
 		assert_eq!(cid_from_text("zdj7W"), Err(CidTextError::UnknownEncoding));
@@ -422,14 +394,8 @@ mod tests {
 		assert_eq!(decode_node(&[0x12, 0x05, 0x0a]), Err(NodeError::Malformed));
 		assert_eq!(decode_node(&[0x0f]), Err(NodeError::Malformed));
 		// A directory (UnixFS type 1) is not a file.
-		assert_eq!(
-			decode_node(&[0x0a, 0x02, 0x08, 0x01]),
-			Err(NodeError::NotAFile)
-		);
+		assert_eq!(decode_node(&[0x0a, 0x02, 0x08, 0x01]), Err(NodeError::NotAFile));
 		// A link whose hash is not a CID.
-		assert_eq!(
-			decode_node(&[0x12, 0x03, 0x0a, 0x01, 0x00]),
-			Err(NodeError::BadLink)
-		);
+		assert_eq!(decode_node(&[0x12, 0x03, 0x0a, 0x01, 0x00]), Err(NodeError::BadLink));
 	}
 }

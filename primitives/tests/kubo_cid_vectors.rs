@@ -19,15 +19,11 @@ fn content(size: usize, spec: &str) -> Vec<u8> {
 		assert_eq!(bytes.len(), size, "literal vector of the declared size");
 		return bytes;
 	}
-	let seed = spec
-		.strip_prefix("prng:")
-		.expect("content is literal: or prng:");
+	let seed = spec.strip_prefix("prng:").expect("content is literal: or prng:");
 	let mut out = Vec::with_capacity(size + 32);
 	let mut i = 0u64;
 	while out.len() < size {
-		out.extend(sp_crypto_hashing::sha2_256(
-			format!("{seed}:{i}").as_bytes(),
-		));
+		out.extend(sp_crypto_hashing::sha2_256(format!("{seed}:{i}").as_bytes()));
 		i += 1;
 	}
 	out.truncate(size);

@@ -128,10 +128,7 @@ fn genesis(
 ) -> Value {
 	build_struct_json_patch!(RuntimeGenesisConfig {
 		balances: BalancesConfig {
-			balances: endowed
-				.into_iter()
-				.map(|account| (account, ENDOWMENT))
-				.collect::<Vec<_>>(),
+			balances: endowed.into_iter().map(|account| (account, ENDOWMENT)).collect::<Vec<_>>(),
 		},
 		validators: ValidatorsConfig {
 			validators: validators
@@ -140,13 +137,8 @@ fn genesis(
 				.collect::<Vec<_>>(),
 			params: params.staking,
 		},
-		kcg: KcgConfig {
-			voting_period: params.voting_period
-		},
-		dod: DodConfig {
-			params: Some(params.dod),
-			agents,
-		},
+		kcg: KcgConfig { voting_period: params.voting_period },
+		dod: DodConfig { params: Some(params.dod), agents },
 		session: SessionConfig {
 			keys: validators
 				.into_iter()
@@ -159,18 +151,13 @@ fn genesis(
 
 /// Every well-known development account, endowed on both presets.
 fn well_known_accounts() -> Vec<AccountId> {
-	Sr25519Keyring::well_known()
-		.map(|k| k.to_account_id())
-		.collect()
+	Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect()
 }
 
 /// `development`: Alice is the one validator and the sudo key.
 pub fn development_config_genesis() -> Value {
 	genesis(
-		vec![well_known_validator(
-			Sr25519Keyring::Alice,
-			Ed25519Keyring::Alice,
-		)],
+		vec![well_known_validator(Sr25519Keyring::Alice, Ed25519Keyring::Alice)],
 		vec![Sr25519Keyring::AliceStash.to_account_id()],
 		well_known_accounts(),
 		Sr25519Keyring::Alice.to_account_id(),
@@ -213,8 +200,5 @@ pub fn get_preset(id: &PresetId) -> Option<Vec<u8>> {
 
 /// The presets this runtime offers.
 pub fn preset_names() -> Vec<PresetId> {
-	vec![
-		PresetId::from(DEVELOPMENT_PRESET),
-		PresetId::from(LOCAL_TESTNET_PRESET),
-	]
+	vec![PresetId::from(DEVELOPMENT_PRESET), PresetId::from(LOCAL_TESTNET_PRESET)]
 }

@@ -42,10 +42,8 @@ fn genesis_voters_weigh_their_stake() {
 			assert_eq!(u128::from(*weight), GENESIS_BOND / unit, "{key:?}");
 			assert!(*weight > 1, "a voter weighs its stake, not 1");
 		}
-		let expected: Vec<u64> = Validators::finality_weights(0)
-			.into_iter()
-			.map(|(_, w)| w)
-			.collect();
+		let expected: Vec<u64> =
+			Validators::finality_weights(0).into_iter().map(|(_, w)| w).collect();
 		assert_eq!(expected, vec![authorities[0].1; 3]);
 	});
 }
@@ -87,10 +85,7 @@ fn cheap_seats_never_reach_a_third_of_finality_weight() {
 		assert!(cheap_weight * 3 < total, "{cheap_weight}/{total}");
 		assert!(cheap_weight < threshold);
 		let share = cheap_weight * 37_000 / total;
-		assert!(
-			share.abs_diff(7_000) <= 1,
-			"7,000 of 37,000 MEM weighs {share}/37,000"
-		);
+		assert!(share.abs_diff(7_000) <= 1, "7,000 of 37,000 MEM weighs {share}/37,000");
 		// The three genesis validators alone still pass it: 30,000 of 37,000.
 		assert!(total - cheap_weight >= threshold);
 	});
@@ -124,10 +119,7 @@ fn a_bond_change_reweighs_the_voters() {
 			GENESIS_BOND
 		));
 		run_to_session(2);
-		assert!(
-			Grandpa::current_set_id() > set_before,
-			"same seats, new weights: a new set"
-		);
+		assert!(Grandpa::current_set_id() > set_before, "same seats, new weights: a new set");
 		// Twice the bond, twice the weight, each within a unit of its stake.
 		let (alice, bob) = (weight_of(&alice), weight_of(&bob));
 		assert!(alice.abs_diff(2 * bob) <= 2, "{alice} vs 2 × {bob}");
@@ -139,14 +131,8 @@ fn signed_prevote(
 	round: RoundNumber,
 	set_id: SetId,
 	target: H256,
-) -> (
-	finality_grandpa::Prevote<H256, u32>,
-	sp_consensus_grandpa::AuthoritySignature,
-) {
-	let prevote = finality_grandpa::Prevote {
-		target_hash: target,
-		target_number: 1,
-	};
+) -> (finality_grandpa::Prevote<H256, u32>, sp_consensus_grandpa::AuthoritySignature) {
+	let prevote = finality_grandpa::Prevote { target_hash: target, target_number: 1 };
 	let payload = sp_consensus_grandpa::localized_payload(
 		round,
 		set_id,
@@ -217,9 +203,7 @@ fn an_equivocation_is_reported_and_slashed() {
 		let slashes = offence_slashes();
 		assert_eq!(slashes, vec![(alice.clone(), Perbill::one(), GENESIS_BOND)]);
 		assert!(pallet_kcg_validators::Ledgers::<Runtime>::get(&alice).is_none());
-		assert!(!pallet_kcg_validators::Candidates::<Runtime>::contains_key(
-			&alice
-		));
+		assert!(!pallet_kcg_validators::Candidates::<Runtime>::contains_key(&alice));
 		assert_eq!(
 			pallet_kcg_validators::TotalBonded::<Runtime>::get(),
 			bonded_before - GENESIS_BOND
@@ -289,9 +273,6 @@ fn forged_equivocation_reports_are_refused_and_slash_nothing() {
 			pallet_grandpa::Error::<Runtime>::InvalidKeyOwnershipProof
 		);
 		assert!(offence_slashes().is_empty());
-		assert_eq!(
-			pallet_kcg_validators::TotalBonded::<Runtime>::get(),
-			bonded_before
-		);
+		assert_eq!(pallet_kcg_validators::TotalBonded::<Runtime>::get(), bonded_before);
 	});
 }

@@ -38,11 +38,7 @@ fn the_invariants_hold_after_bonding_voting_and_deciding_and_catch_a_broken_tota
 			100,
 			None,
 		));
-		for validator in [
-			Sr25519Keyring::Alice,
-			Sr25519Keyring::Bob,
-			Sr25519Keyring::Charlie,
-		] {
+		for validator in [Sr25519Keyring::Alice, Sr25519Keyring::Bob, Sr25519Keyring::Charlie] {
 			assert_ok!(Validators::attest(
 				RuntimeOrigin::signed(account(validator)),
 				0,

@@ -38,10 +38,7 @@ pub const DEV_ALICE_GRANDPA: [u8; 32] = [
 pub fn dev_genesis_set() -> AuthoritySet {
 	AuthoritySet {
 		set_id: 0,
-		authorities: vec![(
-			sp_core::ed25519::Public::from_raw(DEV_ALICE_GRANDPA).into(),
-			1,
-		)],
+		authorities: vec![(sp_core::ed25519::Public::from_raw(DEV_ALICE_GRANDPA).into(), 1)],
 	}
 }
 
@@ -104,10 +101,7 @@ pub fn signed_weight(header: &Header, justification: &[u8], set: &AuthoritySet) 
 }
 
 fn total_weight(set: &AuthoritySet) -> u128 {
-	set.authorities
-		.iter()
-		.map(|(_, weight)| u128::from(*weight))
-		.sum()
+	set.authorities.iter().map(|(_, weight)| u128::from(*weight)).sum()
 }
 
 /// Asserts that `justification` of `header` carries signers of more than two thirds of `set`.
@@ -143,9 +137,7 @@ pub fn assert_entry(entry: &VerifiedEntry, id: u64, at: &FinalizedHeader, proof:
 		Some(&entry.entry),
 		"the accepted entry is not what the proof holds"
 	);
-	let answer = values[&keys[1]]
-		.clone()
-		.expect("the answer is in the proof");
+	let answer = values[&keys[1]].clone().expect("the answer is in the proof");
 	assert_eq!(
 		u64::decode(&mut &answer[..]).ok(),
 		Some(id),
@@ -162,9 +154,7 @@ pub fn check_proven(data: &[u8]) {
 	// What decodes re-encodes to the same document.
 	let again = serde_json::to_vec(&document).expect("a decoded document encodes");
 	assert_eq!(
-		serde_json::from_slice::<proven::Proven>(&again)
-			.ok()
-			.as_ref(),
+		serde_json::from_slice::<proven::Proven>(&again).ok().as_ref(),
 		Some(&document),
 		"the wire form does not round-trip"
 	);
@@ -213,10 +203,7 @@ pub fn check_justification(data: &[u8]) {
 	let Ok(header) = Header::decode(&mut &header[..]) else {
 		return;
 	};
-	let set = AuthoritySet {
-		set_id,
-		authorities,
-	};
+	let set = AuthoritySet { set_id, authorities };
 	let finalized = verify_finality(&header, &justification, &set);
 	if let Ok(finalized) = &finalized {
 		assert_supermajority(&header, &justification, &set);
@@ -225,10 +212,7 @@ pub fn check_justification(data: &[u8]) {
 		assert_eq!(finalized.state_root, header.state_root);
 	}
 	if let Ok(next) = follow_set_change(&set, &header, &justification) {
-		assert!(
-			finalized.is_ok(),
-			"a set change followed from an unproven block"
-		);
+		assert!(finalized.is_ok(), "a set change followed from an unproven block");
 		assert_eq!(Some(next.set_id), set.set_id.checked_add(1));
 		assert!(!next.authorities.is_empty());
 		assert!(next.authorities.iter().all(|(_, weight)| *weight > 0));
@@ -252,11 +236,7 @@ pub fn check_read_proof(data: &[u8]) {
 	let Ok(entries) = verify_entries(&at, proof.clone(), &ids) else {
 		return;
 	};
-	assert_eq!(
-		entries.len(),
-		ids.len(),
-		"accepted another number of entries"
-	);
+	assert_eq!(entries.len(), ids.len(), "accepted another number of entries");
 	for (entry, id) in entries.iter().zip(&ids) {
 		assert_entry(entry, *id, &at, &proof);
 	}
@@ -368,18 +348,11 @@ mod tests {
 			let (set_id, authorities, header, justification) =
 				JustificationCase::decode(&mut &bytes[..]).expect("a case");
 			let header = Header::decode(&mut &header[..]).expect("a header");
-			let set = AuthoritySet {
-				set_id,
-				authorities,
-			};
+			let set = AuthoritySet { set_id, authorities };
 			let name = path.file_name().unwrap().to_string_lossy().into_owned();
 			let result = verify_finality(&header, &justification, &set);
 			// Seeds named `refused-*` are below the threshold on purpose.
-			assert_eq!(
-				result.is_ok(),
-				!name.starts_with("refused-"),
-				"{name}: {result:?}"
-			);
+			assert_eq!(result.is_ok(), !name.starts_with("refused-"), "{name}: {result:?}");
 		}
 		let proofs = files("seeds/read_proof");
 		assert!(!proofs.is_empty(), "no read-proof seeds");

@@ -61,10 +61,7 @@ pub enum VerifyError {
 	#[error("the justification's commit is not valid for the trusted authority set (set {set_id}): {reason}")]
 	InvalidCommit { set_id: SetId, reason: String },
 	#[error("the justification carries {precommits} precommits, more than two (a vote and an equivocation) for each of the set's {authorities} authorities")]
-	TooManyPrecommits {
-		precommits: usize,
-		authorities: usize,
-	},
+	TooManyPrecommits { precommits: usize, authorities: usize },
 	#[error("a precommit signature does not verify for set {set_id} round {round}")]
 	BadSignature { set_id: SetId, round: u64 },
 	#[error("a precommit's block is not in the justification's ancestry")]
@@ -80,25 +77,15 @@ pub enum VerifyError {
 	#[error(
 		"entry {entry} is Validated at block {validated_at}, after block {block} it is proven at"
 	)]
-	ValidatedAfter {
-		entry: EntryId,
-		validated_at: BlockNumber,
-		block: BlockNumber,
-	},
+	ValidatedAfter { entry: EntryId, validated_at: BlockNumber, block: BlockNumber },
 	#[error("the proven answer to this question is entry {proven:?}, not entry {claimed}")]
-	NotTheAnswer {
-		claimed: EntryId,
-		proven: Option<EntryId>,
-	},
+	NotTheAnswer { claimed: EntryId, proven: Option<EntryId> },
 	#[error("block {0} does not signal an authority-set change")]
 	NoSetChange(H256),
 	#[error("block {block} signals an authority-set change a device cannot follow: {reason}")]
 	UnsupportedSetChange { block: H256, reason: &'static str },
 	#[error("the body does not match entry {entry}: {reason:?}")]
-	BadBody {
-		entry: EntryId,
-		reason: RejectReason,
-	},
+	BadBody { entry: EntryId, reason: RejectReason },
 	#[error("the bytes served for entry {entry} are neither the content of its CID nor the bytes its author committed to")]
 	NotTheContent { entry: EntryId },
 }
@@ -121,18 +108,13 @@ impl AuthoritySet {
 	/// The genesis set, from the value under [`AuthoritySet::storage_key`] in the chain spec's
 	/// raw genesis storage.
 	pub fn from_genesis_value(value: &[u8]) -> Result<Self, VerifyError> {
-		let authorities =
-			AuthorityList::decode(&mut &value[..]).map_err(|e| VerifyError::Undecodable {
-				what: "authority list",
-				reason: e.to_string(),
-			})?;
+		let authorities = AuthorityList::decode(&mut &value[..]).map_err(|e| {
+			VerifyError::Undecodable { what: "authority list", reason: e.to_string() }
+		})?;
 		if authorities.is_empty() || authorities.iter().any(|(_, weight)| *weight == 0) {
 			return Err(VerifyError::BadAuthoritySet);
 		}
-		Ok(Self {
-			set_id: 0,
-			authorities,
-		})
+		Ok(Self { set_id: 0, authorities })
 	}
 }
 
@@ -160,10 +142,7 @@ impl finality_grandpa::Chain<H256, BlockNumber> for Ancestry {
 		let mut route = Vec::new();
 		let mut current = block;
 		while current != base {
-			let header = self
-				.0
-				.get(&current)
-				.ok_or(finality_grandpa::Error::NotDescendent)?;
+			let header = self.0.get(&current).ok_or(finality_grandpa::Error::NotDescendent)?;
 			current = *header.parent_hash();
 			route.push(current);
 		}
@@ -200,34 +179,26 @@ pub fn verify_finality(
 	let authorities = set.authorities.len();
 	let precommits = justification.commit.precommits.len();
 	if precommits > authorities.saturating_mul(2) {
-		return Err(VerifyError::TooManyPrecommits {
-			precommits,
-			authorities,
-		});
+		return Err(VerifyError::TooManyPrecommits { precommits, authorities });
 	}
 	let voters =
 		VoterSet::new(set.authorities.iter().cloned()).ok_or(VerifyError::BadAuthoritySet)?;
-	let ancestry = Ancestry(
-		justification
-			.votes_ancestries
-			.iter()
-			.map(|h| (h.hash(), h.clone()))
-			.collect(),
-	);
+	let ancestry =
+		Ancestry(justification.votes_ancestries.iter().map(|h| (h.hash(), h.clone())).collect());
 	match finality_grandpa::validate_commit(&justification.commit, &voters, &ancestry) {
-		Ok(result) if result.is_valid() => {}
+		Ok(result) if result.is_valid() => {},
 		Ok(_) => {
 			return Err(VerifyError::InvalidCommit {
 				set_id: set.set_id,
 				reason: "the precommits of known authorities do not reach the threshold".into(),
 			})
-		}
+		},
 		Err(error) => {
 			return Err(VerifyError::InvalidCommit {
 				set_id: set.set_id,
 				reason: error.to_string(),
 			})
-		}
+		},
 	}
 	let base = justification
 		.commit
@@ -235,10 +206,7 @@ pub fn verify_finality(
 		.iter()
 		.min_by_key(|signed| signed.precommit.target_number)
 		.map(|signed| signed.precommit.target_hash)
-		.ok_or(VerifyError::InvalidCommit {
-			set_id: set.set_id,
-			reason: "no precommits".into(),
-		})?;
+		.ok_or(VerifyError::InvalidCommit { set_id: set.set_id, reason: "no precommits".into() })?;
 	let mut visited = HashSet::new();
 	for signed in &justification.commit.precommits {
 		let known: &AuthorityId = &signed.id;
@@ -264,18 +232,10 @@ pub fn verify_finality(
 		visited.insert(signed.precommit.target_hash);
 		visited.extend(route);
 	}
-	if justification
-		.votes_ancestries
-		.iter()
-		.any(|h| !visited.contains(&h.hash()))
-	{
+	if justification.votes_ancestries.iter().any(|h| !visited.contains(&h.hash())) {
 		return Err(VerifyError::ExtraAncestry);
 	}
-	Ok(FinalizedHeader {
-		hash,
-		number: header.number,
-		state_root: header.state_root,
-	})
+	Ok(FinalizedHeader { hash, number: header.number, state_root: header.state_root })
 }
 
 /// The authorities a header's GRANDPA digest hands over to (a standard change enacted at the
@@ -303,14 +263,11 @@ pub fn set_change_signal(header: &Header) -> Result<Option<AuthorityList>, Verif
 					});
 				}
 				change = Some(scheduled.next_authorities);
-			}
+			},
 			sp_consensus_grandpa::ConsensusLog::ForcedChange(..) => {
-				return Err(VerifyError::UnsupportedSetChange {
-					block,
-					reason: "a forced change",
-				})
-			}
-			_ => {}
+				return Err(VerifyError::UnsupportedSetChange { block, reason: "a forced change" })
+			},
+			_ => {},
 		}
 	}
 	Ok(change)
@@ -329,10 +286,7 @@ pub fn follow_set_change(
 	if authorities.is_empty() || authorities.iter().any(|(_, weight)| *weight == 0) {
 		return Err(VerifyError::BadAuthoritySet);
 	}
-	Ok(AuthoritySet {
-		set_id: set.set_id + 1,
-		authorities,
-	})
+	Ok(AuthoritySet { set_id: set.set_id + 1, authorities })
 }
 
 /// Reads `keys` from a storage proof against a proven state root; `None` for a key the proof
@@ -344,10 +298,7 @@ pub fn read_proven(
 ) -> Result<HashMap<Vec<u8>, Option<Vec<u8>>>, VerifyError> {
 	let proof = sp_trie::StorageProof::new(proof);
 	sp_state_machine::read_proof_check::<BlakeTwo256, _>(state_root, proof, keys.iter()).map_err(
-		|error| VerifyError::BadStorageProof {
-			root: state_root,
-			reason: format!("{error:?}"),
-		},
+		|error| VerifyError::BadStorageProof { root: state_root, reason: format!("{error:?}") },
 	)
 }
 
@@ -413,27 +364,15 @@ pub fn verify_entry(
 		keys.push(answer_key(question_key));
 	}
 	let values = read_proven(proven_at.state_root, proof, &keys)?;
-	let raw = values
-		.get(&keys[0])
-		.cloned()
-		.flatten()
-		.ok_or(VerifyError::NoSuchEntry(id))?;
+	let raw = values.get(&keys[0]).cloned().flatten().ok_or(VerifyError::NoSuchEntry(id))?;
 	let entry = decode_validated(id, &raw, proven_at.number)?;
 	if let Some(answer) = keys.get(1) {
 		let proven = decode_answer(values.get(answer).cloned().flatten())?;
 		if proven != Some(id) {
-			return Err(VerifyError::NotTheAnswer {
-				claimed: id,
-				proven,
-			});
+			return Err(VerifyError::NotTheAnswer { claimed: id, proven });
 		}
 	}
-	Ok(VerifiedEntry {
-		id,
-		entry,
-		approving_stake: None,
-		proven_at: proven_at.clone(),
-	})
+	Ok(VerifiedEntry { id, entry, approving_stake: None, proven_at: proven_at.clone() })
 }
 
 /// Reads `Kcg.Entries(id)` for every id, `Kcg.Answer` of each entry's question and the entry's
@@ -448,17 +387,10 @@ pub fn verify_entries(
 	let values = read_proven(proven_at.state_root, proof.clone(), &entry_keys)?;
 	let mut entries = Vec::with_capacity(ids.len());
 	for (id, key) in ids.iter().zip(&entry_keys) {
-		let raw = values
-			.get(key)
-			.cloned()
-			.flatten()
-			.ok_or(VerifyError::NoSuchEntry(*id))?;
+		let raw = values.get(key).cloned().flatten().ok_or(VerifyError::NoSuchEntry(*id))?;
 		entries.push(decode_validated(*id, &raw, proven_at.number)?);
 	}
-	let answer_keys: Vec<_> = entries
-		.iter()
-		.map(|entry| answer_key(&entry.question_key))
-		.collect();
+	let answer_keys: Vec<_> = entries.iter().map(|entry| answer_key(&entry.question_key)).collect();
 	let tally_keys: Vec<_> = ids.iter().map(|id| tally_key(*id)).collect();
 	let mut keys = answer_keys.clone();
 	keys.extend(tally_keys.iter().cloned());
@@ -469,10 +401,7 @@ pub fn verify_entries(
 		.map(|((id, entry), (answer, tally))| {
 			let proven = decode_answer(values.get(answer).cloned().flatten())?;
 			if proven != Some(*id) {
-				return Err(VerifyError::NotTheAnswer {
-					claimed: *id,
-					proven,
-				});
+				return Err(VerifyError::NotTheAnswer { claimed: *id, proven });
 			}
 			let approving_stake = values
 				.get(tally)
@@ -480,17 +409,9 @@ pub fn verify_entries(
 				.flatten()
 				.map(|raw| <(u128, u128)>::decode(&mut &raw[..]))
 				.transpose()
-				.map_err(|e| VerifyError::Undecodable {
-					what: "tally",
-					reason: e.to_string(),
-				})?
+				.map_err(|e| VerifyError::Undecodable { what: "tally", reason: e.to_string() })?
 				.map(|(approve, _reject)| approve);
-			Ok(VerifiedEntry {
-				id: *id,
-				entry,
-				approving_stake,
-				proven_at: proven_at.clone(),
-			})
+			Ok(VerifiedEntry { id: *id, entry, approving_stake, proven_at: proven_at.clone() })
 		})
 		.collect()
 }
@@ -498,33 +419,21 @@ pub fn verify_entries(
 /// The entry `id` from its raw value at block `at`: it must be `Validated`, at `at` or before
 /// (a state that says otherwise is not the state of block `at`).
 fn decode_validated(id: EntryId, raw: &[u8], at: BlockNumber) -> Result<ChainEntry, VerifyError> {
-	let entry = ChainEntry::decode(&mut &raw[..]).map_err(|e| VerifyError::Undecodable {
-		what: "entry",
-		reason: e.to_string(),
-	})?;
+	let entry = ChainEntry::decode(&mut &raw[..])
+		.map_err(|e| VerifyError::Undecodable { what: "entry", reason: e.to_string() })?;
 	match entry.status {
 		EntryStatus::Validated { at: validated_at } if validated_at > at => {
-			Err(VerifyError::ValidatedAfter {
-				entry: id,
-				validated_at,
-				block: at,
-			})
-		}
+			Err(VerifyError::ValidatedAfter { entry: id, validated_at, block: at })
+		},
 		EntryStatus::Validated { .. } => Ok(entry),
-		ref status => Err(VerifyError::NotValidated {
-			entry: id,
-			status: format!("{status:?}"),
-		}),
+		ref status => Err(VerifyError::NotValidated { entry: id, status: format!("{status:?}") }),
 	}
 }
 
 fn decode_answer(raw: Option<Vec<u8>>) -> Result<Option<EntryId>, VerifyError> {
 	raw.map(|raw| EntryId::decode(&mut &raw[..]))
 		.transpose()
-		.map_err(|e| VerifyError::Undecodable {
-			what: "answer",
-			reason: e.to_string(),
-		})
+		.map_err(|e| VerifyError::Undecodable { what: "answer", reason: e.to_string() })
 }
 
 /// Checks a body against its verified entry: size, blake2-256, CID, schema, question key.
@@ -537,10 +446,7 @@ pub fn verify_body(entry: &VerifiedEntry, bytes: &[u8]) -> Result<Body, VerifyEr
 	};
 	check_body(bytes, &facts).map_err(|failure| match failure {
 		CheckFailure::NotTheContent => VerifyError::NotTheContent { entry: entry.id },
-		CheckFailure::Reject(reason) => VerifyError::BadBody {
-			entry: entry.id,
-			reason,
-		},
+		CheckFailure::Reject(reason) => VerifyError::BadBody { entry: entry.id, reason },
 	})
 }
 
@@ -557,13 +463,7 @@ mod tests {
 	fn authority_sets_must_be_non_empty_with_weights() {
 		let alice: AuthorityId = sp_core::ed25519::Public::from_raw([1; 32]).into();
 		let good = vec![(alice.clone(), 1u64)].encode();
-		assert_eq!(
-			AuthoritySet::from_genesis_value(&good)
-				.unwrap()
-				.authorities
-				.len(),
-			1
-		);
+		assert_eq!(AuthoritySet::from_genesis_value(&good).unwrap().authorities.len(), 1);
 		let empty = AuthorityList::new().encode();
 		assert_eq!(
 			AuthoritySet::from_genesis_value(&empty).unwrap_err(),
@@ -590,23 +490,14 @@ mod tests {
 				)
 			})
 			.collect();
-		Header::new(
-			7,
-			H256::zero(),
-			H256::zero(),
-			H256::zero(),
-			sp_runtime::Digest { logs },
-		)
+		Header::new(7, H256::zero(), H256::zero(), H256::zero(), sp_runtime::Digest { logs })
 	}
 
 	#[test]
 	fn set_changes_are_read_from_the_grandpa_digest() {
 		use sp_consensus_grandpa::{ConsensusLog, ScheduledChange};
 		let bob: AuthorityId = sp_core::ed25519::Public::from_raw([2; 32]).into();
-		let change = |delay| ScheduledChange {
-			next_authorities: vec![(bob.clone(), 1)],
-			delay,
-		};
+		let change = |delay| ScheduledChange { next_authorities: vec![(bob.clone(), 1)], delay };
 		assert_eq!(set_change_signal(&header_with(vec![])).unwrap(), None);
 		assert_eq!(
 			set_change_signal(&header_with(vec![ConsensusLog::OnDisabled(0)])).unwrap(),
@@ -634,10 +525,7 @@ mod tests {
 	#[test]
 	fn padded_justifications_are_refused_before_any_ancestry_walk() {
 		let alice: AuthorityId = sp_core::ed25519::Public::from_raw([1; 32]).into();
-		let set = AuthoritySet {
-			set_id: 0,
-			authorities: vec![(alice.clone(), 1)],
-		};
+		let set = AuthoritySet { set_id: 0, authorities: vec![(alice.clone(), 1)] };
 		let target = header_with(vec![]);
 		let mut ancestries: Vec<Header> = Vec::new();
 		for number in target.number + 1..target.number + 2_000 {
@@ -659,21 +547,14 @@ mod tests {
 		let started = std::time::Instant::now();
 		assert_eq!(
 			verify_finality(&target, &justification, &set).unwrap_err(),
-			VerifyError::TooManyPrecommits {
-				precommits: 2_000,
-				authorities: 1
-			}
+			VerifyError::TooManyPrecommits { precommits: 2_000, authorities: 1 }
 		);
 		assert!(started.elapsed() < std::time::Duration::from_secs(1));
 		// A vote and one equivocation per authority are still looked at (and refused here for
 		// their signatures, not their number).
 		let two = (
 			1u64,
-			(
-				target.hash(),
-				target.number,
-				vec![precommit(&target), precommit(&tip)],
-			),
+			(target.hash(), target.number, vec![precommit(&target), precommit(&tip)]),
 			Vec::<Header>::new(),
 		)
 			.encode();
@@ -704,12 +585,7 @@ mod tests {
 				(precommit.clone(), pair.sign(&payload), id)
 			})
 			.collect();
-		(
-			round,
-			(target.hash(), target.number, precommits),
-			Vec::<Header>::new(),
-		)
-			.encode()
+		(round, (target.hash(), target.number, precommits), Vec::<Header>::new()).encode()
 	}
 
 	/// Finality weighs stake: a device accepts a header exactly when the signers hold more than
@@ -719,9 +595,7 @@ mod tests {
 		use sp_core::Pair;
 		// Voter 1 holds 3 of 6; voters 2, 3 and 4 one each. GRANDPA's threshold: 6 − ⌊5/3⌋ = 5.
 		let voter = |seed: u8| -> AuthorityId {
-			sp_core::ed25519::Pair::from_seed(&[seed; 32])
-				.public()
-				.into()
+			sp_core::ed25519::Pair::from_seed(&[seed; 32]).public().into()
 		};
 		let set = AuthoritySet {
 			set_id: 4,
@@ -738,12 +612,8 @@ mod tests {
 		assert!(refused(&[2, 3, 4]), "3 of 4 seats, 3 of 6 weight");
 		// Four sixths is two thirds, not more.
 		assert!(refused(&[1, 2]), "4 of 6 weight");
-		assert!(verify_finality(
-			&target,
-			&justification_signed_by(&target, &[1, 2, 3], 4),
-			&set
-		)
-		.is_ok());
+		assert!(verify_finality(&target, &justification_signed_by(&target, &[1, 2, 3], 4), &set)
+			.is_ok());
 		assert!(verify_finality(
 			&target,
 			&justification_signed_by(&target, &[1, 2, 3, 4], 4),
@@ -752,11 +622,7 @@ mod tests {
 		.is_ok());
 		// Signed under another set id: no signature verifies.
 		assert!(matches!(
-			verify_finality(
-				&target,
-				&justification_signed_by(&target, &[1, 2, 3, 4], 5),
-				&set
-			),
+			verify_finality(&target, &justification_signed_by(&target, &[1, 2, 3, 4], 5), &set),
 			Err(VerifyError::BadSignature { set_id: 4, .. })
 		));
 	}

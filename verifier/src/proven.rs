@@ -57,9 +57,7 @@ impl Serialize for HexBytes {
 impl<'de> Deserialize<'de> for HexBytes {
 	fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
 		let text = String::deserialize(deserializer)?;
-		from_hex(&text)
-			.map(HexBytes)
-			.map_err(serde::de::Error::custom)
+		from_hex(&text).map(HexBytes).map_err(serde::de::Error::custom)
 	}
 }
 
@@ -131,10 +129,8 @@ pub struct Checked {
 
 /// A header from its SCALE bytes.
 pub fn decode_header(raw: &HexBytes) -> Result<Header, ProvenError> {
-	Header::decode(&mut &raw.0[..]).map_err(|e| ProvenError::Undecodable {
-		what: "header",
-		reason: e.to_string(),
-	})
+	Header::decode(&mut &raw.0[..])
+		.map_err(|e| ProvenError::Undecodable { what: "header", reason: e.to_string() })
 }
 
 /// Checks `proven` whole against the trusted `set` (which started at block `set_start`): its set
@@ -219,12 +215,7 @@ pub fn verify_proven(
 			})
 		})
 		.collect::<Result<Vec<_>, ProvenError>>()?;
-	Ok(Checked {
-		set,
-		set_start,
-		finalized,
-		entries,
-	})
+	Ok(Checked { set, set_start, finalized, entries })
 }
 
 #[cfg(test)]

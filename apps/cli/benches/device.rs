@@ -46,14 +46,8 @@ async fn best_number(rpc: &NodeRpc) -> u32 {
 		.call("chain_getHeader", serde_json::json!([]))
 		.await
 		.expect("the best header");
-	u32::from_str_radix(
-		header["number"]
-			.as_str()
-			.unwrap_or("0x0")
-			.trim_start_matches("0x"),
-		16,
-	)
-	.unwrap_or_default()
+	u32::from_str_radix(header["number"].as_str().unwrap_or("0x0").trim_start_matches("0x"), 16)
+		.unwrap_or_default()
 }
 
 /// The most entries the runtime takes per block: `Kcg::MaxEntriesPerBlock` times the deadline
@@ -74,10 +68,7 @@ async fn submit_all(
 	what: &str,
 ) -> (f64, u32) {
 	use sp_core::crypto::Ss58Codec;
-	let nonce = rpc
-		.account_next_index(&signer.public().to_ss58check())
-		.await
-		.expect("a nonce");
+	let nonce = rpc.account_next_index(&signer.public().to_ss58check()).await.expect("a nonce");
 	let count_at_best = || async {
 		let best = rpc.block_hash(best_number(rpc).await).await.ok().flatten();
 		let value = match best {
@@ -95,9 +86,7 @@ async fn submit_all(
 		for (i, call) in chunk.iter().enumerate() {
 			let index = (number * batch + i) as u32;
 			let extrinsic = signed_extrinsic(signer, call, nonce + index, chain);
-			rpc.submit_extrinsic(&extrinsic)
-				.await
-				.expect("the node takes the extrinsic");
+			rpc.submit_extrinsic(&extrinsic).await.expect("the node takes the extrinsic");
 		}
 		let target = base + (number * batch + chunk.len()) as u64;
 		loop {
@@ -118,10 +107,7 @@ async fn submit_all(
 			started.elapsed().as_secs_f64()
 		);
 	}
-	(
-		started.elapsed().as_secs_f64(),
-		best_number(rpc).await - first_block,
-	)
+	(started.elapsed().as_secs_f64(), best_number(rpc).await - first_block)
 }
 
 /// The distiller with an LLM teacher (llama.cpp's OpenAI-compatible server running the same
@@ -155,9 +141,7 @@ fn llm_teacher(dir: &std::path::Path, http: &reqwest::blocking::Client) -> f64 {
 	)
 	.expect("llama_cpp.server");
 	llama
-		.wait_ready(Duration::from_secs(120), || {
-			listening(([127, 0, 0, 1], llama_port).into())
-		})
+		.wait_ready(Duration::from_secs(120), || listening(([127, 0, 0, 1], llama_port).into()))
 		.expect("llama_cpp.server starts");
 	let mut distiller = Process::spawn(
 		"llm-distiller",
@@ -178,9 +162,7 @@ fn llm_teacher(dir: &std::path::Path, http: &reqwest::blocking::Client) -> f64 {
 	)
 	.expect("the LLM distiller");
 	distiller
-		.wait_ready(Duration::from_secs(60), || {
-			listening(([127, 0, 0, 1], distiller_port).into())
-		})
+		.wait_ready(Duration::from_secs(60), || listening(([127, 0, 0, 1], distiller_port).into()))
 		.expect("the LLM distiller starts");
 	let url = format!("http://127.0.0.1:{distiller_port}/distill");
 	let mut samples = Vec::new();
@@ -222,10 +204,7 @@ async fn gateway_load(base: &str, clients: usize, duration: Duration) -> Load {
 			let mut i = 0usize;
 			while started.elapsed() < duration {
 				let question = if i.is_multiple_of(2) {
-					format!(
-						"What is benchmark topic number {}?",
-						1 + (client * 31 + i) % 900
-					)
+					format!("What is benchmark topic number {}?", 1 + (client * 31 + i) % 900)
 				} else {
 					format!("How heavy is the moon of planet {client}-{i}?")
 				};
@@ -234,7 +213,7 @@ async fn gateway_load(base: &str, clients: usize, duration: Duration) -> Load {
 				let ok = match http.post(&url).json(&body).send().await {
 					Ok(response) if response.status().is_success() => {
 						response.bytes().await.is_ok()
-					}
+					},
 					_ => false,
 				};
 				latencies.push(sent.elapsed().as_secs_f64() * 1e3);
@@ -271,12 +250,7 @@ fn main() {
 		// Validators must not vote on the synthetic entries: the bench attests itself.
 		offchain_services: false,
 		// Every bench client comes from 127.0.0.1: no per-address limit in the way.
-		gateway_flags: vec![
-			"--rate".into(),
-			"1000000".into(),
-			"--burst".into(),
-			"1000000".into(),
-		],
+		gateway_flags: vec!["--rate".into(), "1000000".into(), "--burst".into(), "1000000".into()],
 		..StackOptions::on_free_ports(dir.path(), env!("CARGO_BIN_EXE_membria").into())
 			.expect("stack options")
 	})
@@ -324,10 +298,7 @@ fn main() {
 	let bob = sr25519::Pair::from_string("//Bob", None).unwrap();
 	let alice = sr25519::Pair::from_string("//Alice", None).unwrap();
 	let n = bodies.len() as u64;
-	let submits = bodies
-		.iter()
-		.map(|(q, b)| submit_entry_call(b, q))
-		.collect();
+	let submits = bodies.iter().map(|(q, b)| submit_entry_call(b, q)).collect();
 	let (submit_seconds, submit_blocks) = runtime.block_on(submit_all(
 		&rpc,
 		&chain,
@@ -366,10 +337,7 @@ fn main() {
 		if indexed >= n {
 			break;
 		}
-		assert!(
-			started.elapsed() < Duration::from_secs(900),
-			"indexing timed out"
-		);
+		assert!(started.elapsed() < Duration::from_secs(900), "indexing timed out");
 		std::thread::sleep(Duration::from_millis(200));
 	}
 	let index_seconds = started.elapsed().as_secs_f64();
@@ -386,28 +354,19 @@ fn main() {
 	let server = Server::Gateway(GatewayClient::new(&ports.gateway_url()));
 	eprintln!("device sync");
 	let started = Instant::now();
-	let report = runtime
-		.block_on(device.sync(&server, |_| {}))
-		.expect("sync");
+	let report = runtime.block_on(device.sync(&server, |_| {})).expect("sync");
 	let sync_seconds = started.elapsed().as_secs_f64();
 	assert_eq!(report.loaded as u64, n);
 
 	// The gateway under load: concurrent clients, hits and misses, for a bounded time.
 	eprintln!("gateway under load");
-	let load = runtime.block_on(gateway_load(
-		&ports.gateway_url(),
-		16,
-		Duration::from_secs(15),
-	));
+	let load = runtime.block_on(gateway_load(&ports.gateway_url(), 16, Duration::from_secs(15)));
 
 	// Proof verification.
 	eprintln!("proof verification, then the question three ways");
 	let gateway = GatewayClient::new(&ports.gateway_url());
 	let single = runtime.block_on(gateway.entry(0, 0)).expect("entry 0");
-	let page = runtime
-		.block_on(gateway.sync(0, None, 0))
-		.expect("a page")
-		.proven;
+	let page = runtime.block_on(gateway.sync(0, None, 0)).expect("a page").proven;
 	let mut trust = Trust::from_chain_spec(&dir.path().join("trust"), &stack.chain_spec).unwrap();
 	let rounds = 200;
 	let started = Instant::now();
@@ -439,10 +398,7 @@ fn main() {
 	let matching = device.matching(QUESTION, 3).expect("matches");
 	let passages: Vec<_> = matching
 		.iter()
-		.map(|m| membria_generate::Passage {
-			entry: m.entry.id,
-			text: m.passage(),
-		})
+		.map(|m| membria_generate::Passage { entry: m.entry.id, text: m.passage() })
 		.collect();
 	let started = Instant::now();
 	let knowledge = generator.prepare(&passages).expect("prefill");

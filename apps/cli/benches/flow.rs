@@ -25,19 +25,11 @@ async fn best(rpc: &NodeRpc) -> (u32, sp_core::H256) {
 		.await
 		.expect("the best header");
 	let number = u32::from_str_radix(
-		header["number"]
-			.as_str()
-			.unwrap_or("0x0")
-			.trim_start_matches("0x"),
+		header["number"].as_str().unwrap_or("0x0").trim_start_matches("0x"),
 		16,
 	)
 	.unwrap_or_default();
-	let hash = rpc
-		.block_hash(number)
-		.await
-		.ok()
-		.flatten()
-		.unwrap_or_default();
+	let hash = rpc.block_hash(number).await.ok().flatten().unwrap_or_default();
 	(number, hash)
 }
 
@@ -55,10 +47,7 @@ async fn gap_to_validated(url: &str, requesters: &[&str]) -> (u32, f64) {
 	let started = Instant::now();
 	for seed in requesters {
 		let who = sr25519::Pair::from_string(seed, None).unwrap();
-		let nonce = rpc
-			.account_next_index(&who.public().to_ss58check())
-			.await
-			.unwrap();
+		let nonce = rpc.account_next_index(&who.public().to_ss58check()).await.unwrap();
 		let call = request_knowledge_call(QUESTION);
 		rpc.submit_extrinsic(&signed_extrinsic(&who, &call, nonce, &chain))
 			.await
@@ -69,10 +58,7 @@ async fn gap_to_validated(url: &str, requesters: &[&str]) -> (u32, f64) {
 		if rpc.storage(&answer, hash).await.ok().flatten().is_some() {
 			return (number - start, started.elapsed().as_secs_f64());
 		}
-		assert!(
-			started.elapsed() < Duration::from_secs(600),
-			"no answer in 10 minutes"
-		);
+		assert!(started.elapsed() < Duration::from_secs(600), "no answer in 10 minutes");
 		tokio::time::sleep(Duration::from_millis(50)).await;
 	}
 }
@@ -89,10 +75,8 @@ fn main() {
 		..StackOptions::on_free_ports(dev_dir.path(), membria.clone()).unwrap()
 	})
 	.expect("the dev stack");
-	let (dev_blocks, dev_seconds) = runtime.block_on(gap_to_validated(
-		&dev.options.ports.member.node_url(),
-		&["//Bob"],
-	));
+	let (dev_blocks, dev_seconds) =
+		runtime.block_on(gap_to_validated(&dev.options.ports.member.node_url(), &["//Bob"]));
 	drop(dev);
 
 	eprintln!("local network: Alice, Bob, Charlie");
@@ -117,10 +101,8 @@ fn main() {
 			tokio::time::sleep(Duration::from_secs(1)).await;
 		}
 	});
-	let (net_blocks, net_seconds) = runtime.block_on(gap_to_validated(
-		&alice_url,
-		&["//Dave", "//Eve", "//Ferdie"],
-	));
+	let (net_blocks, net_seconds) =
+		runtime.block_on(gap_to_validated(&alice_url, &["//Dave", "//Eve", "//Ferdie"]));
 	net.shutdown(Duration::from_secs(30));
 
 	println!("gap → Validated (Dod.request_knowledge to Kcg.Answer on the best chain)");
@@ -130,8 +112,5 @@ fn main() {
 	println!(
 		"  local network, 3 validators, 6 s blocks, 3 requesters: {net_blocks} blocks, {net_seconds:.1} s"
 	);
-	println!(
-		"  ratio local / instant: {:.0}x in time",
-		net_seconds / dev_seconds.max(1e-3)
-	);
+	println!("  ratio local / instant: {:.0}x in time", net_seconds / dev_seconds.max(1e-3));
 }

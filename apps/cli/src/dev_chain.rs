@@ -25,15 +25,9 @@ pub fn synthetic_body(question: &str, answer: &str, created: u64) -> Vec<u8> {
 		question: question.into(),
 		answer: answer.into(),
 		facts: vec![answer.into()],
-		sources: vec![Source {
-			uri: "test://synthetic".into(),
-			sha256: "0".repeat(64),
-		}],
+		sources: vec![Source { uri: "test://synthetic".into(), sha256: "0".repeat(64) }],
 		links: Vec::new(),
-		distiller: DistillerInfo {
-			name: "test".into(),
-			model: "synthetic".into(),
-		},
+		distiller: DistillerInfo { name: "test".into(), model: "synthetic".into() },
 		created,
 	}
 	.to_bytes()
@@ -81,14 +75,7 @@ impl DevChain {
 			reason: "no genesis".into(),
 		})?;
 		let (spec_version, transaction_version) = rpc.runtime_version().await?;
-		Ok(Self {
-			rpc,
-			facts: ChainFacts {
-				genesis,
-				spec_version,
-				transaction_version,
-			},
-		})
+		Ok(Self { rpc, facts: ChainFacts { genesis, spec_version, transaction_version } })
 	}
 
 	/// Submits `call` signed by the account of secret URI `seed` (`//Bob`) at its next nonce
@@ -98,10 +85,7 @@ impl DevChain {
 			method: "author_submitExtrinsic".into(),
 			reason: format!("{seed} is not a secret URI: {e:?}"),
 		})?;
-		let nonce = self
-			.rpc
-			.account_next_index(&signer.public().to_ss58check())
-			.await?;
+		let nonce = self.rpc.account_next_index(&signer.public().to_ss58check()).await?;
 		let extrinsic = signed_extrinsic(&signer, call, nonce, &self.facts);
 		self.rpc.submit_extrinsic(&extrinsic).await
 	}
@@ -109,10 +93,7 @@ impl DevChain {
 	/// The id the next submitted entry gets (`Kcg.NextEntryId` at the finalized head).
 	pub async fn next_entry_id(&self) -> Result<u64, RpcError> {
 		let head = self.rpc.finalized_head().await?;
-		let raw = self
-			.rpc
-			.storage(&storage_key("Kcg", "NextEntryId"), head)
-			.await?;
+		let raw = self.rpc.storage(&storage_key("Kcg", "NextEntryId"), head).await?;
 		Ok(raw
 			.and_then(|raw| <u64 as codec::Decode>::decode(&mut &raw[..]).ok())
 			.unwrap_or_default())
@@ -121,10 +102,7 @@ impl DevChain {
 	/// The validated answer to the question of `key` at the finalized head, if there is one.
 	pub async fn finalized_answer(&self, key: &QuestionKey) -> Result<Option<u64>, RpcError> {
 		let head = self.rpc.finalized_head().await?;
-		let raw = self
-			.rpc
-			.storage(&membria_verifier::answer_key(key), head)
-			.await?;
+		let raw = self.rpc.storage(&membria_verifier::answer_key(key), head).await?;
 		Ok(raw.and_then(|raw| <u64 as codec::Decode>::decode(&mut &raw[..]).ok()))
 	}
 }

@@ -34,10 +34,7 @@ pub struct ModelArgs {
 
 impl ModelArgs {
 	pub fn thresholds(&self) -> Thresholds {
-		Thresholds {
-			base: self.threshold,
-			reworded: self.reworded_threshold,
-		}
+		Thresholds { base: self.threshold, reworded: self.reworded_threshold }
 	}
 
 	pub fn model_dir(&self) -> anyhow::Result<PathBuf> {
@@ -188,16 +185,10 @@ fn generate(device: &mut Device, question: &str, args: &GenerateArgs) -> anyhow:
 		.with_context(|| format!("loading {}", path.display()))?;
 	let passages: Vec<membria_generate::Passage> = matching
 		.iter()
-		.map(|m| membria_generate::Passage {
-			entry: m.entry.id,
-			text: m.passage(),
-		})
+		.map(|m| membria_generate::Passage { entry: m.entry.id, text: m.passage() })
 		.collect();
 	let knowledge = generator.prepare(&passages)?;
-	let settings = membria_generate::Settings {
-		max_tokens: args.max_tokens,
-		..Default::default()
-	};
+	let settings = membria_generate::Settings { max_tokens: args.max_tokens, ..Default::default() };
 	let generation = generator.answer(&knowledge, question, settings, |piece| {
 		use std::io::Write;
 		print!("{piece}");
@@ -255,7 +246,7 @@ pub async fn ask(
 				question,
 				&generate_args,
 			);
-		}
+		},
 		LocalOutcome::Miss(reason) => reason,
 	};
 	if offline {
@@ -264,13 +255,9 @@ pub async fn ask(
 	}
 	let server = args.server()?;
 	match device.ask_remote(&server, question, request).await? {
-		RemoteOutcome::Hit(answer) => answered(
-			&mut device,
-			&answer,
-			"fetched, verified and cached",
-			question,
-			&generate_args,
-		),
+		RemoteOutcome::Hit(answer) => {
+			answered(&mut device, &answer, "fetched, verified and cached", question, &generate_args)
+		},
 		RemoteOutcome::Miss { reason, demand } => {
 			println!("no verified answer: {reason}");
 			if let Some(demand) = demand {
@@ -286,7 +273,7 @@ pub async fn ask(
 				println!("(ask again with --request to file demand on chain)");
 			}
 			Ok(ExitCode::from(MISS_EXIT))
-		}
+		},
 	}
 }
 
@@ -311,10 +298,7 @@ pub fn status(args: DeviceArgs) -> anyhow::Result<()> {
 	let device = args.open()?;
 	let status = device.status();
 	println!("data dir: {}", status.data_dir.display());
-	println!(
-		"trusted authority set: {} ({} authorities)",
-		status.set_id, status.authorities
-	);
+	println!("trusted authority set: {} ({} authorities)", status.set_id, status.authorities);
 	println!("newest finalized block proven: {}", status.last_proven);
 	println!("next sync from block: {}", status.next_since);
 	println!("verified entries cached: {}", status.entries);

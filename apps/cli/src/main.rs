@@ -21,11 +21,7 @@ use membria_cli::stack;
 use membria_distiller::{Corpus, Distiller, OpenAiTeacher, Teacher};
 
 #[derive(Parser)]
-#[command(
-	name = "membria",
-	version,
-	about = "Membria: verified shared memory for on-device AI"
-)]
+#[command(name = "membria", version, about = "Membria: verified shared memory for on-device AI")]
 struct Cli {
 	#[command(subcommand)]
 	command: Command,
@@ -239,12 +235,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 				gateway: gateway_port,
 			};
 			up::run(dir, ports, demand_seed, node_args).await?;
-		}
-		Command::Net {
-			data_dir,
-			with_dave,
-			gateway_port,
-		} => {
+		},
+		Command::Net { data_dir, with_dave, gateway_port } => {
 			let dir = match data_dir {
 				Some(dir) => dir,
 				None => std::env::var_os("HOME")
@@ -252,13 +244,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 					.context("HOME is not set: pass --data-dir")?,
 			};
 			up::run_net(dir, with_dave, gateway_port).await?;
-		}
-		Command::Ipfs {
-			listen: address,
-			repo,
-			max_add_mib,
-			peers,
-		} => {
+		},
+		Command::Ipfs { listen: address, repo, max_add_mib, peers } => {
 			let store = membria_ipfs::BlockStore::open(&repo)
 				.with_context(|| format!("opening the IPFS repo {}", repo.display()))?;
 			let options = membria_ipfs::ServerOptions {
@@ -267,7 +254,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 				..Default::default()
 			};
 			membria_ipfs::serve(listen(address).await?, store, options, shutdown_signal()).await?;
-		}
+		},
 		Command::Distiller {
 			listen: address,
 			backend,
@@ -282,7 +269,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 				Backend::Corpus => {
 					let corpus = load_corpus(&corpus)?;
 					Distiller::new(Teacher::Corpus(corpus.clone()), Some(corpus))
-				}
+				},
 				Backend::Openai => {
 					let url =
 						openai_url.context("--openai-url is required with --backend openai")?;
@@ -292,13 +279,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 						openai_key,
 						Duration::from_secs(openai_timeout),
 					)?;
-					let verifier = if no_verify_corpus {
-						None
-					} else {
-						Some(load_corpus(&corpus)?)
-					};
+					let verifier =
+						if no_verify_corpus { None } else { Some(load_corpus(&corpus)?) };
 					Distiller::new(Teacher::OpenAi(teacher), verifier)
-				}
+				},
 			};
 			membria_distiller::server::serve(
 				listen(address).await?,
@@ -306,7 +290,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 				shutdown_signal(),
 			)
 			.await?;
-		}
+		},
 		Command::Gateway {
 			listen: address,
 			node,
@@ -328,15 +312,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 				thresholds: model.thresholds(),
 			};
 			membria_gateway::run(config, listen(address).await?, shutdown_signal()).await?;
-		}
+		},
 		Command::Sync { device } => device::sync(device).await?,
-		Command::Ask {
-			question,
-			device,
-			offline,
-			request,
-			generate,
-		} => return device::ask(device, &question, offline, request, generate).await,
+		Command::Ask { question, device, offline, request, generate } => {
+			return device::ask(device, &question, offline, request, generate).await
+		},
 		Command::Verify { entry, device } => device::verify(device, entry).await?,
 		Command::Status { device } => device::status(device)?,
 	}
@@ -358,6 +338,6 @@ async fn main() -> ExitCode {
 		Err(error) => {
 			eprintln!("membria: error: {error:#}");
 			ExitCode::FAILURE
-		}
+		},
 	}
 }

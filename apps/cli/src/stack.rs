@@ -14,24 +14,13 @@ use std::{
 #[derive(Debug, thiserror::Error)]
 pub enum StackError {
 	#[error("{what} is missing at {path}: {hint}")]
-	Missing {
-		what: &'static str,
-		path: PathBuf,
-		hint: &'static str,
-	},
+	Missing { what: &'static str, path: PathBuf, hint: &'static str },
 	#[error("starting {name}: {source}")]
-	Spawn {
-		name: String,
-		source: std::io::Error,
-	},
+	Spawn { name: String, source: std::io::Error },
 	#[error("{name} exited before it was ready (see {log})")]
 	Exited { name: String, log: PathBuf },
 	#[error("{name} was not ready within {seconds} s (see {log})")]
-	NotReady {
-		name: String,
-		seconds: u64,
-		log: PathBuf,
-	},
+	NotReady { name: String, seconds: u64, log: PathBuf },
 	#[error("{0}")]
 	Io(#[from] std::io::Error),
 	#[error("membria-node build-spec: {0}")]
@@ -57,10 +46,7 @@ impl Process {
 	) -> Result<Self, StackError> {
 		std::fs::create_dir_all(logs)?;
 		let log = logs.join(format!("{name}.log"));
-		let file = std::fs::OpenOptions::new()
-			.create(true)
-			.append(true)
-			.open(&log)?;
+		let file = std::fs::OpenOptions::new().create(true).append(true).open(&log)?;
 		let child = Command::new(program)
 			.args(args)
 			.stdin(Stdio::null())
@@ -71,11 +57,7 @@ impl Process {
 				name: format!("{name} ({})", program.display()),
 				source,
 			})?;
-		Ok(Self {
-			name: name.to_string(),
-			child,
-			log,
-		})
+		Ok(Self { name: name.to_string(), child, log })
 	}
 
 	pub fn name(&self) -> &str {
@@ -107,10 +89,7 @@ impl Process {
 				return Ok(());
 			}
 			if !self.is_running() {
-				return Err(StackError::Exited {
-					name: self.name.clone(),
-					log: self.log.clone(),
-				});
+				return Err(StackError::Exited { name: self.name.clone(), log: self.log.clone() });
 			}
 			if started.elapsed() > timeout {
 				return Err(StackError::NotReady {
@@ -128,9 +107,7 @@ impl Process {
 		if !self.is_running() {
 			return;
 		}
-		let _ = Command::new("kill")
-			.args(["-INT", &self.child.id().to_string()])
-			.status();
+		let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
 		let started = Instant::now();
 		while self.is_running() && started.elapsed() < grace {
 			std::thread::sleep(Duration::from_millis(50));
@@ -223,9 +200,7 @@ pub fn write_chain_spec(node: &Path, chain: &str, path: &Path) -> Result<(), Sta
 		.stderr(Stdio::piped())
 		.output()?;
 	if !output.status.success() {
-		return Err(StackError::ChainSpec(
-			String::from_utf8_lossy(&output.stderr).into_owned(),
-		));
+		return Err(StackError::ChainSpec(String::from_utf8_lossy(&output.stderr).into_owned()));
 	}
 	std::fs::write(path, output.stdout)?;
 	Ok(())
@@ -260,11 +235,7 @@ fn spawn_distiller(
 	port: u16,
 	logs: &Path,
 ) -> Result<Process, StackError> {
-	let args = [
-		"distiller".into(),
-		"--listen".into(),
-		format!("127.0.0.1:{port}"),
-	];
+	let args = ["distiller".into(), "--listen".into(), format!("127.0.0.1:{port}")];
 	Process::spawn(name, membria, &args, logs)
 }
 
@@ -289,12 +260,7 @@ fn local_node_flags(base: &Path, rpc: u16, p2p: u16) -> Vec<String> {
 
 /// The flags that point a node's off-chain workers at its IPFS node and distiller.
 fn offchain_service_flags(ipfs_url: &str, distiller_url: &str) -> [String; 4] {
-	[
-		"--ipfs-api".into(),
-		ipfs_url.into(),
-		"--distiller".into(),
-		distiller_url.into(),
-	]
+	["--ipfs-api".into(), ipfs_url.into(), "--distiller".into(), distiller_url.into()]
 }
 
 /// Where the dev stack listens: one chain member's services, and the gateway.
@@ -307,10 +273,7 @@ pub struct Ports {
 impl Ports {
 	/// Ports nobody listens on now.
 	pub fn free() -> Result<Self, StackError> {
-		Ok(Self {
-			member: MemberPorts::free()?,
-			gateway: free_port()?,
-		})
+		Ok(Self { member: MemberPorts::free()?, gateway: free_port()? })
 	}
 
 	pub fn gateway_url(&self) -> String {
@@ -399,22 +362,13 @@ impl DevStack {
 		let chain_spec = dir.join("chain-spec.json");
 		write_dev_chain_spec(&options.node, &chain_spec)?;
 		let ports = options.ports.member;
-		let mut ipfs = spawn_ipfs(
-			"ipfs",
-			&options.membria,
-			ports.ipfs,
-			&dir.join("ipfs"),
-			&[],
-			&logs,
-		)?;
+		let mut ipfs =
+			spawn_ipfs("ipfs", &options.membria, ports.ipfs, &dir.join("ipfs"), &[], &logs)?;
 		let mut distiller = spawn_distiller("distiller", &options.membria, ports.distiller, &logs)?;
 		let mut node_args = vec!["--dev".to_string()];
 		node_args.extend(local_node_flags(&dir.join("node"), ports.rpc, ports.p2p));
 		if options.offchain_services {
-			node_args.extend(offchain_service_flags(
-				&ports.ipfs_url(),
-				&ports.distiller_url(),
-			));
+			node_args.extend(offchain_service_flags(&ports.ipfs_url(), &ports.distiller_url()));
 		}
 		node_args.extend(options.node_flags.iter().cloned());
 		let mut node = Process::spawn("node", &options.node, &node_args, &logs)?;
@@ -424,14 +378,7 @@ impl DevStack {
 			http_status(local_addr(ports.distiller), "/health") == Some(200)
 		})?;
 		node.wait_ready(minute, || rpc_ready(local_addr(ports.rpc)))?;
-		let mut stack = Self {
-			chain_spec,
-			ipfs,
-			distiller,
-			node,
-			gateway: None,
-			options,
-		};
+		let mut stack = Self { chain_spec, ipfs, distiller, node, gateway: None, options };
 		if stack.options.gateway {
 			stack.start_gateway()?;
 		}
@@ -568,12 +515,7 @@ impl MemberPorts {
 	/// The defaults of `membria net`: member `i` on 5001+i, 8090+i, 9944+i, 30333+i.
 	pub fn numbered(member: Member) -> Self {
 		let i = u16::from(member.index());
-		Self {
-			ipfs: 5001 + i,
-			distiller: 8090 + i,
-			rpc: 9944 + i,
-			p2p: 30333 + i,
-		}
+		Self { ipfs: 5001 + i, distiller: 8090 + i, rpc: 9944 + i, p2p: 30333 + i }
 	}
 
 	pub fn node_url(&self) -> String {
@@ -698,10 +640,7 @@ impl NetStack {
 				member.node_key(),
 			];
 			node_args.extend(local_node_flags(&dir.join("node"), ports.rpc, ports.p2p));
-			node_args.extend(offchain_service_flags(
-				&ports.ipfs_url(),
-				&ports.distiller_url(),
-			));
+			node_args.extend(offchain_service_flags(&ports.ipfs_url(), &ports.distiller_url()));
 			node_args.extend(member.identity_flags());
 			if let Some(first) = first.filter(|p| *p != ports.p2p) {
 				node_args.extend([
@@ -722,8 +661,7 @@ impl NetStack {
 		}
 		for site in &mut sites {
 			let ipfs = local_addr(site.ports.ipfs);
-			site.ipfs
-				.wait_ready(Duration::from_secs(60), || listening(ipfs))?;
+			site.ipfs.wait_ready(Duration::from_secs(60), || listening(ipfs))?;
 			let distiller = local_addr(site.ports.distiller);
 			site.distiller.wait_ready(Duration::from_secs(120), || {
 				http_status(distiller, "/health") == Some(200)
@@ -752,14 +690,10 @@ impl NetStack {
 					http_status(local_addr(port), "/health") == Some(200)
 				})?;
 				Some(gateway)
-			}
+			},
 			_ => None,
 		};
-		Ok(Self {
-			chain_spec,
-			sites,
-			gateway,
-		})
+		Ok(Self { chain_spec, sites, gateway })
 	}
 
 	pub fn site(&mut self, member: Member) -> Option<&mut Site> {

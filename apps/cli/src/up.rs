@@ -29,11 +29,7 @@ pub async fn run(
 	let node = node_binary()?;
 	let membria = std::env::current_exe().context("the membria executable")?;
 	let interrupted = on_interrupt();
-	println!(
-		"membria up: data in {}, logs in {}",
-		dir.display(),
-		dir.join("logs").display()
-	);
+	println!("membria up: data in {}, logs in {}", dir.display(), dir.join("logs").display());
 	let options = StackOptions {
 		dir: dir.clone(),
 		ports,
@@ -57,17 +53,12 @@ pub async fn run(
 			process.log().display()
 		);
 	}
-	println!(
-		"  trust root (raw dev chain spec): {}",
-		stack.chain_spec.display()
-	);
+	println!("  trust root (raw dev chain spec): {}", stack.chain_spec.display());
 	println!("  the dev chain: Alice validates and runs the DoD agent; the gateway files demand as {demand_seed}");
 	println!("ready. try: membria ask --request \"What is Ethernet?\"   (Ctrl-C stops everything)");
 
-	let failed = watch(&interrupted, || {
-		first_exited(stack.services().into_iter().map(|(p, _)| p))
-	})
-	.await;
+	let failed =
+		watch(&interrupted, || first_exited(stack.services().into_iter().map(|(p, _)| p))).await;
 	println!("stopping…");
 	tokio::task::spawn_blocking(move || {
 		stack.shutdown(GRACE);
@@ -76,10 +67,7 @@ pub async fn run(
 	.await
 	.context("stopping the stack")?;
 	if let Some((name, log)) = failed {
-		anyhow::bail!(
-			"{name} exited on its own (see {}); stopped the rest",
-			log.display()
-		);
+		anyhow::bail!("{name} exited on its own (see {}); stopped the rest", log.display());
 	}
 	println!("stopped; `membria up` continues the same chain and IPFS store");
 	Ok(())
@@ -131,9 +119,7 @@ pub async fn run_net(dir: PathBuf, with_dave: bool, gateway_port: u16) -> anyhow
 		.map(|m| (m, MemberPorts::numbered(m)))
 		.collect();
 	for (member, ports) in &members {
-		ports
-			.check_free()
-			.with_context(|| format!("{}'s ports", member.name()))?;
+		ports.check_free().with_context(|| format!("{}'s ports", member.name()))?;
 	}
 	check_port_free(gateway_port, "gateway")?;
 	let options = NetOptions {
@@ -144,11 +130,7 @@ pub async fn run_net(dir: PathBuf, with_dave: bool, gateway_port: u16) -> anyhow
 		gateway: Some(gateway_port),
 	};
 	let interrupted = on_interrupt();
-	println!(
-		"membria net: data in {}, logs in {}",
-		dir.display(),
-		dir.join("logs").display()
-	);
+	println!("membria net: data in {}, logs in {}", dir.display(), dir.join("logs").display());
 	let mut net = tokio::task::spawn_blocking(move || NetStack::start(options))
 		.await
 		.context("starting the network")??;
@@ -162,10 +144,7 @@ pub async fn run_net(dir: PathBuf, with_dave: bool, gateway_port: u16) -> anyhow
 		);
 	}
 	println!("  gateway  http://127.0.0.1:{gateway_port} (on Alice's node)");
-	println!(
-		"  trust root (raw local chain spec): {}",
-		net.chain_spec.display()
-	);
+	println!("  trust root (raw local chain spec): {}", net.chain_spec.display());
 	if with_dave {
 		println!(
 			"ready. make Dave a validator: node tests/scripts/join-validator.mjs --node {} --seed //Dave --bond 20000",
@@ -197,10 +176,7 @@ pub async fn run_net(dir: PathBuf, with_dave: bool, gateway_port: u16) -> anyhow
 	.await
 	.context("stopping the network")?;
 	if let Some((name, log)) = failed {
-		anyhow::bail!(
-			"{name} exited on its own (see {}); stopped the rest",
-			log.display()
-		);
+		anyhow::bail!("{name} exited on its own (see {}); stopped the rest", log.display());
 	}
 	println!("stopped; `membria net` continues the same chain");
 	Ok(())

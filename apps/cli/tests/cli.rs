@@ -3,14 +3,8 @@
 use std::process::Command;
 
 fn membria(args: &[&str]) -> (i32, String) {
-	let output = Command::new(env!("CARGO_BIN_EXE_membria"))
-		.args(args)
-		.output()
-		.expect("runs");
-	(
-		output.status.code().unwrap_or(-1),
-		String::from_utf8_lossy(&output.stderr).into_owned(),
-	)
+	let output = Command::new(env!("CARGO_BIN_EXE_membria")).args(args).output().expect("runs");
+	(output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stderr).into_owned())
 }
 
 #[test]
@@ -28,18 +22,10 @@ fn bad_flags_are_refused_by_clap() {
 
 #[test]
 fn unusable_resources_are_named() {
-	let (code, stderr) = membria(&[
-		"distiller",
-		"--listen",
-		"127.0.0.1:0",
-		"--corpus",
-		"/nonexistent/corpus",
-	]);
+	let (code, stderr) =
+		membria(&["distiller", "--listen", "127.0.0.1:0", "--corpus", "/nonexistent/corpus"]);
 	assert_eq!(code, 1, "{stderr}");
-	assert!(
-		stderr.contains("membria: error: loading the corpus /nonexistent/corpus"),
-		"{stderr}"
-	);
+	assert!(stderr.contains("membria: error: loading the corpus /nonexistent/corpus"), "{stderr}");
 
 	let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
 	let address = taken.local_addr().unwrap().to_string();
@@ -47,20 +33,12 @@ fn unusable_resources_are_named() {
 	let repo_path = repo.path().display().to_string();
 	let (code, stderr) = membria(&["ipfs", "--listen", &address, "--repo", &repo_path]);
 	assert_eq!(code, 1, "{stderr}");
-	assert!(
-		stderr.contains(&format!("cannot listen on {address}")),
-		"{stderr}"
-	);
+	assert!(stderr.contains(&format!("cannot listen on {address}")), "{stderr}");
 
 	let file = repo.path().join("a-file");
 	std::fs::write(&file, b"not a directory").unwrap();
-	let (code, stderr) = membria(&[
-		"ipfs",
-		"--listen",
-		"127.0.0.1:0",
-		"--repo",
-		&file.display().to_string(),
-	]);
+	let (code, stderr) =
+		membria(&["ipfs", "--listen", "127.0.0.1:0", "--repo", &file.display().to_string()]);
 	assert_eq!(code, 1, "{stderr}");
 	assert!(stderr.contains("opening the IPFS repo"), "{stderr}");
 }

@@ -116,11 +116,7 @@ fn a_missed_question_is_demanded_validated_synced_and_answered_offline() {
 		("/v1/entries/999999", 404, "no entry 999999"),
 		("/v1/entries/abc", 400, "non-negative integer"),
 		("/v1/sync", 400, "since"),
-		(
-			"/v1/sync?since=4000000000",
-			400,
-			"beyond the finalized head",
-		),
+		("/v1/sync?since=4000000000", 400, "beyond the finalized head"),
 		("/v1/sync?since=0&limit=0", 400, "limit"),
 		("/v2/nothing", 404, "no such endpoint"),
 	] {
@@ -137,10 +133,7 @@ fn a_missed_question_is_demanded_validated_synced_and_answered_offline() {
 	let (events_tx, events_rx) = std::sync::mpsc::channel();
 	let events_url = format!("{gateway_url}/v1/events");
 	std::thread::spawn(move || {
-		let client = reqwest::blocking::Client::builder()
-			.timeout(None)
-			.build()
-			.unwrap();
+		let client = reqwest::blocking::Client::builder().timeout(None).build().unwrap();
 		let Ok(response) = client.get(&events_url).send() else {
 			return;
 		};
@@ -192,9 +185,7 @@ fn a_missed_question_is_demanded_validated_synced_and_answered_offline() {
 	assert!(out.contains("already filed"), "{out}");
 
 	// --- The DoD flow answers it; the gateway indexes it and tells listeners. ---
-	let event = events_rx
-		.recv_timeout(Duration::from_secs(300))
-		.expect("a validated event");
+	let event = events_rx.recv_timeout(Duration::from_secs(300)).expect("a validated event");
 	let event: Value = serde_json::from_str(&event).unwrap();
 	assert_eq!(event["question"], QUESTION);
 	let id = event["id"].as_u64().unwrap();
@@ -217,10 +208,8 @@ fn a_missed_question_is_demanded_validated_synced_and_answered_offline() {
 
 	// --- Without a gateway: the device builds the same proofs from a node and IPFS itself. ---
 	let direct = dir.path().join("direct-device").display().to_string();
-	let (node_url, ipfs_url) = (
-		stack.options.ports.member.node_url(),
-		stack.options.ports.member.ipfs_url(),
-	);
+	let (node_url, ipfs_url) =
+		(stack.options.ports.member.node_url(), stack.options.ports.member.ipfs_url());
 	let direct_args = |command: &[&str]| -> Vec<String> {
 		let mut args: Vec<String> = command.iter().map(|s| s.to_string()).collect();
 		args.extend(
@@ -246,17 +235,12 @@ fn a_missed_question_is_demanded_validated_synced_and_answered_offline() {
 	assert!(out.contains("is final"), "{out}");
 	let (code, out) = call(direct_args(&["ask", "What is the capital of Peru?"]));
 	assert_eq!(code, 3, "{out}");
-	assert!(
-		out.contains("no validated answer to this exact question"),
-		"{out}"
-	);
+	assert!(out.contains("no validated answer to this exact question"), "{out}");
 
 	// --- Tampered responses, each refused with its own reason, nothing trusted. ---
 	let sync_url = format!("{gateway_url}/v1/sync?since=0");
 	let (_, raw) = get(&sync_url).unwrap();
-	let proven_at = serde_json::from_str::<SyncResponse>(&raw)
-		.unwrap()
-		.proven_at;
+	let proven_at = serde_json::from_str::<SyncResponse>(&raw).unwrap().proven_at;
 	let later = wait_for(Duration::from_secs(60), "a later justified block", || {
 		get(&sync_url).and_then(|(_, later)| {
 			let page: SyncResponse = serde_json::from_str(&later).ok()?;
@@ -267,15 +251,8 @@ fn a_missed_question_is_demanded_validated_synced_and_answered_offline() {
 	// A truncated response: the device says so and loads nothing.
 	let truncated = serve_canned(raw.as_bytes()[..raw.len() / 2].to_vec());
 	let fresh = dir.path().join("fresh-device").display().to_string();
-	let (code, _) = run(&[
-		"sync",
-		"--gateway",
-		&truncated,
-		"--data-dir",
-		&fresh,
-		"--chain-spec",
-		&spec_path,
-	]);
+	let (code, _) =
+		run(&["sync", "--gateway", &truncated, "--data-dir", &fresh, "--chain-spec", &spec_path]);
 	assert_eq!(code, 1);
 	let output = Command::new(membria())
 		.args(["sync", "--gateway", &truncated, "--data-dir", &fresh])
@@ -290,20 +267,15 @@ fn a_missed_question_is_demanded_validated_synced_and_answered_offline() {
 	assert!(out.contains("verified entries cached: 0"), "{out}");
 
 	let (_, metrics) = get(&format!("{gateway_url}/metrics")).unwrap();
-	for line in [
-		"membria_gateway_demand_filed_total 1",
-		"membria_gateway_entries_indexed_total 1",
-	] {
+	for line in ["membria_gateway_demand_filed_total 1", "membria_gateway_entries_indexed_total 1"]
+	{
 		assert!(metrics.contains(line), "{line} in {metrics}");
 	}
 	assert!(!metrics.contains("membria_gateway_bad_requests_total 0\n"));
 
 	// --- Offline: the gateway stops; the question and a paraphrase hit the verified cache. ---
 	stack.stop_gateway();
-	assert!(
-		get(&format!("{gateway_url}/health")).is_none(),
-		"the gateway is down"
-	);
+	assert!(get(&format!("{gateway_url}/health")).is_none(), "the gateway is down");
 	for question in [QUESTION, PARAPHRASE, "What does Ethernet do?"] {
 		let (code, out) = call(device(&["ask", question]));
 		assert_eq!(code, 0, "{question}: {out}");
@@ -318,15 +290,8 @@ fn a_missed_question_is_demanded_validated_synced_and_answered_offline() {
 	assert!(out.contains("no verified answer"), "{out}");
 	let (code, out) = call(device(&["ask", "What is Fast Ethernet?", "--offline"]));
 	assert_eq!(code, 3, "{out}");
-	assert!(
-		out.contains("is about ethernet; the question names fast beside it"),
-		"{out}"
-	);
-	let (code, out) = call(device(&[
-		"ask",
-		"What is the capital of France?",
-		"--offline",
-	]));
+	assert!(out.contains("is about ethernet; the question names fast beside it"), "{out}");
+	let (code, out) = call(device(&["ask", "What is the capital of France?", "--offline"]));
 	assert_eq!(code, 3, "{out}");
 	// Reopening re-checks the cache: a corrupted body is removed and reported, never answered.
 	let bodies = data.join("cache/bodies");
@@ -356,10 +321,7 @@ fn refuses_tampering(raw: &str, later: &SyncResponse, spec: &Path, dir: &Path) {
 	body_changed.entries[0].body.0[last] ^= 0x20;
 	assert!(matches!(
 		trust.verify(&body_changed),
-		Err(TrustError::Body {
-			source: VerifyError::NotTheContent { .. },
-			..
-		})
+		Err(TrustError::Body { source: VerifyError::NotTheContent { .. }, .. })
 	));
 
 	let mut body_swapped = genuine.proven.clone();
@@ -367,17 +329,10 @@ fn refuses_tampering(raw: &str, later: &SyncResponse, spec: &Path, dir: &Path) {
 		br#"{"v":1,"question":"What is Ethernet?","answer":"A cable.","facts":[],"sources":[],"links":[],"distiller":{"name":"x","model":"y"},"created":0}"#
 			.to_vec(),
 	);
-	assert!(matches!(
-		trust.verify(&body_swapped),
-		Err(TrustError::Body { .. })
-	));
+	assert!(matches!(trust.verify(&body_swapped), Err(TrustError::Body { .. })));
 
 	let mut node_altered = genuine.proven.clone();
-	let biggest = node_altered
-		.proof
-		.iter_mut()
-		.max_by_key(|node| node.0.len())
-		.unwrap();
+	let biggest = node_altered.proof.iter_mut().max_by_key(|node| node.0.len()).unwrap();
 	let middle = biggest.0.len() / 2;
 	biggest.0[middle] ^= 0x01;
 	assert!(matches!(
@@ -387,10 +342,7 @@ fn refuses_tampering(raw: &str, later: &SyncResponse, spec: &Path, dir: &Path) {
 
 	let mut node_missing = genuine.proven.clone();
 	node_missing.proof.pop();
-	assert!(matches!(
-		trust.verify(&node_missing),
-		Err(TrustError::State(_))
-	));
+	assert!(matches!(trust.verify(&node_missing), Err(TrustError::State(_))));
 
 	let mut other_block = genuine.proven.clone();
 	other_block.finality = later.proven.finality.clone();
@@ -426,31 +378,17 @@ fn refuses_tampering(raw: &str, later: &SyncResponse, spec: &Path, dir: &Path) {
 
 	let mut duplicated = genuine.proven.clone();
 	duplicated.entries.push(duplicated.entries[0].clone());
-	assert!(matches!(
-		trust.verify(&duplicated),
-		Err(TrustError::DuplicateEntry(_))
-	));
+	assert!(matches!(trust.verify(&duplicated), Err(TrustError::DuplicateEntry(_))));
 
 	let mut bogus_change = genuine.proven.clone();
-	bogus_change
-		.set_changes
-		.push(genuine.proven.finality.clone());
+	bogus_change.set_changes.push(genuine.proven.finality.clone());
 	assert!(matches!(
 		trust.verify(&bogus_change),
-		Err(TrustError::SetChange {
-			index: 0,
-			source: VerifyError::NoSetChange(_)
-		})
+		Err(TrustError::SetChange { index: 0, source: VerifyError::NoSetChange(_) })
 	));
 
-	assert_eq!(
-		trust.last_proven(),
-		0,
-		"nothing refused moved the trust root"
-	);
-	let entries = trust
-		.verify(&genuine.proven)
-		.expect("the genuine response verifies");
+	assert_eq!(trust.last_proven(), 0, "nothing refused moved the trust root");
+	let entries = trust.verify(&genuine.proven).expect("the genuine response verifies");
 	assert_eq!(entries.len(), 1);
 	assert_eq!(entries[0].body.question, QUESTION);
 	assert!(entries[0].verified.approving_stake.unwrap_or_default() > 0);

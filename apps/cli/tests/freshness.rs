@@ -121,12 +121,7 @@ impl TamperingGateway {
 	}
 
 	fn last_page(&self) -> SyncResponse {
-		self.pages
-			.lock()
-			.unwrap()
-			.last()
-			.cloned()
-			.expect("a recorded page")
+		self.pages.lock().unwrap().last().cloned().expect("a recorded page")
 	}
 }
 
@@ -183,11 +178,7 @@ fn respond(client: &mut TcpStream, status: u16, body: &[u8]) -> std::io::Result<
 }
 
 fn respond_page(client: &mut TcpStream, page: &SyncResponse) -> std::io::Result<()> {
-	respond(
-		client,
-		200,
-		&serde_json::to_vec(page).expect("a page serializes"),
-	)
+	respond(client, 200, &serde_json::to_vec(page).expect("a page serializes"))
 }
 
 fn forward(upstream: &str, target: &str) -> (u16, String) {
@@ -224,22 +215,22 @@ fn serve(
 				pages.lock().unwrap().push(genuine(&body));
 			}
 			respond(&mut client, status, body.as_bytes())
-		}
+		},
 		Tamper::Replay(page) => respond_page(&mut client, &page),
 		Tamper::ForgeProvenAt(block) => {
 			let (_, body) = forward(upstream, &target);
 			let mut page = genuine(&body);
 			page.proven_at = block;
 			respond_page(&mut client, &page)
-		}
+		},
 		Tamper::RepeatCursor(mut page) => {
 			page.next_cursor = Some(cursor.unwrap_or(1));
 			respond_page(&mut client, &page)
-		}
+		},
 		Tamper::EndlessCursor(mut page) => {
 			page.next_cursor = Some(cursor.map_or(1, |c| c + 1));
 			respond_page(&mut client, &page)
-		}
+		},
 		Tamper::EndlessBody => {
 			client.write_all(
 				b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{\"proven\":",
@@ -250,24 +241,20 @@ fn serve(
 				client.write_all(&chunk)?;
 			}
 			Ok(())
-		}
+		},
 		Tamper::DeclaredHuge => {
 			write!(
 				client,
 				"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{{",
 				1u64 << 40
 			)
-		}
+		},
 		Tamper::Padded(mut page, times) => {
 			let entries = page.proven.entries.clone();
-			page.proven.entries = entries
-				.iter()
-				.cycle()
-				.take(entries.len() * times)
-				.cloned()
-				.collect();
+			page.proven.entries =
+				entries.iter().cycle().take(entries.len() * times).cloned().collect();
 			respond_page(&mut client, &page)
-		}
+		},
 		Tamper::SwapBody { id, body } => {
 			let set_start = query_value(&target, "set_start").unwrap_or_else(|| "0".into());
 			let (_, everything) =
@@ -279,7 +266,7 @@ fn serve(
 				}
 			}
 			respond_page(&mut client, &page)
-		}
+		},
 	}
 }
 
@@ -360,12 +347,7 @@ fn an_untrusted_gateway_cannot_roll_back_stall_or_exhaust_the_device() {
 	let spec = stack.chain_spec.display().to_string();
 	let device = |command: &[&str]| -> Run {
 		let mut args = command.to_vec();
-		args.extend([
-			"--data-dir",
-			data_dir.as_str(),
-			"--chain-spec",
-			spec.as_str(),
-		]);
+		args.extend(["--data-dir", data_dir.as_str(), "--chain-spec", spec.as_str()]);
 		if command[0] == "sync" {
 			args.extend(["--gateway", gateway.url.as_str()]);
 		}
@@ -383,52 +365,27 @@ fn an_untrusted_gateway_cannot_roll_back_stall_or_exhaust_the_device() {
 	let x = validate(&runtime, &chain, &ipfs, QUESTION, &x_body);
 	sync_until_new("a sync loading X");
 	let older = gateway.last_page();
-	assert_eq!(
-		older
-			.proven
-			.entries
-			.iter()
-			.map(|e| e.id)
-			.collect::<Vec<_>>(),
-		vec![x]
-	);
+	assert_eq!(older.proven.entries.iter().map(|e| e.id).collect::<Vec<_>>(), vec![x]);
 
 	// --- Y supersedes X; the device syncs Y and drops X. ---
 	let y_body = synthetic_body(QUESTION, "Mount Everest, at 8,849 metres.", 2);
 	let y = validate(&runtime, &chain, &ipfs, QUESTION, &y_body);
 	sync_until_new("a sync loading Y");
 	let newer = gateway.last_page();
-	assert_eq!(
-		newer
-			.proven
-			.entries
-			.iter()
-			.map(|e| e.id)
-			.collect::<Vec<_>>(),
-		vec![y]
-	);
+	assert_eq!(newer.proven.entries.iter().map(|e| e.id).collect::<Vec<_>>(), vec![y]);
 	assert!(older.proven_at < newer.proven_at);
 	let status = device(&["status"]);
+	assert!(status.stdout.contains("verified entries cached: 1"), "{}", status.stdout);
 	assert!(
-		status.stdout.contains("verified entries cached: 1"),
-		"{}",
-		status.stdout
-	);
-	assert!(
-		status.stdout.contains(&format!(
-			"newest finalized block proven: {}",
-			newer.proven_at
-		)),
+		status
+			.stdout
+			.contains(&format!("newest finalized block proven: {}", newer.proven_at)),
 		"{}",
 		status.stdout
 	);
 	let answer = device(&["ask", QUESTION, "--offline"]);
 	assert_eq!(answer.code, 0, "{}", answer.stdout);
-	assert!(
-		answer.stdout.contains(&format!("entry {y} ")),
-		"{}",
-		answer.stdout
-	);
+	assert!(answer.stdout.contains(&format!("entry {y} ")), "{}", answer.stdout);
 	println!(
 		"X = entry {x} (page at block {}), Y = entry {y} (page at block {}); {:.0} s",
 		older.proven_at,
@@ -444,11 +401,7 @@ fn an_untrusted_gateway_cannot_roll_back_stall_or_exhaust_the_device() {
 	);
 	let another_body = format!("body of entry {y}");
 	let attacks: Vec<(&str, Tamper, &str)> = vec![
-		(
-			"a replay of the older page",
-			Tamper::Replay(older.clone()),
-			stale.as_str(),
-		),
+		("a replay of the older page", Tamper::Replay(older.clone()), stale.as_str()),
 		(
 			"a forged proven_at",
 			Tamper::ForgeProvenAt(4_294_967_000),
@@ -459,21 +412,9 @@ fn an_untrusted_gateway_cannot_roll_back_stall_or_exhaust_the_device() {
 			Tamper::RepeatCursor(newer.clone()),
 			"cursor not advancing",
 		),
-		(
-			"a cursor that advances forever",
-			Tamper::EndlessCursor(newer.clone()),
-			"too many pages",
-		),
-		(
-			"a body without end",
-			Tamper::EndlessBody,
-			"response size cap",
-		),
-		(
-			"a huge declared length",
-			Tamper::DeclaredHuge,
-			"response size cap",
-		),
+		("a cursor that advances forever", Tamper::EndlessCursor(newer.clone()), "too many pages"),
+		("a body without end", Tamper::EndlessBody, "response size cap"),
+		("a huge declared length", Tamper::DeclaredHuge, "response size cap"),
 		(
 			"more entries than asked for",
 			Tamper::Padded(newer.clone(), SYNC_PAGE as usize + 1),
@@ -481,10 +422,7 @@ fn an_untrusted_gateway_cannot_roll_back_stall_or_exhaust_the_device() {
 		),
 		(
 			"a valid proof with another entry's body",
-			Tamper::SwapBody {
-				id: y,
-				body: x_body.clone(),
-			},
+			Tamper::SwapBody { id: y, body: x_body.clone() },
 			another_body.as_str(),
 		),
 	];
@@ -515,9 +453,7 @@ fn an_untrusted_gateway_cannot_roll_back_stall_or_exhaust_the_device() {
 	let mut fresh_trust =
 		Trust::from_chain_spec(&dir.path().join("fresh-trust"), &stack.chain_spec)
 			.expect("a trust root");
-	let older_entries = fresh_trust
-		.verify(&older.proven)
-		.expect("the older page is genuine");
+	let older_entries = fresh_trust.verify(&older.proven).expect("the older page is genuine");
 	let models = std::env::var("MEMBRIA_MODELS").expect("MEMBRIA_MODELS (scripts/env.sh)");
 	let mut library = Device::open(DeviceOptions {
 		data_dir: device_dir.clone(),
@@ -536,22 +472,15 @@ fn an_untrusted_gateway_cannot_roll_back_stall_or_exhaust_the_device() {
 		})) => {
 			assert_eq!((held, held_at), (y, newer.proven_at));
 			assert_eq!((offered, offered_at), (x, older.proven_at));
-		}
+		},
 		other => panic!("an older answer must be refused as a rollback, got {other:?}"),
 	}
 	drop(library);
-	assert!(
-		snapshot(&device_dir) == before,
-		"the refused rollback changed the device"
-	);
+	assert!(snapshot(&device_dir) == before, "the refused rollback changed the device");
 
 	// --- The next honest sync loads what is new. ---
 	gateway.set(Tamper::Honest);
-	let z_body = synthetic_body(
-		OTHER,
-		"Herman Melville wrote Moby-Dick, published in 1851.",
-		3,
-	);
+	let z_body = synthetic_body(OTHER, "Herman Melville wrote Moby-Dick, published in 1851.", 3);
 	let z = validate(&runtime, &chain, &ipfs, OTHER, &z_body);
 	sync_until_new("an honest sync loading Z");
 	let last = gateway.last_page();

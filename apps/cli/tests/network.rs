@@ -40,10 +40,7 @@ struct Chain {
 
 impl Chain {
 	fn new(url: &str) -> Self {
-		Self {
-			rpc: NodeRpc::new(url),
-			runtime: tokio::runtime::Runtime::new().unwrap(),
-		}
+		Self { rpc: NodeRpc::new(url), runtime: tokio::runtime::Runtime::new().unwrap() }
 	}
 
 	fn header_number(&self, method: &str) -> u32 {
@@ -53,11 +50,8 @@ impl Chain {
 				_ => serde_json::json!([]),
 			};
 			let header: serde_json::Value = self.rpc.call("chain_getHeader", hash).await.unwrap();
-			u32::from_str_radix(
-				header["number"].as_str().unwrap().trim_start_matches("0x"),
-				16,
-			)
-			.unwrap()
+			u32::from_str_radix(header["number"].as_str().unwrap().trim_start_matches("0x"), 16)
+				.unwrap()
 		})
 	}
 
@@ -71,10 +65,7 @@ impl Chain {
 
 	/// The best block's hash (reads follow the best chain: during a finality stall too).
 	async fn best_hash(&self) -> H256 {
-		self.rpc
-			.call("chain_getBlockHash", serde_json::json!([]))
-			.await
-			.unwrap()
+		self.rpc.call("chain_getBlockHash", serde_json::json!([])).await.unwrap()
 	}
 
 	fn value<T: Decode>(&self, key: &[u8]) -> Option<T> {
@@ -107,11 +98,7 @@ impl Chain {
 				spec_version,
 				transaction_version,
 			};
-			let nonce = self
-				.rpc
-				.account_next_index(&who.public().to_ss58check())
-				.await
-				.unwrap();
+			let nonce = self.rpc.account_next_index(&who.public().to_ss58check()).await.unwrap();
 			self.rpc
 				.submit_extrinsic(&signed_extrinsic(who, call, nonce, &chain))
 				.await
@@ -142,13 +129,8 @@ fn submit_entry(chain: &Chain, alice: &MemberPorts, question: &str) -> u64 {
 		.unwrap_or_else(|e| panic!("the corpus answers {question}: {e}"))
 		.to_vec();
 	let ipfs = membria_ipfs::Client::new(&alice.ipfs_url(), Default::default()).unwrap();
-	chain
-		.runtime
-		.block_on(ipfs.add(&body))
-		.expect("added to Alice's IPFS");
-	let id: u64 = chain
-		.value(&storage_key("Kcg", "NextEntryId"))
-		.unwrap_or_default();
+	chain.runtime.block_on(ipfs.add(&body)).expect("added to Alice's IPFS");
+	let id: u64 = chain.value(&storage_key("Kcg", "NextEntryId")).unwrap_or_default();
 	let mut call = vec![KCG, 0];
 	question_key(question).encode_to(&mut call);
 	unixfs::file_cid(&body, CidVersion::V1).encode_to(&mut call);
@@ -157,11 +139,9 @@ fn submit_entry(chain: &Chain, alice: &MemberPorts, question: &str) -> u64 {
 	None::<u64>.encode_to(&mut call);
 	let bob = sr25519::Pair::from_string("//Bob", None).unwrap();
 	chain.submit(&bob, &call);
-	wait_until(
-		&format!("entry {id} on chain"),
-		Duration::from_secs(60),
-		|| chain.entry(id).is_some(),
-	);
+	wait_until(&format!("entry {id} on chain"), Duration::from_secs(60), || {
+		chain.entry(id).is_some()
+	});
 	id
 }
 
@@ -170,20 +150,16 @@ fn status(chain: &Chain, id: u64) -> EntryStatus<u32> {
 }
 
 fn wait_validated(chain: &Chain, id: u64) {
-	wait_until(
-		&format!("entry {id} validated"),
-		Duration::from_secs(240),
-		|| matches!(status(chain, id), EntryStatus::Validated { .. }),
-	);
+	wait_until(&format!("entry {id} validated"), Duration::from_secs(240), || {
+		matches!(status(chain, id), EntryStatus::Validated { .. })
+	});
 }
 
 #[test]
 fn dave_joins_and_the_network_survives_faults() {
 	let dir = tempfile::tempdir().expect("a temp dir");
-	let members: Vec<(Member, MemberPorts)> = Member::ALL
-		.into_iter()
-		.map(|m| (m, MemberPorts::free().unwrap()))
-		.collect();
+	let members: Vec<(Member, MemberPorts)> =
+		Member::ALL.into_iter().map(|m| (m, MemberPorts::free().unwrap())).collect();
 	let ports = |member: Member| members.iter().find(|(m, _)| *m == member).unwrap().1;
 	let mut net = NetStack::start(NetOptions {
 		dir: dir.path().to_path_buf(),
@@ -194,11 +170,9 @@ fn dave_joins_and_the_network_survives_faults() {
 	})
 	.expect("the network starts");
 	let alice = Chain::new(&ports(Member::Alice).node_url());
-	wait_until(
-		"blocks finalized by Alice, Bob and Charlie",
-		Duration::from_secs(120),
-		|| alice.finalized() >= 2,
-	);
+	wait_until("blocks finalized by Alice, Bob and Charlie", Duration::from_secs(120), || {
+		alice.finalized() >= 2
+	});
 
 	// --- Dave joins with the README's polkadot.js script. ---
 	let script =
@@ -210,16 +184,10 @@ fn dave_joins_and_the_network_survives_faults() {
 		.output()
 		.expect("node runs the script");
 	let stdout = String::from_utf8_lossy(&output.stdout);
-	assert!(
-		output.status.success(),
-		"{stdout}\n{}",
-		String::from_utf8_lossy(&output.stderr)
-	);
+	assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
 	println!("{stdout}");
 	assert!(stdout.contains("authored by //Dave"), "{stdout}");
-	let bonded: u128 = alice
-		.value(&storage_key("Validators", "TotalBonded"))
-		.unwrap();
+	let bonded: u128 = alice.value(&storage_key("Validators", "TotalBonded")).unwrap();
 
 	// --- Dave's worker attests: without his stake no entry reaches two thirds. ---
 	let first = submit_entry(&alice, &ports(Member::Alice), "What is Ethernet?");
@@ -233,15 +201,10 @@ fn dave_joins_and_the_network_survives_faults() {
 	});
 	let second = submit_entry(&alice, &ports(Member::Alice), "What is Unix?");
 	wait_validated(&alice, second);
-	net.site(Member::Charlie)
-		.unwrap()
-		.start_node()
-		.expect("Charlie restarts");
+	net.site(Member::Charlie).unwrap().start_node().expect("Charlie restarts");
 	let charlie = Chain::new(&ports(Member::Charlie).node_url());
 	let target = alice.finalized();
-	wait_until("Charlie caught up", Duration::from_secs(180), || {
-		charlie.finalized() >= target
-	});
+	wait_until("Charlie caught up", Duration::from_secs(180), || charlie.finalized() >= target);
 
 	// --- Two of four stop: finality stalls, nothing is decided; one returns, all resumes. ---
 	net.site(Member::Bob).unwrap().stop_node();
@@ -262,23 +225,14 @@ fn dave_joins_and_the_network_survives_faults() {
 		matches!(status(&alice, third), EntryStatus::Pending { .. }),
 		"no decision without two thirds of the stake"
 	);
-	net.site(Member::Bob)
-		.unwrap()
-		.start_node()
-		.expect("Bob restarts");
-	wait_until("finality resumed", Duration::from_secs(180), || {
-		alice.finalized() > stalled + 2
-	});
+	net.site(Member::Bob).unwrap().start_node().expect("Bob restarts");
+	wait_until("finality resumed", Duration::from_secs(180), || alice.finalized() > stalled + 2);
 	wait_validated(&alice, third);
 
 	// --- Each entry decided once; no bond lost. ---
-	let decided: u64 = alice
-		.value(&storage_key("Kcg", "ValidationLogLen"))
-		.unwrap();
+	let decided: u64 = alice.value(&storage_key("Kcg", "ValidationLogLen")).unwrap();
 	assert_eq!(decided, 3, "three validations, each logged once");
-	let after: u128 = alice
-		.value(&storage_key("Validators", "TotalBonded"))
-		.unwrap();
+	let after: u128 = alice.value(&storage_key("Validators", "TotalBonded")).unwrap();
 	assert_eq!(after, bonded, "no bond slashed or lost");
 	for id in [first, second, third] {
 		assert!(matches!(status(&alice, id), EntryStatus::Validated { .. }));

@@ -42,10 +42,7 @@ fn a_device_follows_an_authority_set_change() {
 	runtime.block_on(async {
 		// New session keys in the node's keystore, with the proof that Alice owns them.
 		let generated: serde_json::Value = rpc
-			.call(
-				"author_rotateKeysWithOwner",
-				serde_json::json!([to_hex(&alice.public().0)]),
-			)
+			.call("author_rotateKeysWithOwner", serde_json::json!([to_hex(&alice.public().0)]))
 			.await
 			.expect("the node generates keys");
 		let keys = from_hex(generated["keys"].as_str().unwrap()).unwrap();
@@ -59,10 +56,7 @@ fn a_device_follows_an_authority_set_change() {
 			spec_version,
 			transaction_version,
 		};
-		let nonce = rpc
-			.account_next_index(&alice.public().to_ss58check())
-			.await
-			.unwrap();
+		let nonce = rpc.account_next_index(&alice.public().to_ss58check()).await.unwrap();
 		rpc.submit_extrinsic(&signed_extrinsic(&alice, &call, nonce, &chain))
 			.await
 			.expect("set_keys is accepted");
@@ -70,10 +64,7 @@ fn a_device_follows_an_authority_set_change() {
 		// Two sessions (10 blocks each on dev) later, the set changes; finality goes on.
 		let started = Instant::now();
 		let change_block = loop {
-			assert!(
-				started.elapsed() < Duration::from_secs(400),
-				"no set change"
-			);
+			assert!(started.elapsed() < Duration::from_secs(400), "no set change");
 			tokio::time::sleep(Duration::from_secs(2)).await;
 			let head = rpc.finalized_head().await.unwrap();
 			let set_id = rpc
@@ -102,31 +93,18 @@ fn a_device_follows_an_authority_set_change() {
 		let mut trust = Trust::from_chain_spec(&dir.path().join("device"), &stack.chain_spec)
 			.expect("the trust root");
 		assert_eq!(trust.set().set_id, 0);
-		let proven = source
-			.prove(&at, trust.set_start(), Vec::new())
-			.await
-			.unwrap();
+		let proven = source.prove(&at, trust.set_start(), Vec::new()).await.unwrap();
 		assert_eq!(proven.set_changes.len(), 1);
 
 		// Without the change, the new set's justification is not the trusted set's.
 		let mut unlinked = proven.clone();
 		unlinked.set_changes.clear();
-		assert!(matches!(
-			trust.verify(&unlinked),
-			Err(TrustError::Finality(_))
-		));
+		assert!(matches!(trust.verify(&unlinked), Err(TrustError::Finality(_))));
 		// A change block with a forged signature is refused.
 		let mut forged = proven.clone();
 		forged.set_changes[0].justification.0[8 + 32 + 4 + 1 + 36 + 10] ^= 1;
-		assert!(matches!(
-			trust.verify(&forged),
-			Err(TrustError::SetChange { index: 0, .. })
-		));
-		assert_eq!(
-			trust.set().set_id,
-			0,
-			"nothing refused moved the trust root"
-		);
+		assert!(matches!(trust.verify(&forged), Err(TrustError::SetChange { index: 0, .. })));
+		assert_eq!(trust.set().set_id, 0, "nothing refused moved the trust root");
 
 		trust.verify(&proven).expect("proven through the change");
 		assert_eq!(trust.set().set_id, 1);
@@ -137,13 +115,8 @@ fn a_device_follows_an_authority_set_change() {
 		// The trust root is kept: reopened, it needs no change any more.
 		let mut reopened = Trust::open(&dir.path().join("device")).unwrap();
 		assert_eq!(reopened.set().set_id, 1);
-		let later = source
-			.prove(&at, reopened.set_start(), Vec::new())
-			.await
-			.unwrap();
+		let later = source.prove(&at, reopened.set_start(), Vec::new()).await.unwrap();
 		assert!(later.set_changes.is_empty());
-		reopened
-			.verify(&later)
-			.expect("the new set proves its blocks");
+		reopened.verify(&later).expect("the new set proves its blocks");
 	});
 }

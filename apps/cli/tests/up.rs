@@ -22,13 +22,8 @@ struct Ports([u16; 5]);
 
 impl Ports {
 	fn args(&self) -> Vec<String> {
-		let names = [
-			"--ipfs-port",
-			"--distiller-port",
-			"--rpc-port",
-			"--p2p-port",
-			"--gateway-port",
-		];
+		let names =
+			["--ipfs-port", "--distiller-port", "--rpc-port", "--p2p-port", "--gateway-port"];
 		names
 			.iter()
 			.zip(self.0)
@@ -77,7 +72,7 @@ fn read_until(lines: &mpsc::Receiver<String>, marker: &str, timeout: Duration) -
 				if done {
 					return seen;
 				}
-			}
+			},
 			Err(_) => panic!("no {marker:?} within {timeout:?}; saw {seen:#?}"),
 		}
 	}
@@ -86,10 +81,7 @@ fn read_until(lines: &mpsc::Receiver<String>, marker: &str, timeout: Duration) -
 /// Ctrl-C to the whole group, as a terminal sends it; the exit status.
 fn interrupt(child: &mut Child) -> std::process::ExitStatus {
 	let group = format!("-{}", child.id());
-	Command::new("kill")
-		.args(["-INT", "--", &group])
-		.status()
-		.expect("kill runs");
+	Command::new("kill").args(["-INT", "--", &group]).status().expect("kill runs");
 	child.wait().expect("membria up exits")
 }
 
@@ -125,10 +117,7 @@ fn membria_up_starts_answers_stops_and_continues() {
 		.unwrap();
 	assert_eq!(output.status.code(), Some(1));
 	let stderr = String::from_utf8_lossy(&output.stderr);
-	assert!(
-		stderr.contains(&format!("port {} (node RPC) is taken", ports.0[2])),
-		"{stderr}"
-	);
+	assert!(stderr.contains(&format!("port {} (node RPC) is taken", ports.0[2])), "{stderr}");
 	drop(taken);
 	// A missing node binary: named.
 	let output = Command::new(membria())
@@ -189,10 +178,7 @@ fn membria_up_starts_answers_stops_and_continues() {
 	let status = interrupt(&mut child);
 	assert!(status.success(), "{status:?}");
 	let rest = read_until(&lines, "stopped", Duration::from_secs(5));
-	assert!(
-		rest.iter().any(|l| l.contains("continues the same chain")),
-		"{rest:#?}"
-	);
+	assert!(rest.iter().any(|l| l.contains("continues the same chain")), "{rest:#?}");
 	for pid in &pids {
 		assert!(!running(pid), "process {pid} outlived membria up");
 	}
@@ -203,10 +189,7 @@ fn membria_up_starts_answers_stops_and_continues() {
 	read_until(&lines, "ready.", Duration::from_secs(180));
 	let deadline = Instant::now() + Duration::from_secs(60);
 	while best_block(&log) <= before {
-		assert!(
-			Instant::now() < deadline,
-			"the chain did not continue from #{before}"
-		);
+		assert!(Instant::now() < deadline, "the chain did not continue from #{before}");
 		std::thread::sleep(Duration::from_millis(500));
 	}
 	assert!(interrupt(&mut child).success());

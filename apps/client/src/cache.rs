@@ -26,26 +26,15 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
 	#[error("cache I/O at {path}: {source}")]
-	Io {
-		path: PathBuf,
-		source: std::io::Error,
-	},
+	Io { path: PathBuf, source: std::io::Error },
 	#[error("the body does not match the entry it is cached as: {0:?}")]
 	BodyMismatch(membria_offchain::CheckFailure),
 	#[error("the embeddings hold {got} values, the cache expects {expected} ({rows} phrasings of {dimension})")]
-	Dimension {
-		expected: usize,
-		got: usize,
-		rows: usize,
-		dimension: usize,
-	},
+	Dimension { expected: usize, got: usize, rows: usize, dimension: usize },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CacheError + '_ {
-	move |source| CacheError::Io {
-		path: path.to_path_buf(),
-		source,
-	}
+	move |source| CacheError::Io { path: path.to_path_buf(), source }
 }
 
 /// What was proven of a cached entry.
@@ -161,7 +150,7 @@ impl VerifiedCache {
 						let _ = std::fs::remove_file(&file);
 					}
 					cache.corrupted.push(corruption);
-				}
+				},
 			}
 		}
 		Ok(cache)
@@ -208,11 +197,7 @@ impl VerifiedCache {
 		let raw = std::fs::read(&embedding_path)
 			.map_err(|e| refuse(id, &embedding_path, e.to_string()))?;
 		if hex(&sp_crypto_hashing::blake2_256(&raw)) != entry.embedding_hash {
-			return Err(refuse(
-				id,
-				&embedding_path,
-				"embedding does not match its record".into(),
-			));
+			return Err(refuse(id, &embedding_path, "embedding does not match its record".into()));
 		}
 		let rows = phrasings(&body).len();
 		if raw.len() != rows * self.dimension * 4 {
@@ -234,11 +219,7 @@ impl VerifiedCache {
 	}
 
 	fn load(&mut self, entry: CachedEntry, embeddings: &[f32], body: &Body) {
-		self.index.push(
-			entry.id,
-			&tch::Tensor::from_slice(embeddings),
-			profile(body),
-		);
+		self.index.push(entry.id, &tch::Tensor::from_slice(embeddings), profile(body));
 		self.entries.push(entry);
 	}
 
@@ -309,8 +290,8 @@ impl VerifiedCache {
 		// The record first: without it, the rest is never loaded again.
 		for path in [entry_path, body_path, embedding_path] {
 			match std::fs::remove_file(&path) {
-				Ok(()) => {}
-				Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+				Ok(()) => {},
+				Err(e) if e.kind() == std::io::ErrorKind::NotFound => {},
 				Err(e) => return Err(io(&path)(e)),
 			}
 		}

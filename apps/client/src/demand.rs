@@ -89,10 +89,7 @@ impl DemandFiler {
 	pub fn new(suri: &str) -> Result<Self, DemandError> {
 		let pair = sr25519::Pair::from_string(suri, None)
 			.map_err(|e| DemandError::BadSecret(format!("{e:?}")))?;
-		Ok(Self {
-			pair,
-			lock: Mutex::new(None),
-		})
+		Ok(Self { pair, lock: Mutex::new(None) })
 	}
 
 	/// The filing account, SS58.
@@ -111,14 +108,10 @@ impl DemandFiler {
 					reason: "no genesis".into(),
 				})?;
 				let (spec_version, transaction_version) = rpc.runtime_version().await?;
-				let chain = ChainFacts {
-					genesis,
-					spec_version,
-					transaction_version,
-				};
+				let chain = ChainFacts { genesis, spec_version, transaction_version };
 				*facts = Some(chain);
 				chain
-			}
+			},
 		};
 		let nonce = rpc.account_next_index(&self.account()).await?;
 		let extrinsic =
@@ -129,7 +122,7 @@ impl DemandFiler {
 				// A runtime upgrade changes the versions: read them again next time.
 				*facts = None;
 				Err(error.into())
-			}
+			},
 		}
 	}
 }
@@ -141,11 +134,8 @@ mod tests {
 	#[test]
 	fn extrinsics_are_length_prefixed_signed_v4_and_verify() {
 		let pair = sr25519::Pair::from_string("//Dave", None).unwrap();
-		let chain = ChainFacts {
-			genesis: H256([7; 32]),
-			spec_version: 100,
-			transaction_version: 1,
-		};
+		let chain =
+			ChainFacts { genesis: H256([7; 32]), spec_version: 100, transaction_version: 1 };
 		let call = request_knowledge_call("What is rust?");
 		assert_eq!(&call[..2], &[21, 0]);
 		let xt = signed_extrinsic(&pair, &call, 5, &chain);
@@ -164,10 +154,7 @@ mod tests {
 		payload.extend(&inner[99..inner.len() - call.len()]);
 		(100u32, 1u32, chain.genesis, chain.genesis).encode_to(&mut payload);
 		assert!(sr25519::Pair::verify(&signature, &payload, &pair.public()));
-		assert!(matches!(
-			DemandFiler::new("not a key"),
-			Err(DemandError::BadSecret(_))
-		));
+		assert!(matches!(DemandFiler::new("not a key"), Err(DemandError::BadSecret(_))));
 	}
 
 	use codec::Decode;

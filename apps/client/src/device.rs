@@ -80,12 +80,7 @@ pub struct LocalAnswer {
 impl LocalAnswer {
 	/// The entry as one passage of text (question, answer, facts): what generation reads.
 	pub fn passage(&self) -> String {
-		format!(
-			"{} {} {}",
-			self.body.question,
-			self.body.answer,
-			self.body.facts.join(" ")
-		)
+		format!("{} {} {}", self.body.question, self.body.answer, self.body.facts.join(" "))
 	}
 }
 
@@ -102,10 +97,7 @@ pub enum RemoteOutcome {
 	/// Entries were proven and loaded, and one answers the question.
 	Hit(Box<LocalAnswer>),
 	/// No answer; the reason, and the demand the server filed, if it did.
-	Miss {
-		reason: String,
-		demand: Option<DemandFiled>,
-	},
+	Miss { reason: String, demand: Option<DemandFiled> },
 }
 
 /// What `sync` did.
@@ -168,7 +160,7 @@ impl Device {
 			(Ok(trust), _) => trust,
 			(Err(TrustError::NoTrustRoot(_)), Some(spec)) => {
 				Trust::from_chain_spec(&options.data_dir, spec)?
-			}
+			},
 			(Err(error), _) => return Err(error.into()),
 		};
 		let embedder = Embedder::load(&options.model_dir)?;
@@ -178,10 +170,8 @@ impl Device {
 		}
 		let path = options.data_dir.join(SYNC_FILE);
 		let mut sync: SyncState = match std::fs::read(&path) {
-			Ok(raw) => serde_json::from_slice(&raw).map_err(|e| DeviceError::State {
-				path: path.clone(),
-				reason: e.to_string(),
-			})?,
+			Ok(raw) => serde_json::from_slice(&raw)
+				.map_err(|e| DeviceError::State { path: path.clone(), reason: e.to_string() })?,
 			Err(_) => SyncState::default(),
 		};
 		if !cache.corrupted().is_empty() {
@@ -210,10 +200,7 @@ impl Device {
 
 	fn save_sync(&self) -> Result<(), DeviceError> {
 		let path = self.data_dir.join(SYNC_FILE);
-		let error = |reason: String| DeviceError::State {
-			path: path.clone(),
-			reason,
-		};
+		let error = |reason: String| DeviceError::State { path: path.clone(), reason };
 		let json = serde_json::to_vec(&self.sync).map_err(|e| error(e.to_string()))?;
 		let tmp = path.with_extension("tmp");
 		std::fs::write(&tmp, json).map_err(|e| error(e.to_string()))?;
@@ -252,20 +239,15 @@ impl Device {
 			.entries()
 			.iter()
 			.map(|cached| {
-				let answer = Answer {
-					id: cached.id,
-					proven_at: cached.proven_at_number,
-				};
+				let answer = Answer { id: cached.id, proven_at: cached.proven_at_number };
 				(cached.question_key.clone(), answer)
 			})
 			.collect();
 		let mut admissions = Vec::with_capacity(entries.len());
 		for proven in entries {
 			let key = hex::encode(proven.verified.entry.question_key);
-			let offered = Answer {
-				id: proven.verified.id,
-				proven_at: proven.verified.proven_at.number,
-			};
+			let offered =
+				Answer { id: proven.verified.id, proven_at: proven.verified.proven_at.number };
 			let for_key: Vec<Answer> = held
 				.iter()
 				.filter(|(held_key, _)| *held_key == key)
@@ -296,11 +278,7 @@ impl Device {
 			let texts = crate::cache::phrasings(&proven.body);
 			let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
 			let embeddings = Vec::<f32>::try_from(
-				&self
-					.embedder
-					.embed(&texts)?
-					.to(tch::Device::Cpu)
-					.flatten(0, -1),
+				&self.embedder.embed(&texts)?.to(tch::Device::Cpu).flatten(0, -1),
 			)
 			.map_err(EmbedError::from)?;
 			let entry = &proven.verified.entry;
@@ -313,10 +291,7 @@ impl Device {
 				entry.question_key,
 				&entry.cid,
 				entry.content_hash.0,
-				(
-					proven.verified.proven_at.number,
-					proven.verified.proven_at.hash.0,
-				),
+				(proven.verified.proven_at.number, proven.verified.proven_at.hash.0),
 				proven.verified.approving_stake.unwrap_or_default(),
 				&proven.bytes,
 				&embeddings,
@@ -362,11 +337,7 @@ impl Device {
 	pub fn ask_local(&mut self, question: &str) -> Result<LocalOutcome, DeviceError> {
 		let embedding = tch::Tensor::from_slice(&self.embedder.embed_one(question)?);
 		let query = Query::new(question);
-		match self
-			.cache
-			.index()
-			.lookup(&embedding, &query, &self.thresholds, CANDIDATES)
-		{
+		match self.cache.index().lookup(&embedding, &query, &self.thresholds, CANDIDATES) {
 			Ok(best) => {
 				let entry = self
 					.cache
@@ -376,12 +347,8 @@ impl Device {
 				let bytes = self.cache.body(best.id)?;
 				let body = Body::parse(&bytes)
 					.map_err(|e| DeviceError::CacheRead(best.id, format!("{e:?}")))?;
-				Ok(LocalOutcome::Hit(Box::new(LocalAnswer {
-					entry,
-					body,
-					score: best.score,
-				})))
-			}
+				Ok(LocalOutcome::Hit(Box::new(LocalAnswer { entry, body, score: best.score })))
+			},
 			Err(miss) => Ok(LocalOutcome::Miss(miss.to_string())),
 		}
 	}
@@ -392,21 +359,14 @@ impl Device {
 		let query = tch::Tensor::from_slice(&self.embedder.embed_one(question)?);
 		let scored = self.cache.index().search(&query, k);
 		let mut out = Vec::new();
-		for best in scored
-			.into_iter()
-			.filter(|s| s.score >= self.thresholds.base)
-		{
+		for best in scored.into_iter().filter(|s| s.score >= self.thresholds.base) {
 			let Some(entry) = self.cache.entry(best.id).cloned() else {
 				continue;
 			};
 			let bytes = self.cache.body(best.id)?;
 			let body = Body::parse(&bytes)
 				.map_err(|e| DeviceError::CacheRead(best.id, format!("{e:?}")))?;
-			out.push(LocalAnswer {
-				entry,
-				body,
-				score: best.score,
-			});
+			out.push(LocalAnswer { entry, body, score: best.score });
 		}
 		Ok(out)
 	}

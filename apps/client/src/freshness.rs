@@ -28,13 +28,7 @@ pub const MAX_SYNC_PAGES: usize = 1_000;
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum FreshnessError {
 	#[error("rollback: entry {offered} is proven at block {offered_at}, not after block {held_at} at which this device proved entry {held} as the answer to the same question (key {key}); the device keeps the newer answer")]
-	Rollback {
-		key: String,
-		held: u64,
-		held_at: u32,
-		offered: u64,
-		offered_at: u32,
-	},
+	Rollback { key: String, held: u64, held_at: u32, offered: u64, offered_at: u32 },
 	#[error("proven_at mismatch: the server says the page is proven at block {claimed}, the header it sent (and the device verified) is block {verified}")]
 	ProvenAtMismatch { claimed: u32, verified: u32 },
 	#[error("cursor not advancing: the device sent cursor {sent:?} and the server's next cursor is {next}, not after it")]
@@ -81,9 +75,7 @@ pub fn admit(key: &str, held: &[Answer], offered: Answer) -> Result<Admission, F
 			offered_at: offered.proven_at,
 		});
 	}
-	Ok(Admission::New {
-		supersedes: held.iter().map(|answer| answer.id).collect(),
-	})
+	Ok(Admission::New { supersedes: held.iter().map(|answer| answer.id).collect() })
 }
 
 /// The server's `proven_at` must be the block of the header the device verified.
@@ -101,7 +93,7 @@ pub fn advance_cursor(sent: Option<u64>, next: Option<u64>) -> Result<Option<u64
 	match next {
 		Some(next) if next <= sent.unwrap_or(0) => {
 			Err(FreshnessError::CursorNotAdvancing { sent, next })
-		}
+		},
 		next => Ok(next),
 	}
 }
@@ -118,9 +110,7 @@ pub fn check_page_len(asked: usize, got: usize) -> Result<(), FreshnessError> {
 /// Whether a sync that has followed `pages` pages may fetch another.
 pub fn check_page_count(pages: usize) -> Result<(), FreshnessError> {
 	if pages >= MAX_SYNC_PAGES {
-		Err(FreshnessError::TooManyPages {
-			limit: MAX_SYNC_PAGES,
-		})
+		Err(FreshnessError::TooManyPages { limit: MAX_SYNC_PAGES })
 	} else {
 		Ok(())
 	}
@@ -145,25 +135,14 @@ mod tests {
 	#[test]
 	fn only_a_later_answer_replaces_what_is_held() {
 		// Nothing held: a new answer.
-		assert_eq!(
-			admit("k", &[], answer(1, 10)),
-			Ok(Admission::New { supersedes: vec![] })
-		);
+		assert_eq!(admit("k", &[], answer(1, 10)), Ok(Admission::New { supersedes: vec![] }));
 		// The same entry again, at any block: known.
-		assert_eq!(
-			admit("k", &[answer(1, 10)], answer(1, 5)),
-			Ok(Admission::Known)
-		);
-		assert_eq!(
-			admit("k", &[answer(1, 10)], answer(1, 20)),
-			Ok(Admission::Known)
-		);
+		assert_eq!(admit("k", &[answer(1, 10)], answer(1, 5)), Ok(Admission::Known));
+		assert_eq!(admit("k", &[answer(1, 10)], answer(1, 20)), Ok(Admission::Known));
 		// A later answer supersedes.
 		assert_eq!(
 			admit("k", &[answer(1, 10)], answer(2, 11)),
-			Ok(Admission::New {
-				supersedes: vec![1]
-			})
+			Ok(Admission::New { supersedes: vec![1] })
 		);
 		// An older one is a rollback, naming both.
 		assert_eq!(
@@ -184,11 +163,7 @@ mod tests {
 		// Against several held answers, the newest decides and is named.
 		assert!(matches!(
 			admit("k", &[answer(1, 5), answer(2, 30)], answer(3, 10)),
-			Err(FreshnessError::Rollback {
-				held: 2,
-				held_at: 30,
-				..
-			})
+			Err(FreshnessError::Rollback { held: 2, held_at: 30, .. })
 		));
 	}
 
@@ -198,10 +173,7 @@ mod tests {
 		let forged = check_claimed_block(4_294_967_000, 42).unwrap_err();
 		assert_eq!(
 			forged,
-			FreshnessError::ProvenAtMismatch {
-				claimed: 4_294_967_000,
-				verified: 42
-			}
+			FreshnessError::ProvenAtMismatch { claimed: 4_294_967_000, verified: 42 }
 		);
 		assert!(forged.to_string().contains("proven_at mismatch"));
 	}
@@ -225,18 +197,13 @@ mod tests {
 		assert_eq!(check_page_len(200, 200), Ok(()));
 		assert_eq!(
 			check_page_len(200, 201),
-			Err(FreshnessError::TooManyEntries {
-				asked: 200,
-				got: 201
-			})
+			Err(FreshnessError::TooManyEntries { asked: 200, got: 201 })
 		);
 		assert_eq!(check_page_count(0), Ok(()));
 		assert_eq!(check_page_count(MAX_SYNC_PAGES - 1), Ok(()));
 		assert_eq!(
 			check_page_count(MAX_SYNC_PAGES),
-			Err(FreshnessError::TooManyPages {
-				limit: MAX_SYNC_PAGES
-			})
+			Err(FreshnessError::TooManyPages { limit: MAX_SYNC_PAGES })
 		);
 	}
 

@@ -19,11 +19,7 @@ pub enum RpcError {
 	#[error("the node at {url} is unreachable: {reason}")]
 	Unreachable { url: String, reason: String },
 	#[error("the node refused {method}: {message} (code {code})")]
-	Refused {
-		method: String,
-		code: i64,
-		message: String,
-	},
+	Refused { method: String, code: i64, message: String },
 	#[error("the node's answer to {method} is malformed: {reason}")]
 	Malformed { method: String, reason: String },
 }
@@ -66,11 +62,7 @@ impl NodeRpc {
 			.timeout(Duration::from_secs(30))
 			.build()
 			.unwrap_or_default();
-		Self {
-			http,
-			url,
-			next_id: AtomicU64::new(1),
-		}
+		Self { http, url, next_id: AtomicU64::new(1) }
 	}
 
 	/// The URL spoken to.
@@ -86,10 +78,7 @@ impl NodeRpc {
 	) -> Result<T, RpcError> {
 		let id = self.next_id.fetch_add(1, Ordering::Relaxed);
 		let request = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
-		let unreachable = |reason: String| RpcError::Unreachable {
-			url: self.url.clone(),
-			reason,
-		};
+		let unreachable = |reason: String| RpcError::Unreachable { url: self.url.clone(), reason };
 		let response = self
 			.http
 			.post(&self.url)
@@ -97,14 +86,8 @@ impl NodeRpc {
 			.send()
 			.await
 			.map_err(|e| unreachable(e.to_string()))?;
-		let malformed = |reason: String| RpcError::Malformed {
-			method: method.to_string(),
-			reason,
-		};
-		let mut body: Value = response
-			.json()
-			.await
-			.map_err(|e| malformed(e.to_string()))?;
+		let malformed = |reason: String| RpcError::Malformed { method: method.to_string(), reason };
+		let mut body: Value = response.json().await.map_err(|e| malformed(e.to_string()))?;
 		if let Some(error) = body.get("error") {
 			return Err(RpcError::Refused {
 				method: method.to_string(),
@@ -116,10 +99,7 @@ impl NodeRpc {
 	}
 
 	fn malformed(method: &str, reason: impl ToString) -> RpcError {
-		RpcError::Malformed {
-			method: method.to_string(),
-			reason: reason.to_string(),
-		}
+		RpcError::Malformed { method: method.to_string(), reason: reason.to_string() }
 	}
 
 	async fn call_hex(&self, method: &str, params: Value) -> Result<Option<Vec<u8>>, RpcError> {
@@ -193,8 +173,7 @@ impl NodeRpc {
 
 	/// A storage value at block `at` (unproven).
 	pub async fn storage(&self, key: &[u8], at: H256) -> Result<Option<Vec<u8>>, RpcError> {
-		self.call_hex("state_getStorage", json!([to_hex(key), at]))
-			.await
+		self.call_hex("state_getStorage", json!([to_hex(key), at])).await
 	}
 
 	/// Calls a runtime API at block `at` and decodes its SCALE result.
@@ -240,11 +219,7 @@ impl NodeRpc {
 
 /// A header from its JSON-RPC form (digest items are SCALE hex).
 pub fn header_from_json(json: &Value) -> Result<Header, String> {
-	let text = |name: &str| {
-		json[name]
-			.as_str()
-			.ok_or_else(|| format!("the header has no {name}"))
-	};
+	let text = |name: &str| json[name].as_str().ok_or_else(|| format!("the header has no {name}"));
 	let hash = |name: &str| text(name).and_then(hash_from_hex);
 	let number = text("number")?;
 	let number = u32::from_str_radix(number.strip_prefix("0x").unwrap_or(number), 16)
@@ -272,18 +247,15 @@ pub fn grandpa_justification(justifications: &Value) -> Option<Vec<u8>> {
 	let as_bytes = |value: &Value| -> Option<Vec<u8>> {
 		match value {
 			Value::String(text) => from_hex(text).ok(),
-			Value::Array(items) => items
-				.iter()
-				.map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok()))
-				.collect(),
+			Value::Array(items) => {
+				items.iter().map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok())).collect()
+			},
 			_ => None,
 		}
 	};
 	justifications.as_array()?.iter().find_map(|pair| {
 		let engine = as_bytes(pair.get(0)?)?;
-		(engine == b"FRNK")
-			.then(|| as_bytes(pair.get(1)?))
-			.flatten()
+		(engine == b"FRNK").then(|| as_bytes(pair.get(1)?)).flatten()
 	})
 }
 
@@ -320,18 +292,12 @@ mod tests {
 		let justifications = json!([[[66, 69, 69, 70], "0x01"], [[70, 82, 78, 75], "0x0203"]]);
 		assert_eq!(grandpa_justification(&justifications), Some(vec![2, 3]));
 		assert_eq!(grandpa_justification(&json!(null)), None);
-		assert_eq!(
-			grandpa_justification(&json!([[[66, 69, 69, 70], "0x01"]])),
-			None
-		);
+		assert_eq!(grandpa_justification(&json!([[[66, 69, 69, 70], "0x01"]])), None);
 	}
 
 	#[test]
 	fn websocket_urls_are_spoken_to_over_http() {
-		assert_eq!(
-			NodeRpc::new("ws://127.0.0.1:9944").url(),
-			"http://127.0.0.1:9944"
-		);
+		assert_eq!(NodeRpc::new("ws://127.0.0.1:9944").url(), "http://127.0.0.1:9944");
 		assert_eq!(NodeRpc::new("http://a:1").url(), "http://a:1");
 	}
 }

@@ -49,11 +49,7 @@ pub enum ServerError {
 	#[error("{url} is unreachable: {reason}")]
 	Unreachable { url: String, reason: String },
 	#[error("{url} refused ({status}): {reason}")]
-	Refused {
-		url: String,
-		status: u16,
-		reason: String,
-	},
+	Refused { url: String, status: u16, reason: String },
 	#[error("{url} answered something malformed or truncated: {reason}")]
 	Malformed { url: String, reason: String },
 	#[error(transparent)]
@@ -77,19 +73,17 @@ async fn read_capped(
 	url: &str,
 	limit: usize,
 ) -> Result<Vec<u8>, ServerError> {
-	let too_large = || ServerError::TooLarge {
-		url: url.to_string(),
-		limit,
-	};
+	let too_large = || ServerError::TooLarge { url: url.to_string(), limit };
 	let declared = response.content_length();
 	if declared.is_some_and(|length| length > limit as u64) {
 		return Err(too_large());
 	}
 	let mut body = Vec::with_capacity(declared.map_or(0, |length| length as usize).min(1 << 20));
-	while let Some(chunk) = response.chunk().await.map_err(|e| ServerError::Malformed {
-		url: url.to_string(),
-		reason: e.to_string(),
-	})? {
+	while let Some(chunk) = response
+		.chunk()
+		.await
+		.map_err(|e| ServerError::Malformed { url: url.to_string(), reason: e.to_string() })?
+	{
 		if !within_cap(body.len(), chunk.len(), limit) {
 			return Err(too_large());
 		}
@@ -110,10 +104,7 @@ impl GatewayClient {
 			.timeout(Duration::from_secs(120))
 			.build()
 			.unwrap_or_default();
-		Self {
-			http,
-			base: base.trim_end_matches('/').to_string(),
-		}
+		Self { http, base: base.trim_end_matches('/').to_string() }
 	}
 
 	/// Sends `request` and decodes its answer, read with a running limit of `limit` bytes (a
@@ -124,10 +115,10 @@ impl GatewayClient {
 		request: reqwest::RequestBuilder,
 		limit: usize,
 	) -> Result<T, ServerError> {
-		let response = request.send().await.map_err(|e| ServerError::Unreachable {
-			url: url.clone(),
-			reason: e.to_string(),
-		})?;
+		let response = request
+			.send()
+			.await
+			.map_err(|e| ServerError::Unreachable { url: url.clone(), reason: e.to_string() })?;
 		let status = response.status();
 		if !status.is_success() {
 			let reason = match read_capped(response, &url, ERROR_BODY_CAP).await {
@@ -136,25 +127,18 @@ impl GatewayClient {
 					.unwrap_or_else(|_| String::from_utf8_lossy(&bytes).into_owned()),
 				Err(error) => error.to_string(),
 			};
-			return Err(ServerError::Refused {
-				url,
-				status: status.as_u16(),
-				reason,
-			});
+			return Err(ServerError::Refused { url, status: status.as_u16(), reason });
 		}
 		let bytes = read_capped(response, &url, limit).await?;
-		serde_json::from_slice(&bytes).map_err(|e| ServerError::Malformed {
-			url,
-			reason: e.to_string(),
-		})
+		serde_json::from_slice(&bytes)
+			.map_err(|e| ServerError::Malformed { url, reason: e.to_string() })
 	}
 
 	/// `POST /v1/ask`.
 	pub async fn ask(&self, request: &AskRequest) -> Result<AskResponse, ServerError> {
 		let url = format!("{}/v1/ask", self.base);
 		let limit = response_cap(request.k.unwrap_or(MAX_ASK_K) as usize);
-		self.read(url.clone(), self.http.post(&url).json(request), limit)
-			.await
+		self.read(url.clone(), self.http.post(&url).json(request), limit).await
 	}
 
 	/// `GET /v1/sync`.
@@ -164,26 +148,19 @@ impl GatewayClient {
 		cursor: Option<u64>,
 		set_start: u32,
 	) -> Result<SyncResponse, ServerError> {
-		let mut url = format!(
-			"{}/v1/sync?since={since}&set_start={set_start}&limit={SYNC_PAGE}",
-			self.base
-		);
+		let mut url =
+			format!("{}/v1/sync?since={since}&set_start={set_start}&limit={SYNC_PAGE}", self.base);
 		if let Some(cursor) = cursor {
 			url.push_str(&format!("&cursor={cursor}"));
 		}
-		self.read(
-			url.clone(),
-			self.http.get(&url),
-			response_cap(SYNC_PAGE as usize),
-		)
-		.await
+		self.read(url.clone(), self.http.get(&url), response_cap(SYNC_PAGE as usize))
+			.await
 	}
 
 	/// `GET /v1/entries/{id}`.
 	pub async fn entry(&self, id: u64, set_start: u32) -> Result<Proven, ServerError> {
 		let url = format!("{}/v1/entries/{id}?set_start={set_start}", self.base);
-		self.read(url.clone(), self.http.get(&url), response_cap(1))
-			.await
+		self.read(url.clone(), self.http.get(&url), response_cap(1)).await
 	}
 }
 
@@ -233,21 +210,15 @@ impl NodeServer {
 		set_start: u32,
 	) -> Result<SyncResponse, ServerError> {
 		let at = self.justified().await?;
-		let (validated, next_cursor) = self
-			.source
-			.validated_since(at.hash, since, cursor, SYNC_PAGE)
-			.await?;
+		let (validated, next_cursor) =
+			self.source.validated_since(at.hash, since, cursor, SYNC_PAGE).await?;
 		let current = self
 			.source
 			.still_validated(at.hash, validated.into_iter().map(|(id, _)| id))
 			.await?;
 		let entries = self.bodies(at.hash, current).await?;
 		let proven = self.source.prove(&at, set_start, entries).await?;
-		Ok(SyncResponse {
-			proven,
-			next_cursor,
-			proven_at: at.header.number,
-		})
+		Ok(SyncResponse { proven, next_cursor, proven_at: at.header.number })
 	}
 
 	/// The proven answer to exactly this question (by question key), if the chain has one.
@@ -309,9 +280,8 @@ impl Server {
 		match self {
 			Self::Gateway(gateway) => gateway.ask(request).await,
 			Self::Node(node) => {
-				node.ask(&request.question, request.set_start.unwrap_or_default())
-					.await
-			}
+				node.ask(&request.question, request.set_start.unwrap_or_default()).await
+			},
 		}
 	}
 
@@ -334,16 +304,9 @@ mod tests {
 		// A body at the chain's largest size, hex-encoded, fits with its proof and the header.
 		assert!(one > 2 * MAX_BODY_SIZE + RESPONSE_OVERHEAD);
 		assert!(one < 8 * MAX_BODY_SIZE);
-		assert_eq!(
-			page - RESPONSE_OVERHEAD,
-			SYNC_PAGE as usize * (one - RESPONSE_OVERHEAD)
-		);
+		assert_eq!(page - RESPONSE_OVERHEAD, SYNC_PAGE as usize * (one - RESPONSE_OVERHEAD));
 		assert!(page < 450 * MAX_BODY_SIZE, "a page stays bounded: {page}");
-		assert_eq!(
-			response_cap(usize::MAX),
-			usize::MAX,
-			"saturates, never wraps"
-		);
+		assert_eq!(response_cap(usize::MAX), usize::MAX, "saturates, never wraps");
 	}
 
 	#[test]

@@ -64,11 +64,7 @@ impl ProofSource {
 		for _ in 0..=window {
 			let (header, justification) = self.rpc.justified_header(hash).await?;
 			if let Some(justification) = justification {
-				return Ok(Some(JustifiedBlock {
-					hash,
-					header,
-					justification,
-				}));
+				return Ok(Some(JustifiedBlock { hash, header, justification }));
 			}
 			if header.number == 0 {
 				break;
@@ -132,12 +128,10 @@ impl ProofSource {
 		let Some(raw) = self.rpc.storage(&key, at).await? else {
 			return Ok(None);
 		};
-		codec::Decode::decode(&mut &raw[..])
-			.map(Some)
-			.map_err(|e| RpcError::Malformed {
-				method: "state_getStorage".into(),
-				reason: format!("entry {id}: {e}"),
-			})
+		codec::Decode::decode(&mut &raw[..]).map(Some).map_err(|e| RpcError::Malformed {
+			method: "state_getStorage".into(),
+			reason: format!("entry {id}: {e}"),
+		})
 	}
 
 	/// Those of `ids` still validated at `at` (the validation log also lists entries since
@@ -150,10 +144,7 @@ impl ProofSource {
 		let mut out = Vec::new();
 		for id in ids {
 			if let Some(entry) = self.entry(id, at).await? {
-				if matches!(
-					entry.status,
-					membria_verifier::EntryStatus::Validated { .. }
-				) {
+				if matches!(entry.status, membria_verifier::EntryStatus::Validated { .. }) {
 					out.push(id);
 				}
 			}
@@ -169,12 +160,8 @@ impl ProofSource {
 		set_start: u32,
 		entries: Vec<(u64, QuestionKey, Vec<u8>)>,
 	) -> Result<Proven, RpcError> {
-		let set_changes = self
-			.set_changes(set_start)
-			.await?
-			.iter()
-			.map(JustifiedBlock::to_wire)
-			.collect();
+		let set_changes =
+			self.set_changes(set_start).await?.iter().map(JustifiedBlock::to_wire).collect();
 		let keys: Vec<Vec<u8>> = entries
 			.iter()
 			.flat_map(|(id, question_key, _)| entry_proof_keys(*id, question_key))
@@ -182,12 +169,7 @@ impl ProofSource {
 		let proof = if keys.is_empty() {
 			Vec::new()
 		} else {
-			self.rpc
-				.read_proof(&keys, at.hash)
-				.await?
-				.into_iter()
-				.map(HexBytes)
-				.collect()
+			self.rpc.read_proof(&keys, at.hash).await?.into_iter().map(HexBytes).collect()
 		};
 		Ok(Proven {
 			set_changes,
@@ -195,10 +177,7 @@ impl ProofSource {
 			proof,
 			entries: entries
 				.into_iter()
-				.map(|(id, _, body)| ProvenBody {
-					id,
-					body: HexBytes(body),
-				})
+				.map(|(id, _, body)| ProvenBody { id, body: HexBytes(body) })
 				.collect(),
 		})
 	}

@@ -94,10 +94,7 @@ pub struct Trust {
 const FILE: &str = "trust.json";
 
 fn io_error(path: &Path, error: impl ToString) -> TrustError {
-	TrustError::Io {
-		path: path.to_path_buf(),
-		reason: error.to_string(),
-	}
+	TrustError::Io { path: path.to_path_buf(), reason: error.to_string() }
 }
 
 impl Trust {
@@ -108,7 +105,7 @@ impl Trust {
 			Ok(raw) => raw,
 			Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
 				return Err(TrustError::NoTrustRoot(data_dir.to_path_buf()))
-			}
+			},
 			Err(e) => return Err(io_error(&path, e)),
 		};
 		let record: TrustRecord = serde_json::from_slice(&raw).map_err(|e| io_error(&path, e))?;
@@ -116,10 +113,7 @@ impl Trust {
 			.map_err(|e| io_error(&path, e))?;
 		Ok(Self {
 			path,
-			set: AuthoritySet {
-				set_id: record.set_id,
-				authorities,
-			},
+			set: AuthoritySet { set_id: record.set_id, authorities },
 			set_start: record.set_start,
 			last_proven: record.last_proven,
 		})
@@ -128,10 +122,7 @@ impl Trust {
 	/// A trust root from a raw chain spec (`membria-node build-spec --raw`), saved in
 	/// `data_dir`: the genesis authority set.
 	pub fn from_chain_spec(data_dir: &Path, spec: &Path) -> Result<Self, TrustError> {
-		let bad = |reason: String| TrustError::ChainSpec {
-			path: spec.to_path_buf(),
-			reason,
-		};
+		let bad = |reason: String| TrustError::ChainSpec { path: spec.to_path_buf(), reason };
 		let raw = std::fs::read(spec).map_err(|e| bad(e.to_string()))?;
 		let json: serde_json::Value =
 			serde_json::from_slice(&raw).map_err(|e| bad(format!("not JSON: {e}")))?;
@@ -146,12 +137,7 @@ impl Trust {
 		let value = crate::rpc::from_hex(value).map_err(bad)?;
 		let set = AuthoritySet::from_genesis_value(&value).map_err(|e| bad(e.to_string()))?;
 		std::fs::create_dir_all(data_dir).map_err(|e| io_error(data_dir, e))?;
-		let trust = Self {
-			path: data_dir.join(FILE),
-			set,
-			set_start: 0,
-			last_proven: 0,
-		};
+		let trust = Self { path: data_dir.join(FILE), set, set_start: 0, last_proven: 0 };
 		trust.save()?;
 		Ok(trust)
 	}
@@ -261,8 +247,6 @@ impl Trust {
 }
 
 fn decode_header(raw: &HexBytes) -> Result<Header, TrustError> {
-	Header::decode(&mut &raw.0[..]).map_err(|e| TrustError::Undecodable {
-		what: "header",
-		reason: e.to_string(),
-	})
+	Header::decode(&mut &raw.0[..])
+		.map_err(|e| TrustError::Undecodable { what: "header", reason: e.to_string() })
 }

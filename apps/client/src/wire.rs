@@ -83,10 +83,7 @@ mod tests {
 	fn hex_bytes_round_trip_and_refuse_non_hex() {
 		let json = serde_json::to_string(&HexBytes(vec![0, 255])).unwrap();
 		assert_eq!(json, "\"0x00ff\"");
-		assert_eq!(
-			serde_json::from_str::<HexBytes>(&json).unwrap(),
-			HexBytes(vec![0, 255])
-		);
+		assert_eq!(serde_json::from_str::<HexBytes>(&json).unwrap(), HexBytes(vec![0, 255]));
 		assert!(serde_json::from_str::<HexBytes>("\"0xzz\"").is_err());
 		assert!(serde_json::from_str::<HexBytes>("12").is_err());
 	}

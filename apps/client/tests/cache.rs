@@ -13,15 +13,9 @@ fn body(question: &str, answer: &str) -> Vec<u8> {
 		question: question.into(),
 		answer: answer.into(),
 		facts: vec![answer.into()],
-		sources: vec![Source {
-			uri: "dict://elements/carbon".into(),
-			sha256: "0".repeat(64),
-		}],
+		sources: vec![Source { uri: "dict://elements/carbon".into(), sha256: "0".repeat(64) }],
 		links: vec![],
-		distiller: DistillerInfo {
-			name: "test".into(),
-			model: "corpus".into(),
-		},
+		distiller: DistillerInfo { name: "test".into(), model: "corpus".into() },
 		created: 0,
 	}
 	.to_bytes()
@@ -78,10 +72,7 @@ fn entries_survive_a_restart_and_are_searchable() {
 	assert_eq!(hit.id, 1);
 	assert_eq!(
 		cache.body(1).unwrap(),
-		body(
-			"What is the atomic number of carbon?",
-			"Carbon: Atomic number: 6"
-		)
+		body("What is the atomic number of carbon?", "Carbon: Atomic number: 6")
 	);
 }
 
@@ -111,13 +102,7 @@ fn corrupted_files_are_detected_removed_and_reported() {
 	let dir = tempfile::tempdir().unwrap();
 	{
 		let mut cache = VerifiedCache::open(dir.path(), DIMENSION).unwrap();
-		insert(
-			&mut cache,
-			1,
-			"What is Ethernet?",
-			"A local area network.",
-			[1.0, 0.0, 0.0, 0.0],
-		);
+		insert(&mut cache, 1, "What is Ethernet?", "A local area network.", [1.0, 0.0, 0.0, 0.0]);
 		insert(
 			&mut cache,
 			2,
@@ -125,20 +110,8 @@ fn corrupted_files_are_detected_removed_and_reported() {
 			"A local area network protocol.",
 			[0.0, 1.0, 0.0, 0.0],
 		);
-		insert(
-			&mut cache,
-			3,
-			"What is FDDI?",
-			"A fibre network.",
-			[0.0, 0.0, 1.0, 0.0],
-		);
-		insert(
-			&mut cache,
-			4,
-			"What is ATM?",
-			"A cell relay network.",
-			[0.0, 0.0, 0.0, 1.0],
-		);
+		insert(&mut cache, 3, "What is FDDI?", "A fibre network.", [0.0, 0.0, 1.0, 0.0]);
+		insert(&mut cache, 4, "What is ATM?", "A cell relay network.", [0.0, 0.0, 0.0, 1.0]);
 	}
 	// Entry 1: a body byte changed. Entry 2: its embedding changed. Entry 3: a record that is
 	// not JSON. Entry 4 stays intact.
@@ -155,26 +128,10 @@ fn corrupted_files_are_detected_removed_and_reported() {
 	assert_eq!(ids, vec![4], "only the intact entry is trusted");
 	let reasons: Vec<String> = cache.corrupted().iter().map(|c| c.reason.clone()).collect();
 	assert_eq!(cache.corrupted().len(), 3, "{reasons:?}");
-	assert!(
-		reasons.iter().any(|r| r.contains("body does not match")),
-		"{reasons:?}"
-	);
-	assert!(
-		reasons
-			.iter()
-			.any(|r| r.contains("embedding does not match")),
-		"{reasons:?}"
-	);
-	assert!(
-		reasons
-			.iter()
-			.any(|r| r.contains("unreadable entry record")),
-		"{reasons:?}"
-	);
-	assert!(
-		!dir.path().join("bodies/1.json").exists(),
-		"refused files are removed"
-	);
+	assert!(reasons.iter().any(|r| r.contains("body does not match")), "{reasons:?}");
+	assert!(reasons.iter().any(|r| r.contains("embedding does not match")), "{reasons:?}");
+	assert!(reasons.iter().any(|r| r.contains("unreadable entry record")), "{reasons:?}");
+	assert!(!dir.path().join("bodies/1.json").exists(), "refused files are removed");
 	// Opened again: nothing left to refuse.
 	let again = VerifiedCache::open(dir.path(), DIMENSION).unwrap();
 	assert!(again.corrupted().is_empty());
@@ -186,27 +143,13 @@ fn a_removed_entry_is_gone_from_disk_index_and_reopening() {
 	let dir = tempfile::tempdir().unwrap();
 	{
 		let mut cache = VerifiedCache::open(dir.path(), DIMENSION).unwrap();
-		insert(
-			&mut cache,
-			1,
-			"What is carbon?",
-			"Carbon is element 6.",
-			[1.0, 0.0, 0.0, 0.0],
-		);
-		insert(
-			&mut cache,
-			2,
-			"What is neon?",
-			"Neon is element 10.",
-			[0.0, 1.0, 0.0, 0.0],
-		);
+		insert(&mut cache, 1, "What is carbon?", "Carbon is element 6.", [1.0, 0.0, 0.0, 0.0]);
+		insert(&mut cache, 2, "What is neon?", "Neon is element 10.", [0.0, 1.0, 0.0, 0.0]);
 		assert!(cache.remove(1).unwrap());
 		assert!(!cache.remove(1).unwrap(), "removed once");
 		assert!(cache.entry(1).is_none());
 		assert!(cache.body(1).is_err());
-		let hits = cache
-			.index()
-			.search(&tch::Tensor::from_slice(&[1.0f32, 0.0, 0.0, 0.0]), 5);
+		let hits = cache.index().search(&tch::Tensor::from_slice(&[1.0f32, 0.0, 0.0, 0.0]), 5);
 		assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), vec![2]);
 	}
 	let cache = VerifiedCache::open(dir.path(), DIMENSION).unwrap();
@@ -258,10 +201,7 @@ fn an_entry_keeps_one_embedding_per_phrasing() {
 	// A cache written with another number of rows (an older matcher) is fetched again.
 	let path = dir.path().join("embeddings/1.f32");
 	let record_path = dir.path().join("entries/1.json");
-	let one_row: Vec<u8> = [1.0f32, 0.0, 0.0, 0.0]
-		.iter()
-		.flat_map(|x| x.to_le_bytes())
-		.collect();
+	let one_row: Vec<u8> = [1.0f32, 0.0, 0.0, 0.0].iter().flat_map(|x| x.to_le_bytes()).collect();
 	std::fs::write(&path, &one_row).unwrap();
 	let mut record: serde_json::Value =
 		serde_json::from_slice(&std::fs::read(&record_path).unwrap()).unwrap();
@@ -269,9 +209,5 @@ fn an_entry_keeps_one_embedding_per_phrasing() {
 	std::fs::write(&record_path, serde_json::to_vec(&record).unwrap()).unwrap();
 	let cache = VerifiedCache::open(dir.path(), DIMENSION).unwrap();
 	assert!(cache.entries().is_empty());
-	assert!(
-		cache.corrupted()[0].reason.contains("not the 2 phrasings"),
-		"{:?}",
-		cache.corrupted()
-	);
+	assert!(cache.corrupted()[0].reason.contains("not the 2 phrasings"), "{:?}", cache.corrupted());
 }

@@ -23,16 +23,9 @@ use membria_offchain::body::sha256_hex;
 #[derive(Debug, thiserror::Error)]
 pub enum CorpusError {
 	#[error("corpus directory {path}: {source}")]
-	Io {
-		path: PathBuf,
-		source: std::io::Error,
-	},
+	Io { path: PathBuf, source: std::io::Error },
 	#[error("dictd index {path}, line {line}: {reason}")]
-	BadIndex {
-		path: PathBuf,
-		line: usize,
-		reason: String,
-	},
+	BadIndex { path: PathBuf, line: usize, reason: String },
 	#[error("corpus {0} holds no documents (dictd .index/.dict[.dz] pairs or .txt/.md files)")]
 	Empty(PathBuf),
 }
@@ -48,13 +41,7 @@ fn header(raw: &str) -> (Vec<String>, &str) {
 		let unindented = lines.lines().all(|l| !l.starts_with([' ', '\t']));
 		let indented = definition.trim_start_matches('\n').starts_with([' ', '\t']);
 		if unindented && indented {
-			names.extend(
-				lines
-					.lines()
-					.map(str::trim)
-					.filter(|l| !l.is_empty())
-					.map(String::from),
-			);
+			names.extend(lines.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from));
 			return (names, definition);
 		}
 	}
@@ -62,10 +49,7 @@ fn header(raw: &str) -> (Vec<String>, &str) {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CorpusError + '_ {
-	move |source| CorpusError::Io {
-		path: path.to_path_buf(),
-		source,
-	}
+	move |source| CorpusError::Io { path: path.to_path_buf(), source }
 }
 
 /// One document.
@@ -164,8 +148,8 @@ fn closing_parenthesis(text: &str) -> Option<usize> {
 				if depth == 0 {
 					return Some(i);
 				}
-			}
-			_ => {}
+			},
+			_ => {},
 		}
 	}
 	None
@@ -180,12 +164,8 @@ fn pointer(definition: &str) -> Option<String> {
 	let end = inner.find('}')?;
 	let after = inner[end + 1..].trim_start();
 	let after = after.strip_prefix('.').unwrap_or(after).trim_start();
-	(after.is_empty() || after.starts_with("2.")).then(|| {
-		inner[..end]
-			.split_whitespace()
-			.collect::<Vec<_>>()
-			.join(" ")
-	})
+	(after.is_empty() || after.starts_with("2."))
+		.then(|| inner[..end].split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 impl Corpus {
@@ -198,10 +178,7 @@ impl Corpus {
 			.collect();
 		entries.sort();
 		for path in &entries {
-			let name = path
-				.file_name()
-				.and_then(|n| n.to_str())
-				.unwrap_or_default();
+			let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
 			if let Some(database) = name.strip_suffix(".index") {
 				let dz = dir.join(format!("{database}.dict.dz"));
 				let plain = dir.join(format!("{database}.dict"));
@@ -297,10 +274,7 @@ impl Corpus {
 		for (id, document) in documents.iter().enumerate() {
 			let id = id as u32;
 			let mut counts: HashMap<String, u32> = HashMap::new();
-			for word in words(&document.title)
-				.into_iter()
-				.chain(words(&document.text))
-			{
+			for word in words(&document.title).into_iter().chain(words(&document.text)) {
 				*counts.entry(word).or_default() += 1;
 			}
 			for (word, count) in counts {
@@ -316,11 +290,7 @@ impl Corpus {
 				titles.entry(name).or_default().push(id);
 			}
 		}
-		Self {
-			documents,
-			postings,
-			titles,
-		}
+		Self { documents, postings, titles }
 	}
 
 	/// The document whose headword (or one of its names) is `name`, when `name` is its own
@@ -405,14 +375,14 @@ pub fn answers_kind(sentence: &str, kind: Option<membria_primitives::AnswerKind>
 				i > 0 && plain(pair[0]) && capitalised(pair[0]) && capitalised(pair[1])
 			});
 			2 * usize::from(by_name) + usize::from(name)
-		}
+		},
 		Some(AnswerKind::Time) => {
 			let year = tokens.iter().any(|token| {
 				let digits = token.trim_matches(|c: char| !c.is_ascii_digit());
 				digits.len() == 4 && token.trim_end_matches(['.', ',', ')', ';']).len() >= 4
 			});
 			2 * usize::from(year)
-		}
+		},
 		Some(AnswerKind::Quantity) => usize::from(sentence.chars().any(|c| c.is_ascii_digit())),
 		_ => 0,
 	}
@@ -482,10 +452,8 @@ pub fn record_fields(text: &str) -> Vec<String> {
 	const FIELDS: [&str; 3] = ["Symbol:", "Atomic number:", "Atomic weight:"];
 	let mut rest = text;
 	let mut fields = Vec::new();
-	while let Some((index, field)) = FIELDS
-		.iter()
-		.filter_map(|f| rest.find(f).map(|i| (i, *f)))
-		.min()
+	while let Some((index, field)) =
+		FIELDS.iter().filter_map(|f| rest.find(f).map(|i| (i, *f))).min()
 	{
 		if index > 0 {
 			fields.extend(sentences(&rest[..index]));
@@ -545,10 +513,7 @@ mod tests {
 		assert_eq!(names, ["User Datagram Protocol", "UDP"]);
 		assert_eq!(
 			clean(definition),
-			(
-				"Internet standard protocols.".to_string(),
-				vec!["UDP".to_string()]
-			)
+			("Internet standard protocols.".to_string(), vec!["UDP".to_string()])
 		);
 		// No other names: the headword only, the definition whole.
 		let (names, definition) = header("Linux\n\n   <operating system> (\"Linus Unix\") /li'nuks/ (but see below)\n   An implementation.\n\n   More.\n");
@@ -569,10 +534,7 @@ mod tests {
 			.as_deref(),
 			Some("Domain Name System")
 		);
-		assert_eq!(
-			pointer("   {Internet Protocol}.\n").as_deref(),
-			Some("Internet Protocol")
-		);
+		assert_eq!(pointer("   {Internet Protocol}.\n").as_deref(), Some("Internet Protocol"));
 		assert_eq!(pointer("   A {protocol} for mail.\n"), None);
 		assert_eq!(pointer("   {X} is a language.\n"), None);
 	}
@@ -580,11 +542,7 @@ mod tests {
 	#[test]
 	fn subjects_are_named_with_their_abbreviations() {
 		assert_eq!(
-			naming(&[
-				"central processing unit".into(),
-				"CPU".into(),
-				"processor".into()
-			]),
+			naming(&["central processing unit".into(), "CPU".into(), "processor".into()]),
 			"Central processing unit (CPU)"
 		);
 		assert_eq!(naming(&["oxygen".into()]), "Oxygen");
@@ -597,14 +555,8 @@ mod tests {
 		let torvalds =
 			"Work on the kernel is coordinated by Linus Torvalds, who holds the copyright.";
 		assert_eq!(answers_kind(torvalds, Some(Person)), 3);
-		assert_eq!(
-			answers_kind("Isolated in 1898 by Marie and Pierre Curie.", Some(Person)),
-			3
-		);
-		assert_eq!(
-			answers_kind("The kernel runs on Intel hardware.", Some(Person)),
-			0
-		);
+		assert_eq!(answers_kind("Isolated in 1898 by Marie and Pierre Curie.", Some(Person)), 3);
+		assert_eq!(answers_kind("The kernel runs on Intel hardware.", Some(Person)), 0);
 		assert_eq!(answers_kind("It was discovered in 1774.", Some(Time)), 2);
 		assert_eq!(answers_kind("It has 8 protons.", Some(Quantity)), 1);
 		assert_eq!(answers_kind(torvalds, None), 0);
@@ -613,11 +565,7 @@ mod tests {
 	#[test]
 	fn text_corpora_load_and_rank_by_title() {
 		let dir = tempfile::tempdir().unwrap();
-		std::fs::write(
-			dir.path().join("token-ring.txt"),
-			"Token Ring is a LAN protocol.",
-		)
-		.unwrap();
+		std::fs::write(dir.path().join("token-ring.txt"), "Token Ring is a LAN protocol.").unwrap();
 		std::fs::write(
 			dir.path().join("ethernet.txt"),
 			"Ethernet is a LAN. Token passing is not used.",
@@ -628,14 +576,8 @@ mod tests {
 		let hits = corpus.search(&["token".into(), "ring".into()], 2);
 		assert_eq!(hits[0].0.title, "token ring");
 		assert!(hits[0].1 > hits[1].1);
-		assert!(matches!(
-			Corpus::load(&dir.path().join("missing")),
-			Err(CorpusError::Io { .. })
-		));
+		assert!(matches!(Corpus::load(&dir.path().join("missing")), Err(CorpusError::Io { .. })));
 		let empty = tempfile::tempdir().unwrap();
-		assert!(matches!(
-			Corpus::load(empty.path()),
-			Err(CorpusError::Empty(_))
-		));
+		assert!(matches!(Corpus::load(empty.path()), Err(CorpusError::Empty(_))));
 	}
 }

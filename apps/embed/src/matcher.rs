@@ -44,10 +44,7 @@ pub struct Thresholds {
 
 impl Default for Thresholds {
 	fn default() -> Self {
-		Self {
-			base: 0.5,
-			reworded: 0.8,
-		}
+		Self { base: 0.5, reworded: 0.8 }
 	}
 }
 
@@ -71,10 +68,7 @@ fn stem(word: &str) -> String {
 fn terms(text: &str) -> Vec<Term> {
 	key_terms(text)
 		.into_iter()
-		.map(|word| Term {
-			stem: stem(&word),
-			word,
-		})
+		.map(|word| Term { stem: stem(&word), word })
 		.collect()
 }
 
@@ -92,10 +86,7 @@ const MAX_ABBREVIATIONS: usize = 32;
 
 /// Words that do not count in an abbreviation's letters ("Department of Defense").
 fn is_filler(word: &str) -> bool {
-	matches!(
-		word.to_lowercase().as_str(),
-		"of" | "and" | "the" | "for" | "to" | "in" | "on" | "a"
-	)
+	matches!(word.to_lowercase().as_str(), "of" | "and" | "the" | "for" | "to" | "in" | "on" | "a")
 }
 
 /// Abbreviations in `text` with their long form beside them ("Hypertext Transfer Protocol
@@ -103,10 +94,8 @@ fn is_filler(word: &str) -> bool {
 /// the abbreviation that spells it (see [`spells`]).
 fn aliases(text: &str) -> Vec<Alias> {
 	// Words, hyphenated parts apart ("read-only memory" spells ROM).
-	let parts: Vec<&str> = text
-		.split(|c: char| !c.is_alphanumeric())
-		.filter(|w| !w.is_empty())
-		.collect();
+	let parts: Vec<&str> =
+		text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
 	let mut found: Vec<Alias> = Vec::new();
 	let mut seen = 0;
 	for (at, word) in parts.iter().enumerate() {
@@ -132,11 +121,7 @@ fn aliases(text: &str) -> Vec<Alias> {
 		});
 		if let Some(words) = window {
 			let long_text = words.join(" ");
-			found.push(Alias {
-				short,
-				long: terms(&long_text),
-				long_text,
-			});
+			found.push(Alias { short, long: terms(&long_text), long_text });
 		}
 	}
 	found
@@ -186,9 +171,8 @@ pub struct Profile {
 	phrasings: Vec<String>,
 }
 
-const AUXILIARIES: &[&str] = &[
-	"is", "was", "were", "are", "did", "does", "do", "has", "have", "had",
-];
+const AUXILIARIES: &[&str] =
+	&["is", "was", "were", "are", "did", "does", "do", "has", "have", "had"];
 
 impl Profile {
 	/// The profile of an entry answering `question` with `answer` and `facts`.
@@ -200,12 +184,7 @@ impl Profile {
 		let split = words
 			.iter()
 			.rposition(|w| matches!(*w, "of" | "for"))
-			.map(|at| {
-				(
-					terms(&words[..at].join(" ")),
-					terms(&words[at + 1..].join(" ")),
-				)
-			})
+			.map(|at| (terms(&words[..at].join(" ")), terms(&words[at + 1..].join(" "))))
 			.filter(|(attribute, subject)| !attribute.is_empty() && !subject.is_empty());
 		let (attribute, subject) = match split {
 			Some(split) => split,
@@ -222,13 +201,9 @@ impl Profile {
 					.nth(1);
 				let inverted = after_question_word.is_some_and(|w| AUXILIARIES.contains(w));
 				let mut subject = all.clone();
-				let predicate = if inverted {
-					subject.pop()
-				} else {
-					Some(subject.remove(0))
-				};
+				let predicate = if inverted { subject.pop() } else { Some(subject.remove(0)) };
 				(predicate.into_iter().collect(), subject)
-			}
+			},
 			None => (Vec::new(), all.clone()),
 		};
 		let question_stems: BTreeSet<String> = all.iter().map(|t| t.stem.clone()).collect();
@@ -244,19 +219,8 @@ impl Profile {
 					|| alias.long.iter().all(|t| question_stems.contains(&t.stem))
 			})
 			.collect();
-		let phrasings = aliases
-			.iter()
-			.filter_map(|alias| spell_out(question, alias))
-			.collect();
-		Self {
-			subject,
-			attribute,
-			kind,
-			question: question_stems,
-			said,
-			aliases,
-			phrasings,
-		}
+		let phrasings = aliases.iter().filter_map(|alias| spell_out(question, alias)).collect();
+		Self { subject, attribute, kind, question: question_stems, said, aliases, phrasings }
 	}
 
 	/// Other phrasings of the entry's question worth embedding beside it.
@@ -333,19 +297,13 @@ impl Profile {
 				beside: narrower,
 			});
 		}
-		let head_named = self
-			.attribute
-			.last()
-			.is_none_or(|head| named.contains(head.stem.as_str()));
+		let head_named =
+			self.attribute.last().is_none_or(|head| named.contains(head.stem.as_str()));
 		if head_named {
 			return if score >= thresholds.base {
 				Ok(())
 			} else {
-				Err(Refusal::TooFar {
-					score,
-					needed: thresholds.base,
-					unnamed: Vec::new(),
-				})
+				Err(Refusal::TooFar { score, needed: thresholds.base, unnamed: Vec::new() })
 			};
 		}
 		let unnamed: Vec<String> = self
@@ -364,19 +322,12 @@ impl Profile {
 			.map(|t| t.word.clone())
 			.collect();
 		if !other.is_empty() {
-			return Err(Refusal::AsksOther {
-				asked: other,
-				answers: unnamed,
-			});
+			return Err(Refusal::AsksOther { asked: other, answers: unnamed });
 		}
 		if score >= thresholds.reworded {
 			Ok(())
 		} else {
-			Err(Refusal::TooFar {
-				score,
-				needed: thresholds.reworded,
-				unnamed,
-			})
+			Err(Refusal::TooFar { score, needed: thresholds.reworded, unnamed })
 		}
 	}
 }
@@ -386,10 +337,9 @@ impl Profile {
 fn spell_out(question: &str, alias: &Alias) -> Option<String> {
 	let upper = alias.short.to_uppercase();
 	let words: Vec<&str> = question.split(' ').collect();
-	let position = words.iter().position(|w| {
-		w.trim_matches(|c: char| !c.is_alphanumeric())
-			.eq_ignore_ascii_case(&upper)
-	});
+	let position = words
+		.iter()
+		.position(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).eq_ignore_ascii_case(&upper));
 	if let Some(position) = position {
 		let word = words[position];
 		let core = word.trim_matches(|c: char| !c.is_alphanumeric());
@@ -401,14 +351,9 @@ fn spell_out(question: &str, alias: &Alias) -> Option<String> {
 	// ASCII lowercase keeps byte offsets: `at` indexes `question` too.
 	let lower = question.to_ascii_lowercase();
 	let long = alias.long_text.to_ascii_lowercase();
-	lower.find(&long).map(|at| {
-		format!(
-			"{}{}{}",
-			&question[..at],
-			upper,
-			&question[at + long.len()..]
-		)
-	})
+	lower
+		.find(&long)
+		.map(|at| format!("{}{}{}", &question[..at], upper, &question[at + long.len()..]))
 }
 
 /// A question, read for matching.
@@ -437,13 +382,7 @@ impl Query {
 			.into_iter()
 			.map(|word| stem(word.strip_suffix("'s").unwrap_or(word)))
 			.collect();
-		Self {
-			terms,
-			named,
-			words,
-			kind,
-			counts: kind == Some(AnswerKind::Quantity),
-		}
+		Self { terms, named, words, kind, counts: kind == Some(AnswerKind::Quantity) }
 	}
 }
 
@@ -454,20 +393,11 @@ pub enum Refusal {
 	NotAbout { missing: Vec<String> },
 	/// The question puts words beside the subject that make it another, narrower thing the
 	/// entry does not speak of ("Fast Ethernet" of an entry on Ethernet).
-	Narrower {
-		subject: Vec<String>,
-		beside: Vec<String>,
-	},
+	Narrower { subject: Vec<String>, beside: Vec<String> },
 	/// The question asks for something else the entry speaks of, not what it answers.
-	AsksOther {
-		asked: Vec<String>,
-		answers: Vec<String>,
-	},
+	AsksOther { asked: Vec<String>, answers: Vec<String> },
 	/// The question asks for another kind of answer ("when" of a "who" entry).
-	OtherKind {
-		asked: AnswerKind,
-		answers: AnswerKind,
-	},
+	OtherKind { asked: AnswerKind, answers: AnswerKind },
 	/// Not similar enough for how it is worded.
 	TooFar {
 		score: f32,
@@ -535,33 +465,19 @@ mod tests {
 
 	#[test]
 	fn the_subject_must_be_named() {
-		let carbon = profile(
-			"What is the atomic number of carbon?",
-			"Carbon: Atomic number: 6",
-		);
+		let carbon = profile("What is the atomic number of carbon?", "Carbon: Atomic number: 6");
 		assert_eq!(carbon.subject, terms("carbon"));
 		assert_eq!(carbon.attribute, terms("atomic number"));
 		assert!(judge(&carbon, "Carbon has which atomic number?", 0.9).is_ok());
 		assert!(judge(&carbon, "Give me carbon's atomic number.", 0.85).is_ok());
 		assert_eq!(
 			judge(&carbon, "What is the atomic number of nitrogen?", 0.95),
-			Err(Refusal::NotAbout {
-				missing: vec!["carbon".into()]
-			})
+			Err(Refusal::NotAbout { missing: vec!["carbon".into()] })
 		);
-		let tree = profile(
-			"What is a binary tree?",
-			"A tree in which each node has two children.",
-		);
+		let tree = profile("What is a binary tree?", "A tree in which each node has two children.");
 		assert!(judge(&tree, "Define binary trees.", 0.9).is_ok());
-		assert!(matches!(
-			judge(&tree, "What is a B-tree?", 0.9),
-			Err(Refusal::NotAbout { .. })
-		));
-		assert!(matches!(
-			judge(&tree, "What is a tree?", 0.9),
-			Err(Refusal::NotAbout { .. })
-		));
+		assert!(matches!(judge(&tree, "What is a B-tree?", 0.9), Err(Refusal::NotAbout { .. })));
+		assert!(matches!(judge(&tree, "What is a tree?", 0.9), Err(Refusal::NotAbout { .. })));
 		// A word beside the subject makes it another thing, unless the entry speaks of it.
 		assert_eq!(
 			judge(&tree, "What is a binary search tree?", 0.9),
@@ -571,34 +487,17 @@ mod tests {
 			})
 		);
 		assert!(judge(&tree, "What is a binary tree node?", 0.9).is_ok());
-		assert!(judge(
-			&tree,
-			"What does binary tree mean in computer science?",
-			0.9
-		)
-		.is_ok());
+		assert!(judge(&tree, "What does binary tree mean in computer science?", 0.9).is_ok());
 	}
 
 	#[test]
 	fn word_forms_share_a_stem() {
 		let recursion = profile("What is recursion?", "When a function calls itself.");
 		assert!(judge(&recursion, "What does recursive mean?", 0.9).is_ok());
-		let semaphore = profile(
-			"What is a semaphore?",
-			"A counter guarding a shared resource.",
-		);
-		assert!(judge(
-			&semaphore,
-			"Explain semaphores in concurrent programming.",
-			0.55
-		)
-		.is_ok());
+		let semaphore = profile("What is a semaphore?", "A counter guarding a shared resource.");
+		assert!(judge(&semaphore, "Explain semaphores in concurrent programming.", 0.55).is_ok());
 		assert!(matches!(
-			judge(
-				&semaphore,
-				"Explain semaphores in concurrent programming.",
-				0.45
-			),
+			judge(&semaphore, "Explain semaphores in concurrent programming.", 0.45),
 			Err(Refusal::TooFar { .. })
 		));
 	}
@@ -615,20 +514,11 @@ mod tests {
 			judge(&udp, "What is the User Protocol?", 0.9),
 			Err(Refusal::NotAbout { .. })
 		));
-		assert!(matches!(
-			judge(&udp, "What is ICMP?", 0.9),
-			Err(Refusal::NotAbout { .. })
-		));
-		let rom = profile(
-			"What is ROM?",
-			"Read-only memory: memory whose contents are fixed.",
-		);
+		assert!(matches!(judge(&udp, "What is ICMP?", 0.9), Err(Refusal::NotAbout { .. })));
+		let rom = profile("What is ROM?", "Read-only memory: memory whose contents are fixed.");
 		assert_eq!(rom.phrasings(), ["What is Read only memory?"]);
 		assert!(judge(&rom, "What is read-only memory?", 0.9).is_ok());
-		assert!(matches!(
-			judge(&rom, "What is EPROM?", 0.9),
-			Err(Refusal::NotAbout { .. })
-		));
+		assert!(matches!(judge(&rom, "What is EPROM?", 0.9), Err(Refusal::NotAbout { .. })));
 		// The other way round: the entry asks the long form, the question the short one.
 		let dns = profile(
 			"What is the Domain Name System?",
@@ -636,10 +526,7 @@ mod tests {
 		);
 		assert_eq!(dns.phrasings(), ["What is the DNS?"]);
 		assert!(judge(&dns, "What is DNS?", 0.7).is_ok());
-		assert!(matches!(
-			judge(&dns, "What is DHCP?", 0.9),
-			Err(Refusal::NotAbout { .. })
-		));
+		assert!(matches!(judge(&dns, "What is DHCP?", 0.9), Err(Refusal::NotAbout { .. })));
 	}
 
 	#[test]
@@ -667,10 +554,7 @@ mod tests {
 		);
 		assert!(aliases("It speaks HTTP to the proxy").is_empty());
 		// The shortest run that spells it, beside it.
-		assert_eq!(
-			aliases("Read-Only Memory (ROM): a storage")[0].long_text,
-			"Read Only Memory"
-		);
+		assert_eq!(aliases("Read-Only Memory (ROM): a storage")[0].long_text, "Read Only Memory");
 		assert!(
 			aliases("a CPU: central processing unit")[0].long_text == "central processing unit"
 		);
@@ -682,10 +566,7 @@ mod tests {
 		assert!(judge(&iron, "Which symbol represents iron?", 0.88).is_ok());
 		assert!(judge(&iron, "Which letter is the symbol of iron?", 0.6).is_ok());
 		// "How many" asks for a number.
-		let helium = profile(
-			"What is the atomic number of helium?",
-			"Helium: Atomic number: 2",
-		);
+		let helium = profile("What is the atomic number of helium?", "Helium: Atomic number: 2");
 		assert!(judge(&helium, "How many protons does a helium atom have?", 0.85).is_ok());
 	}
 
@@ -719,26 +600,17 @@ mod tests {
 			judge(&linux, "Who coordinated work on Linux?", 0.9),
 			Err(Refusal::AsksOther { .. })
 		));
-		assert!(matches!(
-			judge(&linux, "Who uses Linux?", 0.72),
-			Err(Refusal::TooFar { .. })
-		));
+		assert!(matches!(judge(&linux, "Who uses Linux?", 0.72), Err(Refusal::TooFar { .. })));
 	}
 
 	#[test]
 	fn the_kind_of_answer_must_agree() {
-		let oxygen = profile(
-			"Who discovered oxygen?",
-			"It was discovered by Priestley in 1774.",
-		);
+		let oxygen = profile("Who discovered oxygen?", "It was discovered by Priestley in 1774.");
 		assert_eq!(oxygen.attribute, terms("discovered"));
 		assert!(judge(&oxygen, "Oxygen was discovered by whom?", 0.9).is_ok());
 		assert_eq!(
 			judge(&oxygen, "When was oxygen discovered?", 0.93),
-			Err(Refusal::OtherKind {
-				asked: AnswerKind::Time,
-				answers: AnswerKind::Person
-			})
+			Err(Refusal::OtherKind { asked: AnswerKind::Time, answers: AnswerKind::Person })
 		);
 		let when = profile("When was oxygen discovered?", "In 1774.");
 		assert_eq!(when.attribute, terms("discovered"));
@@ -747,14 +619,8 @@ mod tests {
 
 	#[test]
 	fn refusals_say_why() {
-		let carbon = profile(
-			"What is the atomic number of carbon?",
-			"Carbon: Atomic number: 6",
-		);
+		let carbon = profile("What is the atomic number of carbon?", "Carbon: Atomic number: 6");
 		let refusal = judge(&carbon, "What is the atomic number of neon?", 0.9).unwrap_err();
-		assert_eq!(
-			refusal.to_string(),
-			"is about carbon, which the question does not name"
-		);
+		assert_eq!(refusal.to_string(), "is about carbon, which the question does not name");
 	}
 }

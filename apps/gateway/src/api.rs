@@ -45,31 +45,19 @@ pub struct ApiError {
 
 impl ApiError {
 	fn bad(reason: impl Into<String>) -> Self {
-		Self {
-			status: StatusCode::BAD_REQUEST,
-			reason: reason.into(),
-		}
+		Self { status: StatusCode::BAD_REQUEST, reason: reason.into() }
 	}
 
 	fn not_found(reason: impl Into<String>) -> Self {
-		Self {
-			status: StatusCode::NOT_FOUND,
-			reason: reason.into(),
-		}
+		Self { status: StatusCode::NOT_FOUND, reason: reason.into() }
 	}
 
 	fn unavailable(reason: impl Into<String>) -> Self {
-		Self {
-			status: StatusCode::SERVICE_UNAVAILABLE,
-			reason: reason.into(),
-		}
+		Self { status: StatusCode::SERVICE_UNAVAILABLE, reason: reason.into() }
 	}
 
 	fn upstream(reason: impl ToString) -> Self {
-		Self {
-			status: StatusCode::BAD_GATEWAY,
-			reason: reason.to_string(),
-		}
+		Self { status: StatusCode::BAD_GATEWAY, reason: reason.to_string() }
 	}
 }
 
@@ -95,10 +83,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 		.route("/openapi.json", get(|| async { Json(crate::openapi()) }))
 		.route("/health", get(health))
 		.fallback(|| async { ApiError::not_found("no such endpoint (see /openapi.json)") })
-		.layer(middleware::from_fn_with_state(
-			shared.clone(),
-			count_refusals,
-		))
+		.layer(middleware::from_fn_with_state(shared.clone(), count_refusals))
 		.with_state(shared)
 }
 
@@ -122,7 +107,7 @@ async fn rate_limit(
 				response.headers_mut().insert(header::RETRY_AFTER, value);
 			}
 			response
-		}
+		},
 	}
 }
 
@@ -142,14 +127,9 @@ async fn count_refusals(
 }
 
 fn justified(shared: &Shared) -> Result<JustifiedBlock, ApiError> {
-	shared
-		.justified
-		.read()
-		.ok()
-		.and_then(|slot| slot.clone())
-		.ok_or_else(|| {
-			ApiError::unavailable("no justified finalized block yet: the gateway is catching up")
-		})
+	shared.justified.read().ok().and_then(|slot| slot.clone()).ok_or_else(|| {
+		ApiError::unavailable("no justified finalized block yet: the gateway is catching up")
+	})
 }
 
 /// Bodies of `ids` (from the index, else read from the chain and IPFS) that are provable at
@@ -161,22 +141,15 @@ async fn bodies(
 ) -> Result<Vec<(u64, QuestionKey, Vec<u8>)>, ApiError> {
 	let mut out = Vec::with_capacity(ids.len());
 	for &id in ids {
-		let known = shared
-			.knowledge
-			.lock()
-			.ok()
-			.and_then(|k| k.entries.get(&id).cloned());
+		let known = shared.knowledge.lock().ok().and_then(|k| k.entries.get(&id).cloned());
 		match known {
 			Some(indexed) if indexed.validated_at <= at.header.number => {
 				out.push((id, indexed.question_key, indexed.body))
-			}
-			Some(_) => {}
+			},
+			Some(_) => {},
 			None => {
-				let Some(entry) = shared
-					.source
-					.entry(id, at.hash)
-					.await
-					.map_err(ApiError::upstream)?
+				let Some(entry) =
+					shared.source.entry(id, at.hash).await.map_err(ApiError::upstream)?
 				else {
 					continue;
 				};
@@ -186,7 +159,7 @@ async fn bodies(
 					.await
 					.map_err(ApiError::upstream)?;
 				out.push((id, entry.question_key, body));
-			}
+			},
 		}
 	}
 	Ok(out)
@@ -198,11 +171,7 @@ async fn prove(
 	set_start: u32,
 	entries: Vec<(u64, QuestionKey, Vec<u8>)>,
 ) -> Result<Proven, ApiError> {
-	shared
-		.source
-		.prove(at, set_start, entries)
-		.await
-		.map_err(ApiError::upstream)
+	shared.source.prove(at, set_start, entries).await.map_err(ApiError::upstream)
 }
 
 fn embed(
@@ -249,10 +218,8 @@ async fn ask(
 	let embedding = embed(&shared, question.clone()).await?;
 	let thresholds = shared.config.thresholds;
 	let (best, others) = {
-		let mut knowledge = shared
-			.knowledge
-			.lock()
-			.map_err(|_| ApiError::unavailable("the index failed"))?;
+		let mut knowledge =
+			shared.knowledge.lock().map_err(|_| ApiError::unavailable("the index failed"))?;
 		let embedding = tch::Tensor::from_slice(&embedding);
 		let best = knowledge.index.lookup(
 			&embedding,
@@ -266,22 +233,16 @@ async fn ask(
 	let at = justified(&shared)?;
 	let (matches, miss) = match best {
 		Ok(best) => {
-			let mut matches = vec![Match {
-				id: best.id,
-				score: best.score,
-			}];
+			let mut matches = vec![Match { id: best.id, score: best.score }];
 			matches.extend(
 				others
 					.into_iter()
 					.filter(|s| s.id != best.id && s.score >= thresholds.base)
-					.map(|s| Match {
-						id: s.id,
-						score: s.score,
-					}),
+					.map(|s| Match { id: s.id, score: s.score }),
 			);
 			matches.truncate(k as usize);
 			(matches, None)
-		}
+		},
 		Err(miss) => (Vec::new(), Some(describe_miss(&miss))),
 	};
 	let ids: Vec<u64> = matches.iter().map(|m| m.id).collect();
@@ -296,10 +257,7 @@ async fn ask(
 		let proven = prove(&shared, &at, request.set_start.unwrap_or_default(), entries).await?;
 		let provable: Vec<u64> = proven.entries.iter().map(|e| e.id).collect();
 		return Ok(Json(AskResponse {
-			matches: matches
-				.into_iter()
-				.filter(|m| provable.contains(&m.id))
-				.collect(),
+			matches: matches.into_iter().filter(|m| provable.contains(&m.id)).collect(),
 			proven: Some(proven),
 			miss: None,
 			demand: None,
@@ -317,12 +275,7 @@ async fn ask(
 	} else {
 		None
 	};
-	Ok(Json(AskResponse {
-		matches: Vec::new(),
-		proven: None,
-		miss: Some(miss),
-		demand,
-	}))
+	Ok(Json(AskResponse { matches: Vec::new(), proven: None, miss: Some(miss), demand }))
 }
 
 fn describe_miss(miss: &membria_embed::Miss) -> String {
@@ -355,21 +308,13 @@ async fn file_demand(shared: &Shared, question: &str) -> DemandFiled {
 			filed.insert(key);
 			shared.metrics.demand_filed.fetch_add(1, Ordering::Relaxed);
 			tracing::info!(question, extrinsic = ?hash, "filed demand");
-			DemandFiled {
-				question_key,
-				extrinsic: Some(format!("{hash:?}")),
-				note: None,
-			}
-		}
+			DemandFiled { question_key, extrinsic: Some(format!("{hash:?}")), note: None }
+		},
 		Err(error) => {
 			shared.metrics.demand_failed.fetch_add(1, Ordering::Relaxed);
 			tracing::warn!(question, %error, "could not file demand");
-			DemandFiled {
-				question_key,
-				extrinsic: None,
-				note: Some(format!("not filed: {error}")),
-			}
-		}
+			DemandFiled { question_key, extrinsic: None, note: Some(format!("not filed: {error}")) }
+		},
 	}
 }
 
@@ -400,9 +345,7 @@ async fn entry(
 		)));
 	}
 	let entries = bodies(&shared, &at, &[id]).await?;
-	Ok(Json(
-		prove(&shared, &at, query.set_start.unwrap_or_default(), entries).await?,
-	))
+	Ok(Json(prove(&shared, &at, query.set_start.unwrap_or_default(), entries).await?))
 }
 
 #[derive(Deserialize)]
@@ -432,9 +375,7 @@ async fn sync(
 	}
 	let limit = query.limit.unwrap_or(DEFAULT_PAGE);
 	if !(1..=MAX_PAGE).contains(&limit) {
-		return Err(ApiError::bad(format!(
-			"limit must be between 1 and {MAX_PAGE}"
-		)));
+		return Err(ApiError::bad(format!("limit must be between 1 and {MAX_PAGE}")));
 	}
 	shared.metrics.syncs.fetch_add(1, Ordering::Relaxed);
 	let at = justified(&shared)?;
@@ -450,11 +391,7 @@ async fn sync(
 		.map_err(ApiError::upstream)?;
 	let entries = bodies(&shared, &at, &ids).await?;
 	let proven = prove(&shared, &at, query.set_start.unwrap_or_default(), entries).await?;
-	Ok(Json(SyncResponse {
-		proven,
-		next_cursor,
-		proven_at: at.header.number,
-	}))
+	Ok(Json(SyncResponse { proven, next_cursor, proven_at: at.header.number }))
 }
 
 async fn events(
@@ -479,10 +416,7 @@ async fn events(
 }
 
 async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
-	(
-		[(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-		shared.metrics.render(),
-	)
+	([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], shared.metrics.render())
 }
 
 async fn health(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
@@ -491,20 +425,12 @@ async fn health(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
 		.read()
 		.ok()
 		.and_then(|slot| slot.as_ref().map(|j| j.header.number));
-	let entries = shared
-		.knowledge
-		.lock()
-		.map(|k| k.entries.len())
-		.unwrap_or_default();
+	let entries = shared.knowledge.lock().map(|k| k.entries.len()).unwrap_or_default();
 	let body = serde_json::json!({
 		"finalized": shared.finalized.load(Ordering::Relaxed),
 		"justified": justified,
 		"entries": entries,
 	});
-	let status = if justified.is_some() {
-		StatusCode::OK
-	} else {
-		StatusCode::SERVICE_UNAVAILABLE
-	};
+	let status = if justified.is_some() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
 	(status, Json(body))
 }

@@ -26,10 +26,7 @@ pub async fn follow(shared: Arc<Shared>) {
 	let mut state = FollowState::default();
 	loop {
 		if let Err(error) = step(&shared, &mut state).await {
-			shared
-				.metrics
-				.follower_errors
-				.fetch_add(1, Ordering::Relaxed);
+			shared.metrics.follower_errors.fetch_add(1, Ordering::Relaxed);
 			tracing::warn!(%error, "following the chain; retrying");
 			tokio::time::sleep(Duration::from_secs(1)).await;
 		}
@@ -62,10 +59,7 @@ async fn step(shared: &Arc<Shared>, state: &mut FollowState) -> Result<(), Follo
 		return Ok(());
 	}
 	shared.finalized.store(number, Ordering::Relaxed);
-	shared
-		.metrics
-		.finalized_block
-		.store(u64::from(number), Ordering::Relaxed);
+	shared.metrics.finalized_block.store(u64::from(number), Ordering::Relaxed);
 
 	// The newest justified block: the head if it has one, else walk back to the last looked at.
 	let mut justified = head_justification.map(|justification| JustifiedBlock {
@@ -74,9 +68,7 @@ async fn step(shared: &Arc<Shared>, state: &mut FollowState) -> Result<(), Follo
 		justification,
 	});
 	if justified.is_none() {
-		let floor = state
-			.finalized
-			.unwrap_or_else(|| number.saturating_sub(START_WINDOW));
+		let floor = state.finalized.unwrap_or_else(|| number.saturating_sub(START_WINDOW));
 		let mut hash = head_header.parent_hash;
 		let mut at = number;
 		while justified.is_none() && at > floor.max(1) {
@@ -104,10 +96,8 @@ async fn step(shared: &Arc<Shared>, state: &mut FollowState) -> Result<(), Follo
 	let mut validated = std::mem::take(&mut state.retry);
 	let mut cursor = None;
 	loop {
-		let (page, next) = shared
-			.source
-			.validated_since(head, state.next_since, cursor, PAGE)
-			.await?;
+		let (page, next) =
+			shared.source.validated_since(head, state.next_since, cursor, PAGE).await?;
 		validated.extend(page);
 		match next {
 			Some(next) if Some(next) != cursor => cursor = Some(next),
@@ -131,11 +121,7 @@ async fn index_entry(
 	id: u64,
 	validated_at: u32,
 ) -> Result<(), String> {
-	let known = shared
-		.knowledge
-		.lock()
-		.map(|k| k.entries.contains_key(&id))
-		.unwrap_or(false);
+	let known = shared.knowledge.lock().map(|k| k.entries.contains_key(&id)).unwrap_or(false);
 	if known {
 		return Ok(());
 	}
@@ -145,10 +131,7 @@ async fn index_entry(
 		.await
 		.map_err(|e| e.to_string())?
 		.ok_or("the node shows no such entry")?;
-	if !matches!(
-		entry.status,
-		membria_verifier::EntryStatus::Validated { .. }
-	) {
+	if !matches!(entry.status, membria_verifier::EntryStatus::Validated { .. }) {
 		// Superseded (or otherwise closed) since its validation: nothing to serve.
 		return Ok(());
 	}
@@ -178,10 +161,8 @@ async fn index_entry(
 	.await
 	.map_err(|e| e.to_string())??;
 	{
-		let mut knowledge = shared
-			.knowledge
-			.lock()
-			.map_err(|_| "the index is poisoned".to_string())?;
+		let mut knowledge =
+			shared.knowledge.lock().map_err(|_| "the index is poisoned".to_string())?;
 		// The newest validated answer to a question supersedes the ones before it.
 		let superseded: Vec<u64> = knowledge
 			.entries
@@ -194,19 +175,11 @@ async fn index_entry(
 			knowledge.index.remove(old);
 		}
 		knowledge.index.push(id, &embeddings, profile(&parsed));
-		knowledge.entries.insert(
-			id,
-			Indexed {
-				question_key: entry.question_key,
-				body,
-				validated_at,
-			},
-		);
+		knowledge
+			.entries
+			.insert(id, Indexed { question_key: entry.question_key, body, validated_at });
 	}
-	shared
-		.metrics
-		.entries_indexed
-		.fetch_add(1, Ordering::Relaxed);
+	shared.metrics.entries_indexed.fetch_add(1, Ordering::Relaxed);
 	tracing::info!(entry = id, validated_at, question = %parsed.question, "indexed");
 	let _ = shared.events.send(ValidatedEvent {
 		id,

@@ -73,10 +73,7 @@ pub enum GatewayError {
 	#[error("demand account: {0}")]
 	Demand(#[from] membria_client::demand::DemandError),
 	#[error("serving on {addr}: {source}")]
-	Serve {
-		addr: SocketAddr,
-		source: std::io::Error,
-	},
+	Serve { addr: SocketAddr, source: std::io::Error },
 }
 
 /// An entry the gateway indexed.
@@ -116,12 +113,10 @@ pub async fn run(
 	listener: tokio::net::TcpListener,
 	shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), GatewayError> {
-	let addr = listener
-		.local_addr()
-		.map_err(|source| GatewayError::Serve {
-			addr: SocketAddr::from(([0, 0, 0, 0], 0)),
-			source,
-		})?;
+	let addr = listener.local_addr().map_err(|source| GatewayError::Serve {
+		addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+		source,
+	})?;
 	let shared = shared(config)?;
 	let follower = tokio::spawn(follow::follow(shared.clone()));
 	tracing::info!(%addr, node = %shared.config.node, "gateway serving");
@@ -138,11 +133,7 @@ pub async fn run(
 fn shared(config: GatewayConfig) -> Result<Arc<Shared>, GatewayError> {
 	let embedder = Embedder::load(&config.model_dir)?;
 	let index = Index::new(embedder.dimension(), tch::Device::Cpu);
-	let demand = config
-		.demand_seed
-		.as_deref()
-		.map(DemandFiler::new)
-		.transpose()?;
+	let demand = config.demand_seed.as_deref().map(DemandFiler::new).transpose()?;
 	if let Some(demand) = &demand {
 		tracing::info!(account = %demand.account(), "filing demand for misses");
 	}
@@ -151,10 +142,7 @@ fn shared(config: GatewayConfig) -> Result<Arc<Shared>, GatewayError> {
 		source: ProofSource::new(NodeRpc::new(&config.node)),
 		ipfs: membria_ipfs::Client::new(&config.ipfs, Default::default())?,
 		embedder: Mutex::new(embedder),
-		knowledge: Mutex::new(Knowledge {
-			index,
-			entries: HashMap::new(),
-		}),
+		knowledge: Mutex::new(Knowledge { index, entries: HashMap::new() }),
 		justified: RwLock::new(None),
 		finalized: AtomicU32::new(0),
 		demand,

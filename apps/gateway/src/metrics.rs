@@ -49,16 +49,8 @@ impl Metrics {
 				"Demand the node refused or could not take.",
 				&self.demand_failed,
 			),
-			(
-				"membria_gateway_syncs_total",
-				"Sync pages served.",
-				&self.syncs,
-			),
-			(
-				"membria_gateway_entry_reads_total",
-				"Single entries served.",
-				&self.entry_reads,
-			),
+			("membria_gateway_syncs_total", "Sync pages served.", &self.syncs),
+			("membria_gateway_entry_reads_total", "Single entries served.", &self.entry_reads),
 			(
 				"membria_gateway_bad_requests_total",
 				"Requests refused as malformed (4xx).",

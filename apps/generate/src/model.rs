@@ -44,9 +44,7 @@ impl Config {
 			kv_heads,
 			head_dim: dim / heads,
 			rope_base: gguf.float("llama.rope.freq_base").unwrap_or(10_000.0),
-			eps: gguf
-				.float("llama.attention.layer_norm_rms_epsilon")
-				.unwrap_or(1e-5),
+			eps: gguf.float("llama.attention.layer_norm_rms_epsilon").unwrap_or(1e-5),
 			context: gguf.uint("llama.context_length")? as usize,
 		})
 	}
@@ -162,11 +160,8 @@ impl Llama {
 		let inverse = Tensor::arange(half, (Kind::Float, x.device()))
 			.multiply_scalar(-2.0 * self.config.rope_base.ln() / head_dim as f64)
 			.exp();
-		let positions = Tensor::arange_start(
-			start as i64,
-			start as i64 + tokens,
-			(Kind::Float, x.device()),
-		);
+		let positions =
+			Tensor::arange_start(start as i64, start as i64 + tokens, (Kind::Float, x.device()));
 		let angles = positions.unsqueeze(1).matmul(&inverse.unsqueeze(0));
 		let (cos, sin) = (angles.cos().unsqueeze(1), angles.sin().unsqueeze(1));
 		let pairs = x.reshape([tokens, heads, half, 2]);
@@ -194,15 +189,9 @@ impl Llama {
 		let group = config.heads / config.kv_heads;
 		for (i, layer) in self.layers.iter().enumerate() {
 			let h = rms_norm(&x, &layer.attn_norm, config.eps);
-			let q = h
-				.matmul(&layer.wq)
-				.reshape([count, config.heads, config.head_dim]);
-			let k = h
-				.matmul(&layer.wk)
-				.reshape([count, config.kv_heads, config.head_dim]);
-			let v = h
-				.matmul(&layer.wv)
-				.reshape([count, config.kv_heads, config.head_dim]);
+			let q = h.matmul(&layer.wq).reshape([count, config.heads, config.head_dim]);
+			let k = h.matmul(&layer.wk).reshape([count, config.kv_heads, config.head_dim]);
+			let v = h.matmul(&layer.wv).reshape([count, config.kv_heads, config.head_dim]);
 			let q = self.rope(&q, start);
 			let k = self.rope(&k, start);
 			let k = match &cache.keys[i] {
@@ -213,20 +202,13 @@ impl Llama {
 				Some(past) => Tensor::cat(&[past, &v], 0),
 				None => v,
 			};
-			let keys = k
-				.repeat_interleave_self_int(group, 1, None)
-				.permute([1, 2, 0]);
+			let keys = k.repeat_interleave_self_int(group, 1, None).permute([1, 2, 0]);
 			let values = v.repeat_interleave_self_int(group, 1, None).transpose(0, 1);
 			cache.keys[i] = Some(k);
 			cache.values[i] = Some(v);
 			let scores = q.transpose(0, 1).matmul(&keys) / (config.head_dim as f64).sqrt();
-			let weights = scores
-				.masked_fill(&mask, f64::NEG_INFINITY)
-				.softmax(-1, Kind::Float);
-			let attended = weights
-				.matmul(&values)
-				.transpose(0, 1)
-				.reshape([count, config.dim]);
+			let weights = scores.masked_fill(&mask, f64::NEG_INFINITY).softmax(-1, Kind::Float);
+			let attended = weights.matmul(&values).transpose(0, 1).reshape([count, config.dim]);
 			x += attended.matmul(&layer.wo);
 			let h = rms_norm(&x, &layer.ffn_norm, config.eps);
 			let gated = h.matmul(&layer.w_gate).silu() * h.matmul(&layer.w_up);

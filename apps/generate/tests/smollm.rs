@@ -12,10 +12,7 @@ fn generator() -> Generator {
 #[test]
 fn it_answers_from_passages_and_its_kv_cache_is_exact() {
 	let generator = generator();
-	let settings = Settings {
-		max_tokens: 24,
-		..Settings::default()
-	};
+	let settings = Settings { max_tokens: 24, ..Settings::default() };
 
 	// Plain knowledge of the model.
 	let none = generator.prepare(&[]).unwrap();
@@ -35,9 +32,7 @@ fn it_answers_from_passages_and_its_kv_cache_is_exact() {
 	assert!(knowledge.tokens > 20);
 	let mut streamed = String::new();
 	let answer = generator
-		.answer(&knowledge, "What is Ethernet?", settings, |piece| {
-			streamed.push_str(piece)
-		})
+		.answer(&knowledge, "What is Ethernet?", settings, |piece| streamed.push_str(piece))
 		.unwrap();
 	println!("{answer:?} {:.1} tokens/s", answer.tokens_per_second());
 	assert_eq!(answer.entries, vec![7]);
@@ -50,9 +45,7 @@ fn it_answers_from_passages_and_its_kv_cache_is_exact() {
 	);
 
 	// The same question again on the same knowledge: the prefix cache is left untouched.
-	let again = generator
-		.answer(&knowledge, "What is Ethernet?", settings, |_| {})
-		.unwrap();
+	let again = generator.answer(&knowledge, "What is Ethernet?", settings, |_| {}).unwrap();
 	assert_eq!(again.text, answer.text);
 }
 
@@ -74,14 +67,9 @@ fn special_tokens_are_atoms_and_the_kv_cache_matches_a_full_pass() {
 	}
 	assert_eq!(stepped.len(), tokens.len());
 	let difference = (full - last.unwrap()).abs().max().double_value(&[]);
-	assert!(
-		difference < 1e-2,
-		"cached and full passes differ by {difference}"
-	);
+	assert!(difference < 1e-2, "cached and full passes differ by {difference}");
 
-	let tokens = generator
-		.tokenize("<|im_start|>user\nHello 2024<|im_end|>")
-		.unwrap();
+	let tokens = generator.tokenize("<|im_start|>user\nHello 2024<|im_end|>").unwrap();
 	assert_eq!(tokens[0], 1, "<|im_start|> is one token");
 	assert_eq!(*tokens.last().unwrap(), 2, "<|im_end|> is one token");
 	// Digits one by one.

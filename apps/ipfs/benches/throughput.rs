@@ -22,28 +22,14 @@ fn data(size: usize, seed: u32) -> Vec<u8> {
 #[tokio::main]
 async fn main() {
 	let repo = tempfile::tempdir().expect("temp repo");
-	let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-		.await
-		.expect("bind");
+	let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
 	let url = format!("http://{}", listener.local_addr().expect("address"));
 	let store = BlockStore::open(repo.path()).expect("store");
-	let options = ServerOptions {
-		max_add_bytes: 256 << 20,
-		..Default::default()
-	};
-	tokio::spawn(membria_ipfs::serve(
-		listener,
-		store,
-		options,
-		std::future::pending(),
-	));
+	let options = ServerOptions { max_add_bytes: 256 << 20, ..Default::default() };
+	tokio::spawn(membria_ipfs::serve(listener, store, options, std::future::pending()));
 	let client = Client::new(
 		&url,
-		ClientOptions {
-			deadline: Duration::from_secs(120),
-			attempts: 1,
-			backoff: Duration::ZERO,
-		},
+		ClientOptions { deadline: Duration::from_secs(120), attempts: 1, backoff: Duration::ZERO },
 	)
 	.expect("client");
 
@@ -51,15 +37,8 @@ async fn main() {
 		"{:>10} {:>6} {:>12} {:>12} {:>9}",
 		"file", "files", "add MiB/s", "cat MiB/s", "cat/add"
 	);
-	for (size, count) in [
-		(4 << 10, 200),
-		(64 << 10, 100),
-		(1 << 20, 20),
-		(16 << 20, 3),
-	] {
-		let files: Vec<Vec<u8>> = (0..count)
-			.map(|i| data(size, i as u32 + size as u32))
-			.collect();
+	for (size, count) in [(4 << 10, 200), (64 << 10, 100), (1 << 20, 20), (16 << 20, 3)] {
+		let files: Vec<Vec<u8>> = (0..count).map(|i| data(size, i as u32 + size as u32)).collect();
 		let started = Instant::now();
 		let mut cids = Vec::with_capacity(count);
 		for file in &files {

@@ -33,10 +33,7 @@ pub enum StoreError {
 	#[error("file is larger than {limit} bytes")]
 	TooLarge { limit: u64 },
 	#[error("blockstore I/O at {path}: {source}")]
-	Io {
-		path: PathBuf,
-		source: std::io::Error,
-	},
+	Io { path: PathBuf, source: std::io::Error },
 }
 
 /// The on-disk store of one embedded node.
@@ -46,10 +43,7 @@ pub struct BlockStore {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
-	move |source| StoreError::Io {
-		path: path.to_path_buf(),
-		source,
-	}
+	move |source| StoreError::Io { path: path.to_path_buf(), source }
 }
 
 /// The file name a block is kept under: its CIDv1 text, whatever version names it.
@@ -59,7 +53,7 @@ fn block_name(cid: &[u8]) -> String {
 			let mut v1 = vec![0x01, 0x70, 0x12, 0x20];
 			v1.extend_from_slice(&digest);
 			cid_to_text(&v1)
-		}
+		},
 		_ => cid_to_text(cid),
 	}
 }
@@ -87,13 +81,13 @@ impl BlockStore {
 				let mut seed = [0u8; 32];
 				seed.copy_from_slice(&bytes);
 				Ok(seed)
-			}
+			},
 			Ok(_) => Err(StoreError::Corrupted("identity".into())),
 			Err(error) if error.kind() == ErrorKind::NotFound => {
 				let seed: [u8; 32] = rand::random();
 				self.write_atomically(&path, &seed)?;
 				Ok(seed)
-			}
+			},
 			Err(error) => Err(io(&path)(error)),
 		}
 	}
@@ -127,7 +121,7 @@ impl BlockStore {
 			Ok(data) => data,
 			Err(error) if error.kind() == ErrorKind::NotFound => {
 				return Err(StoreError::NotFound(cid_to_text(cid)))
-			}
+			},
 			Err(error) => return Err(io(&path)(error)),
 		};
 		let (_, _, digest) =
@@ -164,10 +158,8 @@ impl BlockStore {
 		if codec == Ok(ContentCodec::Raw) {
 			out.extend_from_slice(&data);
 		} else {
-			let node = decode_node(&data).map_err(|reason| StoreError::NotAFile {
-				cid: cid_to_text(cid),
-				reason,
-			})?;
+			let node = decode_node(&data)
+				.map_err(|reason| StoreError::NotAFile { cid: cid_to_text(cid), reason })?;
 			if node.file_size.is_some_and(|size| size > limit) {
 				return Err(StoreError::TooLarge { limit });
 			}
@@ -186,10 +178,8 @@ impl BlockStore {
 	fn check_dag(&self, cid: &[u8]) -> Result<(), StoreError> {
 		let data = self.get(cid)?;
 		if validate_cid(cid).map(|(_, codec, _)| codec) == Ok(ContentCodec::DagPb) {
-			let node = decode_node(&data).map_err(|reason| StoreError::NotAFile {
-				cid: cid_to_text(cid),
-				reason,
-			})?;
+			let node = decode_node(&data)
+				.map_err(|reason| StoreError::NotAFile { cid: cid_to_text(cid), reason })?;
 			for link in &node.links {
 				self.check_dag(link)?;
 			}
@@ -211,7 +201,7 @@ impl BlockStore {
 			Ok(()) => Ok(()),
 			Err(error) if error.kind() == ErrorKind::NotFound => {
 				Err(StoreError::NotPinned(cid_to_text(cid)))
-			}
+			},
 			Err(error) => Err(io(&path)(error)),
 		}
 	}
@@ -250,16 +240,10 @@ mod tests {
 			let store = BlockStore::open(dir.path()).unwrap();
 			store.add_file(&data, CidVersion::V1).unwrap()
 		};
-		assert!(
-			dag_size > data.len() as u64,
-			"inner node bytes count in the DAG size"
-		);
+		assert!(dag_size > data.len() as u64, "inner node bytes count in the DAG size");
 		let store = BlockStore::open(dir.path()).unwrap();
 		assert_eq!(store.cat(&root, 1 << 20).unwrap(), data);
-		assert!(matches!(
-			store.cat(&root, 1000),
-			Err(StoreError::TooLarge { .. })
-		));
+		assert!(matches!(store.cat(&root, 1000), Err(StoreError::TooLarge { .. })));
 		store.pin(&root).unwrap();
 		assert!(store.is_pinned(&root));
 		assert_eq!(store.pins().unwrap(), vec![cid_to_text(&root)]);
@@ -275,10 +259,7 @@ mod tests {
 		assert_eq!(store.cat(&root, 100).unwrap(), b"the body");
 		let path = dir.path().join("blocks").join(block_name(&root));
 		std::fs::write(&path, b"tampered").unwrap();
-		assert!(matches!(
-			store.cat(&root, 100),
-			Err(StoreError::Corrupted(_))
-		));
+		assert!(matches!(store.cat(&root, 100), Err(StoreError::Corrupted(_))));
 		let missing = unixfs::file_cid(b"never added", CidVersion::V1);
 		assert!(matches!(store.get(&missing), Err(StoreError::NotFound(_))));
 		assert!(matches!(store.pin(&missing), Err(StoreError::NotFound(_))));

@@ -20,22 +20,11 @@ pub enum IpfsError {
 	#[error("bad IPFS API URL {url:?}: {reason}")]
 	BadUrl { url: String, reason: String },
 	#[error("IPFS did not answer {operation} within {deadline:?} ({attempts} attempts)")]
-	Timeout {
-		operation: &'static str,
-		deadline: Duration,
-		attempts: u32,
-	},
+	Timeout { operation: &'static str, deadline: Duration, attempts: u32 },
 	#[error("IPFS unreachable during {operation} after {attempts} attempts: {reason}")]
-	Unreachable {
-		operation: &'static str,
-		attempts: u32,
-		reason: String,
-	},
+	Unreachable { operation: &'static str, attempts: u32, reason: String },
 	#[error("IPFS refused {operation}: {message}")]
-	Refused {
-		operation: &'static str,
-		message: String,
-	},
+	Refused { operation: &'static str, message: String },
 	#[error("IPFS returned a CID that is not a sha2-256 CID: {0:?}")]
 	BadCid(String),
 	#[error("content from IPFS does not match {expected}: it hashes to {actual}")]
@@ -59,11 +48,7 @@ pub struct ClientOptions {
 
 impl Default for ClientOptions {
 	fn default() -> Self {
-		Self {
-			deadline: Duration::from_secs(10),
-			attempts: 3,
-			backoff: Duration::from_millis(200),
-		}
+		Self { deadline: Duration::from_secs(10), attempts: 3, backoff: Duration::from_millis(200) }
 	}
 }
 
@@ -86,10 +71,8 @@ pub struct Stored {
 impl Client {
 	/// A client of the Kubo RPC API at `url` (e.g. `http://127.0.0.1:5001`).
 	pub fn new(url: &str, options: ClientOptions) -> Result<Self, IpfsError> {
-		let api = IpfsClient::from_str(url).map_err(|error| IpfsError::BadUrl {
-			url: url.into(),
-			reason: error.to_string(),
-		})?;
+		let api = IpfsClient::from_str(url)
+			.map_err(|error| IpfsError::BadUrl { url: url.into(), reason: error.to_string() })?;
 		Ok(Self { api, options })
 	}
 
@@ -105,11 +88,8 @@ impl Client {
 			match tokio::time::timeout(self.options.deadline, attempt()).await {
 				Ok(Ok(value)) => return Ok(value),
 				Ok(Err(ApiError::Api(error))) => {
-					return Err(IpfsError::Refused {
-						operation,
-						message: error.message,
-					})
-				}
+					return Err(IpfsError::Refused { operation, message: error.message })
+				},
 				Ok(Err(error)) => last = Some(error.to_string()),
 				Err(_) => last = None,
 			}
@@ -120,16 +100,8 @@ impl Client {
 			}
 		}
 		Err(match last {
-			Some(reason) => IpfsError::Unreachable {
-				operation,
-				attempts,
-				reason,
-			},
-			None => IpfsError::Timeout {
-				operation,
-				deadline: self.options.deadline,
-				attempts,
-			},
+			Some(reason) => IpfsError::Unreachable { operation, attempts, reason },
+			None => IpfsError::Timeout { operation, deadline: self.options.deadline, attempts },
 		})
 	}
 
@@ -144,8 +116,7 @@ impl Client {
 					pin: Some(true),
 					..Add::default()
 				};
-				self.api
-					.add_with_options(Cursor::new(body.to_vec()), options)
+				self.api.add_with_options(Cursor::new(body.to_vec()), options)
 			})
 			.await?;
 		let returned =
@@ -156,10 +127,7 @@ impl Client {
 				computed: cid_to_text(&computed),
 			});
 		}
-		Ok(Stored {
-			cid_text: response.hash,
-			cid: computed,
-		})
+		Ok(Stored { cid_text: response.hash, cid: computed })
 	}
 
 	/// Reads the file under the binary `cid` (at most `limit` bytes) and checks it against the
@@ -185,10 +153,7 @@ impl Client {
 		}
 		let actual = file_cid(&body, version);
 		if actual != cid {
-			return Err(IpfsError::Mismatch {
-				expected: text,
-				actual: cid_to_text(&actual),
-			});
+			return Err(IpfsError::Mismatch { expected: text, actual: cid_to_text(&actual) });
 		}
 		Ok(body)
 	}
@@ -196,16 +161,12 @@ impl Client {
 	/// Pins `cid` recursively.
 	pub async fn pin(&self, cid: &[u8]) -> Result<(), IpfsError> {
 		let text = cid_to_text(cid);
-		self.call("pin/add", || self.api.pin_add(&text, true))
-			.await
-			.map(|_| ())
+		self.call("pin/add", || self.api.pin_add(&text, true)).await.map(|_| ())
 	}
 
 	/// The node's version string (a cheap liveness check).
 	pub async fn version(&self) -> Result<String, IpfsError> {
-		self.call("version", || self.api.version())
-			.await
-			.map(|v| v.version)
+		self.call("version", || self.api.version()).await.map(|v| v.version)
 	}
 }
 

@@ -44,11 +44,7 @@ pub struct ServerOptions {
 
 impl Default for ServerOptions {
 	fn default() -> Self {
-		Self {
-			max_add_bytes: 64 << 20,
-			max_cat_bytes: 256 << 20,
-			peers: Vec::new(),
-		}
+		Self { max_add_bytes: 64 << 20, max_cat_bytes: 256 << 20, peers: Vec::new() }
 	}
 }
 
@@ -75,16 +71,10 @@ pub struct KuboError {
 
 impl KuboError {
 	fn bad_request(message: impl Into<String>) -> Self {
-		Self {
-			status: StatusCode::BAD_REQUEST,
-			message: message.into(),
-		}
+		Self { status: StatusCode::BAD_REQUEST, message: message.into() }
 	}
 	fn internal(message: impl Into<String>) -> Self {
-		Self {
-			status: StatusCode::INTERNAL_SERVER_ERROR,
-			message: message.into(),
-		}
+		Self { status: StatusCode::INTERNAL_SERVER_ERROR, message: message.into() }
 	}
 }
 
@@ -117,10 +107,7 @@ impl Arguments {
 	}
 
 	fn first(&self, key: &str) -> Option<&str> {
-		self.0
-			.get(key)
-			.and_then(|values| values.first())
-			.map(String::as_str)
+		self.0.get(key).and_then(|values| values.first()).map(String::as_str)
 	}
 
 	fn flag(&self, key: &str, default: bool) -> Result<bool, KuboError> {
@@ -224,9 +211,7 @@ pub async fn serve(
 	let app = router(store, options).map_err(std::io::Error::other)?;
 	let address: SocketAddr = listener.local_addr()?;
 	tracing::info!(%address, "embedded IPFS node (Kubo RPC) listening");
-	axum::serve(listener, app)
-		.with_graceful_shutdown(shutdown)
-		.await
+	axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
 
 async fn add(
@@ -238,11 +223,7 @@ async fn add(
 	let version = match args.number("cid-version")? {
 		None | Some(0) => CidVersion::V0,
 		Some(1) => CidVersion::V1,
-		Some(other) => {
-			return Err(KuboError::bad_request(format!(
-				"unknown CID version: {other}"
-			)))
-		}
+		Some(other) => return Err(KuboError::bad_request(format!("unknown CID version: {other}"))),
 	};
 	let raw_leaves = args.flag("raw-leaves", version == CidVersion::V1)?;
 	if raw_leaves != (version == CidVersion::V1) {
@@ -263,10 +244,7 @@ async fn add(
 	let pin = args.flag("pin", true)?;
 	let only_hash = args.flag("only-hash", false)?;
 	let mut multipart = multipart.map_err(|rejection| {
-		KuboError::bad_request(format!(
-			"malformed multipart request: {}",
-			rejection.body_text()
-		))
+		KuboError::bad_request(format!("malformed multipart request: {}", rejection.body_text()))
 	})?;
 	let mut files = Vec::new();
 	while let Some(field) = multipart
@@ -275,9 +253,7 @@ async fn add(
 		.map_err(|error| KuboError::bad_request(format!("malformed multipart request: {error}")))?
 	{
 		if field.content_type() == Some("application/x-directory") {
-			return Err(KuboError::bad_request(
-				"directories are not supported by this node",
-			));
+			return Err(KuboError::bad_request("directories are not supported by this node"));
 		}
 		let name = field.file_name().map(str::to_string);
 		let data = field.bytes().await.map_err(|error| {
@@ -304,9 +280,7 @@ async fn add(
 				node.store.pin(&root)?;
 			}
 			let hash = cid_to_text(&root);
-			let name = name
-				.filter(|name| !name.is_empty())
-				.unwrap_or_else(|| hash.clone());
+			let name = name.filter(|name| !name.is_empty()).unwrap_or_else(|| hash.clone());
 			let line = json!({ "Name": name, "Hash": hash, "Size": dag_size.to_string() });
 			lines.push_str(&line.to_string());
 			lines.push('\n');
@@ -340,16 +314,11 @@ async fn fetch_missing(node: &Arc<Node>, cid: &[u8], offline: bool) -> Result<()
 		} else {
 			fetched += 1;
 			if fetched > MAX_FETCHED_BLOCKS {
-				return Err(KuboError::bad_request(
-					"the DAG has too many blocks to fetch",
-				));
+				return Err(KuboError::bad_request("the DAG has too many blocks to fetch"));
 			}
 			let data = fetch_block(node, &cid).await?;
 			node.store
-				.put(&membria_primitives::unixfs::Block {
-					cid: cid.clone(),
-					data: data.clone(),
-				})
+				.put(&membria_primitives::unixfs::Block { cid: cid.clone(), data: data.clone() })
 				.map_err(KuboError::from)?;
 			data
 		};
@@ -368,10 +337,8 @@ async fn fetch_block(node: &Node, cid: &[u8]) -> Result<Vec<u8>, KuboError> {
 	let (_, _, digest) =
 		validate_cid(cid).map_err(|_| KuboError::bad_request(format!("invalid CID {text}")))?;
 	for peer in &node.options.peers {
-		let url = format!(
-			"{}/api/v0/block/get?arg={text}&offline=true",
-			peer.trim_end_matches('/')
-		);
+		let url =
+			format!("{}/api/v0/block/get?arg={text}&offline=true", peer.trim_end_matches('/'));
 		let Ok(response) = node.http.post(&url).send().await else {
 			continue;
 		};
@@ -397,19 +364,13 @@ async fn cat(State(node): Shared, Query(args): Args) -> Result<Response, KuboErr
 	let offset = args.number("offset")?.unwrap_or(0);
 	let length = args.number("length")?;
 	let data = blocking(move || Ok(node.store.cat(&cid, node.options.max_cat_bytes)?)).await?;
-	let start = usize::try_from(offset)
-		.unwrap_or(usize::MAX)
-		.min(data.len());
+	let start = usize::try_from(offset).unwrap_or(usize::MAX).min(data.len());
 	let end = match length {
 		Some(length) => start.saturating_add(usize::try_from(length).unwrap_or(usize::MAX)),
 		None => data.len(),
 	}
 	.min(data.len());
-	Ok((
-		[(header::CONTENT_TYPE, "text/plain")],
-		data[start..end].to_vec(),
-	)
-		.into_response())
+	Ok(([(header::CONTENT_TYPE, "text/plain")], data[start..end].to_vec()).into_response())
 }
 
 async fn block_get(State(node): Shared, Query(args): Args) -> Result<Response, KuboError> {
@@ -418,10 +379,7 @@ async fn block_get(State(node): Shared, Query(args): Args) -> Result<Response, K
 	if !node.store.has(&cid) && !args.flag("offline", false)? && !node.options.peers.is_empty() {
 		let data = fetch_block(&node, &cid).await?;
 		node.store
-			.put(&membria_primitives::unixfs::Block {
-				cid: cid.clone(),
-				data,
-			})
+			.put(&membria_primitives::unixfs::Block { cid: cid.clone(), data })
 			.map_err(KuboError::from)?;
 	}
 	let data = blocking(move || Ok(node.store.get(&cid)?)).await?;
@@ -438,9 +396,7 @@ async fn block_stat(State(node): Shared, Query(args): Args) -> Result<Response, 
 async fn pin_add(State(node): Shared, Query(args): Args) -> Result<Response, KuboError> {
 	let args = Arguments::new(args);
 	if !args.flag("recursive", true)? {
-		return Err(KuboError::bad_request(
-			"only recursive pins are supported by this node",
-		));
+		return Err(KuboError::bad_request("only recursive pins are supported by this node"));
 	}
 	let cids = args.cids()?;
 	let pins = blocking(move || {
@@ -457,20 +413,13 @@ async fn pin_add(State(node): Shared, Query(args): Args) -> Result<Response, Kub
 
 async fn pin_ls(State(node): Shared, Query(args): Args) -> Result<Response, KuboError> {
 	let args = Arguments::new(args);
-	if let Some(kind) = args
-		.first("type")
-		.filter(|t| !matches!(*t, "all" | "recursive"))
-	{
+	if let Some(kind) = args.first("type").filter(|t| !matches!(*t, "all" | "recursive")) {
 		if !matches!(kind, "direct" | "indirect") {
 			return Err(KuboError::bad_request(format!("invalid type {kind:?}")));
 		}
 		return Ok(Json(json!({ "Keys": {} })).into_response());
 	}
-	let wanted = if args.0.contains_key("arg") {
-		Some(args.cids()?)
-	} else {
-		None
-	};
+	let wanted = if args.0.contains_key("arg") { Some(args.cids()?) } else { None };
 	let keys = blocking(move || {
 		let mut keys = serde_json::Map::new();
 		match wanted {
@@ -484,12 +433,12 @@ async fn pin_ls(State(node): Shared, Query(args): Args) -> Result<Response, Kubo
 					}
 					keys.insert(cid_to_text(&cid), json!({ "Type": "recursive" }));
 				}
-			}
+			},
 			None => {
 				for pin in node.store.pins()? {
 					keys.insert(pin, json!({ "Type": "recursive" }));
 				}
-			}
+			},
 		}
 		Ok(keys)
 	})

@@ -32,11 +32,7 @@ impl Running {
 		let task = tokio::spawn(membria_ipfs::serve(listener, store, options, async {
 			let _ = stopped.await;
 		}));
-		Running {
-			address,
-			stop: Some(stop),
-			task,
-		}
+		Running { address, stop: Some(stop), task }
 	}
 
 	fn url(&self) -> String {
@@ -69,20 +65,14 @@ async fn post(url: String, content_type: Option<&str>, body: Vec<u8>) -> (u16, s
 	let response = request.send().await.expect("server answers");
 	let status = response.status().as_u16();
 	let text = response.text().await.unwrap();
-	(
-		status,
-		serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
-	)
+	(status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
 }
 
 fn assert_kubo_error(value: &serde_json::Value, message_part: &str) {
 	assert_eq!(value["Type"], "error", "{value}");
 	assert_eq!(value["Code"], 0, "{value}");
 	let message = value["Message"].as_str().expect("a message");
-	assert!(
-		message.contains(message_part),
-		"{message:?} should mention {message_part:?}"
-	);
+	assert!(message.contains(message_part), "{message:?} should mention {message_part:?}");
 }
 
 #[tokio::test]
@@ -91,62 +81,36 @@ async fn ipfs_api_client_adds_cats_and_pins_with_kubo_cids() {
 	let node = Running::start(repo.path()).await;
 	let client = node.client();
 
-	assert_eq!(
-		client.version().await.unwrap(),
-		membria_ipfs::server::KUBO_COMPATIBLE_VERSION
-	);
+	assert_eq!(client.version().await.unwrap(), membria_ipfs::server::KUBO_COMPATIBLE_VERSION);
 	// Kubo's own CIDv1 of "hello world\n" (../primitives/tests/kubo-cid-vectors.tsv).
 	let stored = client.add(b"hello world\n").await.unwrap();
-	assert_eq!(
-		stored.cid_text,
-		"bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4"
-	);
-	assert_eq!(
-		client.cat(&stored.cid, 1024).await.unwrap(),
-		b"hello world\n"
-	);
+	assert_eq!(stored.cid_text, "bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4");
+	assert_eq!(client.cat(&stored.cid, 1024).await.unwrap(), b"hello world\n");
 
 	// A multi-block file comes back whole, and its CID is the one Kubo computes.
 	let big: Vec<u8> = (0..700_000u32).map(|i| (i * 7 % 251) as u8).collect();
 	let stored_big = client.add(&big).await.unwrap();
 	assert_eq!(stored_big.cid, file_cid(&big, CidVersion::V1));
 	assert_eq!(client.cat(&stored_big.cid, big.len()).await.unwrap(), big);
-	assert!(matches!(
-		client.cat(&stored_big.cid, 1000).await,
-		Err(IpfsError::TooLarge { .. })
-	));
+	assert!(matches!(client.cat(&stored_big.cid, 1000).await, Err(IpfsError::TooLarge { .. })));
 	client.pin(&stored_big.cid).await.unwrap();
 
 	// Pins are listed and removed in Kubo's format.
 	let (status, pins) = post(format!("{}/api/v0/pin/ls", node.url()), None, vec![]).await;
 	assert_eq!(status, 200);
 	assert_eq!(pins["Keys"][&stored.cid_text]["Type"], "recursive");
-	let (status, removed) = post(
-		format!("{}/api/v0/pin/rm?arg={}", node.url(), stored.cid_text),
-		None,
-		vec![],
-	)
-	.await;
-	assert_eq!(
-		(status, removed["Pins"][0].as_str()),
-		(200, Some(stored.cid_text.as_str()))
-	);
-	let (status, error) = post(
-		format!("{}/api/v0/pin/rm?arg={}", node.url(), stored.cid_text),
-		None,
-		vec![],
-	)
-	.await;
+	let (status, removed) =
+		post(format!("{}/api/v0/pin/rm?arg={}", node.url(), stored.cid_text), None, vec![]).await;
+	assert_eq!((status, removed["Pins"][0].as_str()), (200, Some(stored.cid_text.as_str())));
+	let (status, error) =
+		post(format!("{}/api/v0/pin/rm?arg={}", node.url(), stored.cid_text), None, vec![]).await;
 	assert_eq!(status, 500);
 	assert_kubo_error(&error, "not pinned");
 
 	// block/stat and block/get of the raw leaf.
-	let (status, stat) = post(
-		format!("{}/api/v0/block/stat?arg={}", node.url(), stored.cid_text),
-		None,
-		vec![],
-	)
-	.await;
+	let (status, stat) =
+		post(format!("{}/api/v0/block/stat?arg={}", node.url(), stored.cid_text), None, vec![])
+			.await;
 	assert_eq!((status, stat["Size"].as_u64()), (200, Some(12)));
 	let (status, id) = post(format!("{}/api/v0/id", node.url()), None, vec![]).await;
 	assert_eq!(status, 200);
@@ -156,10 +120,7 @@ async fn ipfs_api_client_adds_cats_and_pins_with_kubo_cids() {
 	let address = node.address;
 	node.stop().await;
 	let node = Running::start_on(repo.path(), address).await;
-	assert_eq!(
-		node.client().cat(&stored.cid, 1024).await.unwrap(),
-		b"hello world\n"
-	);
+	assert_eq!(node.client().cat(&stored.cid, 1024).await.unwrap(), b"hello world\n");
 	let (_, id_again) = post(format!("{}/api/v0/id", node.url()), None, vec![]).await;
 	assert_eq!(id_again["ID"], id["ID"]);
 	node.stop().await;
@@ -182,15 +143,9 @@ async fn kubo_defaults_give_cidv0() {
 	assert_eq!(response.status(), 200);
 	let line: serde_json::Value =
 		serde_json::from_str(response.text().await.unwrap().trim()).unwrap();
-	assert_eq!(
-		line["Hash"],
-		"QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
-	);
+	assert_eq!(line["Hash"], "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o");
 	assert_eq!(line["Name"], "hello.txt");
-	assert!(
-		line["Size"].is_string(),
-		"Kubo prints sizes as strings: {line}"
-	);
+	assert!(line["Size"].is_string(), "Kubo prints sizes as strings: {line}");
 	node.stop().await;
 }
 
@@ -200,12 +155,8 @@ async fn bad_requests_get_kubo_style_errors() {
 	let node = Running::start(repo.path()).await;
 	let url = node.url();
 
-	let (status, error) = post(
-		format!("{url}/api/v0/add"),
-		Some("text/plain"),
-		b"x".to_vec(),
-	)
-	.await;
+	let (status, error) =
+		post(format!("{url}/api/v0/add"), Some("text/plain"), b"x".to_vec()).await;
 	assert_eq!(status, 400);
 	assert_kubo_error(&error, "multipart");
 	let (status, error) = post(
@@ -246,15 +197,9 @@ async fn bad_requests_get_kubo_style_errors() {
 
 	// The client reports an unknown CID as the node's refusal, and a dead node as unreachable.
 	let client = node.client();
-	assert!(matches!(
-		client.cat(&unknown, 100).await,
-		Err(IpfsError::Refused { .. })
-	));
+	assert!(matches!(client.cat(&unknown, 100).await, Err(IpfsError::Refused { .. })));
 	node.stop().await;
-	assert!(matches!(
-		client.version().await,
-		Err(IpfsError::Unreachable { .. })
-	));
+	assert!(matches!(client.version().await, Err(IpfsError::Unreachable { .. })));
 }
 
 #[tokio::test]
@@ -274,46 +219,27 @@ async fn a_node_fetches_missing_blocks_from_its_peers_and_checks_them() {
 	let b = Running::start_with(
 		repo_b.path(),
 		"127.0.0.1:0".parse().unwrap(),
-		ServerOptions {
-			peers: vec![liar_url.clone(), a.url()],
-			..ServerOptions::default()
-		},
+		ServerOptions { peers: vec![liar_url.clone(), a.url()], ..ServerOptions::default() },
 	)
 	.await;
 	// `offline` asks B alone: it does not have it.
 	let (status, error) = post(
-		format!(
-			"{}/api/v0/cat?arg={}&offline=true",
-			b.url(),
-			stored.cid_text
-		),
+		format!("{}/api/v0/cat?arg={}&offline=true", b.url(), stored.cid_text),
 		None,
 		Vec::new(),
 	)
 	.await;
 	assert_eq!(status, 500, "{error}");
 	// Online, B skips the liar, fetches every block from A, checks and keeps them.
-	assert_eq!(
-		b.client().cat(&stored.cid, 1 << 20).await.expect("via A"),
-		body
-	);
+	assert_eq!(b.client().cat(&stored.cid, 1 << 20).await.expect("via A"), body);
 	a.stop().await;
-	assert_eq!(
-		b.client()
-			.cat(&stored.cid, 1 << 20)
-			.await
-			.expect("kept by B"),
-		body
-	);
+	assert_eq!(b.client().cat(&stored.cid, 1 << 20).await.expect("kept by B"), body);
 	// Only liars left: nothing is stored.
 	let repo_c = tempfile::tempdir().unwrap();
 	let c = Running::start_with(
 		repo_c.path(),
 		"127.0.0.1:0".parse().unwrap(),
-		ServerOptions {
-			peers: vec![liar_url],
-			..ServerOptions::default()
-		},
+		ServerOptions { peers: vec![liar_url], ..ServerOptions::default() },
 	)
 	.await;
 	assert!(c.client().cat(&stored.cid, 1 << 20).await.is_err());

@@ -108,11 +108,7 @@ impl Node {
 			.stderr(log)
 			.spawn()
 			.expect("start membria-node");
-		let node = Node {
-			child: Some(child),
-			rpc_port,
-			log_path,
-		};
+		let node = Node { child: Some(child), rpc_port, log_path };
 		node.wait_until(Duration::from_secs(60), "RPC to answer", |node| {
 			node.try_rpc("system_health", json!([])).ok()
 		});
@@ -132,10 +128,7 @@ impl Node {
 	/// Calls a JSON-RPC method that must succeed.
 	pub fn rpc(&self, method: &str, params: Value) -> Value {
 		self.try_rpc(method, params.clone()).unwrap_or_else(|e| {
-			panic!(
-				"{method}({params}) failed: {e}\n--- node log ---\n{}",
-				self.log()
-			)
+			panic!("{method}({params}) failed: {e}\n--- node log ---\n{}", self.log())
 		})
 	}
 
@@ -186,9 +179,7 @@ impl Node {
 
 	fn shutdown(&mut self) -> Option<ExitStatus> {
 		let mut child = self.child.take()?;
-		let _ = Command::new("kill")
-			.args(["-INT", &child.id().to_string()])
-			.status();
+		let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
 		let deadline = Instant::now() + Duration::from_secs(30);
 		while Instant::now() < deadline {
 			if let Ok(Some(status)) = child.try_wait() {
@@ -208,9 +199,7 @@ impl Drop for Node {
 }
 
 pub fn hex_number(value: &Value) -> u32 {
-	let text = value
-		.as_str()
-		.unwrap_or_else(|| panic!("not a hex number: {value}"));
+	let text = value.as_str().unwrap_or_else(|| panic!("not a hex number: {value}"));
 	u32::from_str_radix(text.trim_start_matches("0x"), 16)
 		.unwrap_or_else(|e| panic!("not a hex number {text}: {e}"))
 }
@@ -235,9 +224,7 @@ pub fn http_post(
 	.map_err(|e| e.to_string())?;
 	stream.write_all(body).map_err(|e| e.to_string())?;
 	let mut response = Vec::new();
-	stream
-		.read_to_end(&mut response)
-		.map_err(|e| e.to_string())?;
+	stream.read_to_end(&mut response).map_err(|e| e.to_string())?;
 	let response = String::from_utf8(response).map_err(|e| e.to_string())?;
 	let (head, payload) = response
 		.split_once("\r\n\r\n")
@@ -247,10 +234,7 @@ pub fn http_post(
 		.nth(1)
 		.and_then(|code| code.parse().ok())
 		.ok_or_else(|| format!("no HTTP status in {head:?}"))?;
-	let payload = if head
-		.to_ascii_lowercase()
-		.contains("transfer-encoding: chunked")
-	{
+	let payload = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
 		dechunk(payload)?
 	} else {
 		payload.to_string()
@@ -322,17 +306,8 @@ pub fn signed_call(
 		pallet_transaction_payment::ChargeTransactionPayment::from(0),
 		frame_system::WeightReclaim::new(),
 	);
-	let implicit = (
-		(),
-		VERSION.spec_version,
-		VERSION.transaction_version,
-		genesis,
-		genesis,
-		(),
-		(),
-		(),
-		(),
-	);
+	let implicit =
+		((), VERSION.spec_version, VERSION.transaction_version, genesis, genesis, (), (), (), ());
 	let payload = SignedPayload::from_raw(call.clone(), extension.clone(), implicit);
 	let signature = payload.using_encoded(|bytes| from.sign(bytes));
 	let extrinsic = membria_runtime::UncheckedExtrinsic::new_signed(
@@ -350,9 +325,7 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// Parses a `0x…` 32-byte hash from JSON.
 pub fn h256(value: &Value) -> sp_core::H256 {
-	let text = value
-		.as_str()
-		.unwrap_or_else(|| panic!("not a hash: {value}"));
+	let text = value.as_str().unwrap_or_else(|| panic!("not a hash: {value}"));
 	let bytes: Vec<u8> = (2..text.len())
 		.step_by(2)
 		.map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex digit"))
@@ -390,18 +363,10 @@ impl Service {
 			.stderr(log)
 			.spawn()
 			.expect("start membria");
-		let service = Service {
-			child: Some(child),
-			port,
-			log_path,
-		};
+		let service = Service { child: Some(child), port, log_path };
 		let deadline = Instant::now() + Duration::from_secs(60);
 		while TcpStream::connect(("127.0.0.1", port)).is_err() {
-			assert!(
-				Instant::now() < deadline,
-				"{name} did not start:\n{}",
-				service.log()
-			);
+			assert!(Instant::now() < deadline, "{name} did not start:\n{}", service.log());
 			std::thread::sleep(Duration::from_millis(100));
 		}
 		service
@@ -409,12 +374,7 @@ impl Service {
 
 	/// The embedded IPFS node over `repo`.
 	pub fn ipfs(base: &Path, port: u16, repo: &Path) -> Service {
-		Service::start(
-			base,
-			"ipfs",
-			port,
-			&["ipfs", "--repo", &repo.display().to_string()],
-		)
+		Service::start(base, "ipfs", port, &["ipfs", "--repo", &repo.display().to_string()])
 	}
 
 	/// The corpus distiller over `corpus` (the system's dictd databases when `None`).
@@ -442,9 +402,7 @@ impl Service {
 
 	fn shutdown(&mut self) {
 		if let Some(mut child) = self.child.take() {
-			let _ = Command::new("kill")
-				.args(["-INT", &child.id().to_string()])
-				.status();
+			let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
 			let deadline = Instant::now() + Duration::from_secs(10);
 			while Instant::now() < deadline {
 				if let Ok(Some(_)) = child.try_wait() {
@@ -516,19 +474,14 @@ impl Node {
 	pub fn events(&self, number: u32) -> Vec<membria_runtime::RuntimeEvent> {
 		let hash = self.block_hash(number);
 		let records: Vec<frame_system::EventRecord<membria_runtime::RuntimeEvent, sp_core::H256>> =
-			self.storage(&value_key("System", "Events"), Some(&hash))
-				.unwrap_or_default();
+			self.storage(&value_key("System", "Events"), Some(&hash)).unwrap_or_default();
 		records.into_iter().map(|record| record.event).collect()
 	}
 
 	/// Every runtime event of blocks 1..=best, with its block number.
 	pub fn all_events(&self) -> Vec<(u32, membria_runtime::RuntimeEvent)> {
 		(1..=self.best_number())
-			.flat_map(|number| {
-				self.events(number)
-					.into_iter()
-					.map(move |event| (number, event))
-			})
+			.flat_map(|number| self.events(number).into_iter().map(move |event| (number, event)))
 			.collect()
 	}
 
@@ -539,10 +492,7 @@ impl Node {
 
 	/// The next nonce of `who` (pool included).
 	pub fn nonce(&self, who: sp_keyring::Sr25519Keyring) -> u32 {
-		let next = self.rpc(
-			"system_accountNextIndex",
-			json!([who.to_account_id().to_string()]),
-		);
+		let next = self.rpc("system_accountNextIndex", json!([who.to_account_id().to_string()]));
 		next.as_u64().expect("a nonce") as u32
 	}
 

@@ -83,10 +83,7 @@ fn answered_gap<T: Config>() -> (GapId, EntryId, T::AccountId, QuestionKey) {
 	)
 	.expect("setup answers");
 	let record = Gaps::<T>::get(gap).expect("the gap is open");
-	let entry = record
-		.claim
-		.and_then(|claim| claim.entry)
-		.expect("the answer is recorded");
+	let entry = record.claim.and_then(|claim| claim.entry).expect("the answer is recorded");
 	(gap, entry, who, record.question_key)
 }
 
@@ -140,10 +137,7 @@ mod benchmarks {
 		let who = agent::<T>(0);
 		#[extrinsic_call]
 		_(RawOrigin::Signed(who.clone()), gap);
-		assert_eq!(
-			Gaps::<T>::get(gap).and_then(|g| g.claim).map(|c| c.agent),
-			Some(who)
-		);
+		assert_eq!(Gaps::<T>::get(gap).and_then(|g| g.claim).map(|c| c.agent), Some(who));
 	}
 
 	#[benchmark]
@@ -155,17 +149,8 @@ mod benchmarks {
 		let mut cid = alloc::vec![0x01, 0x55, 0x12, 0x20];
 		cid.extend([7u8; 32]);
 		#[extrinsic_call]
-		_(
-			RawOrigin::Signed(who),
-			gap,
-			cid,
-			sp_core::H256::repeat_byte(1),
-			1_000,
-		);
-		assert!(Gaps::<T>::get(gap)
-			.and_then(|g| g.claim)
-			.and_then(|c| c.entry)
-			.is_some());
+		_(RawOrigin::Signed(who), gap, cid, sp_core::H256::repeat_byte(1), 1_000);
+		assert!(Gaps::<T>::get(gap).and_then(|g| g.claim).and_then(|c| c.entry).is_some());
 	}
 
 	#[benchmark]
@@ -210,12 +195,7 @@ mod benchmarks {
 	fn entry_closed_fill() {
 		set_worst_params::<T>();
 		let (gap, entry, agent, question_key) = answered_gap::<T>();
-		let summary = EntrySummary {
-			question_key,
-			author: agent,
-			gap: Some(gap),
-			session: 0,
-		};
+		let summary = EntrySummary { question_key, author: agent, gap: Some(gap), session: 0 };
 		#[block]
 		{
 			<Pallet<T> as EntryClosed<T::AccountId>>::entry_closed(
@@ -232,12 +212,8 @@ mod benchmarks {
 	fn entry_closed_elsewhere() {
 		set_worst_params::<T>();
 		let (gap, entry, _, question_key) = answered_gap::<T>();
-		let summary = EntrySummary {
-			question_key,
-			author: funded::<T>("author", 0),
-			gap: None,
-			session: 0,
-		};
+		let summary =
+			EntrySummary { question_key, author: funded::<T>("author", 0), gap: None, session: 0 };
 		#[block]
 		{
 			<Pallet<T> as EntryClosed<T::AccountId>>::entry_closed(
@@ -254,12 +230,7 @@ mod benchmarks {
 	fn entry_closed_punish() {
 		set_worst_params::<T>();
 		let (gap, entry, agent, question_key) = answered_gap::<T>();
-		let summary = EntrySummary {
-			question_key,
-			author: agent,
-			gap: Some(gap),
-			session: 0,
-		};
+		let summary = EntrySummary { question_key, author: agent, gap: Some(gap), session: 0 };
 		#[block]
 		{
 			<Pallet<T> as EntryClosed<T::AccountId>>::entry_closed(

@@ -205,26 +205,17 @@ pub mod pallet {
 	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
 		fn build(&self) {
 			let Some(params) = self.params.clone() else {
-				assert!(
-					self.agents.is_empty(),
-					"DoD genesis agents need the parameters"
-				);
+				assert!(self.agents.is_empty(), "DoD genesis agents need the parameters");
 				return;
 			};
-			assert!(
-				Pallet::<T>::params_are_valid(&params),
-				"invalid DoD genesis parameters"
-			);
+			assert!(Pallet::<T>::params_are_valid(&params), "invalid DoD genesis parameters");
 			Params::<T>::put(&params);
 			for agent in &self.agents {
 				T::Currency::hold(&HoldReason::AgentBond.into(), agent, params.agent_bond)
 					.expect("genesis agents can bond");
 				Agents::<T>::insert(
 					agent,
-					AgentInfo {
-						bond: params.agent_bond,
-						claims: BoundedVec::default(),
-					},
+					AgentInfo { bond: params.agent_bond, claims: BoundedVec::default() },
 				);
 			}
 		}
@@ -248,70 +239,31 @@ pub mod pallet {
 			bounty: BalanceOf<T>,
 		},
 		/// Demand did not reach the threshold within its window; requesters were refunded.
-		DemandLapsed {
-			question_key: QuestionKey,
-			refunded: u32,
-		},
+		DemandLapsed { question_key: QuestionKey, refunded: u32 },
 		/// `agent` registered, bonding `bond`.
-		AgentRegistered {
-			agent: T::AccountId,
-			bond: BalanceOf<T>,
-		},
+		AgentRegistered { agent: T::AccountId, bond: BalanceOf<T> },
 		/// `agent` left; `bond` was released.
-		AgentDeregistered {
-			agent: T::AccountId,
-			bond: BalanceOf<T>,
-		},
+		AgentDeregistered { agent: T::AccountId, bond: BalanceOf<T> },
 		/// `agent` holds the gap until block `until`.
-		GapClaimed {
-			gap: GapId,
-			agent: T::AccountId,
-			until: BlockNumberFor<T>,
-		},
+		GapClaimed { gap: GapId, agent: T::AccountId, until: BlockNumberFor<T> },
 		/// `agent`'s claim ended without an accepted entry; the gap is open again.
 		ClaimReleased { gap: GapId, agent: T::AccountId },
 		/// `agent`'s claim on a gap lapsed without an entry: `amount` of its bond was slashed.
-		ClaimLapsed {
-			gap: GapId,
-			agent: T::AccountId,
-			amount: BalanceOf<T>,
-		},
+		ClaimLapsed { gap: GapId, agent: T::AccountId, amount: BalanceOf<T> },
 		/// An entry that was not submitted under the gap's claim answered its question: the gap
 		/// is closed and its `refunded` requesters got their deposits and fees back.
-		GapAnsweredElsewhere {
-			gap: GapId,
-			entry: EntryId,
-			refunded: u32,
-		},
+		GapAnsweredElsewhere { gap: GapId, entry: EntryId, refunded: u32 },
 		/// An entry was submitted for the gap under its claim.
-		GapEntrySubmitted {
-			gap: GapId,
-			entry: EntryId,
-			agent: T::AccountId,
-		},
+		GapEntrySubmitted { gap: GapId, entry: EntryId, agent: T::AccountId },
 		/// A validated entry answered the gap: deposits returned, `bounty` paid to `author`.
-		GapFilled {
-			gap: GapId,
-			entry: EntryId,
-			author: T::AccountId,
-			bounty: BalanceOf<T>,
-		},
+		GapFilled { gap: GapId, entry: EntryId, author: T::AccountId, bounty: BalanceOf<T> },
 		/// `agent`'s entry for a gap was rejected, expired or was retracted: `amount` of its bond
 		/// was slashed.
-		AgentSlashed {
-			agent: T::AccountId,
-			gap: GapId,
-			entry: EntryId,
-			amount: BalanceOf<T>,
-		},
+		AgentSlashed { agent: T::AccountId, gap: GapId, entry: EntryId, amount: BalanceOf<T> },
 		/// Nobody answered the gap in its lifetime; `refunded` requesters got their deposits
 		/// back, and their fees too unless an agent had claimed the gap (`fees_forfeited` went to
 		/// the reward pot).
-		GapExpired {
-			gap: GapId,
-			refunded: u32,
-			fees_forfeited: BalanceOf<T>,
-		},
+		GapExpired { gap: GapId, refunded: u32, fees_forfeited: BalanceOf<T> },
 		/// Root set new parameters.
 		ParamsSet { params: ParametersOf<T> },
 	}
@@ -376,14 +328,8 @@ pub mod pallet {
 		}
 
 		fn integrity_test() {
-			assert!(
-				T::MaxRequesters::get() > 0,
-				"Dod: MaxRequesters must allow one requester"
-			);
-			assert!(
-				T::MaxQuestionLen::get() > 0,
-				"Dod: MaxQuestionLen must allow a question"
-			);
+			assert!(T::MaxRequesters::get() > 0, "Dod: MaxRequesters must allow one requester");
+			assert!(T::MaxQuestionLen::get() > 0, "Dod: MaxQuestionLen must allow a question");
 		}
 
 		fn offchain_worker(now: BlockNumberFor<T>) {
@@ -410,14 +356,10 @@ pub mod pallet {
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let params = Self::params()?;
-			let question: BoundedVec<u8, T::MaxQuestionLen> = question
-				.try_into()
-				.map_err(|_| Error::<T>::QuestionTooLong)?;
+			let question: BoundedVec<u8, T::MaxQuestionLen> =
+				question.try_into().map_err(|_| Error::<T>::QuestionTooLong)?;
 			let text = core::str::from_utf8(&question).map_err(|_| Error::<T>::QuestionNotUtf8)?;
-			ensure!(
-				!normalize_question(text).is_empty(),
-				Error::<T>::EmptyQuestion
-			);
+			ensure!(!normalize_question(text).is_empty(), Error::<T>::EmptyQuestion);
 			let key = question_key(text);
 			ensure!(!T::Knowledge::has_answer(&key), Error::<T>::AlreadyAnswered);
 
@@ -431,13 +373,8 @@ pub mod pallet {
 
 			if let Some(gap_id) = GapByKey::<T>::get(key) {
 				let mut gap = Gaps::<T>::get(gap_id).ok_or(Error::<T>::UnknownGap)?;
-				ensure!(
-					!gap.requesters.iter().any(|r| r.who == who),
-					Error::<T>::AlreadyRequested
-				);
-				gap.requesters
-					.try_push(requester)
-					.map_err(|_| Error::<T>::TooManyRequesters)?;
+				ensure!(!gap.requesters.iter().any(|r| r.who == who), Error::<T>::AlreadyRequested);
+				gap.requesters.try_push(requester).map_err(|_| Error::<T>::TooManyRequesters)?;
 				Self::hold(&HoldReason::Request, &who, held)?;
 				gap.bounty = gap.bounty.saturating_add(params.request_fee);
 				let requesters = gap.requesters.len() as u32;
@@ -465,24 +402,16 @@ pub mod pallet {
 						expires_at,
 					};
 					(demand, true)
-				}
+				},
 			};
-			ensure!(
-				!demand.requesters.iter().any(|r| r.who == who),
-				Error::<T>::AlreadyRequested
-			);
+			ensure!(!demand.requesters.iter().any(|r| r.who == who), Error::<T>::AlreadyRequested);
 			demand
 				.requesters
 				.try_push(requester)
 				.map_err(|_| Error::<T>::TooManyRequesters)?;
 			Self::hold(&HoldReason::Request, &who, held)?;
 			let requesters = demand.requesters.len() as u32;
-			Self::deposit_event(Event::DemandRecorded {
-				who,
-				question_key: key,
-				requesters,
-				held,
-			});
+			Self::deposit_event(Event::DemandRecorded { who, question_key: key, requesters, held });
 
 			if requesters >= params.gap_threshold {
 				Demands::<T>::remove(key);
@@ -507,15 +436,9 @@ pub mod pallet {
 			Self::hold(&HoldReason::AgentBond, &who, params.agent_bond)?;
 			Agents::<T>::insert(
 				&who,
-				AgentInfo {
-					bond: params.agent_bond,
-					claims: BoundedVec::default(),
-				},
+				AgentInfo { bond: params.agent_bond, claims: BoundedVec::default() },
 			);
-			Self::deposit_event(Event::AgentRegistered {
-				agent: who,
-				bond: params.agent_bond,
-			});
+			Self::deposit_event(Event::AgentRegistered { agent: who, bond: params.agent_bond });
 			Ok(())
 		}
 
@@ -557,37 +480,20 @@ pub mod pallet {
 			let mut record = Gaps::<T>::get(gap).ok_or(Error::<T>::UnknownGap)?;
 			let now = frame_system::Pallet::<T>::block_number();
 			if let Some(claim) = &record.claim {
-				ensure!(
-					claim.entry.is_none() && claim.until <= now,
-					Error::<T>::AlreadyClaimed
-				);
+				ensure!(claim.entry.is_none() && claim.until <= now, Error::<T>::AlreadyClaimed);
 				let previous = claim.agent.clone();
 				Self::forget_claim(gap, &previous);
 				Self::punish_lapse(gap, &previous);
-				Self::deposit_event(Event::ClaimReleased {
-					gap,
-					agent: previous,
-				});
+				Self::deposit_event(Event::ClaimReleased { gap, agent: previous });
 				agent = Agents::<T>::get(&who).ok_or(Error::<T>::NotAgent)?;
 			}
-			agent
-				.claims
-				.try_push(gap)
-				.map_err(|_| Error::<T>::TooManyClaims)?;
+			agent.claims.try_push(gap).map_err(|_| Error::<T>::TooManyClaims)?;
 			let until = now.saturating_add(params.claim_period);
-			record.claim = Some(Claim {
-				agent: who.clone(),
-				until,
-				entry: None,
-			});
+			record.claim = Some(Claim { agent: who.clone(), until, entry: None });
 			record.claimed = true;
 			Gaps::<T>::insert(gap, record);
 			Agents::<T>::insert(&who, agent);
-			Self::deposit_event(Event::GapClaimed {
-				gap,
-				agent: who,
-				until,
-			});
+			Self::deposit_event(Event::GapClaimed { gap, agent: who, until });
 			Ok(())
 		}
 
@@ -613,10 +519,7 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::set_params())]
 		pub fn set_params(origin: OriginFor<T>, params: ParametersOf<T>) -> DispatchResult {
 			ensure_root(origin)?;
-			ensure!(
-				Self::params_are_valid(&params),
-				Error::<T>::InvalidParameters
-			);
+			ensure!(Self::params_are_valid(&params), Error::<T>::InvalidParameters);
 			Params::<T>::put(&params);
 			Self::deposit_event(Event::ParamsSet { params });
 			Ok(())
@@ -684,14 +587,9 @@ pub mod pallet {
 		/// Releases `amount` of what this pallet holds for a requester: it never holds less than
 		/// its records say, so this cannot fail.
 		fn release_request(who: &T::AccountId, amount: BalanceOf<T>) {
-			T::Currency::release(
-				&HoldReason::Request.into(),
-				who,
-				amount,
-				Precision::BestEffort,
-			)
-			.defensive_proof("a requester's hold covers what was held")
-			.ok();
+			T::Currency::release(&HoldReason::Request.into(), who, amount, Precision::BestEffort)
+				.defensive_proof("a requester's hold covers what was held")
+				.ok();
 		}
 
 		fn refund(requesters: &[RequesterOf<T>]) {
@@ -722,11 +620,7 @@ pub mod pallet {
 			if gap.expires_at != now {
 				return;
 			}
-			if gap
-				.claim
-				.as_ref()
-				.is_some_and(|claim| claim.entry.is_some())
-			{
+			if gap.claim.as_ref().is_some_and(|claim| claim.entry.is_some()) {
 				// An entry for it is being voted on: give the vote a chance to finish.
 				let params = Params::<T>::get();
 				let later = now.saturating_add(params.map(|p| p.claim_period).unwrap_or(now));
@@ -786,10 +680,7 @@ pub mod pallet {
 					}
 				}
 			});
-			Self::deposit_event(Event::ClaimReleased {
-				gap,
-				agent: agent.clone(),
-			});
+			Self::deposit_event(Event::ClaimReleased { gap, agent: agent.clone() });
 		}
 
 		fn fill(id: GapId, entry: EntryId, author: &T::AccountId) {
@@ -846,9 +737,7 @@ pub mod pallet {
 			let Some(info) = Agents::<T>::get(agent) else {
 				return Zero::zero();
 			};
-			let rate = Params::<T>::get()
-				.map(|p| p.agent_slash)
-				.unwrap_or_else(Perbill::zero);
+			let rate = Params::<T>::get().map(|p| p.agent_slash).unwrap_or_else(Perbill::zero);
 			let amount = rate * info.bond;
 			let (credit, missing) =
 				<T::Currency as frame_support::traits::fungible::BalancedHold<_>>::slash(
@@ -869,11 +758,7 @@ pub mod pallet {
 		/// `agent` let its claim on `gap` lapse without an entry.
 		fn punish_lapse(gap: GapId, agent: &T::AccountId) {
 			let amount = Self::slash_agent(agent);
-			Self::deposit_event(Event::ClaimLapsed {
-				gap,
-				agent: agent.clone(),
-				amount,
-			});
+			Self::deposit_event(Event::ClaimLapsed { gap, agent: agent.clone(), amount });
 		}
 
 		fn punish(id: GapId, entry: EntryId, agent: &T::AccountId) {
@@ -890,28 +775,17 @@ pub mod pallet {
 		/// are distinct and within bounds; demand is below the threshold.
 		#[cfg(any(feature = "try-runtime", feature = "std"))]
 		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
-			let threshold = Params::<T>::get()
-				.map(|p| p.gap_threshold)
-				.unwrap_or(u32::MAX);
+			let threshold = Params::<T>::get().map(|p| p.gap_threshold).unwrap_or(u32::MAX);
 			for (key, id) in GapByKey::<T>::iter() {
 				let gap = Gaps::<T>::get(id).ok_or("GapByKey points at a missing gap")?;
-				ensure!(
-					gap.question_key == key,
-					"gap indexed under another question"
-				);
+				ensure!(gap.question_key == key, "gap indexed under another question");
 			}
 			for (id, gap) in Gaps::<T>::iter() {
-				ensure!(
-					GapByKey::<T>::get(gap.question_key) == Some(id),
-					"gap not indexed"
-				);
+				ensure!(GapByKey::<T>::get(gap.question_key) == Some(id), "gap not indexed");
 				let mut who: alloc::vec::Vec<_> = gap.requesters.iter().map(|r| &r.who).collect();
 				who.sort();
 				who.dedup();
-				ensure!(
-					who.len() == gap.requesters.len(),
-					"a gap has a requester twice"
-				);
+				ensure!(who.len() == gap.requesters.len(), "a gap has a requester twice");
 				if let Some(claim) = &gap.claim {
 					let agent = Agents::<T>::get(&claim.agent).ok_or("claim by a non-agent")?;
 					ensure!(agent.claims.contains(&id), "claim missing from its agent");
@@ -963,11 +837,7 @@ pub mod pallet {
 				claim.entry = Some(entry);
 				Ok(())
 			})?;
-			Self::deposit_event(Event::GapEntrySubmitted {
-				gap,
-				entry,
-				agent: author.clone(),
-			});
+			Self::deposit_event(Event::GapEntrySubmitted { gap, entry, agent: author.clone() });
 			Ok(())
 		}
 	}
@@ -1006,7 +876,7 @@ pub mod pallet {
 				// The gap is filled (bounty paid) or closed (requesters refunded).
 				Closure::Decided(Decision::Validated) => {
 					T::WeightInfo::entry_closed_fill().max(T::WeightInfo::entry_closed_elsewhere())
-				}
+				},
 				// At most the claimant agent slashed.
 				_ => T::WeightInfo::entry_closed_punish(),
 			}

@@ -140,9 +140,7 @@ pub fn params() -> Parameters<Balance, u64> {
 }
 
 pub fn new_test_ext() -> sp_io::TestExternalities {
-	let mut storage = frame_system::GenesisConfig::<Test>::default()
-		.build_storage()
-		.unwrap();
+	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
 	pallet_balances::GenesisConfig::<Test> {
 		balances: vec![
 			(ALICE, ENDOWMENT),
@@ -159,12 +157,9 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	pallet_kcg::GenesisConfig::<Test> { voting_period: 20 }
 		.assimilate_storage(&mut storage)
 		.unwrap();
-	pallet_dod::GenesisConfig::<Test> {
-		params: Some(params()),
-		agents: vec![AGENT],
-	}
-	.assimilate_storage(&mut storage)
-	.unwrap();
+	pallet_dod::GenesisConfig::<Test> { params: Some(params()), agents: vec![AGENT] }
+		.assimilate_storage(&mut storage)
+		.unwrap();
 	let mut ext = sp_io::TestExternalities::new(storage);
 	ext.execute_with(|| {
 		System::set_block_number(1);

@@ -100,7 +100,7 @@ pub fn run_agent<T: Config>(now: BlockNumberFor<T>) {
 			Some(claim) => {
 				claim.entry.is_none()
 					&& (claim.until <= now || agents.iter().any(|a| a.id == claim.agent))
-			}
+			},
 		})
 		.take(GAPS_PER_BLOCK)
 		.collect();
@@ -182,7 +182,7 @@ fn work_on_gap<T: Config>(
 				work.body = Some(body.clone());
 				store.set(&work);
 				body
-			}
+			},
 			Err(failure) => {
 				let wait = work.failed(block);
 				log::warn!(
@@ -191,7 +191,7 @@ fn work_on_gap<T: Config>(
 				);
 				store.set(&work);
 				return;
-			}
+			},
 		},
 	};
 	let cid = match add_to_ipfs(&body) {
@@ -204,7 +204,7 @@ fn work_on_gap<T: Config>(
 			);
 			store.set(&work);
 			return;
-		}
+		},
 	};
 	let call = Call::submit_answer {
 		gap: id,
@@ -245,9 +245,7 @@ impl core::fmt::Display for DistillFailure {
 fn distill(question: &str) -> Result<Vec<u8>, DistillFailure> {
 	let base = setting(settings::DOD_DISTILLER)
 		.or_else(|| setting(settings::DISTILLER))
-		.ok_or(DistillFailure::Call(CallFailure::NotConfigured(
-			"--distiller",
-		)))?;
+		.ok_or(DistillFailure::Call(CallFailure::NotConfigured("--distiller")))?;
 	let body = post(
 		&protocol::endpoint(&base, "distill"),
 		"application/json",
@@ -274,7 +272,7 @@ fn add_to_ipfs(body: &[u8]) -> Result<Vec<u8>, CallFailure> {
 			Err(error) => {
 				log::warn!(target: LOG_TARGET, "IPFS add at {base} failed: {error}");
 				failure = error;
-			}
+			},
 		}
 	}
 	Err(failure)

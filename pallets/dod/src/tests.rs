@@ -30,13 +30,7 @@ fn open_gap() -> GapId {
 }
 
 fn submit(who: AccountId, gap: GapId) -> DispatchResult {
-	Dod::submit_answer(
-		RuntimeOrigin::signed(who),
-		gap,
-		cid(1),
-		H256::repeat_byte(1),
-		100,
-	)
+	Dod::submit_answer(RuntimeOrigin::signed(who), gap, cid(1), H256::repeat_byte(1), 100)
 }
 
 #[test]
@@ -49,13 +43,7 @@ fn demand_below_the_threshold_holds_and_waits() {
 		assert_eq!(demand.expires_at, 11);
 		assert_eq!(held(ALICE, HoldReason::Request), 50);
 		System::assert_last_event(
-			Event::DemandRecorded {
-				who: ALICE,
-				question_key: key,
-				requesters: 1,
-				held: 50,
-			}
-			.into(),
+			Event::DemandRecorded { who: ALICE, question_key: key, requesters: 1, held: 50 }.into(),
 		);
 		assert!(Gaps::<Test>::iter().next().is_none());
 	});
@@ -95,16 +83,10 @@ fn bad_questions_are_refused_by_name() {
 			ask(ALICE, &[b'a'; MAX_QUESTION_LEN as usize + 1]),
 			Error::<Test>::QuestionTooLong
 		);
-		assert_noop!(
-			ask(ALICE, &[0xff, 0xfe, b'a']),
-			Error::<Test>::QuestionNotUtf8
-		);
+		assert_noop!(ask(ALICE, &[0xff, 0xfe, b'a']), Error::<Test>::QuestionNotUtf8);
 		assert_noop!(ask(POOR, QUESTION), Error::<Test>::InsufficientBalance);
 		assert_ok!(ask(ALICE, QUESTION));
-		assert_noop!(
-			ask(ALICE, b"WHAT IS ETHERNET"),
-			Error::<Test>::AlreadyRequested
-		);
+		assert_noop!(ask(ALICE, b"WHAT IS ETHERNET"), Error::<Test>::AlreadyRequested);
 		assert_noop!(
 			Dod::request_knowledge(RuntimeOrigin::none(), QUESTION.to_vec()),
 			DispatchError::BadOrigin
@@ -120,21 +102,12 @@ fn demand_lapses_after_its_window_and_is_refunded() {
 		assert!(Demands::<Test>::get(question_key("what is ethernet")).is_none());
 		assert_eq!(held(ALICE, HoldReason::Request), 0);
 		System::assert_has_event(
-			Event::DemandLapsed {
-				question_key: question_key("what is ethernet"),
-				refunded: 1,
-			}
-			.into(),
+			Event::DemandLapsed { question_key: question_key("what is ethernet"), refunded: 1 }
+				.into(),
 		);
 		// A new window starts with the next request.
 		assert_ok!(ask(BOB, QUESTION));
-		assert_eq!(
-			Demands::<Test>::get(question_key(QUESTION_STR))
-				.unwrap()
-				.requesters
-				.len(),
-			1
-		);
+		assert_eq!(Demands::<Test>::get(question_key(QUESTION_STR)).unwrap().requesters.len(), 1);
 	});
 }
 
@@ -166,23 +139,10 @@ fn agents_register_and_leave_with_their_bond() {
 fn claims_are_exclusive_until_they_lapse() {
 	run_test(|| {
 		let gap = open_gap();
-		assert_noop!(
-			Dod::claim_gap(RuntimeOrigin::signed(ALICE), gap),
-			Error::<Test>::NotAgent
-		);
-		assert_noop!(
-			Dod::claim_gap(RuntimeOrigin::signed(AGENT), 99),
-			Error::<Test>::UnknownGap
-		);
+		assert_noop!(Dod::claim_gap(RuntimeOrigin::signed(ALICE), gap), Error::<Test>::NotAgent);
+		assert_noop!(Dod::claim_gap(RuntimeOrigin::signed(AGENT), 99), Error::<Test>::UnknownGap);
 		assert_ok!(Dod::claim_gap(RuntimeOrigin::signed(AGENT), gap));
-		System::assert_last_event(
-			Event::GapClaimed {
-				gap,
-				agent: AGENT,
-				until: 6,
-			}
-			.into(),
-		);
+		System::assert_last_event(Event::GapClaimed { gap, agent: AGENT, until: 6 }.into());
 		assert_noop!(
 			Dod::claim_gap(RuntimeOrigin::signed(AGENT), gap),
 			Error::<Test>::AlreadyClaimed
@@ -194,22 +154,12 @@ fn claims_are_exclusive_until_they_lapse() {
 		);
 		// The claim lapses at block 6: another agent may claim, and the first may not submit.
 		run_to_block(6);
-		assert_noop!(
-			submit(AGENT, gap),
-			pallet_kcg::Error::<Test>::NotGapClaimant
-		);
+		assert_noop!(submit(AGENT, gap), pallet_kcg::Error::<Test>::NotGapClaimant);
 		assert_ok!(Dod::claim_gap(RuntimeOrigin::signed(AGENT_2), gap));
 		System::assert_has_event(Event::ClaimReleased { gap, agent: AGENT }.into());
 		assert!(Agents::<Test>::get(AGENT).unwrap().claims.is_empty());
 		// Letting the claim lapse cost the agent its slash.
-		System::assert_has_event(
-			Event::ClaimLapsed {
-				gap,
-				agent: AGENT,
-				amount: 100,
-			}
-			.into(),
-		);
+		System::assert_has_event(Event::ClaimLapsed { gap, agent: AGENT, amount: 100 }.into());
 		assert_eq!(held(AGENT, HoldReason::AgentBond), 900);
 	});
 }
@@ -240,18 +190,9 @@ fn a_retracted_or_expired_claimant_entry_costs_the_agent() {
 		let gap = open_gap();
 		assert_ok!(Dod::claim_gap(RuntimeOrigin::signed(AGENT), gap));
 		assert_ok!(submit(AGENT, gap));
-		assert_ok!(pallet_kcg::Pallet::<Test>::retract(
-			RuntimeOrigin::signed(AGENT),
-			0
-		));
+		assert_ok!(pallet_kcg::Pallet::<Test>::retract(RuntimeOrigin::signed(AGENT), 0));
 		System::assert_has_event(
-			Event::AgentSlashed {
-				agent: AGENT,
-				gap,
-				entry: 0,
-				amount: 100,
-			}
-			.into(),
+			Event::AgentSlashed { agent: AGENT, gap, entry: 0, amount: 100 }.into(),
 		);
 		assert!(Gaps::<Test>::get(gap).unwrap().claim.is_none());
 		// Again, and this time the entry expires undecided.
@@ -269,13 +210,7 @@ fn a_retracted_or_expired_claimant_entry_costs_the_agent() {
 			pallet_kcg::EntryStatus::Expired
 		);
 		System::assert_has_event(
-			Event::AgentSlashed {
-				agent: AGENT,
-				gap,
-				entry: 1,
-				amount: 90,
-			}
-			.into(),
+			Event::AgentSlashed { agent: AGENT, gap, entry: 1, amount: 90 }.into(),
 		);
 		assert_eq!(held(AGENT, HoldReason::AgentBond), 810);
 	});
@@ -300,27 +235,13 @@ fn a_bounty_is_earned_under_the_claim_only() {
 		));
 		assert_ok!(<Kcg as EntryVoting>::decide(0, Decision::Validated));
 		assert!(Gaps::<Test>::get(gap).is_none());
-		System::assert_has_event(
-			Event::GapAnsweredElsewhere {
-				gap,
-				entry: 0,
-				refunded: 2,
-			}
-			.into(),
-		);
+		System::assert_has_event(Event::GapAnsweredElsewhere { gap, entry: 0, refunded: 2 }.into());
 		// No bounty: the sniper only paid the validation fee of its entry.
-		assert_eq!(
-			Balances::free_balance(CHARLIE),
-			sniper_before - ENTRY_DEPOSIT / 10
-		);
+		assert_eq!(Balances::free_balance(CHARLIE), sniper_before - ENTRY_DEPOSIT / 10);
 		assert_eq!(Balances::free_balance(ALICE), ENDOWMENT);
 		assert_eq!(Balances::free_balance(BOB), ENDOWMENT);
 		assert!(Agents::<Test>::get(AGENT).unwrap().claims.is_empty());
-		assert_eq!(
-			held(AGENT, HoldReason::AgentBond),
-			1_000,
-			"the claimant is not punished"
-		);
+		assert_eq!(held(AGENT, HoldReason::AgentBond), 1_000, "the claimant is not punished");
 	});
 }
 
@@ -328,28 +249,16 @@ fn a_bounty_is_earned_under_the_claim_only() {
 fn only_the_claimant_submits_once() {
 	run_test(|| {
 		let gap = open_gap();
-		assert_noop!(
-			submit(AGENT, gap),
-			pallet_kcg::Error::<Test>::NotGapClaimant
-		);
+		assert_noop!(submit(AGENT, gap), pallet_kcg::Error::<Test>::NotGapClaimant);
 		assert_ok!(Dod::claim_gap(RuntimeOrigin::signed(AGENT), gap));
-		assert_noop!(
-			submit(ALICE, gap),
-			pallet_kcg::Error::<Test>::NotGapClaimant
-		);
+		assert_noop!(submit(ALICE, gap), pallet_kcg::Error::<Test>::NotGapClaimant);
 		assert_noop!(submit(AGENT, 7), Error::<Test>::UnknownGap);
 		assert_ok!(submit(AGENT, gap));
 		let entry = pallet_kcg::Entries::<Test>::get(0).unwrap();
 		assert_eq!(entry.gap, Some(gap));
 		assert_eq!(entry.question_key, question_key(QUESTION_STR));
-		assert_eq!(
-			Gaps::<Test>::get(gap).unwrap().claim.unwrap().entry,
-			Some(0)
-		);
-		assert_noop!(
-			submit(AGENT, gap),
-			pallet_kcg::Error::<Test>::GapEntryPending
-		);
+		assert_eq!(Gaps::<Test>::get(gap).unwrap().claim.unwrap().entry, Some(0));
+		assert_noop!(submit(AGENT, gap), pallet_kcg::Error::<Test>::GapEntryPending);
 		assert_noop!(
 			Dod::deregister_agent(RuntimeOrigin::signed(AGENT)),
 			Error::<Test>::AgentHasPendingEntry
@@ -383,18 +292,9 @@ fn a_validated_answer_fills_the_gap() {
 		assert_eq!(held(BOB, HoldReason::Request), 0);
 		assert_eq!(Balances::free_balance(ALICE), ENDOWMENT - 20);
 		// The bounty, and the deposit less the KCG's validation fee.
-		assert_eq!(
-			Balances::free_balance(AGENT),
-			before + 40 + ENTRY_DEPOSIT * 9 / 10
-		);
+		assert_eq!(Balances::free_balance(AGENT), before + 40 + ENTRY_DEPOSIT * 9 / 10);
 		System::assert_has_event(
-			Event::GapFilled {
-				gap,
-				entry: 0,
-				author: AGENT,
-				bounty: 40,
-			}
-			.into(),
+			Event::GapFilled { gap, entry: 0, author: AGENT, bounty: 40 }.into(),
 		);
 		assert!(Agents::<Test>::get(AGENT).unwrap().claims.is_empty());
 		// The question is answered now.
@@ -413,13 +313,7 @@ fn a_rejected_answer_slashes_the_agent_and_reopens_the_gap() {
 		assert_eq!(Agents::<Test>::get(AGENT).unwrap().bond, 900);
 		assert_eq!(SLASHED.with(|s| *s.borrow()), 100 + ENTRY_DEPOSIT);
 		System::assert_has_event(
-			Event::AgentSlashed {
-				agent: AGENT,
-				gap,
-				entry: 0,
-				amount: 100,
-			}
-			.into(),
+			Event::AgentSlashed { agent: AGENT, gap, entry: 0, amount: 100 }.into(),
 		);
 		let record = Gaps::<Test>::get(gap).unwrap();
 		assert!(record.claim.is_none());
@@ -436,14 +330,7 @@ fn unanswered_gaps_nobody_claimed_expire_with_refunds() {
 		assert!(Gaps::<Test>::get(gap).is_none());
 		assert_eq!(held(ALICE, HoldReason::Request), 0);
 		assert_eq!(Balances::free_balance(BOB), ENDOWMENT);
-		System::assert_has_event(
-			Event::GapExpired {
-				gap,
-				refunded: 2,
-				fees_forfeited: 0,
-			}
-			.into(),
-		);
+		System::assert_has_event(Event::GapExpired { gap, refunded: 2, fees_forfeited: 0 }.into());
 	});
 }
 
@@ -459,23 +346,9 @@ fn gaps_an_agent_worked_on_forfeit_their_fees_at_expiry() {
 		assert!(Gaps::<Test>::get(gap).is_none());
 		assert_eq!(held(ALICE, HoldReason::Request), 0);
 		assert_eq!(Balances::free_balance(BOB), ENDOWMENT - 20);
-		System::assert_has_event(
-			Event::GapExpired {
-				gap,
-				refunded: 2,
-				fees_forfeited: 40,
-			}
-			.into(),
-		);
+		System::assert_has_event(Event::GapExpired { gap, refunded: 2, fees_forfeited: 40 }.into());
 		// The agent's claim lapsed unused: that cost it too.
-		System::assert_has_event(
-			Event::ClaimLapsed {
-				gap,
-				agent: AGENT,
-				amount: 100,
-			}
-			.into(),
-		);
+		System::assert_has_event(Event::ClaimLapsed { gap, agent: AGENT, amount: 100 }.into());
 		assert_eq!(SLASHED.with(|s| *s.borrow()), 40 + 100);
 		assert!(Agents::<Test>::get(AGENT).unwrap().claims.is_empty());
 	});
@@ -498,9 +371,6 @@ fn parameters_are_roots_and_checked() {
 			Error::<Test>::InvalidParameters
 		);
 		new.gap_threshold = 0;
-		assert_noop!(
-			Dod::set_params(RuntimeOrigin::root(), new),
-			Error::<Test>::InvalidParameters
-		);
+		assert_noop!(Dod::set_params(RuntimeOrigin::root(), new), Error::<Test>::InvalidParameters);
 	});
 }

@@ -36,11 +36,7 @@ impl WeightInfo for () {
 	fn deregister_agent(c: u32) -> Weight {
 		Weight::from_parts(30_000_000, 3_600)
 			.saturating_add(RocksDbWeight::get().reads_writes(3, 3))
-			.saturating_add(
-				RocksDbWeight::get()
-					.reads_writes(2, 2)
-					.saturating_mul(c.into()),
-			)
+			.saturating_add(RocksDbWeight::get().reads_writes(2, 2).saturating_mul(c.into()))
 	}
 	fn claim_gap() -> Weight {
 		Weight::from_parts(30_000_000, 8_000)

@@ -72,13 +72,8 @@ mod benchmarks {
 		let author = funded::<T>("author", 0);
 		let from = submit::<T>(&author, 1);
 		let to = submit::<T>(&author, 2);
-		Pallet::<T>::link(
-			RawOrigin::Signed(author.clone()).into(),
-			from,
-			to,
-			Relation::Related,
-		)
-		.expect("setup links");
+		Pallet::<T>::link(RawOrigin::Signed(author.clone()).into(), from, to, Relation::Related)
+			.expect("setup links");
 		#[extrinsic_call]
 		_(RawOrigin::Signed(author), from, to);
 		assert_eq!(Links::<T>::get(from, to), None);
@@ -93,10 +88,7 @@ mod benchmarks {
 		let entry = submit::<T>(&author, 0);
 		#[extrinsic_call]
 		_(RawOrigin::Signed(author), entry);
-		assert!(matches!(
-			Entries::<T>::get(entry).map(|e| e.status),
-			Some(EntryStatus::Retracted)
-		));
+		assert!(matches!(Entries::<T>::get(entry).map(|e| e.status), Some(EntryStatus::Retracted)));
 	}
 
 	#[benchmark]
@@ -118,10 +110,7 @@ mod benchmarks {
 			Pallet::<T>::on_initialize(deadline);
 		}
 		for id in ids {
-			assert!(matches!(
-				Entries::<T>::get(id).map(|e| e.status),
-				Some(EntryStatus::Expired)
-			));
+			assert!(matches!(Entries::<T>::get(id).map(|e| e.status), Some(EntryStatus::Expired)));
 		}
 	}
 

@@ -283,9 +283,7 @@ pub mod pallet {
 
 	impl<T: Config> Default for GenesisConfig<T> {
 		fn default() -> Self {
-			Self {
-				voting_period: DEFAULT_VOTING_PERIOD.into(),
-			}
+			Self { voting_period: DEFAULT_VOTING_PERIOD.into() }
 		}
 	}
 
@@ -325,10 +323,7 @@ pub mod pallet {
 			deposit_returned: BalanceOf<T>,
 		},
 		/// Validators rejected an entry; its deposit went to the reward pot.
-		EntryRejected {
-			entry: EntryId,
-			deposit_slashed: BalanceOf<T>,
-		},
+		EntryRejected { entry: EntryId, deposit_slashed: BalanceOf<T> },
 		/// Nobody decided an entry before its deadline: [`ExpirySlash`] of its deposit went to
 		/// the reward pot (`deposit_slashed`), the rest came back to its author.
 		EntryExpired {
@@ -337,24 +332,11 @@ pub mod pallet {
 			deposit_slashed: BalanceOf<T>,
 		},
 		/// The author withdrew a pending entry.
-		EntryRetracted {
-			entry: EntryId,
-			deposit_returned: BalanceOf<T>,
-			fee: BalanceOf<T>,
-		},
+		EntryRetracted { entry: EntryId, deposit_returned: BalanceOf<T>, fee: BalanceOf<T> },
 		/// A link between two entries was added.
-		Linked {
-			from: EntryId,
-			to: EntryId,
-			relation: Relation,
-			deposit: BalanceOf<T>,
-		},
+		Linked { from: EntryId, to: EntryId, relation: Relation, deposit: BalanceOf<T> },
 		/// A link between two entries was removed.
-		Unlinked {
-			from: EntryId,
-			to: EntryId,
-			deposit_returned: BalanceOf<T>,
-		},
+		Unlinked { from: EntryId, to: EntryId, deposit_returned: BalanceOf<T> },
 		/// Root changed the voting period.
 		VotingPeriodSet { blocks: BlockNumberFor<T> },
 		/// Root changed the part of the deposit an expired entry costs its author.
@@ -476,10 +458,7 @@ pub mod pallet {
 			let source = Entries::<T>::get(from).ok_or(Error::<T>::UnknownEntry)?;
 			ensure!(Entries::<T>::contains_key(to), Error::<T>::UnknownEntry);
 			ensure!(source.author == who, Error::<T>::NotAuthor);
-			ensure!(
-				!Links::<T>::contains_key(from, to),
-				Error::<T>::AlreadyLinked
-			);
+			ensure!(!Links::<T>::contains_key(from, to), Error::<T>::AlreadyLinked);
 			let count = LinkCount::<T>::get(from);
 			ensure!(count < T::MaxLinksPerEntry::get(), Error::<T>::TooManyLinks);
 
@@ -487,12 +466,7 @@ pub mod pallet {
 			T::Currency::hold(&HoldReason::LinkDeposit.into(), &who, deposit)?;
 			Links::<T>::insert(from, to, relation);
 			LinkCount::<T>::insert(from, count.saturating_add(1));
-			Self::deposit_event(Event::Linked {
-				from,
-				to,
-				relation,
-				deposit,
-			});
+			Self::deposit_event(Event::Linked { from, to, relation, deposit });
 			Ok(())
 		}
 
@@ -514,11 +488,7 @@ pub mod pallet {
 			)?;
 			Links::<T>::remove(from, to);
 			LinkCount::<T>::mutate(from, |count| *count = count.saturating_sub(1));
-			Self::deposit_event(Event::Unlinked {
-				from,
-				to,
-				deposit_returned,
-			});
+			Self::deposit_event(Event::Unlinked { from, to, deposit_returned });
 			Ok(())
 		}
 
@@ -549,11 +519,7 @@ pub mod pallet {
 			record.status = EntryStatus::Retracted;
 			Entries::<T>::insert(entry, &record);
 			T::OnEntryClosed::entry_closed(entry, &record.summary(), Closure::Retracted);
-			Self::deposit_event(Event::EntryRetracted {
-				entry,
-				deposit_returned,
-				fee,
-			});
+			Self::deposit_event(Event::EntryRetracted { entry, deposit_returned, fee });
 			Ok(())
 		}
 
@@ -579,10 +545,7 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::set_voting_period())]
 		pub fn set_expiry_slash(origin: OriginFor<T>, share: Perbill) -> DispatchResult {
 			ensure_root(origin)?;
-			ensure!(
-				share >= T::RetractFee::get(),
-				Error::<T>::ExpirySlashBelowRetractFee
-			);
+			ensure!(share >= T::RetractFee::get(), Error::<T>::ExpirySlashBelowRetractFee);
 			ExpirySlash::<T>::put(share);
 			Self::deposit_event(Event::ExpirySlashSet { share });
 			Ok(())
@@ -693,11 +656,7 @@ pub mod pallet {
 			record.status = EntryStatus::Expired;
 			Entries::<T>::insert(entry, &record);
 			T::OnEntryClosed::entry_closed(entry, &record.summary(), Closure::Expired);
-			Self::deposit_event(Event::EntryExpired {
-				entry,
-				deposit_returned,
-				deposit_slashed,
-			});
+			Self::deposit_event(Event::EntryExpired { entry, deposit_returned, deposit_slashed });
 		}
 
 		/// Records a validators' decision on a pending entry.
@@ -750,7 +709,7 @@ pub mod pallet {
 						superseded,
 						deposit_returned,
 					});
-				}
+				},
 				Decision::Rejected => {
 					let (credit, _) = T::Currency::slash(
 						&HoldReason::EntryDeposit.into(),
@@ -766,11 +725,8 @@ pub mod pallet {
 						&record.summary(),
 						Closure::Decided(Decision::Rejected),
 					);
-					Self::deposit_event(Event::EntryRejected {
-						entry,
-						deposit_slashed,
-					});
-				}
+					Self::deposit_event(Event::EntryRejected { entry, deposit_slashed });
+				},
 			}
 			Ok(record.author)
 		}
@@ -797,13 +753,9 @@ pub mod pallet {
 			let page = T::MaxPageSize::get();
 			let limit = u64::from(if limit == 0 { page } else { limit.min(page) });
 			let end = start.saturating_add(limit).min(len);
-			let entries = (start..end)
-				.filter_map(ValidationLog::<T>::get)
-				.collect::<alloc::vec::Vec<_>>();
-			ValidatedPage {
-				entries,
-				next_cursor: (end < len).then_some(end),
-			}
+			let entries =
+				(start..end).filter_map(ValidationLog::<T>::get).collect::<alloc::vec::Vec<_>>();
+			ValidatedPage { entries, next_cursor: (end < len).then_some(end) }
 		}
 
 		/// Checks the pallet's invariants.
@@ -817,10 +769,7 @@ pub mod pallet {
 					matches!(record.status, EntryStatus::Validated { .. }),
 					"Answer points to an entry that is not Validated"
 				);
-				ensure!(
-					record.question_key == question_key,
-					"Answer under the wrong question key"
-				);
+				ensure!(record.question_key == question_key, "Answer under the wrong question key");
 			}
 			for (id, record) in Entries::<T>::iter() {
 				ensure!(id < next, "entry id at or above NextEntryId");
@@ -842,10 +791,7 @@ pub mod pallet {
 					Links::<T>::iter_prefix(from).count() as u32 == count,
 					"LinkCount differs from the links stored"
 				);
-				ensure!(
-					count <= T::MaxLinksPerEntry::get(),
-					"too many links from an entry"
-				);
+				ensure!(count <= T::MaxLinksPerEntry::get(), "too many links from an entry");
 			}
 			ensure!(
 				ExpirySlash::<T>::get() >= T::RetractFee::get(),
@@ -855,10 +801,7 @@ pub mod pallet {
 			let mut previous = None;
 			for index in 0..len {
 				let (_, at) = ValidationLog::<T>::get(index).ok_or("hole in the validation log")?;
-				ensure!(
-					previous.is_none_or(|p| p <= at),
-					"validation log out of block order"
-				);
+				ensure!(previous.is_none_or(|p| p <= at), "validation log out of block order");
 				previous = Some(at);
 			}
 			// Held deposits cover pending entries and links.
@@ -910,7 +853,7 @@ pub mod pallet {
 					if frame_system::Pallet::<T>::block_number() < deadline =>
 				{
 					Ok(record.session)
-				}
+				},
 				EntryStatus::Pending { .. } => Err(VoteRefusal::VotingClosed),
 				_ => Err(VoteRefusal::AlreadyClosed),
 			}
@@ -921,9 +864,8 @@ pub mod pallet {
 		}
 
 		fn decide_weight() -> Weight {
-			T::OnEntryClosed::entry_closed_weight(Closure::Decided(Decision::Validated)).max(
-				T::OnEntryClosed::entry_closed_weight(Closure::Decided(Decision::Rejected)),
-			)
+			T::OnEntryClosed::entry_closed_weight(Closure::Decided(Decision::Validated))
+				.max(T::OnEntryClosed::entry_closed_weight(Closure::Decided(Decision::Rejected)))
 		}
 
 		fn open_entry_ids() -> alloc::vec::Vec<EntryId> {
@@ -952,7 +894,7 @@ pub mod pallet {
 						session: record.session,
 						deadline,
 					})
-				}
+				},
 				_ => None,
 			}
 		}

@@ -155,20 +155,16 @@ pub const POOR: AccountId = 3;
 pub const ENDOWMENT: Balance = 10_000;
 
 pub fn new_test_ext() -> sp_io::TestExternalities {
-	let mut storage = frame_system::GenesisConfig::<Test>::default()
-		.build_storage()
-		.unwrap();
+	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
 	pallet_balances::GenesisConfig::<Test> {
 		balances: vec![(ALICE, ENDOWMENT), (BOB, ENDOWMENT), (POOR, 50)],
 		..Default::default()
 	}
 	.assimilate_storage(&mut storage)
 	.unwrap();
-	pallet_kcg::GenesisConfig::<Test> {
-		voting_period: VOTING_PERIOD,
-	}
-	.assimilate_storage(&mut storage)
-	.unwrap();
+	pallet_kcg::GenesisConfig::<Test> { voting_period: VOTING_PERIOD }
+		.assimilate_storage(&mut storage)
+		.unwrap();
 	let mut ext = sp_io::TestExternalities::new(storage);
 	ext.execute_with(|| {
 		System::set_block_number(1);

@@ -58,12 +58,7 @@ fn submit_entry_stores_a_pending_entry_and_holds_the_deposit() {
 		assert_eq!(entry.size, 512);
 		assert_eq!(entry.gap, Some(9));
 		assert_eq!(entry.session, 7);
-		assert_eq!(
-			entry.status,
-			EntryStatus::Pending {
-				deadline: 1 + VOTING_PERIOD
-			}
-		);
+		assert_eq!(entry.status, EntryStatus::Pending { deadline: 1 + VOTING_PERIOD });
 		assert_eq!(held(ALICE, HoldReason::EntryDeposit), ENTRY_DEPOSIT);
 		assert_eq!(NextEntryId::<Test>::get(), 1);
 		assert_eq!(Deadlines::<Test>::get(1 + VOTING_PERIOD).to_vec(), vec![0]);
@@ -124,14 +119,7 @@ fn submit_entry_accepts_a_cidv0() {
 fn submit_entry_refuses_bad_input() {
 	run_test(|| {
 		let submit_with = |who, cid: Vec<u8>, size| {
-			Kcg::submit_entry(
-				RuntimeOrigin::signed(who),
-				[0; 32],
-				cid,
-				H256::zero(),
-				size,
-				None,
-			)
+			Kcg::submit_entry(RuntimeOrigin::signed(who), [0; 32], cid, H256::zero(), size, None)
 		};
 		assert_noop!(
 			submit_with(ALICE, b"QmTextIsNotBinary".to_vec(), 10),
@@ -141,26 +129,13 @@ fn submit_entry_refuses_bad_input() {
 		let mut sha512 = vec![0x01, 0x55, 0x13, 0x40];
 		sha512.extend([0u8; 64]);
 		assert_noop!(submit_with(ALICE, sha512, 10), Error::<Test>::CidTooLong);
-		assert_noop!(
-			submit_with(ALICE, vec![0x01; 65], 10),
-			Error::<Test>::CidTooLong
-		);
+		assert_noop!(submit_with(ALICE, vec![0x01; 65], 10), Error::<Test>::CidTooLong);
 		assert_noop!(submit_with(ALICE, cid(1), 0), Error::<Test>::EmptyBody);
-		assert_noop!(
-			submit_with(ALICE, cid(1), MAX_BODY_SIZE + 1),
-			Error::<Test>::BodyTooLarge
-		);
+		assert_noop!(submit_with(ALICE, cid(1), MAX_BODY_SIZE + 1), Error::<Test>::BodyTooLarge);
 		assert_ok!(submit_with(ALICE, cid(1), MAX_BODY_SIZE));
 		assert_noop!(submit_with(POOR, cid(1), 10), TokenError::FundsUnavailable);
 		assert_noop!(
-			Kcg::submit_entry(
-				RuntimeOrigin::none(),
-				[0; 32],
-				cid(1),
-				H256::zero(),
-				1,
-				None
-			),
+			Kcg::submit_entry(RuntimeOrigin::none(), [0; 32], cid(1), H256::zero(), 1, None),
 			DispatchError::BadOrigin
 		);
 	});
@@ -181,23 +156,10 @@ fn submissions_per_deadline_block_are_bounded() {
 		let first = deadline(0);
 		assert_eq!(deadline(u64::from(MAX_ENTRIES_PER_BLOCK) - 1), first);
 		assert_eq!(deadline(u64::from(MAX_ENTRIES_PER_BLOCK)), first + 1);
-		assert_eq!(
-			deadline(u64::from(capacity) - 1),
-			first + u64::from(DEADLINE_SPILL)
-		);
-		assert_eq!(
-			Deadlines::<Test>::get(first + 1).len(),
-			MAX_ENTRIES_PER_BLOCK as usize
-		);
+		assert_eq!(deadline(u64::from(capacity) - 1), first + u64::from(DEADLINE_SPILL));
+		assert_eq!(Deadlines::<Test>::get(first + 1).len(), MAX_ENTRIES_PER_BLOCK as usize);
 		assert_noop!(
-			Kcg::submit_entry(
-				RuntimeOrigin::signed(BOB),
-				[0; 32],
-				cid(9),
-				H256::zero(),
-				1,
-				None
-			),
+			Kcg::submit_entry(RuntimeOrigin::signed(BOB), [0; 32], cid(9), H256::zero(), 1, None),
 			Error::<Test>::TooManyEntriesThisBlock
 		);
 		// The next block has room again.
@@ -233,10 +195,7 @@ fn validation_makes_the_answer_and_returns_the_deposit() {
 			.into(),
 		);
 		assert_eq!(Kcg::open_for_votes(id), Err(VoteRefusal::AlreadyClosed));
-		assert_noop!(
-			Kcg::decide(id, Decision::Rejected),
-			Error::<Test>::NotPending
-		);
+		assert_noop!(Kcg::decide(id, Decision::Rejected), Error::<Test>::NotPending);
 	});
 }
 
@@ -248,10 +207,7 @@ fn a_newer_validated_entry_supersedes_the_answer() {
 		assert_ok!(Kcg::decide(old, Decision::Validated));
 		run_to_block(3);
 		assert_ok!(Kcg::decide(new, Decision::Validated));
-		assert_eq!(
-			Answer::<Test>::get(question_key("What is Rust?")),
-			Some(new)
-		);
+		assert_eq!(Answer::<Test>::get(question_key("What is Rust?")), Some(new));
 		assert_eq!(status(old), EntryStatus::Superseded { by: new });
 		System::assert_has_event(
 			Event::EntryValidated {
@@ -277,11 +233,7 @@ fn rejection_slashes_the_deposit_to_the_pot() {
 		assert_eq!(SLASHED.with(|s| *s.borrow()), ENTRY_DEPOSIT);
 		assert_eq!(Answer::<Test>::get(question_key("q")), None);
 		System::assert_last_event(
-			Event::EntryRejected {
-				entry: id,
-				deposit_slashed: ENTRY_DEPOSIT,
-			}
-			.into(),
+			Event::EntryRejected { entry: id, deposit_slashed: ENTRY_DEPOSIT }.into(),
 		);
 	});
 }
@@ -303,10 +255,7 @@ fn undecided_entries_expire_at_their_deadline_and_cost_their_author_the_expiry_s
 		assert_eq!(SLASHED.with(|s| *s.borrow()), slashed);
 		assert_eq!(closed(), vec![(id, Closure::Expired)]);
 		assert_eq!(Kcg::open_for_votes(id), Err(VoteRefusal::AlreadyClosed));
-		assert_noop!(
-			Kcg::decide(id, Decision::Validated),
-			Error::<Test>::NotPending
-		);
+		assert_noop!(Kcg::decide(id, Decision::Validated), Error::<Test>::NotPending);
 		System::assert_last_event(
 			Event::EntryExpired {
 				entry: id,
@@ -330,10 +279,7 @@ fn closing_an_entry_charges_what_its_listeners_may_weigh() {
 		let deadline = 1 + VOTING_PERIOD;
 		let charged = Kcg::on_initialize(deadline);
 		assert_eq!(closed().len(), 2);
-		assert_eq!(
-			charged,
-			<() as WeightInfo>::on_initialize_expire(2) + LISTENER_WEIGHT * 2
-		);
+		assert_eq!(charged, <() as WeightInfo>::on_initialize_expire(2) + LISTENER_WEIGHT * 2);
 		assert_eq!(status(first), EntryStatus::Expired);
 		// A retraction tells the listeners too, and says so in its weight.
 		let call = crate::Call::<Test>::retract { entry: 0 };
@@ -342,10 +288,7 @@ fn closing_an_entry_charges_what_its_listeners_may_weigh() {
 			<() as WeightInfo>::retract() + LISTENER_WEIGHT
 		);
 		// So does the decision the validators pallet records, at its dearer outcome.
-		assert_eq!(
-			<Kcg as EntryVoting>::decide_weight(),
-			DECIDED_LISTENER_WEIGHT
-		);
+		assert_eq!(<Kcg as EntryVoting>::decide_weight(), DECIDED_LISTENER_WEIGHT);
 	});
 }
 
@@ -353,15 +296,9 @@ fn closing_an_entry_charges_what_its_listeners_may_weigh() {
 fn the_expiry_slash_set_by_root_is_what_an_expiry_takes() {
 	run_test(|| {
 		let id = submit(ALICE, "q", 1);
-		assert_ok!(Kcg::set_expiry_slash(
-			RuntimeOrigin::root(),
-			Perbill::from_percent(50)
-		));
+		assert_ok!(Kcg::set_expiry_slash(RuntimeOrigin::root(), Perbill::from_percent(50)));
 		System::assert_last_event(
-			Event::ExpirySlashSet {
-				share: Perbill::from_percent(50),
-			}
-			.into(),
+			Event::ExpirySlashSet { share: Perbill::from_percent(50) }.into(),
 		);
 		run_to_block(1 + VOTING_PERIOD);
 		assert_eq!(Balances::free_balance(ALICE), ENDOWMENT - ENTRY_DEPOSIT / 2);
@@ -391,14 +328,8 @@ fn the_expiry_slash_is_set_by_root_only_and_never_below_the_retraction_fee() {
 			Kcg::set_expiry_slash(RuntimeOrigin::root(), Perbill::from_percent(9)),
 			Error::<Test>::ExpirySlashBelowRetractFee
 		);
-		assert_ok!(Kcg::set_expiry_slash(
-			RuntimeOrigin::root(),
-			RetractFee::get()
-		));
-		assert_ok!(Kcg::set_expiry_slash(
-			RuntimeOrigin::root(),
-			Perbill::from_percent(100)
-		));
+		assert_ok!(Kcg::set_expiry_slash(RuntimeOrigin::root(), RetractFee::get()));
+		assert_ok!(Kcg::set_expiry_slash(RuntimeOrigin::root(), Perbill::from_percent(100)));
 		assert_eq!(ExpirySlash::<Test>::get(), Perbill::from_percent(100));
 	});
 }
@@ -433,14 +364,8 @@ fn deciding_after_the_deadline_is_refused() {
 		// own hooks): the vote is closed all the same.
 		System::set_block_number(1 + VOTING_PERIOD);
 		assert_eq!(Kcg::open_for_votes(id), Err(VoteRefusal::VotingClosed));
-		assert_noop!(
-			Kcg::decide(id, Decision::Validated),
-			Error::<Test>::VotingClosed
-		);
-		assert_noop!(
-			Kcg::decide(99, Decision::Validated),
-			Error::<Test>::UnknownEntry
-		);
+		assert_noop!(Kcg::decide(id, Decision::Validated), Error::<Test>::VotingClosed);
+		assert_noop!(Kcg::decide(99, Decision::Validated), Error::<Test>::UnknownEntry);
 		assert_eq!(Kcg::open_for_votes(99), Err(VoteRefusal::UnknownEntry));
 		run_to_block(2 + VOTING_PERIOD);
 	});
@@ -450,14 +375,8 @@ fn deciding_after_the_deadline_is_refused() {
 fn retract_by_the_author_returns_the_deposit_minus_the_fee() {
 	run_test(|| {
 		let id = submit(ALICE, "q", 1);
-		assert_noop!(
-			Kcg::retract(RuntimeOrigin::signed(BOB), id),
-			Error::<Test>::NotAuthor
-		);
-		assert_noop!(
-			Kcg::retract(RuntimeOrigin::signed(ALICE), 42),
-			Error::<Test>::UnknownEntry
-		);
+		assert_noop!(Kcg::retract(RuntimeOrigin::signed(BOB), id), Error::<Test>::NotAuthor);
+		assert_noop!(Kcg::retract(RuntimeOrigin::signed(ALICE), 42), Error::<Test>::UnknownEntry);
 		assert_ok!(Kcg::retract(RuntimeOrigin::signed(ALICE), id));
 		assert_eq!(status(id), EntryStatus::Retracted);
 		let fee = ENTRY_DEPOSIT / 10;
@@ -466,17 +385,9 @@ fn retract_by_the_author_returns_the_deposit_minus_the_fee() {
 		assert_eq!(closed(), vec![(id, Closure::Retracted)]);
 		assert!(Deadlines::<Test>::get(1 + VOTING_PERIOD).is_empty());
 		System::assert_last_event(
-			Event::EntryRetracted {
-				entry: id,
-				deposit_returned: ENTRY_DEPOSIT - fee,
-				fee,
-			}
-			.into(),
+			Event::EntryRetracted { entry: id, deposit_returned: ENTRY_DEPOSIT - fee, fee }.into(),
 		);
-		assert_noop!(
-			Kcg::retract(RuntimeOrigin::signed(ALICE), id),
-			Error::<Test>::NotPending
-		);
+		assert_noop!(Kcg::retract(RuntimeOrigin::signed(ALICE), id), Error::<Test>::NotPending);
 		// A retracted entry does not expire again.
 		run_to_block(2 + VOTING_PERIOD);
 		assert_eq!(status(id), EntryStatus::Retracted);
@@ -488,23 +399,13 @@ fn links_are_typed_bounded_and_paid_for() {
 	run_test(|| {
 		let a = submit(ALICE, "a", 1);
 		let b = submit(BOB, "b", 2);
-		assert_ok!(Kcg::link(
-			RuntimeOrigin::signed(ALICE),
-			a,
-			b,
-			Relation::Supports
-		));
+		assert_ok!(Kcg::link(RuntimeOrigin::signed(ALICE), a, b, Relation::Supports));
 		assert_eq!(Links::<Test>::get(a, b), Some(Relation::Supports));
 		assert_eq!(LinkCount::<Test>::get(a), 1);
 		assert_eq!(held(ALICE, HoldReason::LinkDeposit), LINK_DEPOSIT);
 		System::assert_last_event(
-			Event::Linked {
-				from: a,
-				to: b,
-				relation: Relation::Supports,
-				deposit: LINK_DEPOSIT,
-			}
-			.into(),
+			Event::Linked { from: a, to: b, relation: Relation::Supports, deposit: LINK_DEPOSIT }
+				.into(),
 		);
 
 		assert_noop!(
@@ -530,54 +431,25 @@ fn links_are_typed_bounded_and_paid_for() {
 
 		for seed in 3..3 + (MAX_LINKS as u8 - 1) {
 			let other = submit(BOB, "other", seed);
-			assert_ok!(Kcg::link(
-				RuntimeOrigin::signed(ALICE),
-				a,
-				other,
-				Relation::Related
-			));
+			assert_ok!(Kcg::link(RuntimeOrigin::signed(ALICE), a, other, Relation::Related));
 		}
 		let one_too_many = submit(BOB, "more", 9);
 		assert_noop!(
-			Kcg::link(
-				RuntimeOrigin::signed(ALICE),
-				a,
-				one_too_many,
-				Relation::Related
-			),
+			Kcg::link(RuntimeOrigin::signed(ALICE), a, one_too_many, Relation::Related),
 			Error::<Test>::TooManyLinks
 		);
 
-		assert_noop!(
-			Kcg::unlink(RuntimeOrigin::signed(BOB), a, b),
-			Error::<Test>::NotAuthor
-		);
-		assert_noop!(
-			Kcg::unlink(RuntimeOrigin::signed(BOB), b, a),
-			Error::<Test>::NotLinked
-		);
+		assert_noop!(Kcg::unlink(RuntimeOrigin::signed(BOB), a, b), Error::<Test>::NotAuthor);
+		assert_noop!(Kcg::unlink(RuntimeOrigin::signed(BOB), b, a), Error::<Test>::NotLinked);
 		assert_ok!(Kcg::unlink(RuntimeOrigin::signed(ALICE), a, b));
 		assert_eq!(Links::<Test>::get(a, b), None);
 		assert_eq!(LinkCount::<Test>::get(a), MAX_LINKS - 1);
-		assert_eq!(
-			held(ALICE, HoldReason::LinkDeposit),
-			LINK_DEPOSIT * (MAX_LINKS as u128 - 1)
-		);
+		assert_eq!(held(ALICE, HoldReason::LinkDeposit), LINK_DEPOSIT * (MAX_LINKS as u128 - 1));
 		System::assert_last_event(
-			Event::Unlinked {
-				from: a,
-				to: b,
-				deposit_returned: LINK_DEPOSIT,
-			}
-			.into(),
+			Event::Unlinked { from: a, to: b, deposit_returned: LINK_DEPOSIT }.into(),
 		);
 		// Room again for one more.
-		assert_ok!(Kcg::link(
-			RuntimeOrigin::signed(ALICE),
-			a,
-			one_too_many,
-			Relation::Related
-		));
+		assert_ok!(Kcg::link(RuntimeOrigin::signed(ALICE), a, one_too_many, Relation::Related));
 	});
 }
 
@@ -591,10 +463,7 @@ fn validated_since_pages_through_the_log() {
 			assert_ok!(Kcg::decide(id, Decision::Validated));
 			expected.push((id, block));
 		}
-		assert_eq!(
-			Kcg::validated_since(4, None, 100).entries,
-			expected[3..].to_vec()
-		);
+		assert_eq!(Kcg::validated_since(4, None, 100).entries, expected[3..].to_vec());
 		assert_eq!(Kcg::validated_since(7, None, 100).entries, vec![]);
 
 		let first = Kcg::validated_since(2, None, 2);
@@ -605,15 +474,9 @@ fn validated_since_pages_through_the_log() {
 		assert_eq!(last.entries, expected[5..].to_vec());
 		assert_eq!(last.next_cursor, None);
 		// A zero limit is the largest page, never an empty page that goes nowhere.
-		assert_eq!(
-			Kcg::validated_since(2, None, 0).entries,
-			expected[1..].to_vec()
-		);
+		assert_eq!(Kcg::validated_since(2, None, 0).entries, expected[1..].to_vec());
 		// A cursor before `since` does not go back before it.
-		assert_eq!(
-			Kcg::validated_since(5, Some(0), 100).entries,
-			expected[4..].to_vec()
-		);
+		assert_eq!(Kcg::validated_since(5, Some(0), 100).entries, expected[4..].to_vec());
 	});
 }
 

@@ -71,10 +71,7 @@ mod benchmarks {
 		let value = params::<T>().min_validator_bond;
 		#[extrinsic_call]
 		_(RawOrigin::Signed(who.clone()), value);
-		assert_eq!(
-			Ledgers::<T>::get(&who).map(|l| l.active),
-			Some(value + value)
-		);
+		assert_eq!(Ledgers::<T>::get(&who).map(|l| l.active), Some(value + value));
 	}
 
 	#[benchmark]
@@ -176,10 +173,7 @@ mod benchmarks {
 		}
 		Tallies::<T>::insert(
 			entry,
-			Tally {
-				approve: stake * (needed - 1).into(),
-				reject: stake * rejecting.into(),
-			},
+			Tally { approve: stake * (needed - 1).into(), reject: stake * rejecting.into() },
 		);
 		let last = validators[(v - 1) as usize].clone();
 		#[extrinsic_call]

@@ -24,10 +24,7 @@ pub fn equivocation_slash(offending_stake: u128, total_stake: u128) -> sp_runtim
 		return sp_runtime::Perbill::zero();
 	}
 	let share = sp_runtime::Perbill::from_rational(
-		offending_stake
-			.min(total_stake)
-			.saturating_mul(3)
-			.min(total_stake),
+		offending_stake.min(total_stake).saturating_mul(3).min(total_stake),
 		total_stake,
 	);
 	share.square()
@@ -44,9 +41,7 @@ pub fn weight_unit(total: u128) -> u128 {
 /// Each validator's GRANDPA weight: its stake in units of [`weight_unit`], at least 1. The order
 /// of `stakes` is kept.
 pub fn finality_weights<AccountId: Clone>(stakes: &[(AccountId, u128)]) -> Vec<(AccountId, u64)> {
-	let total = stakes
-		.iter()
-		.fold(0u128, |sum, (_, stake)| sum.saturating_add(*stake));
+	let total = stakes.iter().fold(0u128, |sum, (_, stake)| sum.saturating_add(*stake));
 	let unit = weight_unit(total);
 	stakes
 		.iter()
@@ -96,11 +91,7 @@ mod tests {
 	#[test]
 	fn equivocation_slashes_follow_stake() {
 		use sp_runtime::Perbill;
-		assert_eq!(
-			equivocation_slash(1, 3),
-			Perbill::one(),
-			"a third loses all"
-		);
+		assert_eq!(equivocation_slash(1, 3), Perbill::one(), "a third loses all");
 		assert_eq!(equivocation_slash(2, 3), Perbill::one());
 		assert_eq!(equivocation_slash(0, 3), Perbill::zero());
 		assert_eq!(equivocation_slash(5, 0), Perbill::zero());

@@ -28,11 +28,7 @@ impl<T: Config> Pallet<T> {
 		let unlock_at =
 			frame_system::Pallet::<T>::block_number().saturating_add(params.unbonding_period);
 		let active = Self::start_unlocking(who, value, unlock_at)?;
-		Self::deposit_event(Event::Unbonded {
-			who: who.clone(),
-			amount: value,
-			unlock_at,
-		});
+		Self::deposit_event(Event::Unbonded { who: who.clone(), amount: value, unlock_at });
 		if active < params.min_validator_bond && Candidates::<T>::take(who).is_some() {
 			Self::deposit_event(Event::Chilled { who: who.clone() });
 		}
@@ -43,19 +39,13 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn do_withdraw_unbonded(who: &T::AccountId) -> DispatchResult {
 		let now = frame_system::Pallet::<T>::block_number();
 		let amount = Self::withdraw_unlocked(who, now)?;
-		Self::deposit_event(Event::Withdrawn {
-			who: who.clone(),
-			amount,
-		});
+		Self::deposit_event(Event::Withdrawn { who: who.clone(), amount });
 		Ok(())
 	}
 
 	/// Removes `who` from the candidates.
 	pub(crate) fn do_chill(who: &T::AccountId) -> DispatchResult {
-		ensure!(
-			Candidates::<T>::take(who).is_some(),
-			Error::<T>::NotValidating
-		);
+		ensure!(Candidates::<T>::take(who).is_some(), Error::<T>::NotValidating);
 		Self::deposit_event(Event::Chilled { who: who.clone() });
 		Ok(())
 	}
@@ -80,10 +70,7 @@ impl<T: Config> Pallet<T> {
 			.find(|(validator, _)| validator == who)
 			.map(|(_, stake)| *stake)
 			.ok_or(Error::<T>::NotActiveValidator)?;
-		ensure!(
-			!Votes::<T>::contains_key(entry, who),
-			Error::<T>::AlreadyVoted
-		);
+		ensure!(!Votes::<T>::contains_key(entry, who), Error::<T>::AlreadyVoted);
 
 		Votes::<T>::insert(entry, who, verdict);
 		let mut tally = Tallies::<T>::get(entry).unwrap_or_default();
@@ -92,22 +79,17 @@ impl<T: Config> Pallet<T> {
 		} else {
 			tally.reject = tally.reject.saturating_add(stake);
 		}
-		Self::deposit_event(Event::Attested {
-			entry,
-			validator: who.clone(),
-			verdict,
-			stake,
-		});
+		Self::deposit_event(Event::Attested { entry, validator: who.clone(), verdict, stake });
 
 		match tally.decision(total) {
 			None => {
 				Tallies::<T>::insert(entry, tally);
 				Ok(Some(T::WeightInfo::attest()).into())
-			}
+			},
 			Some(decision) => {
 				let voters = Self::decide(entry, decision, tally, total, &stakes)?;
 				Ok(Some(Self::attest_weight(voters)).into())
-			}
+			},
 		}
 	}
 
@@ -133,18 +115,9 @@ impl<T: Config> Pallet<T> {
 	/// Adds `who` to the candidates.
 	pub fn do_validate(who: &T::AccountId) -> DispatchResult {
 		let ledger = Ledgers::<T>::get(who).ok_or(Error::<T>::NotBonded)?;
-		ensure!(
-			ledger.active >= Self::params()?.min_validator_bond,
-			Error::<T>::InsufficientBond
-		);
-		ensure!(
-			!Candidates::<T>::contains_key(who),
-			Error::<T>::AlreadyValidating
-		);
-		ensure!(
-			Candidates::<T>::count() < T::MaxCandidates::get(),
-			Error::<T>::TooManyCandidates
-		);
+		ensure!(ledger.active >= Self::params()?.min_validator_bond, Error::<T>::InsufficientBond);
+		ensure!(!Candidates::<T>::contains_key(who), Error::<T>::AlreadyValidating);
+		ensure!(Candidates::<T>::count() < T::MaxCandidates::get(), Error::<T>::TooManyCandidates);
 		Candidates::<T>::insert(who, ());
 		Self::deposit_event(Event::Validating { who: who.clone() });
 		Ok(())
@@ -191,10 +164,7 @@ impl<T: Config> Pallet<T> {
 			let _ = OffenceSlashes::<T>::clear_prefix(expired, T::MaxValidators::get(), None);
 		}
 		let selected = Self::select_validators();
-		let previous = index
-			.checked_sub(1)
-			.map(SessionStakes::<T>::get)
-			.unwrap_or_default();
+		let previous = index.checked_sub(1).map(SessionStakes::<T>::get).unwrap_or_default();
 		let (snapshot, change) = if selected.is_empty() {
 			// Nobody can be selected: the current validators carry on, with their old stake.
 			(previous.clone(), None)
@@ -208,9 +178,7 @@ impl<T: Config> Pallet<T> {
 		};
 		let total = snapshot
 			.iter()
-			.fold(BalanceOf::<T>::zero(), |sum, (_, stake)| {
-				sum.saturating_add(*stake)
-			});
+			.fold(BalanceOf::<T>::zero(), |sum, (_, stake)| sum.saturating_add(*stake));
 		let validators = snapshot.len() as u32;
 		SessionStakes::<T>::insert(index, snapshot);
 		SessionTotalStake::<T>::insert(index, total);
@@ -234,19 +202,13 @@ impl<T: Config> Pallet<T> {
 			);
 			sum = sum.saturating_add(ledger.total());
 		}
-		ensure!(
-			sum == TotalBonded::<T>::get(),
-			"TotalBonded differs from the sum of ledgers"
-		);
+		ensure!(sum == TotalBonded::<T>::get(), "TotalBonded differs from the sum of ledgers");
 		ensure!(
 			Candidates::<T>::count() <= T::MaxCandidates::get(),
 			"more candidates than MaxCandidates"
 		);
 		for who in Candidates::<T>::iter_keys() {
-			ensure!(
-				Ledgers::<T>::contains_key(&who),
-				"a candidate without a bond"
-			);
+			ensure!(Ledgers::<T>::contains_key(&who), "a candidate without a bond");
 		}
 		for (entry, tally) in Tallies::<T>::iter() {
 			let session = T::Entries::open_for_votes(entry);
@@ -259,13 +221,9 @@ impl<T: Config> Pallet<T> {
 			}
 		}
 		for (session, stakes) in SessionStakes::<T>::iter() {
-			let total = stakes
-				.iter()
-				.fold(BalanceOf::<T>::zero(), |s, (_, v)| s.saturating_add(*v));
-			ensure!(
-				total == SessionTotalStake::<T>::get(session),
-				"session total differs"
-			);
+			let total =
+				stakes.iter().fold(BalanceOf::<T>::zero(), |s, (_, v)| s.saturating_add(*v));
+			ensure!(total == SessionTotalStake::<T>::get(session), "session total differs");
 		}
 		Ok(())
 	}
@@ -343,9 +301,7 @@ impl<T: Config, Identification>
 		let offending = distinct
 			.iter()
 			.filter_map(|who| stakes.iter().find(|(v, _)| v == *who))
-			.fold(0u128, |sum, (_, stake)| {
-				sum.saturating_add((*stake).unique_saturated_into())
-			});
+			.fold(0u128, |sum, (_, stake)| sum.saturating_add((*stake).unique_saturated_into()));
 		let fraction = finality::equivocation_slash(offending, total);
 		for who in distinct {
 			Self::slash_offender(who, session, fraction);
@@ -353,9 +309,7 @@ impl<T: Config, Identification>
 		// Per offender: the offence record, the ledger, the candidate, the hold and the
 		// pot's and the offender's accounts read; the same written, `TotalBonded` too.
 		reads.saturating_add(
-			T::DbWeight::get()
-				.reads_writes(6, 7)
-				.saturating_mul(offenders.len() as u64),
+			T::DbWeight::get().reads_writes(6, 7).saturating_mul(offenders.len() as u64),
 		)
 	}
 }
@@ -380,10 +334,7 @@ impl<T: Config> EstimateNextSessionRotation<BlockNumberFor<T>> for Pallet<T> {
 			return (None, weight);
 		};
 		let elapsed = now.saturating_sub(SessionStart::<T>::get());
-		(
-			Some(Permill::from_rational(elapsed, params.session_length)),
-			weight,
-		)
+		(Some(Permill::from_rational(elapsed, params.session_length)), weight)
 	}
 
 	fn estimate_next_session_rotation(
@@ -393,10 +344,7 @@ impl<T: Config> EstimateNextSessionRotation<BlockNumberFor<T>> for Pallet<T> {
 		let Ok(params) = Self::params() else {
 			return (None, weight);
 		};
-		(
-			Some(SessionStart::<T>::get().saturating_add(params.session_length)),
-			weight,
-		)
+		(Some(SessionStart::<T>::get().saturating_add(params.session_length)), weight)
 	}
 }
 

@@ -31,10 +31,7 @@ impl<T: Config> Pallet<T> {
 		let mut ledger = Ledgers::<T>::get(who).unwrap_or_default();
 		ledger.active = ledger.active.saturating_add(value);
 		Self::commit_ledger(who, ledger);
-		Self::deposit_event(Event::Bonded {
-			who: who.clone(),
-			amount: value,
-		});
+		Self::deposit_event(Event::Bonded { who: who.clone(), amount: value });
 		Ok(())
 	}
 
@@ -100,9 +97,7 @@ impl<T: Config> Pallet<T> {
 	/// the change of its total. The callers above have just held, released or slashed that
 	/// change: this is the only place either storage item is written (genesis bonds too).
 	fn commit_ledger(who: &T::AccountId, ledger: LedgerOf<T>) {
-		let before = Ledgers::<T>::get(who)
-			.map(|old| old.total())
-			.unwrap_or_default();
+		let before = Ledgers::<T>::get(who).map(|old| old.total()).unwrap_or_default();
 		let after = ledger.total();
 		TotalBonded::<T>::mutate(|total| {
 			*total = total.saturating_sub(before).saturating_add(after)

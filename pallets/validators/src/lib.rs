@@ -247,10 +247,7 @@ pub mod pallet {
 
 	impl<T: Config> Default for GenesisConfig<T> {
 		fn default() -> Self {
-			Self {
-				validators: Vec::new(),
-				params: Parameters::default_for_chain(),
-			}
+			Self { validators: Vec::new(), params: Parameters::default_for_chain() }
 		}
 	}
 
@@ -277,39 +274,20 @@ pub mod pallet {
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
 	pub enum Event<T: Config> {
 		/// An account bonded funds (first bond or extra).
-		Bonded {
-			who: T::AccountId,
-			amount: BalanceOf<T>,
-		},
+		Bonded { who: T::AccountId, amount: BalanceOf<T> },
 		/// An account started unbonding funds; they unlock at `unlock_at`.
-		Unbonded {
-			who: T::AccountId,
-			amount: BalanceOf<T>,
-			unlock_at: BlockNumberFor<T>,
-		},
+		Unbonded { who: T::AccountId, amount: BalanceOf<T>, unlock_at: BlockNumberFor<T> },
 		/// Unlocked funds were released to an account.
-		Withdrawn {
-			who: T::AccountId,
-			amount: BalanceOf<T>,
-		},
+		Withdrawn { who: T::AccountId, amount: BalanceOf<T> },
 		/// An account asked to validate.
 		Validating { who: T::AccountId },
 		/// An account stopped asking to validate (by itself, or because its bond fell below the
 		/// minimum).
 		Chilled { who: T::AccountId },
 		/// The validators of a planned session, and their total stake.
-		SessionPlanned {
-			session: SessionIndex,
-			validators: u32,
-			total_stake: BalanceOf<T>,
-		},
+		SessionPlanned { session: SessionIndex, validators: u32, total_stake: BalanceOf<T> },
 		/// A validator voted on an entry with the stake it had in the entry's session.
-		Attested {
-			entry: EntryId,
-			validator: T::AccountId,
-			verdict: Verdict,
-			stake: BalanceOf<T>,
-		},
+		Attested { entry: EntryId, validator: T::AccountId, verdict: Verdict, stake: BalanceOf<T> },
 		/// An entry was decided by its tally.
 		EntryDecided {
 			entry: EntryId,
@@ -319,17 +297,9 @@ pub mod pallet {
 			total: BalanceOf<T>,
 		},
 		/// A validator that voted against a decision lost part of its bond to the pot.
-		Slashed {
-			who: T::AccountId,
-			entry: EntryId,
-			amount: BalanceOf<T>,
-		},
+		Slashed { who: T::AccountId, entry: EntryId, amount: BalanceOf<T> },
 		/// A validator that voted with a decision received its share of the pot.
-		Rewarded {
-			who: T::AccountId,
-			entry: EntryId,
-			amount: BalanceOf<T>,
-		},
+		Rewarded { who: T::AccountId, entry: EntryId, amount: BalanceOf<T> },
 		/// A validator reported for an offence in `session` (a GRANDPA equivocation) lost
 		/// `amount` of its bond to the pot (up to `fraction` of it in all) and was chilled.
 		OffenceSlashed {
@@ -341,9 +311,7 @@ pub mod pallet {
 		/// Funds were paid into the reward pot (slashed deposits and fees from the KCG).
 		PotDeposited { amount: BalanceOf<T> },
 		/// Root changed the staking parameters.
-		ParamsSet {
-			params: Parameters<BalanceOf<T>, BlockNumberFor<T>>,
-		},
+		ParamsSet { params: Parameters<BalanceOf<T>, BlockNumberFor<T>> },
 	}
 
 	#[pallet::error]
@@ -425,10 +393,7 @@ pub mod pallet {
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			ensure!(!Ledgers::<T>::contains_key(&who), Error::<T>::AlreadyBonded);
-			ensure!(
-				value >= Self::params()?.min_validator_bond,
-				Error::<T>::InsufficientBond
-			);
+			ensure!(value >= Self::params()?.min_validator_bond, Error::<T>::InsufficientBond);
 			Self::do_bond(&who, value)
 		}
 

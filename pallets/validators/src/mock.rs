@@ -155,9 +155,7 @@ pub fn params() -> Parameters<Balance, u64> {
 
 /// A chain whose genesis bonds `validators` (with keys set) and plans sessions 0 and 1.
 pub fn new_test_ext(validators: &[(AccountId, Balance)]) -> sp_io::TestExternalities {
-	let mut storage = frame_system::GenesisConfig::<Test>::default()
-		.build_storage()
-		.unwrap();
+	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
 	pallet_balances::GenesisConfig::<Test> {
 		balances: [ALICE, BOB, CHARLIE, DAVE, EVE, AUTHOR]
 			.iter()
@@ -173,11 +171,9 @@ pub fn new_test_ext(validators: &[(AccountId, Balance)]) -> sp_io::TestExternali
 	}
 	.assimilate_storage(&mut storage)
 	.unwrap();
-	pallet_kcg::GenesisConfig::<Test> {
-		voting_period: VOTING_PERIOD,
-	}
-	.assimilate_storage(&mut storage)
-	.unwrap();
+	pallet_kcg::GenesisConfig::<Test> { voting_period: VOTING_PERIOD }
+		.assimilate_storage(&mut storage)
+		.unwrap();
 	let mut ext = sp_io::TestExternalities::new(storage);
 	let with_keys: Vec<AccountId> = validators.iter().map(|(v, _)| *v).collect();
 	ext.execute_with(|| {

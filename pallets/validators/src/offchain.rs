@@ -85,9 +85,7 @@ impl VoteWork {
 	/// Nothing to do for the entry at `block`: a retry or a resend is not due yet.
 	fn waiting(&self, block: u32) -> bool {
 		self.retry_at.is_some_and(|at| block < at)
-			|| self
-				.sent_at
-				.is_some_and(|at| block < at.saturating_add(RESEND_AFTER))
+			|| self.sent_at.is_some_and(|at| block < at.saturating_add(RESEND_AFTER))
 	}
 }
 
@@ -132,11 +130,7 @@ pub fn run_validator<T: Config>(now: BlockNumberFor<T>) {
 		let members = in_session.entry(entry.session).or_insert_with(|| {
 			let stakes = SessionStakes::<T>::get(entry.session);
 			(0..accounts.len())
-				.filter(|i| {
-					stakes
-						.iter()
-						.any(|(validator, _)| *validator == accounts[*i].id)
-				})
+				.filter(|i| stakes.iter().any(|(validator, _)| *validator == accounts[*i].id))
 				.collect()
 		});
 		let voters: Vec<&Account<T>> = members
@@ -220,16 +214,13 @@ fn vote_on_entry<T: Config, EntryBlockNumber>(
 				work.retry_at = Some(block.saturating_add(wait));
 				store.set(&work);
 				return;
-			}
+			},
 		},
 	};
 	work.verdict = Some(verdict);
 	work.retry_at = None;
 	for voter in voters {
-		let call = Call::attest {
-			entry: entry.entry,
-			verdict,
-		};
+		let call = Call::attest { entry: entry.entry, verdict };
 		let sent = Signer::<T, T::ValidatorAuthorityId>::any_account()
 			.send_single_signed_transaction(voter, call);
 		if sent == Some(Ok(())) {
@@ -251,9 +242,7 @@ fn evaluate<BlockNumber>(
 ) -> Result<Verdict, CallFailure> {
 	let endpoints = ipfs_endpoints();
 	let turn = entry.entry.wrapping_add(u64::from(attempt)) % (endpoints.len().max(1) as u64);
-	let ipfs = endpoints
-		.get(turn as usize)
-		.ok_or(CallFailure::NotConfigured("--ipfs-api"))?;
+	let ipfs = endpoints.get(turn as usize).ok_or(CallFailure::NotConfigured("--ipfs-api"))?;
 	let distiller =
 		setting(settings::DISTILLER).ok_or(CallFailure::NotConfigured("--distiller"))?;
 	let bytes = post(
@@ -280,7 +269,7 @@ fn evaluate<BlockNumber>(
 				bytes.len()
 			);
 			return Err(CallFailure::WrongContent);
-		}
+		},
 	};
 	let response = post(
 		&protocol::endpoint(&distiller, "verify"),

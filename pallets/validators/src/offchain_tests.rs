@@ -64,11 +64,7 @@ struct Server(Arc<Mutex<ServerState>>);
 
 impl Server {
 	fn answer(&self, url: &str, status: u16, bytes: &[u8]) {
-		self.0
-			.lock()
-			.unwrap()
-			.routes
-			.insert(url.into(), (status, bytes.to_vec()));
+		self.0.lock().unwrap().routes.insert(url.into(), (status, bytes.to_vec()));
 	}
 
 	/// Takes the URLs asked since the last call.
@@ -107,13 +103,7 @@ impl offchain::Externalities for Server {
 		let mut state = self.0.lock().unwrap();
 		let id = state.next_id;
 		state.next_id += 1;
-		state.requests.insert(
-			id,
-			Request {
-				url: uri.into(),
-				..Default::default()
-			},
-		);
+		state.requests.insert(id, Request { url: uri.into(), ..Default::default() });
 		Ok(HttpRequestId(id))
 	}
 
@@ -131,12 +121,7 @@ impl offchain::Externalities for Server {
 		if !chunk.is_empty() {
 			return Ok(());
 		}
-		let url = state
-			.requests
-			.get(&id.0)
-			.ok_or(HttpError::Invalid)?
-			.url
-			.clone();
+		let url = state.requests.get(&id.0).ok_or(HttpError::Invalid)?.url.clone();
 		let response = state.routes.get(&url).cloned().unwrap_or((500, Vec::new()));
 		state.asked.push(url);
 		let request = state.requests.get_mut(&id.0).ok_or(HttpError::Invalid)?;
@@ -206,11 +191,7 @@ fn world(validators: &[(AccountId, Balance)], ipfs: &str) -> World {
 		StorageValueRef::persistent(settings::IPFS_API).set(&ipfs.into_bytes());
 		StorageValueRef::persistent(settings::DISTILLER).set(&DISTILLER.as_bytes().to_vec());
 	});
-	server.answer(
-		&protocol::endpoint(DISTILLER, "verify"),
-		200,
-		br#"{"verdict":"approve"}"#,
-	);
+	server.answer(&protocol::endpoint(DISTILLER, "verify"), 200, br#"{"verdict":"approve"}"#);
 	World {
 		ext,
 		server,
@@ -224,15 +205,9 @@ fn body(question: &str) -> Vec<u8> {
 		question: question.into(),
 		answer: format!("{question} An answer."),
 		facts: Vec::new(),
-		sources: vec![Source {
-			uri: "dict://foldoc/test".into(),
-			sha256: "0".repeat(64),
-		}],
+		sources: vec![Source { uri: "dict://foldoc/test".into(), sha256: "0".repeat(64) }],
 		links: Vec::new(),
-		distiller: DistillerInfo {
-			name: "test".into(),
-			model: "corpus".into(),
-		},
+		distiller: DistillerInfo { name: "test".into(), model: "corpus".into() },
 		created: 0,
 	}
 	.to_bytes()
@@ -292,7 +267,7 @@ fn take_attestations(pool: &dyn Fn() -> Vec<Vec<u8>>) -> Vec<(AccountId, u64, Ve
 			match xt.function {
 				RuntimeCall::Validators(Call::attest { entry, verdict }) => {
 					(signer, entry, verdict)
-				}
+				},
 				other => panic!("unexpected call {other:?}"),
 			}
 		})
@@ -302,11 +277,7 @@ fn take_attestations(pool: &dyn Fn() -> Vec<Vec<u8>>) -> Vec<(AccountId, u64, Ve
 /// Includes attestations in the chain, as the next block would.
 fn include(attestations: &[(AccountId, u64, Verdict)]) {
 	for (signer, entry, verdict) in attestations {
-		assert_ok!(Validators::attest(
-			RuntimeOrigin::signed(*signer),
-			*entry,
-			*verdict
-		));
+		assert_ok!(Validators::attest(RuntimeOrigin::signed(*signer), *entry, *verdict));
 	}
 }
 
@@ -323,11 +294,7 @@ fn is_cat(url: &str) -> bool {
 
 #[test]
 fn bytes_that_are_not_the_cids_content_are_retried_never_voted_on() {
-	let World {
-		mut ext,
-		server,
-		pool,
-	} = world(&[(ALICE, MIN_BOND)], IPFS);
+	let World { mut ext, server, pool } = world(&[(ALICE, MIN_BOND)], IPFS);
 	ext.execute_with(|| {
 		let honest = body("What is Ethernet?");
 		let entry = submit("What is Ethernet?", &honest);
@@ -345,12 +312,7 @@ fn bytes_that_are_not_the_cids_content_are_retried_never_voted_on() {
 		);
 		assert_eq!(
 			work(entry),
-			VoteWork {
-				verdict: None,
-				sent_at: None,
-				retry_at: Some(3),
-				failures: 1,
-			}
+			VoteWork { verdict: None, sent_at: None, retry_at: Some(3), failures: 1 }
 		);
 
 		// The node is repaired: the next try checks the real body and approves.
@@ -358,10 +320,7 @@ fn bytes_that_are_not_the_cids_content_are_retried_never_voted_on() {
 		next_block();
 		assert_eq!(
 			server.take_asked(),
-			vec![
-				cat_url(IPFS, &honest),
-				protocol::endpoint(DISTILLER, "verify")
-			]
+			vec![cat_url(IPFS, &honest), protocol::endpoint(DISTILLER, "verify")]
 		);
 		let attested = take_attestations(&pool);
 		assert_eq!(attested, vec![(ALICE, entry, Verdict::Approve)]);
@@ -375,11 +334,8 @@ fn bytes_that_are_not_the_cids_content_are_retried_never_voted_on() {
 
 #[test]
 fn a_retry_after_bad_bytes_asks_the_next_ipfs_endpoint() {
-	let World {
-		mut ext,
-		server,
-		pool,
-	} = world(&[(ALICE, MIN_BOND)], &format!("{IPFS},{OTHER_IPFS}"));
+	let World { mut ext, server, pool } =
+		world(&[(ALICE, MIN_BOND)], &format!("{IPFS},{OTHER_IPFS}"));
 	ext.execute_with(|| {
 		let honest = body("What is Ethernet?");
 		let entry = submit("What is Ethernet?", &honest);
@@ -393,25 +349,15 @@ fn a_retry_after_bad_bytes_asks_the_next_ipfs_endpoint() {
 		next_block();
 		assert_eq!(
 			server.take_asked(),
-			vec![
-				cat_url(OTHER_IPFS, &honest),
-				protocol::endpoint(DISTILLER, "verify")
-			]
+			vec![cat_url(OTHER_IPFS, &honest), protocol::endpoint(DISTILLER, "verify")]
 		);
-		assert_eq!(
-			take_attestations(&pool),
-			vec![(ALICE, entry, Verdict::Approve)]
-		);
+		assert_eq!(take_attestations(&pool), vec![(ALICE, entry, Verdict::Approve)]);
 	});
 }
 
 #[test]
 fn bytes_of_the_cid_that_contradict_the_authors_hash_or_size_are_rejected() {
-	let World {
-		mut ext,
-		server,
-		pool,
-	} = world(&[(ALICE, MIN_BOND)], IPFS);
+	let World { mut ext, server, pool } = world(&[(ALICE, MIN_BOND)], IPFS);
 	ext.execute_with(|| {
 		// The author stores one body and commits to the blake2-256 of another: the bytes IPFS
 		// serves are provably the CID's, so the author is at fault.
@@ -429,16 +375,8 @@ fn bytes_of_the_cid_that_contradict_the_authors_hash_or_size_are_rejected() {
 		assert_eq!(
 			take_attestations(&pool),
 			vec![
-				(
-					ALICE,
-					wrong_hash,
-					Verdict::Reject(RejectReason::HashMismatch)
-				),
-				(
-					ALICE,
-					wrong_size,
-					Verdict::Reject(RejectReason::SizeMismatch)
-				),
+				(ALICE, wrong_hash, Verdict::Reject(RejectReason::HashMismatch)),
+				(ALICE, wrong_size, Verdict::Reject(RejectReason::SizeMismatch)),
 			]
 		);
 		assert!(
@@ -460,11 +398,7 @@ fn unfetchable_url(n: u64) -> String {
 
 #[test]
 fn unfetchable_entries_cannot_keep_an_honest_one_from_its_turn() {
-	let World {
-		mut ext,
-		server,
-		pool,
-	} = world(&[(ALICE, MIN_BOND)], IPFS);
+	let World { mut ext, server, pool } = world(&[(ALICE, MIN_BOND)], IPFS);
 	ext.execute_with(|| {
 		// Eight entries whose bodies nobody serves, then an honest one, all with the same
 		// deadline; and eight more unfetchable ones in every block after.
@@ -486,10 +420,7 @@ fn unfetchable_entries_cannot_keep_an_honest_one_from_its_turn() {
 			let block = next_block();
 			let asked = server.take_asked();
 			let fetches = asked.iter().filter(|url| is_cat(url)).count();
-			assert!(
-				fetches <= FETCHES_PER_BLOCK,
-				"block {block}: {fetches} fetches"
-			);
+			assert!(fetches <= FETCHES_PER_BLOCK, "block {block}: {fetches} fetches");
 			assert!(asked.len() <= 2 * FETCHES_PER_BLOCK);
 			let attested = take_attestations(&pool);
 			if attested.contains(&(ALICE, entry, Verdict::Approve)) {
@@ -511,11 +442,7 @@ fn unfetchable_entries_cannot_keep_an_honest_one_from_its_turn() {
 
 #[test]
 fn unfetchable_entries_back_off_and_cost_their_author_at_expiry() {
-	let World {
-		mut ext,
-		server,
-		pool,
-	} = world(&[(ALICE, MIN_BOND)], IPFS);
+	let World { mut ext, server, pool } = world(&[(ALICE, MIN_BOND)], IPFS);
 	ext.execute_with(|| {
 		let spam: Vec<u64> = (0..8).map(submit_unfetchable).collect();
 		let honest = body("What is Ethernet?");
@@ -524,10 +451,7 @@ fn unfetchable_entries_back_off_and_cost_their_author_at_expiry() {
 		let deadline = 1 + VOTING_PERIOD;
 
 		Validators::offchain_worker(1);
-		assert_eq!(
-			server.take_asked(),
-			(0..8).map(unfetchable_url).collect::<Vec<_>>()
-		);
+		assert_eq!(server.take_asked(), (0..8).map(unfetchable_url).collect::<Vec<_>>());
 		let mut fetches: BTreeMap<String, u32> = BTreeMap::new();
 		while System::block_number() + 1 < deadline {
 			let block = next_block();
@@ -554,10 +478,7 @@ fn unfetchable_entries_back_off_and_cost_their_author_at_expiry() {
 		run_to_block(deadline);
 		let slash = pallet_kcg::DEFAULT_EXPIRY_SLASH * ENTRY_DEPOSIT;
 		for id in spam {
-			assert_eq!(
-				pallet_kcg::Entries::<Test>::get(id).unwrap().status,
-				EntryStatus::Expired
-			);
+			assert_eq!(pallet_kcg::Entries::<Test>::get(id).unwrap().status, EntryStatus::Expired);
 			System::assert_has_event(
 				pallet_kcg::Event::EntryExpired {
 					entry: id,
@@ -567,50 +488,30 @@ fn unfetchable_entries_back_off_and_cost_their_author_at_expiry() {
 				.into(),
 			);
 		}
-		assert_eq!(
-			Balances::balance(&AUTHOR),
-			before + 8 * (ENTRY_DEPOSIT - slash)
-		);
+		assert_eq!(Balances::balance(&AUTHOR), before + 8 * (ENTRY_DEPOSIT - slash));
 	});
 }
 
 #[test]
 fn entries_already_voted_on_take_no_place() {
 	// Four equal validators: Alice's vote alone decides nothing.
-	let validators: Vec<_> = [ALICE, BOB, CHARLIE, DAVE]
-		.iter()
-		.map(|v| (*v, MIN_BOND))
-		.collect();
-	let World {
-		mut ext,
-		server,
-		pool,
-	} = world(&validators, IPFS);
+	let validators: Vec<_> = [ALICE, BOB, CHARLIE, DAVE].iter().map(|v| (*v, MIN_BOND)).collect();
+	let World { mut ext, server, pool } = world(&validators, IPFS);
 	ext.execute_with(|| {
 		for n in 0..FETCHES_PER_BLOCK {
 			let question = format!("What is voted number {n}?");
 			let voted = submit(&question, &body(&question));
-			assert_ok!(Validators::attest(
-				RuntimeOrigin::signed(ALICE),
-				voted,
-				Verdict::Approve
-			));
+			assert_ok!(Validators::attest(RuntimeOrigin::signed(ALICE), voted, Verdict::Approve));
 		}
 		let honest = body("What is Ethernet?");
 		let entry = submit("What is Ethernet?", &honest);
 		server.answer(&cat_url(IPFS, &honest), 200, &honest);
 
 		next_block();
-		assert_eq!(
-			take_attestations(&pool),
-			vec![(ALICE, entry, Verdict::Approve)]
-		);
+		assert_eq!(take_attestations(&pool), vec![(ALICE, entry, Verdict::Approve)]);
 		assert_eq!(
 			server.take_asked(),
-			vec![
-				cat_url(IPFS, &honest),
-				protocol::endpoint(DISTILLER, "verify")
-			]
+			vec![cat_url(IPFS, &honest), protocol::endpoint(DISTILLER, "verify")]
 		);
 	});
 }

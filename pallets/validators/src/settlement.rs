@@ -79,11 +79,7 @@ impl<T: Config> Pallet<T> {
 		if amount.is_zero() {
 			return;
 		}
-		Self::deposit_event(Event::Slashed {
-			who: who.clone(),
-			entry,
-			amount,
-		});
+		Self::deposit_event(Event::Slashed { who: who.clone(), entry, amount });
 	}
 
 	/// Slashes an offender of `session` up to `fraction` of its bond (counting what earlier
@@ -98,9 +94,7 @@ impl<T: Config> Pallet<T> {
 		if fraction <= applied {
 			return Zero::zero();
 		}
-		let held = Ledgers::<T>::get(who)
-			.map(|ledger| ledger.total())
-			.unwrap_or_default();
+		let held = Ledgers::<T>::get(who).map(|ledger| ledger.total()).unwrap_or_default();
 		// The fraction applies to the bond as it was before this session's first slash.
 		let due = (fraction * held.saturating_add(taken)).saturating_sub(taken);
 		let amount = Self::slash_bond(who, due);
@@ -108,12 +102,7 @@ impl<T: Config> Pallet<T> {
 		if Candidates::<T>::take(who).is_some() {
 			Self::deposit_event(Event::Chilled { who: who.clone() });
 		}
-		Self::deposit_event(Event::OffenceSlashed {
-			who: who.clone(),
-			session,
-			fraction,
-			amount,
-		});
+		Self::deposit_event(Event::OffenceSlashed { who: who.clone(), session, fraction, amount });
 		amount
 	}
 
@@ -140,9 +129,7 @@ impl<T: Config> Pallet<T> {
 		let available: u128 = budget.unique_saturated_into();
 		let winning_stake: u128 = winners
 			.iter()
-			.fold(BalanceOf::<T>::zero(), |sum, (_, stake)| {
-				sum.saturating_add(*stake)
-			})
+			.fold(BalanceOf::<T>::zero(), |sum, (_, stake)| sum.saturating_add(*stake))
 			.unique_saturated_into();
 		if available == 0 || winning_stake == 0 {
 			return;
@@ -160,11 +147,7 @@ impl<T: Config> Pallet<T> {
 				continue;
 			}
 			if T::Currency::transfer(&pot, who, share, Preservation::Preserve).is_ok() {
-				Self::deposit_event(Event::Rewarded {
-					who: who.clone(),
-					entry,
-					amount: share,
-				});
+				Self::deposit_event(Event::Rewarded { who: who.clone(), entry, amount: share });
 			}
 		}
 	}

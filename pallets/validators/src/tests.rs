@@ -93,13 +93,7 @@ fn bond_and_bond_extra_hold_funds() {
 			Error::<Test>::NotBonded
 		);
 		assert_ok!(Validators::bond(RuntimeOrigin::signed(DAVE), MIN_BOND));
-		System::assert_last_event(
-			Event::Bonded {
-				who: DAVE,
-				amount: MIN_BOND,
-			}
-			.into(),
-		);
+		System::assert_last_event(Event::Bonded { who: DAVE, amount: MIN_BOND }.into());
 		assert_noop!(
 			Validators::bond(RuntimeOrigin::signed(DAVE), MIN_BOND),
 			Error::<Test>::AlreadyBonded
@@ -112,10 +106,7 @@ fn bond_and_bond_extra_hold_funds() {
 		assert_eq!(bonded(DAVE), MIN_BOND + 500);
 		assert_eq!(Ledgers::<Test>::get(DAVE).unwrap().active, MIN_BOND + 500);
 		assert_eq!(Balances::free_balance(DAVE), ENDOWMENT - MIN_BOND - 500);
-		assert_noop!(
-			Validators::bond(RuntimeOrigin::none(), MIN_BOND),
-			DispatchError::BadOrigin
-		);
+		assert_noop!(Validators::bond(RuntimeOrigin::none(), MIN_BOND), DispatchError::BadOrigin);
 	});
 }
 
@@ -126,29 +117,18 @@ fn unbond_keeps_funds_held_until_the_period_ends() {
 			Validators::unbond(RuntimeOrigin::signed(ALICE), 0),
 			Error::<Test>::ZeroAmount
 		);
-		assert_noop!(
-			Validators::unbond(RuntimeOrigin::signed(BOB), 1),
-			Error::<Test>::NotBonded
-		);
+		assert_noop!(Validators::unbond(RuntimeOrigin::signed(BOB), 1), Error::<Test>::NotBonded);
 		assert_noop!(
 			Validators::unbond(RuntimeOrigin::signed(ALICE), 3_001),
 			Error::<Test>::UnbondExceedsActive
 		);
 		assert_ok!(Validators::unbond(RuntimeOrigin::signed(ALICE), 1_000));
 		System::assert_last_event(
-			Event::Unbonded {
-				who: ALICE,
-				amount: 1_000,
-				unlock_at: 1 + UNBONDING,
-			}
-			.into(),
+			Event::Unbonded { who: ALICE, amount: 1_000, unlock_at: 1 + UNBONDING }.into(),
 		);
 		assert_eq!(bonded(ALICE), 3_000, "unbonding funds stay held");
 		assert_eq!(Ledgers::<Test>::get(ALICE).unwrap().active, 2_000);
-		assert!(
-			Candidates::<Test>::contains_key(ALICE),
-			"still above the minimum"
-		);
+		assert!(Candidates::<Test>::contains_key(ALICE), "still above the minimum");
 
 		assert_noop!(
 			Validators::withdraw_unbonded(RuntimeOrigin::signed(ALICE)),
@@ -166,13 +146,7 @@ fn unbond_keeps_funds_held_until_the_period_ends() {
 		);
 		run_to_block(1 + UNBONDING);
 		assert_ok!(Validators::withdraw_unbonded(RuntimeOrigin::signed(ALICE)));
-		System::assert_last_event(
-			Event::Withdrawn {
-				who: ALICE,
-				amount: 1_000,
-			}
-			.into(),
-		);
+		System::assert_last_event(Event::Withdrawn { who: ALICE, amount: 1_000 }.into());
 		assert_eq!(bonded(ALICE), 2_000);
 		assert_eq!(TotalBonded::<Test>::get(), 2_000);
 		assert_eq!(Balances::free_balance(ALICE), ENDOWMENT - 2_000);
@@ -185,10 +159,7 @@ fn unbonding_below_the_minimum_chills_and_a_full_withdrawal_removes_the_ledger()
 		assert_ok!(Validators::unbond(RuntimeOrigin::signed(ALICE), 1));
 		System::assert_last_event(Event::Chilled { who: ALICE }.into());
 		assert!(!Candidates::<Test>::contains_key(ALICE));
-		assert_ok!(Validators::unbond(
-			RuntimeOrigin::signed(ALICE),
-			MIN_BOND - 1
-		));
+		assert_ok!(Validators::unbond(RuntimeOrigin::signed(ALICE), MIN_BOND - 1));
 		run_to_block(1 + UNBONDING);
 		assert_ok!(Validators::withdraw_unbonded(RuntimeOrigin::signed(ALICE)));
 		assert!(Ledgers::<Test>::get(ALICE).is_none());
@@ -200,10 +171,7 @@ fn unbonding_below_the_minimum_chills_and_a_full_withdrawal_removes_the_ledger()
 #[test]
 fn validate_and_chill() {
 	run_test(&[(ALICE, MIN_BOND)], || {
-		assert_noop!(
-			Validators::validate(RuntimeOrigin::signed(DAVE)),
-			Error::<Test>::NotBonded
-		);
+		assert_noop!(Validators::validate(RuntimeOrigin::signed(DAVE)), Error::<Test>::NotBonded);
 		assert_noop!(
 			Validators::validate(RuntimeOrigin::signed(ALICE)),
 			Error::<Test>::AlreadyValidating
@@ -217,10 +185,7 @@ fn validate_and_chill() {
 		assert_ok!(Validators::bond_extra(RuntimeOrigin::signed(DAVE), 1));
 		assert_ok!(Validators::validate(RuntimeOrigin::signed(DAVE)));
 		System::assert_last_event(Event::Validating { who: DAVE }.into());
-		assert_noop!(
-			Validators::chill(RuntimeOrigin::signed(EVE)),
-			Error::<Test>::NotValidating
-		);
+		assert_noop!(Validators::chill(RuntimeOrigin::signed(EVE)), Error::<Test>::NotValidating);
 		assert_ok!(Validators::chill(RuntimeOrigin::signed(DAVE)));
 		System::assert_last_event(Event::Chilled { who: DAVE }.into());
 		assert!(!Candidates::<Test>::contains_key(DAVE));
@@ -248,16 +213,10 @@ fn a_new_validator_with_keys_joins_at_the_next_session() {
 		assert_ok!(Validators::validate(RuntimeOrigin::signed(DAVE)));
 		// Without session keys Dave is not selected; the set is unchanged.
 		assert_eq!(rotate_to_session(1), None);
-		assert_eq!(
-			SessionStakes::<Test>::get(2).to_vec(),
-			vec![(ALICE, MIN_BOND)]
-		);
+		assert_eq!(SessionStakes::<Test>::get(2).to_vec(), vec![(ALICE, MIN_BOND)]);
 		set_keys(DAVE);
 		assert_eq!(rotate_to_session(2), Some(vec![ALICE, DAVE]));
-		assert_eq!(
-			SessionStakes::<Test>::get(3).to_vec(),
-			vec![(ALICE, MIN_BOND), (DAVE, 5_000)]
-		);
+		assert_eq!(SessionStakes::<Test>::get(3).to_vec(), vec![(ALICE, MIN_BOND), (DAVE, 5_000)]);
 		assert_eq!(SessionTotalStake::<Test>::get(3), MIN_BOND + 5_000);
 		// Chilling leaves at the next planned session.
 		assert_ok!(Validators::chill(RuntimeOrigin::signed(DAVE)));
@@ -269,13 +228,7 @@ fn a_new_validator_with_keys_joins_at_the_next_session() {
 
 #[test]
 fn the_top_validators_by_bond_are_selected() {
-	let validators = [
-		(ALICE, 1_000),
-		(BOB, 5_000),
-		(CHARLIE, 3_000),
-		(DAVE, 4_000),
-		(EVE, 2_000),
-	];
+	let validators = [(ALICE, 1_000), (BOB, 5_000), (CHARLIE, 3_000), (DAVE, 4_000), (EVE, 2_000)];
 	run_test(&validators, || {
 		// MaxValidators = 4: Alice has the smallest bond and is left out, order is by account.
 		assert_eq!(
@@ -292,10 +245,7 @@ fn nobody_selectable_keeps_the_current_set_and_its_stake() {
 	run_test(&equal_validators(&[ALICE]), || {
 		assert_ok!(Validators::chill(RuntimeOrigin::signed(ALICE)));
 		assert_eq!(rotate_to_session(1), None);
-		assert_eq!(
-			SessionStakes::<Test>::get(2).to_vec(),
-			vec![(ALICE, MIN_BOND)]
-		);
+		assert_eq!(SessionStakes::<Test>::get(2).to_vec(), vec![(ALICE, MIN_BOND)]);
 	});
 }
 
@@ -329,44 +279,24 @@ fn sessions_end_after_their_length() {
 fn attest_refuses_outsiders_double_votes_and_closed_entries() {
 	run_test(&equal_validators(&[ALICE, BOB, CHARLIE]), || {
 		let entry = submit_entry();
-		assert_noop!(
-			attest(DAVE, entry, Verdict::Approve),
-			Error::<Test>::NotActiveValidator
-		);
-		assert_noop!(
-			attest(ALICE, 99, Verdict::Approve),
-			Error::<Test>::UnknownEntry
-		);
+		assert_noop!(attest(DAVE, entry, Verdict::Approve), Error::<Test>::NotActiveValidator);
+		assert_noop!(attest(ALICE, 99, Verdict::Approve), Error::<Test>::UnknownEntry);
 		assert_ok!(attest(ALICE, entry, Verdict::Approve));
 		System::assert_last_event(
-			Event::Attested {
-				entry,
-				validator: ALICE,
-				verdict: Verdict::Approve,
-				stake: MIN_BOND,
-			}
-			.into(),
+			Event::Attested { entry, validator: ALICE, verdict: Verdict::Approve, stake: MIN_BOND }
+				.into(),
 		);
 		assert_noop!(attest(ALICE, entry, REJECT), Error::<Test>::AlreadyVoted);
 		assert_ok!(attest(BOB, entry, Verdict::Approve));
 		assert_eq!(entry_status(entry), EntryStatus::Validated { at: 1 });
-		assert_noop!(
-			attest(CHARLIE, entry, Verdict::Approve),
-			Error::<Test>::EntryClosed
-		);
+		assert_noop!(attest(CHARLIE, entry, Verdict::Approve), Error::<Test>::EntryClosed);
 
 		let late = submit_entry();
 		System::set_block_number(1 + VOTING_PERIOD);
-		assert_noop!(
-			attest(ALICE, late, Verdict::Approve),
-			Error::<Test>::VotingClosed
-		);
+		assert_noop!(attest(ALICE, late, Verdict::Approve), Error::<Test>::VotingClosed);
 		<Kcg as frame_support::traits::Hooks<u64>>::on_initialize(1 + VOTING_PERIOD);
 		assert_eq!(entry_status(late), EntryStatus::Expired);
-		assert_noop!(
-			attest(ALICE, late, Verdict::Approve),
-			Error::<Test>::EntryClosed
-		);
+		assert_noop!(attest(ALICE, late, Verdict::Approve), Error::<Test>::EntryClosed);
 	});
 }
 
@@ -375,16 +305,9 @@ fn exactly_two_thirds_validates_and_just_below_does_not() {
 	run_test(&equal_validators(&[ALICE, BOB, CHARLIE]), || {
 		let entry = submit_entry();
 		assert_ok!(attest(ALICE, entry, Verdict::Approve));
-		assert!(
-			matches!(entry_status(entry), EntryStatus::Pending { .. }),
-			"1/3 decides nothing"
-		);
+		assert!(matches!(entry_status(entry), EntryStatus::Pending { .. }), "1/3 decides nothing");
 		assert_ok!(attest(BOB, entry, Verdict::Approve));
-		assert_eq!(
-			entry_status(entry),
-			EntryStatus::Validated { at: 1 },
-			"exactly 2/3 validates"
-		);
+		assert_eq!(entry_status(entry), EntryStatus::Validated { at: 1 }, "exactly 2/3 validates");
 		System::assert_has_event(
 			Event::EntryDecided {
 				entry,
@@ -418,26 +341,9 @@ fn rejection_needs_more_than_one_third() {
 		assert_eq!(entry_status(entry), EntryStatus::Rejected { at: 1 });
 		// The author's deposit went to the pot; the decision paid the two who rejected the
 		// decision reward (10; half the pot would be 50): 5 each.
-		assert_eq!(
-			<Balances as Inspect<_>>::total_balance(&AUTHOR),
-			ENDOWMENT - ENTRY_DEPOSIT
-		);
-		System::assert_has_event(
-			Event::Rewarded {
-				who: ALICE,
-				entry,
-				amount: 5,
-			}
-			.into(),
-		);
-		System::assert_has_event(
-			Event::Rewarded {
-				who: BOB,
-				entry,
-				amount: 5,
-			}
-			.into(),
-		);
+		assert_eq!(<Balances as Inspect<_>>::total_balance(&AUTHOR), ENDOWMENT - ENTRY_DEPOSIT);
+		System::assert_has_event(Event::Rewarded { who: ALICE, entry, amount: 5 }.into());
+		System::assert_has_event(Event::Rewarded { who: BOB, entry, amount: 5 }.into());
 		assert_eq!(pot(), 1 + 90);
 	});
 }
@@ -448,11 +354,7 @@ fn one_validator_decides_alone() {
 		let entry = submit_entry();
 		assert_ok!(attest(ALICE, entry, Verdict::Approve));
 		assert_eq!(entry_status(entry), EntryStatus::Validated { at: 1 });
-		assert_eq!(
-			Votes::<Test>::iter_prefix(entry).count(),
-			0,
-			"votes are settled"
-		);
+		assert_eq!(Votes::<Test>::iter_prefix(entry).count(), 0, "votes are settled");
 		let tally = Tallies::<Test>::get(entry).expect("the decided tally is kept");
 		assert!(tally.approve > 0);
 		assert_eq!(tally.reject, 0);
@@ -464,21 +366,13 @@ fn no_stake_snapshot_means_no_vote() {
 	run_test(&equal_validators(&[ALICE]), || {
 		SESSION.with(|s| *s.borrow_mut() = 50);
 		let entry = submit_entry();
-		assert_noop!(
-			attest(ALICE, entry, Verdict::Approve),
-			Error::<Test>::NoStakeSnapshot
-		);
+		assert_noop!(attest(ALICE, entry, Verdict::Approve), Error::<Test>::NoStakeSnapshot);
 	});
 }
 
 #[test]
 fn losers_are_slashed_and_winners_share_the_pot_pro_rata() {
-	let validators = [
-		(ALICE, 1_000),
-		(BOB, 2_000),
-		(CHARLIE, 3_000),
-		(DAVE, 4_000),
-	];
+	let validators = [(ALICE, 1_000), (BOB, 2_000), (CHARLIE, 3_000), (DAVE, 4_000)];
 	run_test(&validators, || {
 		let entry = submit_entry();
 		// Total 10_000; approval needs 6_667.
@@ -489,44 +383,16 @@ fn losers_are_slashed_and_winners_share_the_pot_pro_rata() {
 		assert_eq!(entry_status(entry), EntryStatus::Validated { at: 1 });
 
 		// 10% of the losers' bonds: 100 + 200 = 300 into the pot.
-		System::assert_has_event(
-			Event::Slashed {
-				who: ALICE,
-				entry,
-				amount: 100,
-			}
-			.into(),
-		);
-		System::assert_has_event(
-			Event::Slashed {
-				who: BOB,
-				entry,
-				amount: 200,
-			}
-			.into(),
-		);
+		System::assert_has_event(Event::Slashed { who: ALICE, entry, amount: 100 }.into());
+		System::assert_has_event(Event::Slashed { who: BOB, entry, amount: 200 }.into());
 		assert_eq!(bonded(ALICE), 900);
 		assert_eq!(Ledgers::<Test>::get(BOB).unwrap().active, 1_800);
 		assert_eq!(TotalBonded::<Test>::get(), 10_000 - 300);
 		// The pot got the slashes and the entry's validation fee (10); the decision pays at
 		// most DECISION_REWARD (10; half the pot would be 155), shared 3:4 between Charlie and
 		// Dave: 10 * 3/7 = 4, 10 * 4/7 = 5; the rest stays in the pot.
-		System::assert_has_event(
-			Event::Rewarded {
-				who: CHARLIE,
-				entry,
-				amount: 4,
-			}
-			.into(),
-		);
-		System::assert_has_event(
-			Event::Rewarded {
-				who: DAVE,
-				entry,
-				amount: 5,
-			}
-			.into(),
-		);
+		System::assert_has_event(Event::Rewarded { who: CHARLIE, entry, amount: 4 }.into());
+		System::assert_has_event(Event::Rewarded { who: DAVE, entry, amount: 5 }.into());
 		assert_eq!(Balances::free_balance(CHARLIE), ENDOWMENT - 3_000 + 4);
 		assert_eq!(pot(), 1 + 300 + 10 - 9);
 	});
@@ -540,21 +406,12 @@ fn unbonding_funds_are_still_slashed() {
 		assert_ok!(attest(CHARLIE, entry, REJECT));
 		assert_ok!(attest(ALICE, entry, Verdict::Approve));
 		assert_ok!(attest(BOB, entry, Verdict::Approve));
-		System::assert_has_event(
-			Event::Slashed {
-				who: CHARLIE,
-				entry,
-				amount: 100,
-			}
-			.into(),
-		);
+		System::assert_has_event(Event::Slashed { who: CHARLIE, entry, amount: 100 }.into());
 		let ledger = Ledgers::<Test>::get(CHARLIE).unwrap();
 		assert_eq!(ledger.active, 0);
 		assert_eq!(ledger.total(), MIN_BOND - 100);
 		run_to_block(1 + UNBONDING);
-		assert_ok!(Validators::withdraw_unbonded(RuntimeOrigin::signed(
-			CHARLIE
-		)));
+		assert_ok!(Validators::withdraw_unbonded(RuntimeOrigin::signed(CHARLIE)));
 		assert_eq!(Balances::free_balance(CHARLIE), ENDOWMENT - 100);
 	});
 }
@@ -598,12 +455,7 @@ fn params_are_set_by_root_and_checked() {
 			Error::<Test>::InvalidParams
 		);
 		assert_ok!(Validators::set_params(RuntimeOrigin::root(), new.clone()));
-		System::assert_last_event(
-			Event::ParamsSet {
-				params: new.clone(),
-			}
-			.into(),
-		);
+		System::assert_last_event(Event::ParamsSet { params: new.clone() }.into());
 		assert_eq!(Params::<Test>::get(), Some(new));
 	});
 }
@@ -620,10 +472,7 @@ fn tally_thresholds_at_the_edges() {
 	assert_eq!(tally(667, 0).decision(1000), Some(Decision::Validated));
 	assert_eq!(tally(0, 333).decision(1000), None);
 	assert_eq!(tally(0, 334).decision(1000), Some(Decision::Rejected));
-	assert_eq!(
-		tally(u128::MAX, 0).decision(u128::MAX),
-		Some(Decision::Validated)
-	);
+	assert_eq!(tally(u128::MAX, 0).decision(u128::MAX), Some(Decision::Validated));
 }
 
 fn rewards() -> Vec<(AccountId, Balance)> {
@@ -683,10 +532,7 @@ fn neither_the_author_nor_absent_validators_are_paid_for_a_decision() {
 		// Bob and Charlie share the reward; Alice (the author) and Dave (absent) get nothing.
 		let mut paid = rewards();
 		paid.sort();
-		assert_eq!(
-			paid,
-			vec![(BOB, DECISION_REWARD / 2), (CHARLIE, DECISION_REWARD / 2)]
-		);
+		assert_eq!(paid, vec![(BOB, DECISION_REWARD / 2), (CHARLIE, DECISION_REWARD / 2)]);
 	});
 }
 
@@ -781,10 +627,7 @@ fn offence(offenders: &[AccountId], session: SessionIndex) {
 	use sp_staking::offence::{OffenceDetails, OnOffenceHandler};
 	let details: Vec<OffenceDetails<AccountId, (AccountId, ())>> = offenders
 		.iter()
-		.map(|who| OffenceDetails {
-			offender: (*who, ()),
-			reporters: vec![],
-		})
+		.map(|who| OffenceDetails { offender: (*who, ()), reporters: vec![] })
 		.collect();
 	// The seat-counting fraction pallet-offences passes is ignored: stake decides.
 	let _ = <Validators as OnOffenceHandler<_, _, _>>::on_offence(
@@ -800,40 +643,32 @@ fn offence(offenders: &[AccountId], session: SessionIndex) {
 /// only adds the difference.
 #[test]
 fn equivocations_are_slashed_by_the_stake_that_equivocated() {
-	run_test(
-		&[
-			(ALICE, 4_000),
-			(BOB, 1_000),
-			(CHARLIE, 1_000),
-			(DAVE, 4_000),
-		],
-		|| {
-			// Bob holds a tenth: (3/10)² = 9% of his bond.
-			offence(&[BOB], 0);
-			assert_eq!(Ledgers::<Test>::get(BOB).unwrap().active, 1_000 - 90);
-			assert!(!Candidates::<Test>::contains_key(BOB), "chilled");
-			// Reported again with Charlie (same slot): together a fifth, (3/5)² = 36%; Bob loses
-			// what 36% adds to his 9%, Charlie 36%.
-			offence(&[BOB, CHARLIE], 0);
-			assert_eq!(Ledgers::<Test>::get(BOB).unwrap().active, 1_000 - 360);
-			assert_eq!(Ledgers::<Test>::get(CHARLIE).unwrap().active, 1_000 - 360);
-			// The same report once more takes nothing.
-			offence(&[BOB, CHARLIE], 0);
-			assert_eq!(Ledgers::<Test>::get(BOB).unwrap().active, 640);
-			// Alice holds four tenths: everything.
-			offence(&[ALICE], 0);
-			assert!(Ledgers::<Test>::get(ALICE).is_none());
-			System::assert_has_event(
-				Event::OffenceSlashed {
-					who: ALICE,
-					session: 0,
-					fraction: Perbill::one(),
-					amount: 4_000,
-				}
-				.into(),
-			);
-		},
-	);
+	run_test(&[(ALICE, 4_000), (BOB, 1_000), (CHARLIE, 1_000), (DAVE, 4_000)], || {
+		// Bob holds a tenth: (3/10)² = 9% of his bond.
+		offence(&[BOB], 0);
+		assert_eq!(Ledgers::<Test>::get(BOB).unwrap().active, 1_000 - 90);
+		assert!(!Candidates::<Test>::contains_key(BOB), "chilled");
+		// Reported again with Charlie (same slot): together a fifth, (3/5)² = 36%; Bob loses
+		// what 36% adds to his 9%, Charlie 36%.
+		offence(&[BOB, CHARLIE], 0);
+		assert_eq!(Ledgers::<Test>::get(BOB).unwrap().active, 1_000 - 360);
+		assert_eq!(Ledgers::<Test>::get(CHARLIE).unwrap().active, 1_000 - 360);
+		// The same report once more takes nothing.
+		offence(&[BOB, CHARLIE], 0);
+		assert_eq!(Ledgers::<Test>::get(BOB).unwrap().active, 640);
+		// Alice holds four tenths: everything.
+		offence(&[ALICE], 0);
+		assert!(Ledgers::<Test>::get(ALICE).is_none());
+		System::assert_has_event(
+			Event::OffenceSlashed {
+				who: ALICE,
+				session: 0,
+				fraction: Perbill::one(),
+				amount: 4_000,
+			}
+			.into(),
+		);
+	});
 }
 
 /// A report that lands after the session's stake snapshot (and its slash records) were dropped

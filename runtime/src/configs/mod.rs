@@ -175,13 +175,9 @@ where
 		use sp_runtime::{generic::Era, traits::StaticLookup, SaturatedConversion};
 		// Mortal for as long as block hashes are kept, born at the parent: the worker runs on
 		// block n before n's hash is stored, so n itself cannot be the birth block.
-		let period = BlockHashCount::get()
-			.checked_next_power_of_two()
-			.map(|p| p / 2)
-			.unwrap_or(2) as u64;
-		let birth = System::block_number()
-			.saturated_into::<u64>()
-			.saturating_sub(1);
+		let period =
+			BlockHashCount::get().checked_next_power_of_two().map(|p| p / 2).unwrap_or(2) as u64;
+		let birth = System::block_number().saturated_into::<u64>().saturating_sub(1);
 		let extension: TxExtension = (
 			frame_system::CheckNonZeroSender::<Runtime>::new(),
 			frame_system::CheckSpecVersion::<Runtime>::new(),
@@ -197,8 +193,6 @@ where
 		let signature = payload.using_encoded(|bytes| C::sign(bytes, public))?;
 		let address = <Runtime as frame_system::Config>::Lookup::unlookup(account);
 		let (call, extension, _) = payload.deconstruct();
-		Some(UncheckedExtrinsic::new_signed(
-			call, address, signature, extension,
-		))
+		Some(UncheckedExtrinsic::new_signed(call, address, signature, extension))
 	}
 }

@@ -19,7 +19,7 @@ pub fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
 			for (key, value) in patch {
 				merge(base.entry(key).or_insert(serde_json::Value::Null), value);
 			}
-		}
+		},
 		(base, patch) => *base = patch,
 	}
 }
@@ -76,17 +76,11 @@ pub fn join(sr: Sr25519Keyring, ed: Ed25519Keyring, bond: u128) {
 	let who = account(sr);
 	assert_ok!(Validators::bond(RuntimeOrigin::signed(who.clone()), bond));
 	assert_ok!(Validators::validate(RuntimeOrigin::signed(who.clone())));
-	let mut keys = SessionKeys {
-		aura: AuraId::from(sr.public()),
-		grandpa: GrandpaId::from(ed.public()),
-	};
+	let mut keys =
+		SessionKeys { aura: AuraId::from(sr.public()), grandpa: GrandpaId::from(ed.public()) };
 	// Each key signs its owner, as `author_rotateKeysWithOwner` has the node do.
 	let proof = keys
 		.create_ownership_proof(&who.encode())
 		.unwrap_or_else(|()| panic!("no ownership proof for {sr:?}/{ed:?} ({keys:?})"));
-	assert_ok!(Session::set_keys(
-		RuntimeOrigin::signed(who),
-		keys,
-		proof.encode()
-	));
+	assert_ok!(Session::set_keys(RuntimeOrigin::signed(who), keys, proof.encode()));
 }

@@ -33,10 +33,7 @@ pub fn run_membria(args: &[&str]) -> Run {
 		stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
 	};
 	if run.code != 0 {
-		eprintln!(
-			"membria {args:?} → {}\n{}\n{}",
-			run.code, run.stdout, run.stderr
-		);
+		eprintln!("membria {args:?} → {}\n{}\n{}", run.code, run.stdout, run.stderr);
 	}
 	run
 }
