@@ -53,7 +53,7 @@ async fn best_number(rpc: &NodeRpc) -> u32 {
 /// The most entries the runtime takes per block: `Kcg::MaxEntriesPerBlock` times the deadline
 /// buckets one block may fill (`DeadlineSpill` plus its own); more in one block fail at
 /// dispatch, so calls go in batches this size.
-const BATCH: usize = 256 * 9;
+const BATCH: usize = 64 * 9;
 
 /// Submits `calls` from `signer` with consecutive nonces, a batch at a time, each batch once the
 /// previous one is counted by `progress_key` (a `u64` storage value); returns (seconds, blocks)
