@@ -66,9 +66,10 @@ fn agent<T: Config>(index: u32) -> T::AccountId {
 	who
 }
 
-/// A gap with the most requesters whose claimant submitted an entry: `(gap, entry, agent,
-/// question key)`.
-fn answered_gap<T: Config>() -> (GapId, EntryId, T::AccountId, QuestionKey) {
+/// With the worst parameters, a gap with the most requesters whose claimant submitted an
+/// entry: `(gap, entry, what the KCG tells listeners of that entry)`.
+fn answered_gap<T: Config>() -> (GapId, EntryId, EntrySummary<T::AccountId>) {
+	set_worst_params::<T>();
 	let gap = open_gap::<T>(0);
 	let who = agent::<T>(0);
 	Pallet::<T>::claim_gap(RawOrigin::Signed(who.clone()).into(), gap).expect("setup claims");
@@ -84,7 +85,14 @@ fn answered_gap<T: Config>() -> (GapId, EntryId, T::AccountId, QuestionKey) {
 	.expect("setup answers");
 	let record = Gaps::<T>::get(gap).expect("the gap is open");
 	let entry = record.claim.and_then(|claim| claim.entry).expect("the answer is recorded");
-	(gap, entry, who, record.question_key)
+	let summary =
+		EntrySummary { question_key: record.question_key, author: who, gap: Some(gap), session: 0 };
+	(gap, entry, summary)
+}
+
+/// What the KCG does when an entry's vote is over: tells this pallet.
+fn close<T: Config>(entry: EntryId, summary: &EntrySummary<T::AccountId>, closure: Closure) {
+	<Pallet<T> as EntryClosed<T::AccountId>>::entry_closed(entry, summary, closure);
 }
 
 #[benchmarks]
@@ -193,16 +201,10 @@ mod benchmarks {
 	/// agent and gets its deposit back.
 	#[benchmark]
 	fn entry_closed_fill() {
-		set_worst_params::<T>();
-		let (gap, entry, agent, question_key) = answered_gap::<T>();
-		let summary = EntrySummary { question_key, author: agent, gap: Some(gap), session: 0 };
+		let (gap, entry, summary) = answered_gap::<T>();
 		#[block]
 		{
-			<Pallet<T> as EntryClosed<T::AccountId>>::entry_closed(
-				entry,
-				&summary,
-				Closure::Decided(Decision::Validated),
-			);
+			close::<T>(entry, &summary, Closure::Decided(Decision::Validated));
 		}
 		assert!(!Gaps::<T>::contains_key(gap));
 	}
@@ -210,17 +212,12 @@ mod benchmarks {
 	/// Another author's entry answers the question: every one of `MaxRequesters` is refunded.
 	#[benchmark]
 	fn entry_closed_elsewhere() {
-		set_worst_params::<T>();
-		let (gap, entry, _, question_key) = answered_gap::<T>();
-		let summary =
-			EntrySummary { question_key, author: funded::<T>("author", 0), gap: None, session: 0 };
+		let (gap, entry, mut summary) = answered_gap::<T>();
+		summary.author = funded::<T>("author", 0);
+		summary.gap = None;
 		#[block]
 		{
-			<Pallet<T> as EntryClosed<T::AccountId>>::entry_closed(
-				entry + 1,
-				&summary,
-				Closure::Decided(Decision::Validated),
-			);
+			close::<T>(entry + 1, &summary, Closure::Decided(Decision::Validated));
 		}
 		assert!(!Gaps::<T>::contains_key(gap));
 	}
@@ -228,16 +225,10 @@ mod benchmarks {
 	/// The claimant's entry is rejected: the agent is slashed and its claim ends.
 	#[benchmark]
 	fn entry_closed_punish() {
-		set_worst_params::<T>();
-		let (gap, entry, agent, question_key) = answered_gap::<T>();
-		let summary = EntrySummary { question_key, author: agent, gap: Some(gap), session: 0 };
+		let (gap, entry, summary) = answered_gap::<T>();
 		#[block]
 		{
-			<Pallet<T> as EntryClosed<T::AccountId>>::entry_closed(
-				entry,
-				&summary,
-				Closure::Decided(Decision::Rejected),
-			);
+			close::<T>(entry, &summary, Closure::Decided(Decision::Rejected));
 		}
 		assert!(Gaps::<T>::get(gap).is_some_and(|g| g.claim.is_none()));
 	}
