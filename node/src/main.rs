@@ -4,6 +4,7 @@
 // returns them.
 #![allow(clippy::result_large_err)]
 
+mod aura_equivocation;
 mod chain_spec;
 mod cli;
 mod command;

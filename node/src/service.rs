@@ -458,6 +458,15 @@ fn new_full_aura<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 			Some("block-authoring"),
 			aura,
 		);
+		// Authorities report Aura equivocations they import (their pool includes the report).
+		core.task_manager.spawn_handle().spawn(
+			"aura-equivocation",
+			Some("block-authoring"),
+			crate::aura_equivocation::run(
+				core.client.clone(),
+				OffchainTransactionPoolFactory::new(core.transaction_pool.clone()),
+			),
+		);
 	}
 
 	if enable_grandpa {

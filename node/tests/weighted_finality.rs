@@ -48,55 +48,15 @@ fn chain_spec(dir: &std::path::Path) -> std::path::PathBuf {
 	path
 }
 
-fn start(dir: &std::path::Path, spec: &str, who: &str, bootnode: Option<&str>) -> Node {
-	let base = dir.join(who);
-	std::fs::create_dir_all(&base).unwrap();
-	let flag = format!("--{who}");
-	// A validator needs a stable network identity: one per member.
-	let node_key = format!("{:064x}", who.len() * 7 + who.as_bytes()[0] as usize);
-	let mut args = vec![
-		"--chain",
-		spec,
-		flag.as_str(),
-		"--node-key",
-		node_key.as_str(),
-		"--offchain-worker",
-		"never",
-	];
-	if let Some(bootnode) = bootnode {
-		args.extend(["--bootnodes", bootnode]);
-	}
-	Node::start(&base, &base.join("chain"), &args)
-}
-
-/// The node's listen address for others to dial.
-fn multiaddr(node: &Node) -> String {
-	let peer = node.rpc("system_localPeerId", json!([]));
-	let addresses = node.rpc("system_localListenAddresses", json!([]));
-	let address = addresses
-		.as_array()
-		.and_then(|all| {
-			all.iter()
-				.filter_map(Value::as_str)
-				.find(|a| a.starts_with("/ip4/127.0.0.1/tcp/"))
-		})
-		.unwrap_or_else(|| panic!("no local tcp address: {addresses}"));
-	if address.contains("/p2p/") {
-		address.to_string()
-	} else {
-		format!("{address}/p2p/{}", peer.as_str().unwrap())
-	}
-}
-
 #[test]
 fn cheap_seats_cannot_finalize_without_the_stake() {
 	let dir = TempDir::new("weighted-finality");
 	let spec = chain_spec(dir.path());
 	let spec = spec.to_str().unwrap();
-	let bob = start(dir.path(), spec, "bob", None);
+	let bob = start_validator(dir.path(), spec, "bob", "--bob", None, &[]);
 	let bootnode = multiaddr(&bob);
-	let charlie = start(dir.path(), spec, "charlie", Some(&bootnode));
-	let dave = start(dir.path(), spec, "dave", Some(&bootnode));
+	let charlie = start_validator(dir.path(), spec, "charlie", "--charlie", Some(&bootnode), &[]);
+	let dave = start_validator(dir.path(), spec, "dave", "--dave", Some(&bootnode), &[]);
 
 	// The genesis voters weigh their bonds: Alice ten times each of the others.
 	let authorities: Vec<(sp_consensus_grandpa::AuthorityId, u64)> = bob
@@ -130,7 +90,7 @@ fn cheap_seats_cannot_finalize_without_the_stake() {
 	let best = bob.best_number();
 
 	// Alice's stake joins: finality follows.
-	let alice = start(dir.path(), spec, "alice", Some(&bootnode));
+	let alice = start_validator(dir.path(), spec, "alice", "--alice", Some(&bootnode), &[]);
 	bob.wait_until(Duration::from_secs(180), "finality with Alice", |node| {
 		(node.finalized_number() >= best).then_some(())
 	});

@@ -141,6 +141,33 @@ impl_runtime_apis! {
 		}
 	}
 
+	impl pallet_aura_equivocation::AuraEquivocationApi<Block, AuraId> for Runtime {
+		fn generate_key_ownership_proof(
+			_slot: pallet_aura_equivocation::Slot,
+			authority_id: AuraId,
+		) -> Option<sp_runtime::OpaqueValue> {
+			use codec::Encode;
+			use frame_support::traits::KeyOwnerProofSystem;
+			crate::Historical::prove((pallet_aura_equivocation::KEY_TYPE, authority_id))
+				.map(|proof: sp_session::MembershipProof| proof.encode())
+				.map(sp_runtime::OpaqueValue::new)
+		}
+
+		fn submit_report_equivocation_unsigned_extrinsic(
+			equivocation_proof: pallet_aura_equivocation::EquivocationProof<
+				<Block as BlockT>::Header,
+				AuraId,
+			>,
+			key_owner_proof: sp_runtime::OpaqueValue,
+		) -> Option<()> {
+			let key_owner_proof = key_owner_proof.decode()?;
+			crate::AuraEquivocation::submit_unsigned_equivocation_report(
+				equivocation_proof,
+				key_owner_proof,
+			)
+		}
+	}
+
 	impl frame_system_rpc_runtime_api::AccountNonceApi<Block, AccountId, Nonce> for Runtime {
 		fn account_nonce(account: AccountId) -> Nonce {
 			System::account_nonce(account)

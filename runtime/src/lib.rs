@@ -9,7 +9,8 @@
 //! - Block production by Aura and finality by GRANDPA; the authority set comes from
 //!   `pallet-session`, whose session manager is `Validators`: the staked set produces blocks,
 //!   and each GRANDPA voter weighs its stake (`configs::finality`). GRANDPA equivocations are
-//!   reported with historical key-ownership proofs (`Historical`), become offences
+//!   reported with historical key-ownership proofs (`Historical`) — GRANDPA's by pallet-grandpa,
+//!   Aura's (two blocks sealed for one slot) by `AuraEquivocation` — become offences
 //!   (`Offences`, reporters found by `Authorship`) and slash the offender's bond (`Validators`).
 //! - Balances with holds and freezes (`fungible` traits), transaction fees by
 //!   `pallet-transaction-payment`, and `pallet-sudo` for development chains.
@@ -84,7 +85,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("membria"),
 	impl_name: alloc::borrow::Cow::Borrowed("membria-node"),
 	authoring_version: 1,
-	spec_version: 101,
+	spec_version: 102,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -213,6 +214,8 @@ mod runtime {
 	pub type Offences = pallet_offences;
 	#[runtime::pallet_index(16)]
 	pub type Historical = pallet_session::historical;
+	#[runtime::pallet_index(17)]
+	pub type AuraEquivocation = pallet_aura_equivocation;
 	#[runtime::pallet_index(20)]
 	pub type Kcg = pallet_kcg;
 	#[runtime::pallet_index(21)]

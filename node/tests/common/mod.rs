@@ -518,3 +518,53 @@ impl Node {
 		self.try_rpc("author_submitExtrinsic", json!([extrinsic]))
 	}
 }
+
+/// Starts a validator's node of the chain `spec`: data in `dir/name`, the session keys of
+/// `key_flag` (`--alice` …), a network identity of its own per `name`, no off-chain workers;
+/// dials `bootnode` when given.
+pub fn start_validator(
+	dir: &Path,
+	spec: &str,
+	name: &str,
+	key_flag: &str,
+	bootnode: Option<&str>,
+	extra: &[&str],
+) -> Node {
+	let base = dir.join(name);
+	std::fs::create_dir_all(&base).unwrap();
+	// A validator needs a stable network identity: one per node.
+	let node_key = format!("{:064x}", name.len() * 7 + name.as_bytes()[0] as usize);
+	let mut args = vec![
+		"--chain",
+		spec,
+		key_flag,
+		"--node-key",
+		node_key.as_str(),
+		"--offchain-worker",
+		"never",
+	];
+	if let Some(bootnode) = bootnode {
+		args.extend(["--bootnodes", bootnode]);
+	}
+	args.extend(extra);
+	Node::start(&base, &base.join("chain"), &args)
+}
+
+/// The node's listen address for others to dial.
+pub fn multiaddr(node: &Node) -> String {
+	let peer = node.rpc("system_localPeerId", json!([]));
+	let addresses = node.rpc("system_localListenAddresses", json!([]));
+	let address = addresses
+		.as_array()
+		.and_then(|all| {
+			all.iter()
+				.filter_map(Value::as_str)
+				.find(|a| a.starts_with("/ip4/127.0.0.1/tcp/"))
+		})
+		.unwrap_or_else(|| panic!("no local tcp address: {addresses}"));
+	if address.contains("/p2p/") {
+		address.to_string()
+	} else {
+		format!("{address}/p2p/{}", peer.as_str().unwrap())
+	}
+}

@@ -46,6 +46,23 @@ impl Convert<AccountId, Option<()>> for AccountIsIdentity {
 	}
 }
 
+parameter_types! {
+	/// An Aura equivocation may be reported for an hour of slots after it.
+	pub const MaxAuraReportAge: u64 = 600;
+}
+
+impl pallet_aura_equivocation::Config for Runtime {
+	type KeyOwnerProof = sp_session::MembershipProof;
+	type EquivocationReportSystem = pallet_aura_equivocation::EquivocationReportSystem<
+		Self,
+		Offences,
+		Historical,
+		ReportLongevity,
+	>;
+	type MaxReportAge = MaxAuraReportAge;
+	type WeightInfo = ();
+}
+
 impl pallet_session::historical::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
 	type FullIdentification = ();
