@@ -24,7 +24,7 @@
 extern crate alloc;
 
 use alloc::{boxed::Box, vec, vec::Vec};
-use codec::{Decode, Encode};
+use codec::Decode;
 use frame_support::traits::{Get, KeyOwnerProofSystem};
 use frame_system::pallet_prelude::HeaderFor;
 use sp_consensus_aura::AURA_ENGINE_ID;
@@ -379,6 +379,7 @@ sp_api::decl_runtime_apis! {
 #[cfg(feature = "std")]
 pub mod testing {
 	use super::*;
+	use codec::Encode;
 
 	/// `header` with an Aura pre-digest for `slot`, sealed by `signer` (which must be in the
 	/// keystore of the externalities).

@@ -9,9 +9,7 @@ use frame_support::{
 	dispatch::DispatchResultWithPostInfo,
 	ensure,
 	pallet_prelude::*,
-	traits::{
-		fungible::InspectHold, Contains, EstimateNextSessionRotation, Imbalance, OnUnbalanced,
-	},
+	traits::{Contains, EstimateNextSessionRotation, Imbalance, OnUnbalanced},
 };
 use frame_system::pallet_prelude::*;
 use membria_kcg_primitives::{Closure, EntryClosed, EntrySummary, EntryVoting, VoteRefusal};
@@ -197,7 +195,10 @@ impl<T: Config> Pallet<T> {
 		for (who, ledger) in Ledgers::<T>::iter() {
 			ensure!(!ledger.total().is_zero(), "an empty ledger is stored");
 			ensure!(
-				T::Currency::balance_on_hold(&HoldReason::Bond.into(), &who) == ledger.total(),
+				<T::Currency as frame_support::traits::fungible::InspectHold<_>>::balance_on_hold(
+					&HoldReason::Bond.into(),
+					&who
+				) == ledger.total(),
 				"held bond differs from the ledger"
 			);
 			sum = sum.saturating_add(ledger.total());
