@@ -333,3 +333,57 @@ fn ipfs_down_and_a_restart_mid_flow_neither_vote_nor_duplicate() {
 	let body = cat(&ipfs, &entry(&node, id).cid);
 	assert_eq!(Body::parse(&body).expect("a body").question, QUESTION);
 }
+
+/// Issue 13: a question the teacher has no answer to. The agent asked the distiller at every
+/// block for as long as the gap lived, then let its claim lapse (and paid for it). Now it asks
+/// three times (1, 2, 4 blocks apart), then gives the claim up on chain with the reason, and
+/// loses nothing; the gap waits for another agent.
+#[test]
+fn a_question_the_teacher_cannot_answer_is_given_up_with_its_reason() {
+	let dir = TempDir::new("dod-give-up");
+	let ipfs = Service::ipfs(dir.path(), free_port(), &dir.path().join("ipfs"));
+	let distiller = Service::distiller(dir.path(), free_port(), None);
+	let node = Node::start_dev(dir.path(), &node_args(&ipfs.url(), &distiller.url()));
+	let question = "What is a zorblaxian frobnicator?";
+	node.submit(Bob, request(question)).expect("request accepted");
+	let mut poked = Instant::now();
+	let (gap, agent, reason) = node.wait_until(FLOW_TIMEOUT, "the claim given up", |node| {
+		let given_up = node.all_events().into_iter().find_map(|(_, event)| match event {
+			RuntimeEvent::Dod(pallet_dod::Event::ClaimAbandoned { gap, agent, reason }) => {
+				Some((gap, agent, reason))
+			},
+			_ => None,
+		});
+		if given_up.is_none() && poked.elapsed() > Duration::from_secs(2) {
+			poke(node);
+			poked = Instant::now();
+		}
+		given_up
+	});
+	assert_eq!(reason, pallet_dod::AbandonReason::NoAnswer);
+	let events = node.all_events();
+	let slashed = count(&events, |e| {
+		matches!(
+			e,
+			RuntimeEvent::Dod(
+				pallet_dod::Event::ClaimLapsed { .. } | pallet_dod::Event::AgentSlashed { .. }
+			)
+		)
+	});
+	assert_eq!(slashed, 0, "giving up costs nothing");
+	// The gap is open, unclaimed, and closed to this agent.
+	let record: pallet_dod::GapOf<Runtime> = node
+		.storage(&twox_map_key("Dod", "Gaps", &gap), None)
+		.expect("the gap is open");
+	assert_eq!(record.claim, None);
+	assert_eq!(record.abandoned_by.to_vec(), vec![agent]);
+	// The node says why, in words.
+	let log = node.log();
+	assert!(
+		log.contains("giving the claim up (the teacher has no answer to the question)"),
+		"{log}"
+	);
+	let asked = log.matches("no body from the distiller").count();
+	assert_eq!(asked, 2, "two retries before the give-up:\n{log}");
+	drop(ipfs);
+}

@@ -204,6 +204,32 @@ fn forged_stale_and_misattributed_reports_are_refused_and_slash_nothing() {
 }
 
 #[test]
+fn a_key_ownership_proof_of_an_old_session_is_refused() {
+	local_chain().execute_with(|| {
+		at_slot_now();
+		// Proved in session 1, reported in session 3: the stake of an older session would
+		// weigh the offence, one the reporter chose.
+		let old_proof = key_owner_proof(Sr25519Keyring::Alice);
+		common::run_to_session(3);
+		let slot = NOW - 1;
+		assert_noop!(
+			AuraEquivocation::report_equivocation(
+				RuntimeOrigin::signed(account(Sr25519Keyring::Dave)),
+				proof(
+					Sr25519Keyring::Alice,
+					slot,
+					block(1, slot, Sr25519Keyring::Alice),
+					block(2, slot, Sr25519Keyring::Alice),
+				),
+				old_proof,
+			),
+			Error::<Runtime>::StaleEquivocation
+		);
+		assert!(offence_slashes().is_empty());
+	});
+}
+
+#[test]
 fn unsigned_reports_come_only_from_the_local_node() {
 	#[allow(deprecated)]
 	use frame_support::unsigned::ValidateUnsigned;

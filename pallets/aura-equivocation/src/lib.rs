@@ -17,7 +17,8 @@
 //!   offenders' share of the session's stake and chills them.
 //!
 //! Reports older than [`Config::MaxReportAge`] slots or for a slot still to come are refused, as
-//! are duplicates (pallet-offences knows the offence).
+//! are key-ownership proofs of a session before the previous one and duplicates
+//! (pallet-offences knows the offence).
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -71,7 +72,10 @@ pub mod pallet {
 
 	#[pallet::config]
 	pub trait Config:
-		frame_system::Config + pallet_aura::Config + pallet_authorship::Config
+		frame_system::Config
+		+ pallet_aura::Config
+		+ pallet_authorship::Config
+		+ pallet_session::Config
 	{
 		/// The proof that a key was an authority's session key (pallet-session's historical
 		/// `MembershipProof`).
@@ -100,7 +104,8 @@ pub mod pallet {
 		InvalidEquivocationProof,
 		/// The key-ownership proof does not show the key was a session key of the offender.
 		InvalidKeyOwnershipProof,
-		/// The slot is still to come, or more than `MaxReportAge` slots ago.
+		/// The slot is still to come, or more than `MaxReportAge` slots ago; or the key-ownership
+		/// proof is of a session before the previous one.
 		StaleEquivocation,
 		/// This offence was already reported.
 		DuplicateOffenceReport,
@@ -343,6 +348,13 @@ where
 			return Err(Error::<T>::InvalidEquivocationProof.into());
 		}
 		let session_index = key_owner_proof.session();
+		// The offence is weighed against the stake of the proof's session: it must be the
+		// current or the previous one (a node proves ownership at its best block), so that a
+		// reporter cannot pick an older session where the offender's share was larger.
+		let current_session = pallet_session::CurrentIndex::<T>::get();
+		if session_index.saturating_add(1) < current_session {
+			return Err(Error::<T>::StaleEquivocation.into());
+		}
 		let validator_set_count = key_owner_proof.validator_count();
 		let offender = P::check_proof((KEY_TYPE, equivocation_proof.offender), key_owner_proof)
 			.ok_or(Error::<T>::InvalidKeyOwnershipProof)?;

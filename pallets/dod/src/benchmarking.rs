@@ -148,6 +148,30 @@ mod benchmarks {
 		assert_eq!(Gaps::<T>::get(gap).and_then(|g| g.claim).map(|c| c.agent), Some(who));
 	}
 
+	/// The last give-up a gap allows: the gap of `MaxRequesters` closes, every requester's hold
+	/// released (the fees forfeit: agents claimed it).
+	#[benchmark]
+	fn abandon_claim() {
+		set_worst_params::<T>();
+		let gap = open_gap::<T>(0);
+		for index in 1..MAX_ABANDONS {
+			let quitter = agent::<T>(index);
+			Pallet::<T>::claim_gap(RawOrigin::Signed(quitter.clone()).into(), gap)
+				.expect("setup claims");
+			Pallet::<T>::abandon_claim(
+				RawOrigin::Signed(quitter).into(),
+				gap,
+				AbandonReason::NoAnswer,
+			)
+			.expect("setup gives up");
+		}
+		let who = agent::<T>(0);
+		Pallet::<T>::claim_gap(RawOrigin::Signed(who.clone()).into(), gap).expect("setup claims");
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), gap, AbandonReason::NoAnswer);
+		assert!(!Gaps::<T>::contains_key(gap));
+	}
+
 	#[benchmark]
 	fn submit_answer() {
 		set_worst_params::<T>();

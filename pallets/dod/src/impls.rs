@@ -128,6 +128,7 @@ impl<T: Config> Pallet<T> {
 		let mut agent = Agents::<T>::get(&who).ok_or(Error::<T>::NotAgent)?;
 		let mut record = Gaps::<T>::get(gap).ok_or(Error::<T>::UnknownGap)?;
 		let now = frame_system::Pallet::<T>::block_number();
+		ensure!(!record.abandoned_by.contains(&who), Error::<T>::GaveUpGap);
 		if let Some(claim) = &record.claim {
 			ensure!(claim.entry.is_none() && claim.until <= now, Error::<T>::AlreadyClaimed);
 			let previous = claim.agent.clone();
@@ -143,6 +144,36 @@ impl<T: Config> Pallet<T> {
 		Gaps::<T>::insert(gap, record);
 		Agents::<T>::insert(&who, agent);
 		Self::deposit_event(Event::GapClaimed { gap, agent: who, until });
+		Ok(())
+	}
+
+	/// Ends `who`'s claim on `gap` before its term, without a slash: its teacher cannot answer.
+	/// The gap is open to other agents at once (never to `who` again); the
+	/// [`MAX_ABANDONS`]-th agent to give it up closes it as if it had expired.
+	pub(crate) fn do_abandon_claim(
+		who: T::AccountId,
+		gap: GapId,
+		reason: AbandonReason,
+	) -> DispatchResult {
+		let mut record = Gaps::<T>::get(gap).ok_or(Error::<T>::UnknownGap)?;
+		let now = frame_system::Pallet::<T>::block_number();
+		let claim = record
+			.claim
+			.as_ref()
+			.filter(|claim| claim.agent == who && claim.until > now)
+			.ok_or(Error::<T>::NotClaimant)?;
+		// An entry being voted on is settled by its vote (slashed if it fails), not given up.
+		ensure!(claim.entry.is_none(), Error::<T>::AgentHasPendingEntry);
+		record.abandoned_by.try_push(who.clone()).map_err(|_| Error::<T>::GaveUpGap)?;
+		record.claim = None;
+		let last = record.abandoned_by.is_full();
+		Self::forget_claim(gap, &who);
+		Self::deposit_event(Event::ClaimAbandoned { gap, agent: who, reason });
+		if last {
+			Self::close_unanswered(gap, record);
+		} else {
+			Gaps::<T>::insert(gap, record);
+		}
 		Ok(())
 	}
 
@@ -182,6 +213,7 @@ impl<T: Config> Pallet<T> {
 			expires_at,
 			claim: None,
 			claimed: false,
+			abandoned_by: BoundedVec::default(),
 		};
 		Gaps::<T>::insert(id, gap);
 		GapByKey::<T>::insert(key, id);
@@ -232,7 +264,12 @@ impl<T: Config> Pallet<T> {
 			who.sort();
 			who.dedup();
 			ensure!(who.len() == gap.requesters.len(), "a gap has a requester twice");
+			ensure!(!gap.abandoned_by.is_full(), "a gap every allowed agent gave up is still open");
 			if let Some(claim) = &gap.claim {
+				ensure!(
+					!gap.abandoned_by.contains(&claim.agent),
+					"a gap is claimed by an agent that gave it up"
+				);
 				let agent = Agents::<T>::get(&claim.agent).ok_or("claim by a non-agent")?;
 				ensure!(agent.claims.contains(&id), "claim missing from its agent");
 			}

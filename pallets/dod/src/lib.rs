@@ -12,6 +12,9 @@
 //! - [`Pallet::claim_gap`]: one agent gets the gap for `claim_period` blocks; an unused claim
 //!   lapses (costing its agent `agent_slash` of its bond) and the gap can be claimed again.
 //! - [`Pallet::submit_answer`]: the claimant submits the entry (a KCG entry naming the gap).
+//! - [`Pallet::abandon_claim`]: a claimant whose teacher cannot answer gives the claim up with a
+//!   reason ([`AbandonReason`], [`Event::ClaimAbandoned`]): no slash, the gap is open to other
+//!   agents at once; after [`MAX_ABANDONS`] give-ups the gap closes unanswered.
 //! - When the KCG closes an entry ([`membria_kcg_primitives::EntryClosed`]): the claimant's entry for the
 //!   gap validated → the gap is filled (requesters' deposits back, the bounty to its author);
 //!   another entry for the gap's question validated → the question is answered, the gap closes
@@ -247,6 +250,9 @@ pub mod pallet {
 		GapClaimed { gap: GapId, agent: T::AccountId, until: BlockNumberFor<T> },
 		/// `agent`'s claim ended without an accepted entry; the gap is open again.
 		ClaimReleased { gap: GapId, agent: T::AccountId },
+		/// `agent` gave its claim up before its term, for `reason`; the gap is open to other
+		/// agents (or closed, when it was the last allowed give-up).
+		ClaimAbandoned { gap: GapId, agent: T::AccountId, reason: AbandonReason },
 		/// `agent`'s claim on a gap lapsed without an entry: `amount` of its bond was slashed.
 		ClaimLapsed { gap: GapId, agent: T::AccountId, amount: BalanceOf<T> },
 		/// An entry that was not submitted under the gap's claim answered its question: the gap
@@ -299,6 +305,8 @@ pub mod pallet {
 		UnknownGap,
 		/// Another agent holds the gap's claim, or an entry for it is being voted on.
 		AlreadyClaimed,
+		/// The caller gave this gap up before (or `MAX_ABANDONS` agents have).
+		GaveUpGap,
 		/// The caller does not hold the gap's claim (or it has lapsed).
 		NotClaimant,
 		/// Parameters out of range (zero windows, a threshold of zero or above
@@ -398,6 +406,23 @@ pub mod pallet {
 			let record = Gaps::<T>::get(gap).ok_or(Error::<T>::UnknownGap)?;
 			T::Knowledge::submit(who, record.question_key, cid, content_hash, size, Some(gap))?;
 			Ok(())
+		}
+
+		/// Gives the caller's claim on `gap` up before its term, with the reason (its teacher has
+		/// no answer, or a service it needs is down), instead of letting it lapse: no slash, and
+		/// the gap is open to other agents at once, never to the caller again. When
+		/// `MAX_ABANDONS` agents have given a gap up, it closes as an expired gap does
+		/// (deposits back; fees, for the agents' work, to the pot). Refused while the caller's
+		/// entry for the gap is being voted on.
+		#[pallet::call_index(6)]
+		#[pallet::weight(T::WeightInfo::abandon_claim())]
+		pub fn abandon_claim(
+			origin: OriginFor<T>,
+			gap: GapId,
+			reason: AbandonReason,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_abandon_claim(who, gap, reason)
 		}
 
 		/// Sets the pallet's parameters. Root only.

@@ -29,7 +29,7 @@ use membria_offchain::{
 use membria_primitives::{question_key, unixfs, CidVersion};
 use sp_runtime::offchain::{storage::StorageValueRef, Duration};
 
-use crate::{Agents, Call, Config, GapId, GapOf, Gaps};
+use crate::{AbandonReason, Agents, Call, Config, GapId, GapOf, Gaps};
 
 const LOG_TARGET: &str = "runtime::dod::agent";
 /// Gaps looked at per block.
@@ -45,6 +45,11 @@ const IPFS_DEADLINE_MS: u64 = 10_000;
 /// IPFS endpoints an attempt adds the body to at most, one after the other while they fail (the
 /// gap's lock covers this many IPFS calls).
 const ADD_TRIES: usize = 2;
+/// Tries in a row (1, 2, 4 blocks apart) the teacher answered "no" to, after which the agent
+/// gives its claim up on chain (`abandon_claim`) instead of letting it lapse. A teacher or an
+/// IPFS node that does not answer at all is retried for as long as the claim lasts, and the
+/// claim given up only when the next try would come after it lapsed.
+pub const GIVE_UP_AFTER: u32 = 3;
 /// Largest body the worker accepts from the distiller.
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
@@ -95,6 +100,8 @@ pub fn run_agent<T: Config>(now: BlockNumberFor<T>) {
 		return;
 	}
 	let gaps: Vec<(GapId, GapOf<T>)> = Gaps::<T>::iter()
+		// A gap this node's agent gave up is left to others.
+		.filter(|(_, gap)| !gap.abandoned_by.iter().any(|who| agents.iter().any(|a| a.id == *who)))
 		.filter(|(_, gap)| match &gap.claim {
 			None => true,
 			Some(claim) => {
@@ -174,6 +181,17 @@ fn work_on_gap<T: Config>(
 	if recently(block, work.submit_sent, RESEND_AFTER) {
 		return;
 	}
+	let claim_until: u32 = gap
+		.claim
+		.as_ref()
+		.map(|claim| sp_runtime::SaturatedConversion::saturated_into(claim.until))
+		.unwrap_or(block);
+	// Whether to give up after a failed try: a "no" from the teacher, `GIVE_UP_AFTER` times;
+	// anything else, once the next try would come too late for the claim.
+	let give_up_now = |reason: AbandonReason, failures: u32, wait: u32| match reason {
+		AbandonReason::NoAnswer => failures >= GIVE_UP_AFTER,
+		_ => block.saturating_add(wait) >= claim_until,
+	};
 	let question = core::str::from_utf8(&gap.question).unwrap_or_default();
 	let body = match work.body.clone() {
 		Some(body) => body,
@@ -185,10 +203,14 @@ fn work_on_gap<T: Config>(
 			},
 			Err(failure) => {
 				let wait = work.failed(block);
-				log::warn!(
-					target: LOG_TARGET,
-					"gap {id}: no body from the distiller ({failure}); trying again in {wait} blocks"
-				);
+				if give_up_now(failure.reason(), work.failures, wait) {
+					give_up::<T>(agent, id, failure.reason(), &failure, work.failures);
+				} else {
+					log::warn!(
+						target: LOG_TARGET,
+						"gap {id}: no body from the distiller ({failure}); trying again in {wait} blocks"
+					);
+				}
 				store.set(&work);
 				return;
 			},
@@ -198,10 +220,14 @@ fn work_on_gap<T: Config>(
 		Ok(cid) => cid,
 		Err(failure) => {
 			let wait = work.failed(block);
-			log::warn!(
-				target: LOG_TARGET,
-				"gap {id}: IPFS add failed ({failure}); trying again in {wait} blocks"
-			);
+			if give_up_now(AbandonReason::StorageUnavailable, work.failures, wait) {
+				give_up::<T>(agent, id, AbandonReason::StorageUnavailable, &failure, work.failures);
+			} else {
+				log::warn!(
+					target: LOG_TARGET,
+					"gap {id}: IPFS add failed ({failure}); trying again in {wait} blocks"
+				);
+			}
 			store.set(&work);
 			return;
 		},
@@ -225,12 +251,55 @@ fn work_on_gap<T: Config>(
 	}
 }
 
+/// Gives the agent's claim on `gap` up on chain, with `reason`, after `failures` failed tries
+/// (the last one `failure`), instead of letting it lapse and cost the bond.
+fn give_up<T: Config>(
+	agent: &frame_system::offchain::Account<T>,
+	gap: GapId,
+	reason: AbandonReason,
+	failure: &dyn core::fmt::Display,
+	failures: u32,
+) {
+	let sent = Signer::<T, T::AgentAuthorityId>::any_account()
+		.send_single_signed_transaction(agent, Call::abandon_claim { gap, reason });
+	if sent == Some(Ok(())) {
+		log::warn!(
+			target: LOG_TARGET,
+			"gap {gap}: giving the claim up ({}) after {failures} failed tries; the last: {failure}",
+			reason_in_words(reason)
+		);
+	} else {
+		log::warn!(target: LOG_TARGET, "gap {gap}: could not send the give-up ({failure})");
+	}
+}
+
+fn reason_in_words(reason: AbandonReason) -> &'static str {
+	match reason {
+		AbandonReason::NoAnswer => "the teacher has no answer to the question",
+		AbandonReason::TeacherUnavailable => "the distiller does not answer",
+		AbandonReason::StorageUnavailable => "IPFS does not store the body",
+	}
+}
+
 /// Why the worker has no body to store (logged in words).
 #[derive(Debug)]
 enum DistillFailure {
 	Call(CallFailure),
 	/// The distiller answered with something that is not a body for this question.
 	NotABody,
+}
+
+impl DistillFailure {
+	/// What the failure says of the question: a teacher that answers "no" (a 4xx, or a body
+	/// for another question) has no answer; one that does not answer at all is unavailable.
+	fn reason(&self) -> AbandonReason {
+		match self {
+			Self::NotABody | Self::Call(CallFailure::Status(400..=499, _)) => {
+				AbandonReason::NoAnswer
+			},
+			Self::Call(_) => AbandonReason::TeacherUnavailable,
+		}
+	}
 }
 
 impl core::fmt::Display for DistillFailure {

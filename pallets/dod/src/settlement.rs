@@ -79,6 +79,12 @@ impl<T: Config> Pallet<T> {
 				Self::punish_lapse(id, &claim.agent);
 			}
 		}
+		Self::close_unanswered(id, gap);
+	}
+
+	/// Closes a gap nobody answered: deposits back; fees back too unless an agent claimed it
+	/// (they paid for its work: forfeit to the pot).
+	pub(crate) fn close_unanswered(id: GapId, gap: GapOf<T>) {
 		Gaps::<T>::remove(id);
 		GapByKey::<T>::remove(gap.question_key);
 		let mut fees_forfeited = BalanceOf::<T>::zero();

@@ -374,3 +374,74 @@ fn parameters_are_roots_and_checked() {
 		assert_noop!(Dod::set_params(RuntimeOrigin::root(), new), Error::<Test>::InvalidParameters);
 	});
 }
+
+/// Issue 13: an agent whose teacher has no answer could only let its claim lapse (and be
+/// slashed) while the gap waited. It gives the claim up with a reason instead.
+#[test]
+fn an_agent_whose_teacher_cannot_answer_gives_the_claim_up() {
+	run_test(|| {
+		let gap = open_gap();
+		assert_ok!(Dod::register_agent(RuntimeOrigin::signed(AGENT_2)));
+		assert_ok!(Dod::claim_gap(RuntimeOrigin::signed(AGENT), gap));
+		let give_up =
+			|who, gap| Dod::abandon_claim(RuntimeOrigin::signed(who), gap, AbandonReason::NoAnswer);
+		assert_noop!(give_up(AGENT, 99), Error::<Test>::UnknownGap);
+		assert_noop!(give_up(AGENT_2, gap), Error::<Test>::NotClaimant);
+		assert_noop!(give_up(ALICE, gap), Error::<Test>::NotClaimant);
+		assert_ok!(give_up(AGENT, gap));
+		System::assert_last_event(
+			Event::ClaimAbandoned { gap, agent: AGENT, reason: AbandonReason::NoAnswer }.into(),
+		);
+		// No slash, the claim is gone, the gap is open to others at once and never to AGENT.
+		assert_eq!(held(AGENT, HoldReason::AgentBond), 1_000);
+		assert!(Agents::<Test>::get(AGENT).unwrap().claims.is_empty());
+		assert_eq!(Gaps::<Test>::get(gap).unwrap().claim, None);
+		assert_noop!(Dod::claim_gap(RuntimeOrigin::signed(AGENT), gap), Error::<Test>::GaveUpGap);
+		assert_ok!(Dod::claim_gap(RuntimeOrigin::signed(AGENT_2), gap));
+		// An entry under vote is settled by its vote, not given up; a lapsed claim is slashed
+		// when it is taken over, not given up for free.
+		assert_ok!(submit(AGENT_2, gap));
+		assert_noop!(give_up(AGENT_2, gap), Error::<Test>::AgentHasPendingEntry);
+	});
+}
+
+#[test]
+fn a_lapsed_claim_cannot_be_given_up_to_escape_its_slash() {
+	run_test(|| {
+		let gap = open_gap();
+		assert_ok!(Dod::claim_gap(RuntimeOrigin::signed(AGENT), gap));
+		run_to_block(6);
+		assert_noop!(
+			Dod::abandon_claim(RuntimeOrigin::signed(AGENT), gap, AbandonReason::NoAnswer),
+			Error::<Test>::NotClaimant
+		);
+	});
+}
+
+/// After `MAX_ABANDONS` agents gave a gap up, it closes at once instead of waiting out its
+/// lifetime: deposits back, fees (the agents worked) to the pot.
+#[test]
+fn the_last_allowed_give_up_closes_the_gap() {
+	run_test(|| {
+		let gap = open_gap();
+		let agents = [AGENT, AGENT_2, CHARLIE, ALICE];
+		assert_eq!(agents.len() as u32, MAX_ABANDONS);
+		for who in agents {
+			if !Agents::<Test>::contains_key(who) {
+				assert_ok!(Dod::register_agent(RuntimeOrigin::signed(who)));
+			}
+			assert_ok!(Dod::claim_gap(RuntimeOrigin::signed(who), gap));
+			assert_ok!(Dod::abandon_claim(
+				RuntimeOrigin::signed(who),
+				gap,
+				AbandonReason::TeacherUnavailable
+			));
+		}
+		assert!(Gaps::<Test>::get(gap).is_none());
+		assert!(GapByKey::<Test>::get(question_key("what is ethernet")).is_none());
+		System::assert_has_event(Event::GapExpired { gap, refunded: 2, fees_forfeited: 40 }.into());
+		assert_eq!(held(BOB, HoldReason::Request), 0);
+		assert_eq!(Balances::free_balance(BOB), ENDOWMENT - 20);
+		Dod::do_try_state().unwrap();
+	});
+}

@@ -2,7 +2,8 @@
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use frame_support::{
-	traits::Get, BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
+	traits::{ConstU32, Get},
+	BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
 };
 use membria_primitives::{EntryId, GapId, QuestionKey};
 use scale_info::TypeInfo;
@@ -113,6 +114,35 @@ pub struct Gap<
 	/// An agent has claimed the gap: work was done for it, so if it expires unanswered its
 	/// requesters' fees are forfeit (to the reward pot) rather than refunded.
 	pub claimed: bool,
+	/// The agents that gave the gap up ([`AbandonReason`]); none of them claims it again, and
+	/// the [`MAX_ABANDONS`]-th closes it at once.
+	pub abandoned_by: BoundedVec<AccountId, ConstU32<MAX_ABANDONS>>,
+}
+
+/// How many agents may give a gap up before it closes unanswered.
+pub const MAX_ABANDONS: u32 = 4;
+
+/// Why an agent gave its claim up (`abandon_claim`), for requesters and other agents to see.
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+)]
+pub enum AbandonReason {
+	/// The agent's teacher has no answer to the question (its corpus does not cover it, or the
+	/// LLM declined).
+	NoAnswer,
+	/// The agent's teacher (its distiller) did not answer.
+	TeacherUnavailable,
+	/// The agent could not store the body on IPFS.
+	StorageUnavailable,
 }
 
 /// A registered DoD agent.

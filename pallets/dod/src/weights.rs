@@ -14,6 +14,8 @@ pub trait WeightInfo {
 	fn claim_gap() -> Weight;
 	fn submit_answer() -> Weight;
 	fn set_params() -> Weight;
+	/// The last allowed give-up: the gap closes, `MaxRequesters` released.
+	fn abandon_claim() -> Weight;
 	fn on_initialize_expire(d: u32, g: u32) -> Weight;
 	/// The claimant's entry validated: a gap of `MaxRequesters` pays its bounty.
 	fn entry_closed_fill() -> Weight;
@@ -48,6 +50,10 @@ impl WeightInfo for () {
 	}
 	fn set_params() -> Weight {
 		Weight::from_parts(8_000_000, 0).saturating_add(RocksDbWeight::get().writes(1))
+	}
+	fn abandon_claim() -> Weight {
+		Weight::from_parts(400_000_000, 30_000)
+			.saturating_add(RocksDbWeight::get().reads_writes(70, 70))
 	}
 	fn on_initialize_expire(d: u32, g: u32) -> Weight {
 		Weight::from_parts(5_000_000, 1_000).saturating_add(
