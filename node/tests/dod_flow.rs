@@ -372,9 +372,8 @@ fn a_question_the_teacher_cannot_answer_is_given_up_with_its_reason() {
 	});
 	assert_eq!(slashed, 0, "giving up costs nothing");
 	// The gap is open, unclaimed, and closed to this agent.
-	let record: pallet_dod::GapOf<Runtime> = node
-		.storage(&twox_map_key("Dod", "Gaps", &gap), None)
-		.expect("the gap is open");
+	let record: pallet_dod::GapOf<Runtime> =
+		node.storage(&twox_map_key("Dod", "Gaps", &gap), None).expect("the gap is open");
 	assert_eq!(record.claim, None);
 	assert_eq!(record.abandoned_by.to_vec(), vec![agent]);
 	// The node says why, in words.

@@ -5,11 +5,11 @@
 mod common;
 
 use codec::Encode;
-use common::{account, local_chain, run_to_session};
+use common::{account, local_chain, offence_slashes, run_to_session};
 use frame_support::{assert_noop, assert_ok, traits::fungible::Inspect};
 use membria_runtime::{
-	genesis_config_presets::GENESIS_BOND, AccountId, AuraEquivocation, Balances, Header,
-	Historical, Runtime, RuntimeEvent, RuntimeOrigin, System, Validators,
+	genesis_config_presets::GENESIS_BOND, AuraEquivocation, Balances, Header, Historical, Runtime,
+	RuntimeOrigin, Validators,
 };
 use pallet_aura_equivocation::{testing::sealed, EquivocationProof, Error, Slot, KEY_TYPE};
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
@@ -50,24 +50,19 @@ fn proof(
 	})
 }
 
+/// Two blocks Alice sealed for `slot`.
+fn alices_equivocation(slot: u64) -> Box<EquivocationProof<Header, AuraId>> {
+	proof(
+		Sr25519Keyring::Alice,
+		slot,
+		block(1, slot, Sr25519Keyring::Alice),
+		block(2, slot, Sr25519Keyring::Alice),
+	)
+}
+
 fn key_owner_proof(who: Sr25519Keyring) -> sp_session::MembershipProof {
 	use frame_support::traits::KeyOwnerProofSystem;
 	Historical::prove((KEY_TYPE, aura_key(who).encode())).expect("a session key of the set")
-}
-
-fn offence_slashes() -> Vec<(AccountId, Perbill, u128)> {
-	System::events()
-		.into_iter()
-		.filter_map(|record| match record.event {
-			RuntimeEvent::Validators(pallet_kcg_validators::Event::OffenceSlashed {
-				who,
-				fraction,
-				amount,
-				..
-			}) => Some((who, fraction, amount)),
-			_ => None,
-		})
-		.collect()
 }
 
 fn at_slot_now() {
@@ -82,12 +77,7 @@ fn two_blocks_sealed_for_one_slot_are_reported_and_slashed() {
 		let alice = account(Sr25519Keyring::Alice);
 		let reporter = account(Sr25519Keyring::Dave);
 		let pot_before = Balances::balance(&Validators::pot_account());
-		let equivocation = proof(
-			Sr25519Keyring::Alice,
-			NOW - 1,
-			block(1, NOW - 1, Sr25519Keyring::Alice),
-			block(2, NOW - 1, Sr25519Keyring::Alice),
-		);
+		let equivocation = alices_equivocation(NOW - 1);
 		let reported = AuraEquivocation::report_equivocation(
 			RuntimeOrigin::signed(reporter),
 			equivocation.clone(),
@@ -172,32 +162,12 @@ fn forged_stale_and_misattributed_reports_are_refused_and_slash_nothing() {
 			Error::<Runtime>::InvalidKeyOwnershipProof
 		);
 		// Too old (more than MaxReportAge slots ago), or a slot still to come.
-		let old = NOW - 601;
-		assert_noop!(
-			report(
-				proof(
-					Sr25519Keyring::Alice,
-					old,
-					block(1, old, Sr25519Keyring::Alice),
-					block(2, old, Sr25519Keyring::Alice)
-				),
-				Sr25519Keyring::Alice
-			),
-			Error::<Runtime>::StaleEquivocation
-		);
-		let future = NOW + 1;
-		assert_noop!(
-			report(
-				proof(
-					Sr25519Keyring::Alice,
-					future,
-					block(1, future, Sr25519Keyring::Alice),
-					block(2, future, Sr25519Keyring::Alice)
-				),
-				Sr25519Keyring::Alice
-			),
-			Error::<Runtime>::StaleEquivocation
-		);
+		for at in [NOW - 601, NOW + 1] {
+			assert_noop!(
+				report(alices_equivocation(at), Sr25519Keyring::Alice),
+				Error::<Runtime>::StaleEquivocation
+			);
+		}
 		assert!(offence_slashes().is_empty());
 		assert_eq!(pallet_kcg_validators::TotalBonded::<Runtime>::get(), bonded);
 	});
@@ -211,16 +181,10 @@ fn a_key_ownership_proof_of_an_old_session_is_refused() {
 		// weigh the offence, one the reporter chose.
 		let old_proof = key_owner_proof(Sr25519Keyring::Alice);
 		common::run_to_session(3);
-		let slot = NOW - 1;
 		assert_noop!(
 			AuraEquivocation::report_equivocation(
 				RuntimeOrigin::signed(account(Sr25519Keyring::Dave)),
-				proof(
-					Sr25519Keyring::Alice,
-					slot,
-					block(1, slot, Sr25519Keyring::Alice),
-					block(2, slot, Sr25519Keyring::Alice),
-				),
+				alices_equivocation(NOW - 1),
 				old_proof,
 			),
 			Error::<Runtime>::StaleEquivocation
@@ -236,14 +200,8 @@ fn unsigned_reports_come_only_from_the_local_node() {
 	use sp_runtime::transaction_validity::TransactionSource;
 	local_chain().execute_with(|| {
 		at_slot_now();
-		let slot = NOW - 1;
 		let call = pallet_aura_equivocation::Call::<Runtime>::report_equivocation_unsigned {
-			equivocation_proof: proof(
-				Sr25519Keyring::Alice,
-				slot,
-				block(1, slot, Sr25519Keyring::Alice),
-				block(2, slot, Sr25519Keyring::Alice),
-			),
+			equivocation_proof: alices_equivocation(NOW - 1),
 			key_owner_proof: key_owner_proof(Sr25519Keyring::Alice),
 		};
 		#[allow(deprecated)]

@@ -7,14 +7,14 @@
 mod common;
 
 use codec::Encode;
-use common::{account, join, local_chain, run_to_session};
+use common::{account, join, local_chain, offence_slashes, run_to_session};
 use frame_support::{
 	assert_noop, assert_ok,
 	traits::{fungible::Inspect, KeyOwnerProofSystem},
 };
 use membria_runtime::{
-	genesis_config_presets::GENESIS_BOND, AccountId, Balances, Grandpa, Historical, Runtime,
-	RuntimeEvent, RuntimeOrigin, System, Validators, UNIT,
+	genesis_config_presets::GENESIS_BOND, Balances, Grandpa, Historical, Runtime, RuntimeOrigin,
+	Validators, UNIT,
 };
 use sp_consensus_grandpa::{
 	AuthorityId as GrandpaId, Equivocation, EquivocationProof, RoundNumber, SetId, KEY_TYPE,
@@ -162,21 +162,6 @@ fn prevote_equivocation(
 
 fn key_owner_proof(key: Ed25519Keyring) -> sp_session::MembershipProof {
 	Historical::prove((KEY_TYPE, GrandpaId::from(key.public()).encode())).unwrap()
-}
-
-fn offence_slashes() -> Vec<(AccountId, Perbill, u128)> {
-	System::events()
-		.into_iter()
-		.filter_map(|record| match record.event {
-			RuntimeEvent::Validators(pallet_kcg_validators::Event::OffenceSlashed {
-				who,
-				fraction,
-				amount,
-				..
-			}) => Some((who, fraction, amount)),
-			_ => None,
-		})
-		.collect()
 }
 
 #[test]

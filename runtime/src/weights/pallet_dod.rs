@@ -59,13 +59,13 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 	/// Storage: `Dod::GapExpiries` (r:1 w:1)
 	/// Proof: `Dod::GapExpiries` (`max_values`: None, `max_size`: Some(109), added: 2584, mode: `MaxEncodedLen`)
 	/// Storage: `Dod::Gaps` (r:0 w:1)
-	/// Proof: `Dod::Gaps` (`max_values`: None, `max_size`: Some(4731), added: 7206, mode: `MaxEncodedLen`)
+	/// Proof: `Dod::Gaps` (`max_values`: None, `max_size`: Some(4860), added: 7335, mode: `MaxEncodedLen`)
 	fn request_knowledge() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `5129`
 		//  Estimated: `8129`
-		// Minimum execution time: 91_086_000 picoseconds.
-		Weight::from_parts(96_243_000, 0)
+		// Minimum execution time: 90_855_000 picoseconds.
+		Weight::from_parts(95_172_000, 0)
 			.saturating_add(Weight::from_parts(0, 8129))
 			.saturating_add(T::DbWeight::get().reads(8))
 			.saturating_add(T::DbWeight::get().writes(7))
@@ -82,8 +82,8 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `379`
 		//  Estimated: `3622`
-		// Minimum execution time: 58_246_000 picoseconds.
-		Weight::from_parts(60_861_000, 0)
+		// Minimum execution time: 57_906_000 picoseconds.
+		Weight::from_parts(60_220_000, 0)
 			.saturating_add(Weight::from_parts(0, 3622))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -91,7 +91,7 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 	/// Storage: `Dod::Agents` (r:1 w:1)
 	/// Proof: `Dod::Agents` (`max_values`: None, `max_size`: Some(129), added: 2604, mode: `MaxEncodedLen`)
 	/// Storage: `Dod::Gaps` (r:8 w:8)
-	/// Proof: `Dod::Gaps` (`max_values`: None, `max_size`: Some(4731), added: 7206, mode: `MaxEncodedLen`)
+	/// Proof: `Dod::Gaps` (`max_values`: None, `max_size`: Some(4860), added: 7335, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
@@ -99,41 +99,61 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 	/// The range of component `c` is `[0, 8]`.
 	fn deregister_agent(c: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1201 + c * (4379 ±0)`
-		//  Estimated: `3622 + c * (7206 ±0)`
-		// Minimum execution time: 50_666_000 picoseconds.
-		Weight::from_parts(58_148_805, 0)
+		//  Measured:  `1201 + c * (4380 ±0)`
+		//  Estimated: `3622 + c * (7335 ±0)`
+		// Minimum execution time: 50_385_000 picoseconds.
+		Weight::from_parts(58_074_086, 0)
 			.saturating_add(Weight::from_parts(0, 3622))
-			// Standard Error: 97_706
-			.saturating_add(Weight::from_parts(19_552_980, 0).saturating_mul(c.into()))
+			// Standard Error: 102_021
+			.saturating_add(Weight::from_parts(19_386_288, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(c.into())))
 			.saturating_add(T::DbWeight::get().writes(3))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(c.into())))
-			.saturating_add(Weight::from_parts(0, 7206).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(0, 7335).saturating_mul(c.into()))
 	}
 	/// Storage: `Dod::Params` (r:1 w:0)
 	/// Proof: `Dod::Params` (`max_values`: Some(1), `max_size`: Some(68), added: 563, mode: `MaxEncodedLen`)
 	/// Storage: `Dod::Agents` (r:2 w:2)
 	/// Proof: `Dod::Agents` (`max_values`: None, `max_size`: Some(129), added: 2604, mode: `MaxEncodedLen`)
 	/// Storage: `Dod::Gaps` (r:1 w:1)
-	/// Proof: `Dod::Gaps` (`max_values`: None, `max_size`: Some(4731), added: 7206, mode: `MaxEncodedLen`)
+	/// Proof: `Dod::Gaps` (`max_values`: None, `max_size`: Some(4860), added: 7335, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:2 w:2)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	fn claim_gap() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `6002`
-		//  Estimated: `8196`
-		// Minimum execution time: 91_216_000 picoseconds.
-		Weight::from_parts(95_643_000, 0)
-			.saturating_add(Weight::from_parts(0, 8196))
+		//  Measured:  `6003`
+		//  Estimated: `8325`
+		// Minimum execution time: 91_046_000 picoseconds.
+		Weight::from_parts(95_492_000, 0)
+			.saturating_add(Weight::from_parts(0, 8325))
 			.saturating_add(T::DbWeight::get().reads(7))
 			.saturating_add(T::DbWeight::get().writes(6))
 	}
 	/// Storage: `Dod::Gaps` (r:1 w:1)
-	/// Proof: `Dod::Gaps` (`max_values`: None, `max_size`: Some(4731), added: 7206, mode: `MaxEncodedLen`)
+	/// Proof: `Dod::Gaps` (`max_values`: None, `max_size`: Some(4860), added: 7335, mode: `MaxEncodedLen`)
+	/// Storage: `Dod::Agents` (r:1 w:1)
+	/// Proof: `Dod::Agents` (`max_values`: None, `max_size`: Some(129), added: 2604, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:64 w:64)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:65 w:65)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Dod::GapByKey` (r:0 w:1)
+	/// Proof: `Dod::GapByKey` (`max_values`: None, `max_size`: Some(56), added: 2531, mode: `MaxEncodedLen`)
+	fn abandon_claim() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `15077`
+		//  Estimated: `170185`
+		// Minimum execution time: 4_543_647_000 picoseconds.
+		Weight::from_parts(4_645_889_000, 0)
+			.saturating_add(Weight::from_parts(0, 170185))
+			.saturating_add(T::DbWeight::get().reads(131))
+			.saturating_add(T::DbWeight::get().writes(132))
+	}
+	/// Storage: `Dod::Gaps` (r:1 w:1)
+	/// Proof: `Dod::Gaps` (`max_values`: None, `max_size`: Some(4860), added: 7335, mode: `MaxEncodedLen`)
 	/// Storage: `Kcg::VotingPeriod` (r:1 w:0)
 	/// Proof: `Kcg::VotingPeriod` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `Kcg::NextEntryId` (r:1 w:1)
@@ -150,11 +170,11 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 	/// Proof: `Kcg::Entries` (`max_values`: None, `max_size`: Some(232), added: 2707, mode: `MaxEncodedLen`)
 	fn submit_answer() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `5771`
-		//  Estimated: `8196`
-		// Minimum execution time: 92_578_000 picoseconds.
-		Weight::from_parts(98_206_000, 0)
-			.saturating_add(Weight::from_parts(0, 8196))
+		//  Measured:  `5772`
+		//  Estimated: `8325`
+		// Minimum execution time: 92_067_000 picoseconds.
+		Weight::from_parts(98_357_000, 0)
+			.saturating_add(Weight::from_parts(0, 8325))
 			.saturating_add(T::DbWeight::get().reads(7))
 			.saturating_add(T::DbWeight::get().writes(6))
 	}
@@ -164,8 +184,8 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 4_987_000 picoseconds.
-		Weight::from_parts(5_699_000, 0)
+		// Minimum execution time: 5_197_000 picoseconds.
+		Weight::from_parts(5_729_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -180,22 +200,22 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 	/// Storage: `Balances::Holds` (r:1524 w:1524)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	/// Storage: `Dod::Gaps` (r:12 w:12)
-	/// Proof: `Dod::Gaps` (`max_values`: None, `max_size`: Some(4731), added: 7206, mode: `MaxEncodedLen`)
+	/// Proof: `Dod::Gaps` (`max_values`: None, `max_size`: Some(4860), added: 7335, mode: `MaxEncodedLen`)
 	/// Storage: `Dod::GapByKey` (r:0 w:12)
 	/// Proof: `Dod::GapByKey` (`max_values`: None, `max_size`: Some(56), added: 2531, mode: `MaxEncodedLen`)
 	/// The range of component `d` is `[0, 12]`.
 	/// The range of component `g` is `[0, 12]`.
 	fn on_initialize_expire(d: u32, g: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1079 + d * (14130 ±0) + g * (14347 ±0)`
+		//  Measured:  `1079 + d * (14130 ±0) + g * (14348 ±0)`
 		//  Estimated: `3862 + d * (165816 ±0) + g * (168448 ±0)`
-		// Minimum execution time: 30_773_927_000 picoseconds.
-		Weight::from_parts(30_925_624_000, 0)
+		// Minimum execution time: 30_763_983_000 picoseconds.
+		Weight::from_parts(30_909_119_000, 0)
 			.saturating_add(Weight::from_parts(0, 3862))
-			// Standard Error: 68_487_038
-			.saturating_add(Weight::from_parts(984_264_270, 0).saturating_mul(d.into()))
-			// Standard Error: 68_487_038
-			.saturating_add(Weight::from_parts(1_028_894_851, 0).saturating_mul(g.into()))
+			// Standard Error: 71_901_509
+			.saturating_add(Weight::from_parts(1_013_938_491, 0).saturating_mul(d.into()))
+			// Standard Error: 71_901_509
+			.saturating_add(Weight::from_parts(989_052_637, 0).saturating_mul(g.into()))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().reads((127_u64).saturating_mul(d.into())))
 			.saturating_add(T::DbWeight::get().reads((129_u64).saturating_mul(g.into())))
@@ -208,7 +228,7 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 	/// Storage: `Dod::GapByKey` (r:1 w:1)
 	/// Proof: `Dod::GapByKey` (`max_values`: None, `max_size`: Some(56), added: 2531, mode: `MaxEncodedLen`)
 	/// Storage: `Dod::Gaps` (r:1 w:1)
-	/// Proof: `Dod::Gaps` (`max_values`: None, `max_size`: Some(4731), added: 7206, mode: `MaxEncodedLen`)
+	/// Proof: `Dod::Gaps` (`max_values`: None, `max_size`: Some(4860), added: 7335, mode: `MaxEncodedLen`)
 	/// Storage: `Dod::Agents` (r:1 w:1)
 	/// Proof: `Dod::Agents` (`max_values`: None, `max_size`: Some(129), added: 2604, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:64 w:64)
@@ -217,10 +237,10 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	fn entry_closed_fill() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `14799`
+		//  Measured:  `14800`
 		//  Estimated: `170185`
-		// Minimum execution time: 4_841_780_000 picoseconds.
-		Weight::from_parts(4_914_028_000, 0)
+		// Minimum execution time: 4_790_914_000 picoseconds.
+		Weight::from_parts(4_892_145_000, 0)
 			.saturating_add(Weight::from_parts(0, 170185))
 			.saturating_add(T::DbWeight::get().reads(132))
 			.saturating_add(T::DbWeight::get().writes(132))
@@ -228,7 +248,7 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 	/// Storage: `Dod::GapByKey` (r:1 w:1)
 	/// Proof: `Dod::GapByKey` (`max_values`: None, `max_size`: Some(56), added: 2531, mode: `MaxEncodedLen`)
 	/// Storage: `Dod::Gaps` (r:1 w:1)
-	/// Proof: `Dod::Gaps` (`max_values`: None, `max_size`: Some(4731), added: 7206, mode: `MaxEncodedLen`)
+	/// Proof: `Dod::Gaps` (`max_values`: None, `max_size`: Some(4860), added: 7335, mode: `MaxEncodedLen`)
 	/// Storage: `Dod::Agents` (r:1 w:1)
 	/// Proof: `Dod::Agents` (`max_values`: None, `max_size`: Some(129), added: 2604, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:64 w:64)
@@ -237,16 +257,16 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	fn entry_closed_elsewhere() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `14732`
+		//  Measured:  `14733`
 		//  Estimated: `169438`
-		// Minimum execution time: 2_439_362_000 picoseconds.
-		Weight::from_parts(2_501_285_000, 0)
+		// Minimum execution time: 2_420_875_000 picoseconds.
+		Weight::from_parts(2_488_977_000, 0)
 			.saturating_add(Weight::from_parts(0, 169438))
 			.saturating_add(T::DbWeight::get().reads(131))
 			.saturating_add(T::DbWeight::get().writes(131))
 	}
 	/// Storage: `Dod::Gaps` (r:1 w:1)
-	/// Proof: `Dod::Gaps` (`max_values`: None, `max_size`: Some(4731), added: 7206, mode: `MaxEncodedLen`)
+	/// Proof: `Dod::Gaps` (`max_values`: None, `max_size`: Some(4860), added: 7335, mode: `MaxEncodedLen`)
 	/// Storage: `Dod::Agents` (r:1 w:1)
 	/// Proof: `Dod::Agents` (`max_values`: None, `max_size`: Some(129), added: 2604, mode: `MaxEncodedLen`)
 	/// Storage: `Dod::Params` (r:1 w:0)
@@ -257,16 +277,12 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	fn entry_closed_punish() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `5889`
-		//  Estimated: `8196`
-		// Minimum execution time: 78_347_000 picoseconds.
-		Weight::from_parts(82_202_000, 0)
-			.saturating_add(Weight::from_parts(0, 8196))
+		//  Measured:  `5890`
+		//  Estimated: `8325`
+		// Minimum execution time: 78_567_000 picoseconds.
+		Weight::from_parts(84_706_000, 0)
+			.saturating_add(Weight::from_parts(0, 8325))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().writes(5))
-	}
-	// Placeholder until scripts/bench-weights.sh measures it.
-	fn abandon_claim() -> Weight {
-		Weight::from_parts(400_000_000, 30_000).saturating_add(T::DbWeight::get().reads_writes(70, 70))
 	}
 }

@@ -60,8 +60,8 @@ impl<T: frame_system::Config> pallet_kcg::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `4843`
 		//  Estimated: `24998`
-		// Minimum execution time: 117_755_000 picoseconds.
-		Weight::from_parts(131_456_000, 0)
+		// Minimum execution time: 126_228_000 picoseconds.
+		Weight::from_parts(137_104_000, 0)
 			.saturating_add(Weight::from_parts(0, 24998))
 			.saturating_add(T::DbWeight::get().reads(13))
 			.saturating_add(T::DbWeight::get().writes(5))
@@ -80,8 +80,8 @@ impl<T: frame_system::Config> pallet_kcg::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `639`
 		//  Estimated: `6404`
-		// Minimum execution time: 69_243_000 picoseconds.
-		Weight::from_parts(72_368_000, 0)
+		// Minimum execution time: 69_693_000 picoseconds.
+		Weight::from_parts(72_428_000, 0)
 			.saturating_add(Weight::from_parts(0, 6404))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -100,8 +100,8 @@ impl<T: frame_system::Config> pallet_kcg::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `754`
 		//  Estimated: `3697`
-		// Minimum execution time: 61_962_000 picoseconds.
-		Weight::from_parts(64_767_000, 0)
+		// Minimum execution time: 61_982_000 picoseconds.
+		Weight::from_parts(64_817_000, 0)
 			.saturating_add(Weight::from_parts(0, 3697))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -120,8 +120,8 @@ impl<T: frame_system::Config> pallet_kcg::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1907`
 		//  Estimated: `6196`
-		// Minimum execution time: 107_791_000 picoseconds.
-		Weight::from_parts(112_657_000, 0)
+		// Minimum execution time: 109_103_000 picoseconds.
+		Weight::from_parts(114_681_000, 0)
 			.saturating_add(Weight::from_parts(0, 6196))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(6))
@@ -132,8 +132,8 @@ impl<T: frame_system::Config> pallet_kcg::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 4_717_000 picoseconds.
-		Weight::from_parts(5_268_000, 0)
+		// Minimum execution time: 4_827_000 picoseconds.
+		Weight::from_parts(5_408_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -154,11 +154,11 @@ impl<T: frame_system::Config> pallet_kcg::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `627 + n * (206 ±0)`
 		//  Estimated: `6196 + n * (2707 ±0)`
-		// Minimum execution time: 3_876_000 picoseconds.
-		Weight::from_parts(12_454_133, 0)
+		// Minimum execution time: 3_866_000 picoseconds.
+		Weight::from_parts(3_984_513, 0)
 			.saturating_add(Weight::from_parts(0, 6196))
-			// Standard Error: 27_997
-			.saturating_add(Weight::from_parts(78_289_517, 0).saturating_mul(n.into()))
+			// Standard Error: 46_769
+			.saturating_add(Weight::from_parts(79_040_953, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(3))

@@ -56,8 +56,8 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `465`
 		//  Estimated: `3850`
-		// Minimum execution time: 65_047_000 picoseconds.
-		Weight::from_parts(67_711_000, 0)
+		// Minimum execution time: 64_446_000 picoseconds.
+		Weight::from_parts(66_940_000, 0)
 			.saturating_add(Weight::from_parts(0, 3850))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -74,8 +74,8 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `504`
 		//  Estimated: `3850`
-		// Minimum execution time: 65_948_000 picoseconds.
-		Weight::from_parts(68_392_000, 0)
+		// Minimum execution time: 65_287_000 picoseconds.
+		Weight::from_parts(67_721_000, 0)
 			.saturating_add(Weight::from_parts(0, 3850))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -94,8 +94,8 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `470`
 		//  Estimated: `3850`
-		// Minimum execution time: 29_634_000 picoseconds.
-		Weight::from_parts(31_497_000, 0)
+		// Minimum execution time: 29_124_000 picoseconds.
+		Weight::from_parts(30_916_000, 0)
 			.saturating_add(Weight::from_parts(0, 3850))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -112,8 +112,8 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `545`
 		//  Estimated: `3850`
-		// Minimum execution time: 55_323_000 picoseconds.
-		Weight::from_parts(57_505_000, 0)
+		// Minimum execution time: 54_321_000 picoseconds.
+		Weight::from_parts(56_724_000, 0)
 			.saturating_add(Weight::from_parts(0, 3850))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -130,8 +130,8 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `431`
 		//  Estimated: `3850`
-		// Minimum execution time: 23_234_000 picoseconds.
-		Weight::from_parts(24_907_000, 0)
+		// Minimum execution time: 22_774_000 picoseconds.
+		Weight::from_parts(24_406_000, 0)
 			.saturating_add(Weight::from_parts(0, 3850))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(2))
@@ -144,8 +144,8 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `303`
 		//  Estimated: `3513`
-		// Minimum execution time: 14_492_000 picoseconds.
-		Weight::from_parts(15_633_000, 0)
+		// Minimum execution time: 14_171_000 picoseconds.
+		Weight::from_parts(15_343_000, 0)
 			.saturating_add(Weight::from_parts(0, 3513))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(2))
@@ -164,8 +164,8 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `2163`
 		//  Estimated: `5014`
-		// Minimum execution time: 37_496_000 picoseconds.
-		Weight::from_parts(42_464_000, 0)
+		// Minimum execution time: 37_246_000 picoseconds.
+		Weight::from_parts(41_272_000, 0)
 			.saturating_add(Weight::from_parts(0, 5014))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(2))
@@ -205,11 +205,11 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `1169 + v * (272 ±0)`
 		//  Estimated: `6196 + v * (2603 ±0)`
-		// Minimum execution time: 300_567_000 picoseconds.
-		Weight::from_parts(142_077_247, 0)
+		// Minimum execution time: 295_430_000 picoseconds.
+		Weight::from_parts(137_516_225, 0)
 			.saturating_add(Weight::from_parts(0, 6196))
-			// Standard Error: 42_969
-			.saturating_add(Weight::from_parts(53_215_015, 0).saturating_mul(v.into()))
+			// Standard Error: 47_961
+			.saturating_add(Weight::from_parts(52_964_624, 0).saturating_mul(v.into()))
 			.saturating_add(T::DbWeight::get().reads(14))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(v.into())))
 			.saturating_add(T::DbWeight::get().writes(10))
@@ -222,8 +222,8 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 4_907_000 picoseconds.
-		Weight::from_parts(5_498_000, 0)
+		// Minimum execution time: 4_827_000 picoseconds.
+		Weight::from_parts(5_358_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -235,8 +235,8 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `1974`
 		//  Estimated: `82302`
-		// Minimum execution time: 35_082_000 picoseconds.
-		Weight::from_parts(37_666_000, 0)
+		// Minimum execution time: 34_291_000 picoseconds.
+		Weight::from_parts(36_764_000, 0)
 			.saturating_add(Weight::from_parts(0, 82302))
 			.saturating_add(T::DbWeight::get().reads(32))
 			.saturating_add(T::DbWeight::get().writes(33))

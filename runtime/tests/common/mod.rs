@@ -4,13 +4,13 @@
 use codec::Encode;
 use frame_support::{assert_ok, traits::Hooks};
 use membria_runtime::{
-	genesis_config_presets::get_preset, AccountId, Grandpa, RuntimeGenesisConfig, RuntimeOrigin,
-	Session, SessionKeys, System, Validators, LOCAL_TESTNET_PRESET,
+	genesis_config_presets::get_preset, AccountId, Grandpa, RuntimeEvent, RuntimeGenesisConfig,
+	RuntimeOrigin, Session, SessionKeys, System, Validators, LOCAL_TESTNET_PRESET,
 };
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
 use sp_consensus_grandpa::{AuthorityId as GrandpaId, KEY_TYPE};
 use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
-use sp_runtime::RuntimeAppPublic;
+use sp_runtime::{Perbill, RuntimeAppPublic};
 
 /// Merges a genesis patch into the default genesis config, as the chain spec builder does.
 pub fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
@@ -83,4 +83,20 @@ pub fn join(sr: Sr25519Keyring, ed: Ed25519Keyring, bond: u128) {
 		.create_ownership_proof(&who.encode())
 		.unwrap_or_else(|()| panic!("no ownership proof for {sr:?}/{ed:?} ({keys:?})"));
 	assert_ok!(Session::set_keys(RuntimeOrigin::signed(who), keys, proof.encode()));
+}
+
+/// Every `Validators.OffenceSlashed` so far: (offender, fraction, amount).
+pub fn offence_slashes() -> Vec<(AccountId, Perbill, u128)> {
+	System::events()
+		.into_iter()
+		.filter_map(|record| match record.event {
+			RuntimeEvent::Validators(pallet_kcg_validators::Event::OffenceSlashed {
+				who,
+				fraction,
+				amount,
+				..
+			}) => Some((who, fraction, amount)),
+			_ => None,
+		})
+		.collect()
 }
