@@ -120,40 +120,21 @@ fn forged_stale_and_misattributed_reports_are_refused_and_slash_nothing() {
 		};
 		let slot = NOW - 1;
 		let alices = block(1, slot, Sr25519Keyring::Alice);
-		// Bob's honest block for the slot, blamed on Alice.
-		assert_noop!(
-			report(
-				proof(
-					Sr25519Keyring::Alice,
-					slot,
-					alices.clone(),
-					block(2, slot, Sr25519Keyring::Bob)
+		// Against Alice's block for the slot: Bob's honest block of the slot blamed on her, her
+		// own block again, her block of another slot. None is two blocks of hers for one slot.
+		for second in [
+			block(2, slot, Sr25519Keyring::Bob),
+			alices.clone(),
+			block(2, slot - 1, Sr25519Keyring::Alice),
+		] {
+			assert_noop!(
+				report(
+					proof(Sr25519Keyring::Alice, slot, alices.clone(), second),
+					Sr25519Keyring::Alice
 				),
-				Sr25519Keyring::Alice
-			),
-			Error::<Runtime>::InvalidEquivocationProof
-		);
-		// Alice's one block, twice.
-		assert_noop!(
-			report(
-				proof(Sr25519Keyring::Alice, slot, alices.clone(), alices.clone()),
-				Sr25519Keyring::Alice
-			),
-			Error::<Runtime>::InvalidEquivocationProof
-		);
-		// Alice's blocks of two slots.
-		assert_noop!(
-			report(
-				proof(
-					Sr25519Keyring::Alice,
-					slot,
-					alices.clone(),
-					block(2, slot - 1, Sr25519Keyring::Alice)
-				),
-				Sr25519Keyring::Alice
-			),
-			Error::<Runtime>::InvalidEquivocationProof
-		);
+				Error::<Runtime>::InvalidEquivocationProof
+			);
+		}
 		// A real equivocation of Alice's with Bob's key-ownership proof: Bob is not the signer.
 		let real =
 			proof(Sr25519Keyring::Alice, slot, alices, block(2, slot, Sr25519Keyring::Alice));

@@ -66,15 +66,22 @@ fn agent<T: Config>(index: u32) -> T::AccountId {
 	who
 }
 
-/// With the worst parameters, a gap with the most requesters whose claimant submitted an
-/// entry: `(gap, entry, what the KCG tells listeners of that entry)`.
-fn answered_gap<T: Config>() -> (GapId, EntryId, EntrySummary<T::AccountId>) {
+/// With the worst parameters, a gap with the most requesters claimed by an agent: `(gap, agent,
+/// the CID of its answer)`.
+fn claimed_gap<T: Config>() -> (GapId, T::AccountId, alloc::vec::Vec<u8>) {
 	set_worst_params::<T>();
 	let gap = open_gap::<T>(0);
 	let who = agent::<T>(0);
 	Pallet::<T>::claim_gap(RawOrigin::Signed(who.clone()).into(), gap).expect("setup claims");
 	let mut cid = alloc::vec![0x01, 0x55, 0x12, 0x20];
 	cid.extend([7u8; 32]);
+	(gap, who, cid)
+}
+
+/// With the worst parameters, a gap with the most requesters whose claimant submitted an
+/// entry: `(gap, entry, what the KCG tells listeners of that entry)`.
+fn answered_gap<T: Config>() -> (GapId, EntryId, EntrySummary<T::AccountId>) {
+	let (gap, who, cid) = claimed_gap::<T>();
 	Pallet::<T>::submit_answer(
 		RawOrigin::Signed(who.clone()).into(),
 		gap,
@@ -174,12 +181,7 @@ mod benchmarks {
 
 	#[benchmark]
 	fn submit_answer() {
-		set_worst_params::<T>();
-		let gap = open_gap::<T>(0);
-		let who = agent::<T>(0);
-		Pallet::<T>::claim_gap(RawOrigin::Signed(who.clone()).into(), gap).expect("setup claims");
-		let mut cid = alloc::vec![0x01, 0x55, 0x12, 0x20];
-		cid.extend([7u8; 32]);
+		let (gap, who, cid) = claimed_gap::<T>();
 		#[extrinsic_call]
 		_(RawOrigin::Signed(who), gap, cid, sp_core::H256::repeat_byte(1), 1_000);
 		assert!(Gaps::<T>::get(gap).and_then(|g| g.claim).and_then(|c| c.entry).is_some());
