@@ -79,6 +79,48 @@ pub struct Corpus {
 	postings: HashMap<String, Vec<(u32, u32)>>,
 	/// normalized title → documents
 	titles: HashMap<String, Vec<u32>>,
+	/// Every sentence (or record field) of every document.
+	passages: Vec<Passage>,
+	/// stem → (passage, occurrences)
+	passage_postings: HashMap<String, Vec<(u32, u16)>>,
+	/// Mean passage length in words.
+	passage_mean: f64,
+}
+
+/// One sentence or record field of a document: what passage retrieval finds.
+struct Passage {
+	document: u32,
+	text: String,
+	words: u16,
+}
+
+/// A passage a search found.
+#[derive(Clone, Debug)]
+pub struct PassageHit<'a> {
+	/// The document it is from.
+	pub document: &'a Document,
+	/// The passage, verbatim.
+	pub text: &'a str,
+	/// Its BM25 score.
+	pub score: f64,
+	/// How many of the query's terms it holds, read with its document's names.
+	pub matched: usize,
+	/// How many of the query's terms the passage itself holds.
+	pub matched_in_text: usize,
+}
+
+/// BM25's term-frequency saturation and length normalisation.
+const BM25_K1: f64 = 1.2;
+const BM25_B: f64 = 0.75;
+
+/// The English (Snowball) stem of `word`: what "translates" and "translating" share.
+pub fn stem(word: &str) -> String {
+	use std::sync::OnceLock;
+	static STEMMER: OnceLock<rust_stemmers::Stemmer> = OnceLock::new();
+	STEMMER
+		.get_or_init(|| rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English))
+		.stem(word)
+		.into_owned()
 }
 
 /// The words of `text` a search compares: lowercase, letters, digits and the symbols of names.
@@ -105,20 +147,57 @@ fn dictd_number(text: &str) -> Option<usize> {
 
 /// Cleans dictd/FOLDOC markup: `{cross references}` keep their text, whitespace runs go, and
 /// what opens a definition without being part of it — `<domain>` tags, `/pronunciations/`,
-/// parenthesised other names — goes too. Abbreviations among those names are returned.
+/// parenthesised other names — goes too. `<domain>` tags and `<e-mail addresses>` inside the
+/// text go, and so do FOLDOC's `(1996-06-07)` revision dates. Abbreviations among the opening
+/// names are returned.
 fn clean(text: &str) -> (String, Vec<String>) {
-	let mut out = String::with_capacity(text.len());
+	let mut joined = String::with_capacity(text.len());
 	for word in text.split_whitespace() {
-		if !out.is_empty() {
-			out.push(' ');
+		if !joined.is_empty() {
+			joined.push(' ');
 		}
-		out.push_str(&word.replace(['{', '}'], ""));
+		joined.push_str(&word.replace(['{', '}'], ""));
 	}
+	let mut out = String::with_capacity(joined.len());
+	let mut rest = joined.as_str();
+	while let Some(start) = rest.find(['<', '(']) {
+		let end = if rest[start..].starts_with('<') {
+			rest[start..]
+				.find('>')
+				.filter(|end| *end < 80 && !rest[start + 1..start + end].contains('<'))
+		} else {
+			let inner = rest[start + 1..].split(')').next().unwrap_or_default();
+			let date = inner.len() == 10
+				&& inner.char_indices().all(|(i, c)| {
+					if i == 4 || i == 7 {
+						c == '-'
+					} else {
+						c.is_ascii_digit()
+					}
+				});
+			(date && rest[start + 1..].contains(')')).then_some(11)
+		};
+		match end {
+			Some(end) => {
+				out.push_str(rest[..start].trim_end());
+				rest = &rest[start + end + 1..];
+				if !rest.starts_with([' ', '.', ',', ';', ':', ')']) && !out.is_empty() {
+					out.push(' ');
+				}
+			},
+			None => {
+				out.push_str(&rest[..=start]);
+				rest = &rest[start + 1..];
+			},
+		}
+	}
+	out.push_str(rest);
+	// What the markup leaves at the start (a full stop after "(RAM) (Previously …).") is no text.
 	let mut abbreviations = Vec::new();
-	let mut rest = out.as_str();
+	let mut rest = out.trim_start_matches([' ', '.', ',', ';']).trim_end();
 	loop {
 		let closing = match rest.chars().next() {
-			Some('<') => rest.find('>'),
+			Some('.' | ',' | ';') => Some(0),
 			Some('/') => rest[1..].find('/').map(|i| i + 1).filter(|i| *i < 40),
 			Some('(') => closing_parenthesis(rest),
 			_ => None,
@@ -271,8 +350,27 @@ impl Corpus {
 	fn index(documents: Vec<Document>) -> Self {
 		let mut postings: HashMap<String, Vec<(u32, u32)>> = HashMap::new();
 		let mut titles: HashMap<String, Vec<u32>> = HashMap::new();
+		let mut passages = Vec::new();
+		let mut passage_postings: HashMap<String, Vec<(u32, u16)>> = HashMap::new();
+		let mut stems: HashMap<String, String> = HashMap::new();
+		let mut total_words = 0usize;
 		for (id, document) in documents.iter().enumerate() {
 			let id = id as u32;
+			for text in record_fields(&document.text) {
+				let mut counts: HashMap<String, u16> = HashMap::new();
+				let passage_words = words(&text);
+				for word in &passage_words {
+					let stemmed = stems.entry(word.clone()).or_insert_with(|| stem(word)).clone();
+					*counts.entry(stemmed).or_default() += 1;
+				}
+				let passage = passages.len() as u32;
+				for (term, count) in counts {
+					passage_postings.entry(term).or_default().push((passage, count));
+				}
+				total_words += passage_words.len();
+				let words = passage_words.len().min(usize::from(u16::MAX)) as u16;
+				passages.push(Passage { document: id, text, words });
+			}
 			let mut counts: HashMap<String, u32> = HashMap::new();
 			for word in words(&document.title).into_iter().chain(words(&document.text)) {
 				*counts.entry(word).or_default() += 1;
@@ -290,7 +388,53 @@ impl Corpus {
 				titles.entry(name).or_default().push(id);
 			}
 		}
-		Self { documents, postings, titles }
+		let passage_mean = total_words as f64 / passages.len().max(1) as f64;
+		Self { documents, postings, titles, passages, passage_postings, passage_mean }
+	}
+
+	/// The passages that best match `terms` by BM25 over stems, best first. A passage's
+	/// document names count towards `matched` (a sentence of the entry for iron speaks of iron).
+	pub fn passages(&self, terms: &[String], limit: usize) -> Vec<PassageHit<'_>> {
+		let total = self.passages.len() as f64;
+		let mut scores: HashMap<u32, f64> = HashMap::new();
+		let stems: Vec<String> = terms.iter().map(|t| stem(t)).collect();
+		for term in &stems {
+			let Some(list) = self.passage_postings.get(term) else {
+				continue;
+			};
+			let n = list.len() as f64;
+			let idf = ((total - n + 0.5) / (n + 0.5) + 1.0).ln();
+			for (passage, count) in list {
+				let length = f64::from(self.passages[*passage as usize].words);
+				let tf = f64::from(*count);
+				let norm = BM25_K1 * (1.0 - BM25_B + BM25_B * length / self.passage_mean);
+				*scores.entry(*passage).or_default() += idf * tf * (BM25_K1 + 1.0) / (tf + norm);
+			}
+		}
+		let mut ranked: Vec<(u32, f64)> = scores.into_iter().collect();
+		ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+		ranked
+			.into_iter()
+			.take(limit)
+			.map(|(passage, score)| {
+				let passage = &self.passages[passage as usize];
+				let document = &self.documents[passage.document as usize];
+				let stemmed = |text: &str| {
+					let mut held: Vec<String> = words(text).iter().map(|w| stem(w)).collect();
+					held.sort();
+					held
+				};
+				let in_text = stemmed(&passage.text);
+				let names = stemmed(&format!("{} {}", document.title, document.names.join(" ")));
+				let matched_in_text =
+					stems.iter().filter(|s| in_text.binary_search(s).is_ok()).count();
+				let matched = stems
+					.iter()
+					.filter(|s| in_text.binary_search(s).is_ok() || names.binary_search(s).is_ok())
+					.count();
+				PassageHit { document, text: &passage.text, score, matched, matched_in_text }
+			})
+			.collect()
 	}
 
 	/// The document whose headword (or one of its names) is `name`, when `name` is its own
@@ -359,11 +503,14 @@ impl Corpus {
 pub fn answers_kind(sentence: &str, kind: Option<membria_primitives::AnswerKind>) -> usize {
 	use membria_primitives::AnswerKind;
 	let tokens: Vec<&str> = sentence.split_whitespace().collect();
+	// "Curie", "Berners-Lee,".
 	let capitalised = |token: &str| {
-		let mut chars = token.chars();
-		chars.next().is_some_and(char::is_uppercase)
-			&& chars.clone().next().is_some()
-			&& chars.all(|c| c.is_lowercase() || matches!(c, ',' | '.' | ';'))
+		token.split('-').all(|part| {
+			let mut chars = part.chars();
+			chars.next().is_some_and(char::is_uppercase)
+				&& chars.clone().next().is_some()
+				&& chars.all(|c| c.is_lowercase() || matches!(c, ',' | '.' | ';'))
+		})
 	};
 	let plain = |token: &str| token.chars().all(char::is_alphabetic);
 	match kind {
@@ -389,8 +536,10 @@ pub fn answers_kind(sentence: &str, kind: Option<membria_primitives::AnswerKind>
 }
 
 /// How an answer names its subject: the document's own headword, capitalised, with the
-/// abbreviations among its other names ("User Datagram Protocol (UDP)").
-pub fn naming(names: &[String]) -> String {
+/// abbreviations among its other names ("User Datagram Protocol (UDP)") and the name the
+/// question used, if another (`asked`: the question's words; "What is IPv6?" → "Internet
+/// Protocol version 6 (IPv6)").
+pub fn naming(names: &[String], asked: &[String]) -> String {
 	let Some(first) = names.first() else {
 		return String::new();
 	};
@@ -401,7 +550,10 @@ pub fn naming(names: &[String]) -> String {
 	};
 	let mut abbreviations: Vec<&str> = Vec::new();
 	for name in &names[1..] {
-		if membria_primitives::question::is_abbreviation(name)
+		let used = !name.contains(' ') && asked.contains(&name.to_lowercase());
+		// "(NB: …)" opens a note, not a name.
+		let note = matches!(name.as_str(), "NB" | "PS" | "AKA");
+		if (membria_primitives::question::is_abbreviation(name) && !note || used)
 			&& !name.eq_ignore_ascii_case(first)
 			&& !abbreviations.contains(&name.as_str())
 		{
@@ -427,9 +579,15 @@ pub fn sentences(text: &str) -> Vec<String> {
 		let ends = matches!(c, '.' | '!' | '?')
 			&& next.is_none_or(char::is_whitespace)
 			&& after.is_none_or(|a| a.is_uppercase() || a == '(' || a.is_numeric());
-		// Short abbreviations ("e.g.", "i.e.", "U.S.") do not end sentences.
+		// Short abbreviations ("e.g.", "i.e.", "U.S.", "ca.") and initials ("Martin H.
+		// Klaproth") do not end sentences.
 		let last_word = current.split_whitespace().last().unwrap_or_default();
-		let abbreviation = last_word.len() <= 4 && last_word.matches('.').count() >= 2;
+		let last_word = last_word.trim_start_matches(['(', '"', '\'']);
+		let initial =
+			last_word.len() == 2 && last_word.starts_with(|c: char| c.is_ascii_uppercase());
+		let abbreviation = (last_word.len() <= 4 && last_word.matches('.').count() >= 2)
+			|| initial
+			|| ABBREVIATIONS.contains(&last_word.to_lowercase().as_str());
 		if ends && !abbreviation {
 			push_sentence(&mut out, &current);
 			current.clear();
@@ -439,17 +597,41 @@ pub fn sentences(text: &str) -> Vec<String> {
 	out
 }
 
+/// Abbreviations written with a full stop that does not end a sentence.
+const ABBREVIATIONS: &[&str] = &[
+	"ca.", "cf.", "approx.", "vs.", "viz.", "dr.", "mr.", "mrs.", "ms.", "st.", "jr.", "sr.",
+	"fig.", "vol.", "inc.", "ltd.", "corp.",
+];
+
+/// Keeps a sentence that says something: a sense number ("2.") opening it goes, and what holds
+/// no letter or digit is no sentence.
 fn push_sentence(out: &mut Vec<String>, text: &str) {
-	let text = text.trim();
-	if !text.is_empty() {
+	let mut text = text.trim();
+	if let Some((number, rest)) = text.split_once(". ") {
+		if !number.is_empty() && number.len() <= 2 && number.chars().all(|c| c.is_ascii_digit()) {
+			text = rest.trim_start();
+		}
+	}
+	if text.chars().any(char::is_alphanumeric)
+		&& !(text.len() <= 3
+			&& text.ends_with('.')
+			&& text[..text.len() - 1].chars().all(|c| c.is_ascii_digit()))
+	{
 		out.push(text.to_string());
 	}
+}
+
+/// The fields of records (the elements database's).
+const FIELDS: [&str; 3] = ["Symbol:", "Atomic number:", "Atomic weight:"];
+
+/// Whether `passage` is a record's field rather than a sentence.
+pub fn is_field(passage: &str) -> bool {
+	FIELDS.iter().any(|field| passage.starts_with(field))
 }
 
 /// Splits record-like texts ("Symbol: C Atomic number: 6 …") into their fields, so each field is
 /// a fact of its own.
 pub fn record_fields(text: &str) -> Vec<String> {
-	const FIELDS: [&str; 3] = ["Symbol:", "Atomic number:", "Atomic weight:"];
 	let mut rest = text;
 	let mut fields = Vec::new();
 	while let Some((index, field)) =
@@ -488,6 +670,51 @@ mod tests {
 			sentences("A LAN, e.g. Ethernet. It was made in 1976. Done"),
 			vec!["A LAN, e.g. Ethernet.", "It was made in 1976.", "Done"]
 		);
+	}
+
+	#[test]
+	fn initials_abbreviations_and_sense_numbers_do_not_make_sentences() {
+		assert_eq!(
+			sentences(
+				"Discovered by Martin H. Klaproth in 1789. Designed ca. 1972 at Bell Labs. 2. A \
+				 second sense. (Note.)"
+			),
+			vec![
+				"Discovered by Martin H. Klaproth in 1789.",
+				"Designed ca. 1972 at Bell Labs.",
+				"A second sense.",
+				"(Note.)"
+			]
+		);
+	}
+
+	#[test]
+	fn markup_goes_wherever_it_is() {
+		let (text, abbreviations) = clean(
+			"<storage> (RAM) (Previously \"direct\").  A {data} storage device\n   by Guido \
+			 <guido@cwi.nl> in 1991.  2. <language> A core. (1996-06-07)",
+		);
+		assert_eq!(text, "A data storage device by Guido in 1991. 2. A core.");
+		assert_eq!(abbreviations, ["RAM"]);
+	}
+
+	#[test]
+	fn passages_are_found_by_their_stems() {
+		let dir = tempfile::tempdir().unwrap();
+		std::fs::write(dir.path().join("iron.txt"), "Symbol: Fe A metallic element.").unwrap();
+		std::fs::write(dir.path().join("symbol.txt"), "A symbol is a name.").unwrap();
+		std::fs::write(
+			dir.path().join("dns.txt"),
+			"A directory. It translates host names into addresses.",
+		)
+		.unwrap();
+		let corpus = Corpus::load(dir.path()).unwrap();
+		let hits = corpus.passages(&["symbol".into(), "fe".into()], 3);
+		assert_eq!((hits[0].document.title.as_str(), hits[0].text), ("iron", "Symbol: Fe"));
+		assert_eq!((hits[0].matched, hits[0].matched_in_text), (2, 2));
+		let hits = corpus.passages(&["translating".into(), "name".into()], 3);
+		assert_eq!(hits[0].text, "It translates host names into addresses.");
+		assert!(corpus.passages(&["absent".into()], 3).is_empty());
 	}
 
 	#[test]
@@ -542,11 +769,15 @@ mod tests {
 	#[test]
 	fn subjects_are_named_with_their_abbreviations() {
 		assert_eq!(
-			naming(&["central processing unit".into(), "CPU".into(), "processor".into()]),
+			naming(&["central processing unit".into(), "CPU".into(), "processor".into()], &[]),
 			"Central processing unit (CPU)"
 		);
-		assert_eq!(naming(&["oxygen".into()]), "Oxygen");
-		assert_eq!(naming(&["SMTP".into(), "SMTP".into()]), "SMTP");
+		assert_eq!(naming(&["oxygen".into()], &[]), "Oxygen");
+		assert_eq!(naming(&["SMTP".into(), "SMTP".into()], &[]), "SMTP");
+		assert_eq!(
+			naming(&["Internet Protocol version 6".into(), "IPv6".into()], &["ipv6".into()]),
+			"Internet Protocol version 6 (IPv6)"
+		);
 	}
 
 	#[test]

@@ -15,6 +15,7 @@
 pub mod corpus;
 pub mod openai;
 pub mod server;
+pub mod support;
 
 use std::sync::Arc;
 
@@ -24,8 +25,9 @@ use membria_offchain::{
 };
 use membria_primitives::{key_terms, question_key};
 
-pub use corpus::Corpus;
+pub use corpus::{Corpus, Document};
 pub use openai::OpenAiTeacher;
+use support::Evidence;
 
 /// The name bodies carry in `distiller.name`.
 pub const DISTILLER_NAME: &str = concat!("membria-distiller/", env!("CARGO_PKG_VERSION"));
@@ -55,10 +57,12 @@ pub struct Distiller {
 	verifier: Option<Arc<Corpus>>,
 }
 
-/// Share of a claim's content words a corpus sentence must hold to support it.
-const SUPPORT: f64 = 0.8;
 /// Documents consulted per question.
 const DOCUMENTS: usize = 5;
+/// The longest sentence an answer quotes (longer ones are tables and lists).
+const MAX_SENTENCE: usize = 400;
+/// Passages consulted per question.
+const PASSAGES: usize = 20;
 /// Facts per body.
 const FACTS: usize = 4;
 
@@ -110,8 +114,8 @@ impl Distiller {
 		let terms = check_question(question)?;
 		let (answer, facts, sources, model) = match &self.teacher {
 			Teacher::Corpus(corpus) => {
-				let (answer, facts, source) = extract(corpus, question, &terms)?;
-				(answer, facts, vec![source], "corpus".to_string())
+				let (answer, facts, sources) = extract(corpus, question, &terms)?;
+				(answer, facts, sources, "corpus".to_string())
 			},
 			Teacher::OpenAi(teacher) => {
 				let answer = teacher.ask(question).await?;
@@ -136,6 +140,17 @@ impl Distiller {
 		body.validate().map_err(|error| {
 			DistillError::Teacher(format!("the teacher's answer is no body: {error}"))
 		})?;
+		// A body its own verifier refuses would be refused by the validators too: the teacher has
+		// no answer that holds.
+		let value = serde_json::from_slice(&body.to_bytes())
+			.map_err(|error| DistillError::Teacher(format!("body JSON: {error}")))?;
+		let verdict = self.verify(question, &value);
+		if verdict.verdict != VerdictWord::Approve {
+			return Err(DistillError::NoAnswer(format!(
+				"the teacher's answer does not verify: {}",
+				verdict.reasons.join("; ")
+			)));
+		}
 		Ok(body)
 	}
 
@@ -166,66 +181,39 @@ impl Distiller {
 				format!("the answer does not speak of {missing:?}"),
 			);
 		}
-		// The answer must rest on its facts: what it says beyond the question is in them.
+		// The answer must rest on its facts: each of its sentences is supported by one of them
+		// (read with the question and the fact that names the subject), numbers, names and
+		// negations included.
 		if !body.facts.is_empty() {
-			let grounds: Vec<String> =
-				corpus::words(&format!("{} {}", body.facts.join(" "), body.question));
-			let content = corpus::content_words(&body.answer);
-			let grounded = content.iter().filter(|w| grounds.contains(w)).count();
-			if !content.is_empty() && (grounded as f64) < SUPPORT * content.len() as f64 {
-				return reject(
-					RejectWord::Incorrect,
-					"the answer says more than its facts support".to_string(),
-				);
+			let mut context = corpus::words(&body.question);
+			context.extend(corpus::words(&body.facts[0]));
+			let grounds: Vec<Evidence> =
+				body.facts.iter().map(|fact| Evidence::new(fact, &context)).collect();
+			for sentence in answer_claims(&body.answer) {
+				if let Err((mismatch, _)) = support::supported(&sentence, &grounds) {
+					return reject(
+						RejectWord::Incorrect,
+						format!("the answer says more than its facts support ({mismatch}): {sentence:?}"),
+					);
+				}
 			}
 		}
 		let mut findings = Vec::new();
 		if let Some(corpus) = &self.verifier {
-			let evidence: Vec<Vec<String>> = corpus
-				.search(&terms, DOCUMENTS)
-				.into_iter()
-				.flat_map(|(doc, _)| {
-					// A pointer entry vouches for the entry it points to, under its own name.
-					let target = doc.pointer.as_deref().and_then(|to| corpus.named(to));
-					let alias = target.map(|_| doc.title.clone());
-					std::iter::once(doc).chain(target).map(move |doc| (doc, alias.clone()))
-				})
-				.flat_map(|(doc, alias)| {
-					let title = corpus::words(&format!(
-						"{} {} {}",
-						doc.title,
-						doc.names.join(" "),
-						alias.unwrap_or_default()
-					));
-					corpus::record_fields(&doc.text).into_iter().map(move |sentence| {
-						let mut words = corpus::words(&sentence);
-						words.extend(title.iter().cloned());
-						words
-					})
-				})
-				.collect();
-			let claims: Vec<String> = if body.facts.is_empty() {
-				corpus::sentences(&body.answer)
-			} else {
-				body.facts.clone()
-			};
+			let evidence = evidence(corpus, &terms);
+			let mut claims = body.facts.clone();
+			claims.extend(answer_claims(&body.answer));
 			for claim in claims {
-				let content = corpus::content_words(&claim);
-				if content.is_empty() {
-					continue;
-				}
-				let best = evidence
-					.iter()
-					.map(|sentence| {
-						content.iter().filter(|w| sentence.contains(w)).count() as f64
-							/ content.len() as f64
-					})
-					.fold(0.0, f64::max);
-				if best < SUPPORT {
-					findings.push(format!(
-						"not supported by the trusted corpus ({:.0}% at best): {claim:?}",
-						best * 100.0
-					));
+				if let Err((mismatch, closest)) = support::supported(&claim, &evidence) {
+					findings.push(match closest {
+						Some(closest) if !matches!(mismatch, support::Mismatch::Coverage(_)) => {
+							format!(
+								"contradicts the trusted corpus ({mismatch}): {claim:?}; the corpus says {:?}",
+								closest.sentence
+							)
+						},
+						_ => format!("not supported by the trusted corpus ({mismatch}): {claim:?}"),
+					});
 				}
 			}
 			if !findings.is_empty() {
@@ -248,77 +236,264 @@ impl Distiller {
 	}
 }
 
-/// Extractive distillation, the way a reference librarian answers: the document about the
-/// question's subject (a pointer entry — "DNS: see Domain Name System" — answers with the entry
-/// it points to), named as the document names it ("User Datagram Protocol (UDP)"), then the
-/// sentence that answers what is asked — the one that carries the question's other words, or,
-/// for "who", "when" and "how many", a name, a year, a number — before the definition's first
-/// sentence. Every fact is verbatim from the document.
+/// What an answer claims, one by one: the subject it opens with ("World-Wide Web (WWW): …"),
+/// then each sentence or record field.
+fn answer_claims(answer: &str) -> Vec<String> {
+	let mut claims = corpus::record_fields(answer);
+	if let Some(first) = claims.first().cloned() {
+		if let Some((subject, rest)) = first.split_once(": ") {
+			if subject.len() <= 100
+				&& !subject.contains(['.', '!', '?'])
+				&& !corpus::is_field(&first)
+			{
+				claims.splice(0..1, [subject.to_string(), rest.to_string()]);
+			}
+		}
+	}
+	claims
+}
+
+/// The sentences of the trusted corpus a body answering a question with `terms` is checked
+/// against: those of the documents the terms find by title and by passage (and of the entries
+/// pointer entries among them point to), each read with its document's names.
+fn evidence(corpus: &Corpus, terms: &[String]) -> Vec<Evidence> {
+	let mut documents: Vec<&Document> =
+		corpus.search(terms, DOCUMENTS).into_iter().map(|(doc, _)| doc).collect();
+	for hit in corpus.passages(terms, PASSAGES) {
+		if !documents.iter().any(|doc| std::ptr::eq(*doc, hit.document)) {
+			documents.push(hit.document);
+		}
+	}
+	documents
+		.into_iter()
+		.flat_map(|doc| {
+			// A pointer entry vouches for the entry it points to, under its own name.
+			let target = doc.pointer.as_deref().and_then(|to| corpus.named(to));
+			let alias = target.map(|_| doc.title.clone());
+			std::iter::once(doc).chain(target).map(move |doc| (doc, alias.clone()))
+		})
+		.flat_map(|(doc, alias)| {
+			let title = corpus::words(&format!(
+				"{} {} {}",
+				doc.title,
+				doc.names.join(" "),
+				alias.unwrap_or_default()
+			));
+			corpus::record_fields(&doc.text)
+				.into_iter()
+				.map(move |sentence| Evidence::new(&sentence, &title))
+		})
+		.collect()
+}
+
+/// What a "which X …" or "what X …" question asks for an instance of ("Which element has the
+/// symbol Fe?" → `element`): a category, not the subject, so a document titled by it is not the
+/// answer.
+fn category(question: &str) -> Option<String> {
+	const VERBS: &[&str] = &[
+		"is", "are", "was", "were", "does", "do", "did", "has", "have", "had", "can", "could",
+		"will", "would", "should", "may", "might", "kind", "type", "sort", "the", "a", "an",
+	];
+	let words = corpus::words(question);
+	let (first, second) = (words.first()?, words.get(1)?);
+	(matches!(first.as_str(), "which" | "what") && !VERBS.contains(&second.as_str()))
+		.then(|| second.clone())
+}
+
+/// Whether `word` is as specific as a value: a number or a short symbol ("79", "Fe").
+fn is_value(word: &str) -> bool {
+	word.chars().any(|c| c.is_ascii_digit()) || word.len() <= 2
+}
+
+/// Extractive distillation, the way a reference librarian answers:
+/// - the document about the question's subject, by its headword or one of its names (a pointer
+///   entry — "DNS: see Domain Name System" — answers with the entry it points to); or, when the
+///   question names a value and asks for its subject ("Which element has atomic number 79?"),
+///   when the question's subject is no headword, or when a passage of another document holds a
+///   value the question asks about that the titled one lacks, the document of the passage (BM25
+///   over stemmed passages) that holds most of the question;
+/// - the subject named as the document names it ("User Datagram Protocol (UDP)");
+/// - first the sentence that answers what is asked — the passage found, the one that carries the
+///   question's other words, or, for "who", "when" and "how many", a name, a year, a number —
+///   then the definition (the document's first sentence that is not a record field), unless it
+///   is the answer itself.
+///
+/// Every fact is verbatim from the document, whole sentences or record fields.
 fn extract(
 	corpus: &Corpus,
 	question: &str,
 	terms: &[String],
-) -> Result<(String, Vec<String>, Source), DistillError> {
+) -> Result<(String, Vec<String>, Vec<Source>), DistillError> {
+	let category = category(question);
+	let stems: Vec<String> = terms.iter().map(|t| corpus::stem(t)).collect();
 	let hits = corpus.search(terms, DOCUMENTS);
-	let Some((found, _)) = hits.first() else {
-		return Err(DistillError::NoAnswer(format!(
-			"no document of the corpus mentions {terms:?}"
-		)));
+	// The document about the question's subject, by its headword or one of its names (not only
+	// by the category asked for).
+	let titled = hits.iter().map(|(doc, _)| *doc).find(|found| {
+		let title_words = corpus::words(&format!("{} {}", found.title, found.names.join(" ")));
+		terms.iter().any(|t| title_words.contains(t) && Some(t) != category.as_ref())
+	});
+	let titled =
+		titled.map(|found| match found.pointer.as_deref().and_then(|to| corpus.named(to)) {
+			Some(target) => (target, found.names.first().cloned(), found),
+			None => (found, None, found),
+		});
+	// The terms a document holds, by stem, in its names or text.
+	let held = |document: &Document, alias: Option<&String>, found: &Document| -> Vec<usize> {
+		let mut known: Vec<String> = corpus::words(&format!(
+			"{} {} {} {}",
+			found.title,
+			document.names.join(" "),
+			alias.map(String::as_str).unwrap_or_default(),
+			document.text
+		))
+		.iter()
+		.map(|w| corpus::stem(w))
+		.collect();
+		known.sort();
+		known.dedup();
+		(0..terms.len()).filter(|i| known.binary_search(&stems[*i]).is_ok()).collect()
 	};
-	let title_words = corpus::words(&format!("{} {}", found.title, found.names.join(" ")));
-	if !terms.iter().any(|t| title_words.contains(t)) {
-		return Err(DistillError::NoAnswer(format!(
-			"no document of the corpus is about {terms:?} (closest: {})",
-			found.title
-		)));
-	}
-	let (document, alias) = match found.pointer.as_deref().and_then(|to| corpus.named(to)) {
-		Some(target) => (target, found.names.first().cloned()),
-		None => (*found, None),
+	let title_held = titled
+		.as_ref()
+		.map(|(document, alias, found)| held(document, alias.as_ref(), found))
+		.unwrap_or_default();
+	let passage = corpus
+		.passages(terms, PASSAGES)
+		.into_iter()
+		.filter(|hit| hit.document.pointer.is_none() && hit.matched * 2 > terms.len())
+		.max_by(|a, b| a.matched.cmp(&b.matched).then(a.score.total_cmp(&b.score)))
+		.filter(|hit| {
+			let passage_held = held(hit.document, None, hit.document);
+			let extra_value =
+				passage_held.iter().any(|i| !title_held.contains(i) && is_value(&terms[*i]));
+			titled.is_none()
+				|| (category.is_some() && passage_held.len() >= title_held.len())
+				|| (extra_value && passage_held.len() > title_held.len())
+		});
+	let (document, alias, found, answering) = match (passage, titled) {
+		(Some(hit), _) => (hit.document, None, hit.document, Some(hit.text.to_string())),
+		(None, Some((document, alias, found))) => (document, alias, found, None),
+		(None, None) => {
+			return Err(DistillError::NoAnswer(match hits.first() {
+				Some((closest, _)) => format!(
+					"no document of the corpus is about {terms:?} (closest: {})",
+					closest.title
+				),
+				None => format!("no document of the corpus mentions {terms:?}"),
+			}))
+		},
 	};
-	let names: Vec<String> = document.names.iter().cloned().chain(alias).collect();
-	let name_words = corpus::words(&format!("{} {}", found.title, names.join(" ")));
-	let known: Vec<String> = corpus::words(&format!("{} {}", names.join(" "), document.text));
-	let covered = terms.iter().filter(|t| known.contains(t) || name_words.contains(t)).count();
+	let covered = held(document, alias.as_ref(), found).len();
 	if covered * 2 < terms.len() || covered == 0 {
 		return Err(DistillError::NoAnswer(format!(
 			"the closest document ({}) covers too few of {terms:?}",
 			document.title
 		)));
 	}
+	let names: Vec<String> = document.names.iter().cloned().chain(alias).collect();
+	let name_stems: Vec<String> = corpus::words(&format!("{} {}", found.title, names.join(" ")))
+		.iter()
+		.map(|w| corpus::stem(w))
+		.collect();
 	// Terms the names do not already give are what the question asks about the subject.
-	let asked: Vec<&String> = terms.iter().filter(|t| !name_words.contains(t)).collect();
-	let sentences = corpus::record_fields(&document.text);
+	let asked: Vec<&String> = stems.iter().filter(|t| !name_stems.contains(t)).collect();
+	let sentences: Vec<String> = corpus::record_fields(&document.text)
+		.into_iter()
+		.filter(|s| s.len() <= MAX_SENTENCE)
+		.collect();
+	if sentences.is_empty() {
+		return Err(DistillError::NoAnswer(format!("{} holds no sentence", document.title)));
+	}
+	let definition = sentences.iter().position(|s| !corpus::is_field(s)).unwrap_or(0);
 	let kind = membria_primitives::answer_kind(question);
 	let score = |sentence: &str| {
-		let words = corpus::words(sentence);
+		let words: Vec<String> = corpus::words(sentence).iter().map(|w| corpus::stem(w)).collect();
 		2 * asked.iter().filter(|t| words.contains(t)).count()
 			+ corpus::answers_kind(sentence, kind)
 	};
+	let answering = answering.and_then(|text| sentences.iter().position(|s| *s == text));
 	let mut ranked: Vec<(usize, usize)> = sentences
 		.iter()
 		.enumerate()
-		.skip(1)
-		.map(|(i, s)| (i, score(s)))
+		.map(|(i, s)| (i, if Some(i) == answering { usize::MAX } else { score(s) }))
 		.filter(|(_, s)| *s > 0)
 		.collect();
-	ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-	let subject = corpus::naming(&names);
-	// Naming the subject by more than its headword is a fact of its own (the entry's header).
-	let naming_fact = subject.contains('(').then(|| subject.clone());
-	let room = FACTS - 1 - usize::from(naming_fact.is_some());
-	let mut chosen: Vec<usize> = vec![0];
-	chosen.extend(ranked.iter().take(room).map(|(i, _)| *i));
+	// Best first; among equals the definition, then the earlier.
+	ranked.sort_by(|a, b| {
+		b.1.cmp(&a.1)
+			.then((a.0 != definition).cmp(&(b.0 != definition)))
+			.then(a.0.cmp(&b.0))
+	});
+	let best = ranked.first().map(|(i, _)| *i).unwrap_or(definition);
+	// What no sentence of the document answers, a sentence of another may: one that holds every
+	// word of the question itself ("Sir Tim Berners-Lee invented the World-Wide Web while working
+	// at CERN", for "Who invented the World Wide Web?"), and the kind of answer asked for.
+	let best_asked = {
+		let words: Vec<String> =
+			corpus::words(&sentences[best]).iter().map(|w| corpus::stem(w)).collect();
+		asked.iter().filter(|t| words.contains(t)).count()
+	};
+	let elsewhere = (answering.is_none() && best_asked < asked.len())
+		.then(|| {
+			corpus.passages(terms, PASSAGES).into_iter().find(|hit| {
+				!std::ptr::eq(hit.document, document)
+					&& hit.matched_in_text == terms.len()
+					&& hit.text.len() <= MAX_SENTENCE
+					&& (kind.is_none() || corpus::answers_kind(hit.text, kind) > 0)
+			})
+		})
+		.flatten();
+	let subject = corpus::naming(&names, &corpus::words(question));
+	// Naming the subject by more than the question does is a fact of its own (the entry's
+	// header): "User Datagram Protocol (UDP)", or "Iron" for "Which element has the symbol Fe?".
+	let question_words = corpus::words(question);
+	let named_by_question = corpus::words(&subject)
+		.iter()
+		.all(|w| question_words.contains(w) || stems.contains(&corpus::stem(w)));
+	let naming_fact = (subject.contains('(') || !named_by_question).then(|| subject.clone());
+	let room = FACTS - usize::from(naming_fact.is_some()) - usize::from(elsewhere.is_some());
+	let mut chosen: Vec<usize> = Vec::new();
+	if elsewhere.is_none() {
+		chosen.push(best);
+	}
+	if !chosen.contains(&definition) {
+		chosen.push(definition);
+	}
+	chosen.extend(
+		ranked
+			.iter()
+			.map(|(i, _)| *i)
+			.filter(|i| !chosen.contains(i))
+			.collect::<Vec<_>>(),
+	);
+	chosen.truncate(room);
+	let opening: Vec<&str> = elsewhere
+		.iter()
+		.map(|hit| hit.text)
+		.chain(chosen.iter().map(|i| sentences[*i].as_str()))
+		.take(2)
+		.collect();
+	let answer_parts: Vec<String> = opening
+		.iter()
+		.map(|sentence| {
+			if sentence.ends_with(['.', '!', '?']) {
+				sentence.to_string()
+			} else {
+				format!("{sentence}.")
+			}
+		})
+		.collect();
+	let answer = format!("{subject}: {}", answer_parts.join(" "));
 	chosen.sort_unstable();
 	let facts: Vec<String> = naming_fact
 		.into_iter()
+		.chain(elsewhere.iter().map(|hit| hit.text.to_string()))
 		.chain(chosen.iter().map(|i| sentences[*i].clone()))
 		.collect();
-	let best = ranked.first().map(|(i, _)| *i).unwrap_or(0);
-	let answer = if best == 0 {
-		format!("{subject}: {}", sentences[0])
-	} else {
-		format!("{subject}: {} {}", sentences[best], sentences[0])
-	};
-	Ok((answer, facts, Source { uri: document.uri.clone(), sha256: document.sha256.clone() }))
+	let sources = std::iter::once(document)
+		.chain(elsewhere.map(|hit| hit.document))
+		.map(|doc| Source { uri: doc.uri.clone(), sha256: doc.sha256.clone() })
+		.collect();
+	Ok((answer, facts, sources))
 }

@@ -38,6 +38,12 @@ async fn post(address: SocketAddr, path: &str, body: String) -> (u16, Value) {
 	(status, response.json().await.expect("JSON"))
 }
 
+/// A verdict's findings, one per line.
+fn reasons(verdict: &Value) -> String {
+	let findings = verdict["reasons"].as_array().expect("reasons");
+	findings.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("\n")
+}
+
 fn corpus() -> Arc<Corpus> {
 	Arc::new(Corpus::load(Path::new(DICTD)).expect("dict-foldoc and dict-elements are installed"))
 }
@@ -131,6 +137,38 @@ async fn corpus_answers_name_the_subject_and_answer_what_is_asked() {
 			"Isolated from pitchblende",
 		),
 		("What is a linker?", "Linker: A program that combines", "A program that combines"),
+		// "What is" an element: its definition, not its record's first field.
+		(
+			"What is mercury?",
+			"Mercury: Heavy silvery liquid metallic element",
+			"Heavy silvery liquid metallic element",
+		),
+		// A record's field is a sentence of the answer.
+		("What is the atomic number of lead?", "Lead: Atomic number: 82.", "Atomic number: 82"),
+		// Markup that is all an entry's opening leaves no empty sentence ("(RAM) (Previously …).").
+		("What is RAM?", "Random-access memory (RAM): A data storage device", "A data storage"),
+		// An initial does not end a sentence.
+		(
+			"Who discovered uranium?",
+			"Uranium: Discovered by Martin H. Klaproth in 1789.",
+			"Discovered by Martin H. Klaproth in 1789.",
+		),
+		// The entry with two senses answers with the one the question asks of.
+		(
+			"Who created Python?",
+			"Python: A simple, high-level interpreted language invented by Guido van Rossum",
+			"A simple, high-level",
+		),
+		// The question's subject is no headword: the passage that holds the question answers,
+		// named by its document.
+		("Which element has atomic number 79?", "Gold: Atomic number: 79.", "Gold"),
+		("Which element has the symbol Fe?", "Iron: Symbol: Fe.", "Symbol: Fe"),
+		// What the subject's own entry does not say, another entry's sentence does.
+		(
+			"Who invented the World Wide Web?",
+			"World-Wide Web (WWW): Sir Tim Berners-Lee invented the World-Wide Web",
+			"Sir Tim Berners-Lee invented the World-Wide Web",
+		),
 	] {
 		let (status, body) =
 			post(address, "/distill", json!({ "question": question }).to_string()).await;
@@ -143,6 +181,79 @@ async fn corpus_answers_name_the_subject_and_answer_what_is_asked() {
 			post(address, "/verify", json!({ "question": question, "body": body }).to_string())
 				.await;
 		assert_eq!(verdict["verdict"], "approve", "{question}: {verdict}");
+	}
+}
+
+/// A body copied from the corpus with one fact changed — a year, a name, a "not" added or
+/// dropped — is refused, and the reason says which check failed; so is an answer that changes
+/// what its (intact) facts say.
+#[tokio::test]
+async fn verify_refuses_changed_numbers_names_and_negations() {
+	let corpus = corpus();
+	let (address, _stop) =
+		serve(Distiller::new(Teacher::Corpus(corpus.clone()), Some(corpus.clone()))).await;
+	let question = "Who discovered polonium?";
+	let (status, body) =
+		post(address, "/distill", json!({ "question": question }).to_string()).await;
+	assert_eq!(status, 200, "{body}");
+	let fact = "Discovered by Marie Curie in 1898 in a sample of pitchblende.";
+	assert!(body["facts"].as_array().unwrap().iter().any(|f| f == fact), "{body}");
+	let verify = |body: Value| async move {
+		post(address, "/verify", json!({ "question": question, "body": body }).to_string())
+			.await
+			.1
+	};
+	assert_eq!(verify(body.clone()).await["verdict"], "approve");
+	// Each tampering, in the facts and the answer alike (so the answer still rests on them).
+	for (from, to, finding) in [
+		("1898", "1899", "the number 1899 is not the source's"),
+		("Marie Curie", "Marie Rutherford", "the name \"rutherford\" is not the source's"),
+		("Discovered by", "Not discovered by", "it negates what the source affirms"),
+	] {
+		let mut tampered = body.clone();
+		tampered["answer"] = json!(body["answer"].as_str().unwrap().replace(from, to));
+		tampered["facts"] = json!(tampered["facts"]
+			.as_array()
+			.unwrap()
+			.iter()
+			.map(|f| f.as_str().unwrap().replace(from, to))
+			.collect::<Vec<_>>());
+		let verdict = verify(tampered).await;
+		assert_eq!(verdict["verdict"], "reject", "{from} → {to}: {verdict}");
+		assert_eq!(verdict["reason"], "incorrect");
+		let reasons = reasons(&verdict);
+		assert!(reasons.contains(finding), "{from} → {to}: {reasons}");
+		assert!(reasons.contains("the corpus says"), "{from} → {to}: {reasons}");
+	}
+	// The facts intact, the answer changed: it says more than they support.
+	let mut tampered = body.clone();
+	tampered["answer"] = json!(body["answer"].as_str().unwrap().replace("1898", "1899"));
+	let verdict = verify(tampered).await;
+	assert_eq!(verdict["verdict"], "reject", "{verdict}");
+	assert!(
+		reasons(&verdict).contains("the answer says more than its facts support (the number 1899"),
+		"{verdict}"
+	);
+	// Negations dropped: FOLDOC's UDP entry says "UDP neither guarantees delivery nor does it
+	// require a connection."
+	let question = "What is UDP?";
+	let (_, udp) = post(address, "/distill", json!({ "question": question }).to_string()).await;
+	let source = "UDP neither guarantees delivery nor does it require a connection.";
+	let entry = corpus.named("User Datagram Protocol").expect("FOLDOC's UDP entry");
+	assert!(entry.text.contains(source));
+	for (claim, verdict) in
+		[(source, "approve"), ("UDP guarantees delivery and does require a connection.", "reject")]
+	{
+		let mut body = udp.clone();
+		body["facts"] = json!([claim]);
+		body["answer"] = json!(format!("UDP: {claim}"));
+		let (_, reply) =
+			post(address, "/verify", json!({ "question": question, "body": body }).to_string())
+				.await;
+		assert_eq!(reply["verdict"], verdict, "{claim}: {reply}");
+		if verdict == "reject" {
+			assert!(reasons(&reply).contains("it affirms what the source negates"), "{reply}");
+		}
 	}
 }
 
