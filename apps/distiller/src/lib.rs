@@ -61,6 +61,10 @@ pub struct Distiller {
 const DOCUMENTS: usize = 5;
 /// The longest sentence an answer quotes (longer ones are tables and lists).
 const MAX_SENTENCE: usize = 400;
+/// Most passages shown to an LLM teacher.
+const PROMPT_PASSAGES: usize = 8;
+/// Most bytes of passages shown to an LLM teacher (small models have small contexts).
+const PROMPT_BYTES: usize = 1800;
 /// Passages consulted per question.
 const PASSAGES: usize = 20;
 /// Facts per body.
@@ -117,8 +121,13 @@ impl Distiller {
 				let (answer, facts, sources) = extract(corpus, question, &terms)?;
 				(answer, facts, sources, "corpus".to_string())
 			},
+			Teacher::OpenAi(teacher) if self.verifier.is_some() => {
+				let corpus = self.verifier.as_deref().expect("checked");
+				let (answer, facts, sources) = ground(corpus, teacher, question, &terms).await?;
+				(answer, facts, sources, format!("openai:{}+corpus", teacher.model()))
+			},
 			Teacher::OpenAi(teacher) => {
-				let answer = teacher.ask(question).await?;
+				let answer = teacher.ask(question, &[]).await?;
 				let facts = corpus::sentences(&answer).into_iter().take(FACTS).collect();
 				let source = Source {
 					uri: teacher.citation(),
@@ -234,6 +243,81 @@ impl Distiller {
 		}
 		VerifyResponse { verdict: VerdictWord::Approve, reason: None, reasons: findings }
 	}
+}
+
+/// The passages a teacher is shown for a question: the opening sentences of the document about
+/// its subject, then the passages that hold most of it, each read with its document's names;
+/// at most [`PROMPT_PASSAGES`] of them and [`PROMPT_BYTES`] in all.
+fn retrieve<'a>(corpus: &'a Corpus, terms: &[String]) -> Vec<(Evidence, &'a Document)> {
+	let mut chosen: Vec<(String, &Document)> = Vec::new();
+	if let Some((found, _)) = corpus.search(terms, 1).into_iter().next() {
+		let document = found.pointer.as_deref().and_then(|to| corpus.named(to)).unwrap_or(found);
+		for sentence in corpus::record_fields(&document.text).into_iter().take(3) {
+			chosen.push((sentence, document));
+		}
+	}
+	for hit in corpus.passages(terms, PASSAGES) {
+		if !chosen.iter().any(|(text, _)| text == hit.text) {
+			chosen.push((hit.text.to_string(), hit.document));
+		}
+	}
+	let mut bytes = 0;
+	chosen
+		.into_iter()
+		.filter(|(text, _)| text.len() <= MAX_SENTENCE)
+		.take_while(|(text, _)| {
+			bytes += text.len();
+			bytes <= PROMPT_BYTES
+		})
+		.take(PROMPT_PASSAGES)
+		.map(|(text, document)| {
+			let names = corpus::words(&format!("{} {}", document.title, document.names.join(" ")));
+			(Evidence::new(&text, &names), document)
+		})
+		.collect()
+}
+
+/// Retrieval-augmented distillation: the LLM answers from the corpus passages it is shown, and
+/// each sentence of its answer must be supported by one of them (numbers, names and negations
+/// as the passage has them). The supporting passages are the body's facts, verbatim, and their
+/// documents its sources; an answer with a sentence no passage supports is no answer.
+async fn ground(
+	corpus: &Corpus,
+	teacher: &OpenAiTeacher,
+	question: &str,
+	terms: &[String],
+) -> Result<(String, Vec<String>, Vec<Source>), DistillError> {
+	let passages = retrieve(corpus, terms);
+	if passages.is_empty() {
+		return Err(DistillError::NoAnswer(format!("no passage of the corpus mentions {terms:?}")));
+	}
+	let shown: Vec<String> = passages
+		.iter()
+		.map(|(evidence, document)| format!("({}) {}", document.title, evidence.sentence))
+		.collect();
+	let answer = teacher.ask(question, &shown).await?;
+	let evidence: Vec<Evidence> = passages.iter().map(|(evidence, _)| evidence.clone()).collect();
+	let mut facts: Vec<String> = Vec::new();
+	let mut sources: Vec<Source> = Vec::new();
+	for sentence in corpus::record_fields(&answer) {
+		let index = support::supported(&sentence, &evidence).map_err(|(mismatch, closest)| {
+			DistillError::NoAnswer(format!(
+				"{}'s answer is not supported by the corpus ({mismatch}): {sentence:?}{}",
+				teacher.model(),
+				closest
+					.map(|c| format!("; the closest passage says {:?}", c.sentence))
+					.unwrap_or_default()
+			))
+		})?;
+		let (passage, document) = &passages[index];
+		if !facts.contains(&passage.sentence) && facts.len() < FACTS {
+			facts.push(passage.sentence.clone());
+		}
+		if !sources.iter().any(|s| s.uri == document.uri) {
+			sources.push(Source { uri: document.uri.clone(), sha256: document.sha256.clone() });
+		}
+	}
+	Ok((answer, facts, sources))
 }
 
 /// What an answer claims, one by one: the subject it opens with ("World-Wide Web (WWW): …"),

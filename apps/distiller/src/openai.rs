@@ -11,6 +11,12 @@ const SYSTEM_PROMPT: &str =
 	"You are a careful teacher. Answer the question in one to three short, \
 factual sentences. If you do not know, answer exactly: I don't know.";
 
+/// With passages: the model answers from them, in their words.
+const GROUNDED_PROMPT: &str = "You are a careful reference librarian. Answer the question in one \
+to three short sentences using only the passages below. Start with the sentence that answers \
+the question. Copy names, numbers and years exactly as the passages give them. If the passages \
+do not answer the question, answer exactly: I don't know.";
+
 /// A chat-completions client.
 pub struct OpenAiTeacher {
 	client: reqwest::Client,
@@ -66,13 +72,21 @@ impl OpenAiTeacher {
 		format!("{}/chat/completions#model={}", self.base_url, self.model)
 	}
 
-	/// Asks the model; its answer, trimmed.
-	pub async fn ask(&self, question: &str) -> Result<String, DistillError> {
+	/// Asks the model, showing it `passages` (numbered) if there are any; its answer, with
+	/// whitespace runs collapsed.
+	pub async fn ask(&self, question: &str, passages: &[String]) -> Result<String, DistillError> {
+		let (system, user) = if passages.is_empty() {
+			(SYSTEM_PROMPT, question.to_string())
+		} else {
+			let numbered: Vec<String> =
+				passages.iter().enumerate().map(|(i, p)| format!("[{}] {p}", i + 1)).collect();
+			(GROUNDED_PROMPT, format!("Passages:\n{}\n\nQuestion: {question}", numbered.join("\n")))
+		};
 		let request = serde_json::json!({
 			"model": self.model,
 			"messages": [
-				{ "role": "system", "content": SYSTEM_PROMPT },
-				{ "role": "user", "content": question },
+				{ "role": "system", "content": system },
+				{ "role": "user", "content": user },
 			],
 			"max_tokens": self.max_tokens,
 			"temperature": 0.0,
@@ -101,11 +115,48 @@ impl OpenAiTeacher {
 			.into_iter()
 			.next()
 			.and_then(|choice| choice.message.content)
-			.map(|content| content.split_whitespace().collect::<Vec<_>>().join(" "))
+			.map(|content| {
+				without_citations(&content).split_whitespace().collect::<Vec<_>>().join(" ")
+			})
 			.unwrap_or_default();
 		if answer.is_empty() || answer.to_lowercase().starts_with("i don't know") {
 			return Err(DistillError::NoAnswer(format!("{} does not know", self.model)));
 		}
 		Ok(answer)
+	}
+}
+
+/// `text` without the passage numbers a model cites ("… is 6 [1].").
+fn without_citations(text: &str) -> String {
+	let mut out = String::with_capacity(text.len());
+	let mut rest = text;
+	while let Some(start) = rest.find('[') {
+		let inner = &rest[start + 1..];
+		match inner.find(']') {
+			Some(end)
+				if end > 0
+					&& inner[..end].chars().all(|c| c.is_ascii_digit() || c == ',' || c == ' ') =>
+			{
+				out.push_str(rest[..start].trim_end());
+				rest = &inner[end + 1..];
+			},
+			_ => {
+				out.push_str(&rest[..=start]);
+				rest = inner;
+			},
+		}
+	}
+	out.push_str(rest);
+	out
+}
+
+#[cfg(test)]
+mod tests {
+	#[test]
+	fn citations_go() {
+		assert_eq!(
+			super::without_citations("It is 6 [1]. It is [2, 3] gas [x]."),
+			"It is 6. It is gas [x]."
+		);
 	}
 }

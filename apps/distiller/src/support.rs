@@ -171,16 +171,16 @@ impl Evidence {
 	}
 }
 
-/// Whether some sentence of `evidence` supports `claim`; if none does, the closest sentence's
-/// mismatch (the one holding most of the claim's words) and that sentence.
+/// Which sentence of `evidence` supports `claim` (the first that does); if none does, the
+/// closest sentence's mismatch (the one holding most of the claim's words) and that sentence.
 pub fn supported<'a>(
 	claim: &str,
 	evidence: &'a [Evidence],
-) -> Result<(), (Mismatch, Option<&'a Evidence>)> {
+) -> Result<usize, (Mismatch, Option<&'a Evidence>)> {
 	let mut closest: Option<(f64, Mismatch, &Evidence)> = None;
-	for item in evidence {
+	for (index, item) in evidence.iter().enumerate() {
 		match item.supports(claim) {
-			Ok(()) => return Ok(()),
+			Ok(()) => return Ok(index),
 			Err(mismatch) => {
 				let coverage = item.coverage(claim);
 				// A sentence that holds the claim's words but changes a fact explains more than
@@ -267,7 +267,7 @@ mod tests {
 	#[test]
 	fn the_closest_sentence_explains_a_refusal() {
 		let sources = [evidence("Radium glows in the dark."), evidence("Discovered in 1898.")];
-		assert!(supported("Radium glows in the dark.", &sources).is_ok());
+		assert_eq!(supported("Radium glows in the dark.", &sources).ok(), Some(0));
 		let (mismatch, closest) = supported("Discovered in 1899.", &sources).unwrap_err();
 		assert_eq!(mismatch, Mismatch::Number("1899".into()));
 		assert_eq!(closest.unwrap().sentence, "Discovered in 1898.");

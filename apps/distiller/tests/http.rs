@@ -279,6 +279,79 @@ async fn bad_requests_are_refused_with_a_reason() {
 	assert_eq!(status, 400, "{reply}");
 }
 
+/// A scripted OpenAI-compatible server: answers every chat completion with `reply`, and keeps
+/// the last request's user message.
+async fn scripted_llm(
+	reply: Arc<std::sync::Mutex<String>>,
+	seen: Arc<std::sync::Mutex<String>>,
+) -> SocketAddr {
+	use axum::{routing::post, Json, Router};
+	let app = Router::new().route(
+		"/v1/chat/completions",
+		post(move |Json(request): Json<Value>| {
+			let reply = reply.lock().unwrap().clone();
+			*seen.lock().unwrap() =
+				request["messages"][1]["content"].as_str().unwrap_or_default().into();
+			async move {
+				Json(json!({
+					"id": "chatcmpl-1", "object": "chat.completion", "model": request["model"],
+					"choices": [{"index": 0, "finish_reason": "stop",
+						"message": {"role": "assistant", "content": reply}}],
+				}))
+			}
+		}),
+	);
+	let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+	let address = listener.local_addr().unwrap();
+	tokio::spawn(async move { axum::serve(listener, app).await });
+	address
+}
+
+/// With a trusted corpus the `openai` teacher answers from the passages it is shown: its
+/// sentences become a body only when a passage supports each (the passages are the facts, their
+/// documents the sources); a model that changes a number or a name, or adds what no passage
+/// says, gets no body.
+#[tokio::test]
+async fn openai_backend_answers_from_passages_and_its_mistakes_are_refused() {
+	let reply = Arc::new(std::sync::Mutex::new(String::new()));
+	let seen = Arc::new(std::sync::Mutex::new(String::new()));
+	let llm = scripted_llm(reply.clone(), seen.clone()).await;
+	let teacher =
+		OpenAiTeacher::new(&format!("http://{llm}/v1"), "scripted", None, Duration::from_secs(10))
+			.unwrap();
+	let corpus = corpus();
+	let (address, _stop) = serve(Distiller::new(Teacher::OpenAi(teacher), Some(corpus))).await;
+	let question = json!({"question": "What is the atomic number of carbon?"}).to_string();
+
+	*reply.lock().unwrap() = "The atomic number of carbon is 6 [1].".into();
+	let (status, body) = post(address, "/distill", question.clone()).await;
+	assert_eq!(status, 200, "{body}");
+	assert!(seen.lock().unwrap().contains("Atomic number: 6"), "passages shown: {seen:?}");
+	assert_eq!(body["answer"], "The atomic number of carbon is 6.");
+	assert_eq!(body["facts"], json!(["Atomic number: 6"]));
+	assert_eq!(body["sources"][0]["uri"], "dict://elements/carbon");
+	assert_eq!(body["distiller"]["model"], "openai:scripted+corpus");
+	let (_, verdict) = post(
+		address,
+		"/verify",
+		json!({"question": "What is the atomic number of carbon?", "body": body}).to_string(),
+	)
+	.await;
+	assert_eq!(verdict["verdict"], "approve", "{verdict}");
+
+	for (lie, finding) in [
+		("The atomic number of carbon is 7.", "the number 7 is not the source's"),
+		("Carbon was discovered by Isaac Newton in 1669.", "50% of its words at best"),
+		("The atomic number of carbon is not 6.", "it negates what the source affirms"),
+		("I don't know.", "does not know"),
+	] {
+		*reply.lock().unwrap() = lie.into();
+		let (status, error) = post(address, "/distill", question.clone()).await;
+		assert_eq!(status, 404, "{lie}: {error}");
+		assert!(error["error"].as_str().unwrap().contains(finding), "{lie}: {error}");
+	}
+}
+
 /// The llama-cpp-python install `scripts/setup.sh` makes outside the checkout.
 fn llm_prefix() -> PathBuf {
 	std::env::var_os("MEMBRIA_LLM")
@@ -376,6 +449,53 @@ async fn openai_backend_asks_a_real_openai_compatible_server() {
 	let expected =
 		if answer.contains("capital") && answer.contains("france") { "approve" } else { "reject" };
 	assert_eq!(verdict["verdict"], expected, "{verdict} for {answer:?}");
+
+	// With retrieval: the model is shown the corpus passages; what it writes becomes a body only
+	// when each sentence is supported by one (a 135M model often paraphrases too freely: then
+	// the distiller says so, 404, and the agent gives the gap up).
+	let teacher = OpenAiTeacher::new(
+		&format!("http://127.0.0.1:{port}/v1"),
+		"smollm2-135m-instruct",
+		None,
+		Duration::from_secs(120),
+	)
+	.unwrap();
+	let corpus = corpus();
+	let (address, _stop) =
+		serve(Distiller::new(Teacher::OpenAi(teacher), Some(corpus.clone()))).await;
+	let question = "What is the atomic number of carbon?";
+	let (status, body) =
+		post(address, "/distill", json!({ "question": question }).to_string()).await;
+	println!("SmolLM2-135M with passages: {status} {body}");
+	match status {
+		200 => {
+			let parsed = Body::parse(body.to_string().as_bytes()).expect("a schema-valid body");
+			assert_eq!(parsed.distiller.model, "openai:smollm2-135m-instruct+corpus");
+			// Every fact is a passage of a cited corpus document, verbatim.
+			for fact in &parsed.facts {
+				assert!(
+					parsed.sources.iter().any(|source| {
+						let title = source.uri.rsplit('/').next().unwrap().replace("%20", " ");
+						corpus.named(&title).is_some_and(|doc| doc.text.contains(fact.as_str()))
+					}),
+					"{fact:?} is in none of {:?}",
+					parsed.sources
+				);
+			}
+			let (_, verdict) =
+				post(address, "/verify", json!({ "question": question, "body": body }).to_string())
+					.await;
+			assert_eq!(verdict["verdict"], "approve", "{verdict}");
+		},
+		404 => {
+			let error = body["error"].as_str().unwrap();
+			assert!(
+				error.contains("is not supported by the corpus") || error.contains("does not know"),
+				"{error}"
+			);
+		},
+		other => panic!("{other}: {body}"),
+	}
 	drop(server);
 }
 
