@@ -254,6 +254,7 @@ fn an_entry_whose_bytes_do_not_match_its_hash_is_rejected() {
 		cid,
 		content_hash: sp_core::H256(sp_io::hashing::blake2_256(&claimed)),
 		size: stored.len() as u32,
+		links: Default::default(),
 		gap: None,
 	});
 	node.submit(Charlie, call).expect("submitted");

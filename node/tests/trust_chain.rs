@@ -109,6 +109,7 @@ fn a_device_proves_what_it_loads_and_refuses_tampering() {
 		cid: cid.clone(),
 		content_hash: sp_core::H256(sp_io::hashing::blake2_256(&body)),
 		size: body.len() as u32,
+		links: Default::default(),
 		gap: None,
 	});
 	node.submit(Bob, submit).expect("submitted");
@@ -271,6 +272,7 @@ fn submit_call(question: &str, body: &[u8]) -> RuntimeCall {
 		cid: unixfs::file_cid(body, CidVersion::V1),
 		content_hash: sp_core::H256(sp_io::hashing::blake2_256(body)),
 		size: body.len() as u32,
+		links: Default::default(),
 		gap: None,
 	})
 }

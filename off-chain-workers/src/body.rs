@@ -25,8 +25,8 @@ pub const MAX_FACT_BYTES: usize = 2 * 1024;
 /// Most sources per body (at least one is required), and the longest URI.
 pub const MAX_SOURCES: usize = 16;
 pub const MAX_URI_BYTES: usize = 1024;
-/// Most links per body.
-pub const MAX_LINKS: usize = 16;
+/// Most links per body (the chain's `MaxEntryLinks`).
+pub const MAX_LINKS: usize = 8;
 
 /// A distilled answer with its sources.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,6 +107,30 @@ impl core::fmt::Display for BodyError {
 }
 
 const RELATIONS: [&str; 4] = ["supports", "contradicts", "refines", "related"];
+
+impl BodyLink {
+	/// The link's relation as the chain writes it.
+	pub fn relation(&self) -> Option<membria_primitives::Relation> {
+		use membria_primitives::Relation;
+		match self.rel.as_str() {
+			"supports" => Some(Relation::Supports),
+			"contradicts" => Some(Relation::Contradicts),
+			"refines" => Some(Relation::Refines),
+			"related" => Some(Relation::Related),
+			_ => None,
+		}
+	}
+}
+
+impl Body {
+	/// The body's links as the chain records them, `(to, relation)` in order (`None` if one
+	/// names no relation: not a valid body).
+	pub fn chain_links(
+		&self,
+	) -> Option<Vec<(membria_primitives::EntryId, membria_primitives::Relation)>> {
+		self.links.iter().map(|link| Some((link.entry, link.relation()?))).collect()
+	}
+}
 
 fn bounded(field: &'static str, text: &str, max: usize) -> Result<(), BodyError> {
 	if text.trim().is_empty() {

@@ -5,7 +5,10 @@
 //! - `POST /distill` with [`DistillRequest`] → `200` and the body document itself (its bytes
 //!   are the ones to store and hash), `404` when the teacher has no answer, `4xx` with
 //!   [`ErrorResponse`] for a bad request;
-//! - `POST /verify` with `{"question": …, "body": <body document>}` → [`VerifyResponse`].
+//! - `POST /verify` with `{"question": …, "body": <body document>, "linked": [{"entry": N,
+//!   "body": <body document>}…]}` → [`VerifyResponse`]. `linked` holds the body of every entry
+//!   the body links to (read from the chain's CID and hash-checked by the caller), so the
+//!   distiller can check each link's relation; it may be omitted when the body has no links.
 //!
 //! Kubo RPC: `POST /api/v0/add` (multipart, CIDv1 raw leaves, pinned) and `POST /api/v0/cat`.
 
@@ -44,6 +47,9 @@ pub enum RejectWord {
 	Irrelevant,
 	/// It answers, but what it says is not supported by the verifier's teacher.
 	Incorrect,
+	/// A link it proposes does not hold (the relation is not what the two bodies say), or the
+	/// linked entry's body was not supplied.
+	BadLink,
 }
 
 /// `POST /verify` response.
@@ -68,6 +74,9 @@ impl VerifyResponse {
 			(VerdictWord::Reject, Some(RejectWord::Irrelevant)) => {
 				Verdict::Reject(RejectReason::Irrelevant)
 			},
+			(VerdictWord::Reject, Some(RejectWord::BadLink)) => {
+				Verdict::Reject(RejectReason::BadLink)
+			},
 			(VerdictWord::Reject, _) => Verdict::Reject(RejectReason::Incorrect),
 		}
 	}
@@ -78,14 +87,28 @@ pub fn parse_verify_response(bytes: &[u8]) -> Option<VerifyResponse> {
 	serde_json::from_slice(bytes).ok()
 }
 
-/// The `/verify` request for a body whose exact bytes are `body` (already checked to be JSON).
-pub fn verify_request(question: &str, body: &[u8]) -> Vec<u8> {
+/// The `/verify` request for a body whose exact bytes are `body`, and the bodies of the entries
+/// it links to (`(entry, exact bytes)`), all already checked to be JSON.
+pub fn verify_request(question: &str, body: &[u8], linked: &[(u64, Vec<u8>)]) -> Vec<u8> {
 	let question = serde_json::to_string(question).unwrap_or_default();
-	let mut out = Vec::with_capacity(body.len() + question.len() + 24);
+	let linked_bytes: usize = linked.iter().map(|(_, body)| body.len() + 32).sum();
+	let mut out = Vec::with_capacity(body.len() + question.len() + linked_bytes + 40);
 	out.extend_from_slice(b"{\"question\":");
 	out.extend_from_slice(question.as_bytes());
 	out.extend_from_slice(b",\"body\":");
 	out.extend_from_slice(body);
+	if !linked.is_empty() {
+		out.extend_from_slice(b",\"linked\":[");
+		for (i, (entry, body)) in linked.iter().enumerate() {
+			if i > 0 {
+				out.push(b',');
+			}
+			out.extend_from_slice(format!("{{\"entry\":{entry},\"body\":").as_bytes());
+			out.extend_from_slice(body);
+			out.push(b'}');
+		}
+		out.push(b']');
+	}
 	out.push(b'}');
 	out
 }
@@ -156,9 +179,23 @@ mod tests {
 	use super::*;
 
 	#[test]
+	fn verify_requests_carry_the_linked_bodies() {
+		let body = br#"{"v":1,"links":[{"rel":"related","entry":7}]}"#;
+		let linked = br#"{"v":1,"answer":"seven"}"#.to_vec();
+		let request = verify_request("q?", body, &[(7, linked.clone())]);
+		let value: serde_json::Value = serde_json::from_slice(&request).unwrap();
+		assert_eq!(value["linked"][0]["entry"], 7);
+		assert_eq!(value["linked"][0]["body"]["answer"], "seven");
+		assert!(request.windows(linked.len()).any(|w| w == &linked[..]), "the exact bytes");
+		let plain: serde_json::Value =
+			serde_json::from_slice(&verify_request("q?", body, &[])).unwrap();
+		assert!(plain.get("linked").is_none());
+	}
+
+	#[test]
 	fn verify_requests_embed_the_exact_body() {
 		let body = br#"{"v":1,"answer":"a \"quoted\" word"}"#;
-		let request = verify_request("what is \"x\"?", body);
+		let request = verify_request("what is \"x\"?", body, &[]);
 		let value: serde_json::Value = serde_json::from_slice(&request).unwrap();
 		assert_eq!(value["question"], "what is \"x\"?");
 		let expected: serde_json::Value = serde_json::from_slice(body).unwrap();

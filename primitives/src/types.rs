@@ -68,6 +68,8 @@ pub enum RejectReason {
 	Irrelevant,
 	/// The answer is wrong, or its sources do not support it.
 	Incorrect,
+	/// A link it proposes does not hold, or does not match the links submitted with it.
+	BadLink,
 }
 
 /// A validator's vote on an entry.

@@ -36,6 +36,7 @@ fn the_invariants_hold_after_bonding_voting_and_deciding_and_catch_a_broken_tota
 			cid,
 			sp_core::H256::repeat_byte(9),
 			100,
+			Default::default(),
 			None,
 		));
 		for validator in [Sr25519Keyring::Alice, Sr25519Keyring::Bob, Sr25519Keyring::Charlie] {

@@ -11,6 +11,7 @@ import { u8aToHex, hexToU8a, stringToU8a } from '@polkadot/util';
 import { startDevNode, signAndFinalize } from './lib/node.js';
 
 let node;
+let carbonEntry;
 let alice;
 let dave;
 before(async () => {
@@ -44,7 +45,7 @@ test('an entry submitted and attested by //Alice is Validated and becomes the an
   const contentHash = blake2AsHex(body, 256);
 
   const submitted = await signAndFinalize(
-    api.tx.kcg.submitEntry(key, cid, contentHash, body.length, null), alice);
+    api.tx.kcg.submitEntry(key, cid, contentHash, body.length, [], null), alice);
   const [submittedEvent] = eventsOf(submitted.events, 'kcg').filter((e) => e.method === 'EntrySubmitted');
   assert.ok(submittedEvent, 'no Kcg.EntrySubmitted event');
   const entryId = submittedEvent.data.entry.toNumber();
@@ -75,6 +76,40 @@ test('an entry submitted and attested by //Alice is Validated and becomes the an
   assert.equal((await api.query.kcg.answer(key)).unwrap().toNumber(), entryId);
   const viaApi = (await api.call.kcgApi.answer(key)).unwrap();
   assert.equal(viaApi[0].toNumber(), entryId);
+  carbonEntry = entryId;
+});
+
+test('an entry links to a validated one; the link is decided with it and becomes an edge', async () => {
+  const { api } = node;
+  assert.ok(carbonEntry !== undefined, 'the first test validated an entry');
+  const submit = async (question, links) => {
+    const key = (await api.call.kcgApi.questionKey(question)).unwrap();
+    const body = stringToU8a(JSON.stringify({ v: 1, question, links }));
+    return signAndFinalize(
+      api.tx.kcg.submitEntry(key, rawCid(body), blake2AsHex(body, 256), body.length,
+        links.map(({ entry, rel }) => [entry, rel]), null),
+      alice);
+  };
+  const refines = await submit('What is carbon?', [{ entry: carbonEntry, rel: 'Refines' }]);
+  const entryId = eventsOf(refines.events, 'kcg').find((e) => e.method === 'EntrySubmitted').data.entry.toNumber();
+  const pending = (await api.query.kcg.entries(entryId)).unwrap();
+  assert.deepEqual(pending.links.map(([to, rel]) => [to.toNumber(), rel.toString()]), [[carbonEntry, 'Refines']]);
+  const linkDeposit = api.consts.kcg.linkDeposit.toBigInt();
+  assert.equal(pending.deposit.toBigInt(), api.consts.kcg.entryDeposit.toBigInt() + linkDeposit);
+  assert.ok((await api.query.kcg.links(entryId, carbonEntry)).isNone, 'no edge while pending');
+
+  // A link to an entry that is not validated is refused by name.
+  const refused = await submit('What is graphite?', [{ entry: entryId, rel: 'Related' }])
+    .then(() => null, (error) => error);
+  assert.ok(refused && /LinkTargetNotValidated/.test(String(refused.message ?? refused)), `${refused}`);
+
+  const attested = await signAndFinalize(api.tx.validators.attest(entryId, 'Approve'), alice);
+  const linked = eventsOf(attested.events, 'kcg').find((e) => e.method === 'Linked');
+  assert.ok(linked, 'no Kcg.Linked event');
+  assert.deepEqual([linked.data.from.toNumber(), linked.data.to.toNumber(), linked.data.relation.toString()],
+    [entryId, carbonEntry, 'Refines']);
+  assert.equal((await api.query.kcg.links(entryId, carbonEntry)).unwrap().toString(), 'Refines');
+  assert.equal((await api.query.kcg.linkCount(entryId)).toNumber(), 1);
 });
 
 test('//Dave bonds, sets session keys, validates, and joins the set at a session change', async () => {

@@ -444,10 +444,16 @@ pub fn verify_body(entry: &VerifiedEntry, bytes: &[u8]) -> Result<Body, VerifyEr
 		cid: entry.entry.cid.to_vec(),
 		size: entry.entry.size,
 	};
-	check_body(bytes, &facts).map_err(|failure| match failure {
+	let body = check_body(bytes, &facts).map_err(|failure| match failure {
 		CheckFailure::NotTheContent => VerifyError::NotTheContent { entry: entry.id },
 		CheckFailure::Reject(reason) => VerifyError::BadBody { entry: entry.id, reason },
-	})
+	})?;
+	// The links the body proposes are the ones the chain recorded with it (and validators
+	// checked): a device shows no link the chain does not carry.
+	if body.chain_links().as_deref() != Some(&entry.entry.links[..]) {
+		return Err(VerifyError::BadBody { entry: entry.id, reason: RejectReason::BadLink });
+	}
+	Ok(body)
 }
 
 /// blake2-256 of a header, its hash on chain.
@@ -458,6 +464,79 @@ pub fn header_hash(header: &Header) -> H256 {
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	/// A body is accepted only with the links its entry was recorded with: a device shows no
+	/// link the chain does not carry, nor hides one it does.
+	#[test]
+	fn a_body_must_list_its_entrys_links() {
+		use membria_primitives::Relation;
+		let body = |links: &[(u64, &str)]| {
+			Body {
+				v: 1,
+				question: "What is Linux?".into(),
+				answer: "Linux: a kernel.".into(),
+				facts: Vec::new(),
+				sources: vec![membria_offchain::Source {
+					uri: "dict://foldoc/linux".into(),
+					sha256: "0".repeat(64),
+				}],
+				links: links
+					.iter()
+					.map(|(entry, rel)| membria_offchain::body::BodyLink {
+						rel: (*rel).into(),
+						entry: *entry,
+					})
+					.collect(),
+				distiller: membria_offchain::DistillerInfo {
+					name: "test".into(),
+					model: "corpus".into(),
+				},
+				created: 0,
+			}
+			.to_bytes()
+		};
+		let verified = |bytes: &[u8], links: Vec<(u64, Relation)>| VerifiedEntry {
+			id: 5,
+			entry: ChainEntry {
+				question_key: membria_primitives::question_key("What is Linux?"),
+				content_hash: H256(sp_crypto_hashing::blake2_256(bytes)),
+				cid: membria_primitives::unixfs::file_cid(
+					bytes,
+					membria_primitives::CidVersion::V1,
+				)
+				.try_into()
+				.unwrap(),
+				size: bytes.len() as u32,
+				author: sp_runtime::AccountId32::new([1; 32]),
+				gap: None,
+				links: links.try_into().unwrap(),
+				status: EntryStatus::Validated { at: 3 },
+				submitted_at: 1,
+				session: 0,
+				deposit: 0,
+			},
+			approving_stake: None,
+			proven_at: FinalizedHeader { hash: H256::zero(), number: 4, state_root: H256::zero() },
+		};
+		let linked = body(&[(3, "related")]);
+		assert!(verify_body(&verified(&linked, vec![(3, Relation::Related)]), &linked).is_ok());
+		for (bytes, links) in [
+			(linked.clone(), vec![]),
+			(linked.clone(), vec![(3, Relation::Refines)]),
+			(linked.clone(), vec![(4, Relation::Related)]),
+			(body(&[]), vec![(3, Relation::Related)]),
+		] {
+			let entry = verified(&bytes, links);
+			assert!(
+				matches!(
+					verify_body(&entry, &bytes),
+					Err(VerifyError::BadBody { reason: RejectReason::BadLink, .. })
+				),
+				"{:?}",
+				entry.entry.links
+			);
+		}
+	}
 
 	#[test]
 	fn authority_sets_must_be_non_empty_with_weights() {

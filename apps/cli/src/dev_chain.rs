@@ -33,14 +33,17 @@ pub fn synthetic_body(question: &str, answer: &str, created: u64) -> Vec<u8> {
 	.to_bytes()
 }
 
-/// The SCALE of `Kcg.submit_entry` for `body` answering `question` (CIDv1, no gap).
+/// The SCALE of `Kcg.submit_entry` for `body` answering `question` (CIDv1, no gap), with the
+/// links the body proposes (none if it is no valid body: the chain does not read bodies).
 pub fn submit_entry_call(body: &[u8], question: &str) -> Vec<u8> {
 	let cid = unixfs::file_cid(body, CidVersion::V1);
+	let links = Body::parse(body).ok().and_then(|body| body.chain_links()).unwrap_or_default();
 	let mut call = vec![KCG, 0];
 	question_key(question).encode_to(&mut call);
 	cid.encode_to(&mut call);
 	H256(sp_crypto_hashing::blake2_256(body)).encode_to(&mut call);
 	(body.len() as u32).encode_to(&mut call);
+	links.encode_to(&mut call);
 	None::<u64>.encode_to(&mut call);
 	call
 }

@@ -15,17 +15,14 @@ use std::{
 	time::{Duration, Instant},
 };
 
-use codec::{Decode, Encode};
+use codec::Decode;
 use membria_cli::stack::{node_binary, Member, MemberPorts, NetOptions, NetStack};
 use membria_client::{
 	demand::{signed_extrinsic, ChainFacts},
 	rpc::NodeRpc,
 };
-use membria_primitives::{question_key, unixfs, CidVersion};
 use membria_verifier::{ChainEntry, EntryStatus};
 use sp_core::{crypto::Ss58Codec, sr25519, Pair, H256};
-
-const KCG: u8 = 20;
 
 fn storage_key(pallet: &str, item: &str) -> Vec<u8> {
 	let mut key = sp_crypto_hashing::twox_128(pallet.as_bytes()).to_vec();
@@ -131,12 +128,8 @@ fn submit_entry(chain: &Chain, alice: &MemberPorts, question: &str) -> u64 {
 	let ipfs = membria_ipfs::Client::new(&alice.ipfs_url(), Default::default()).unwrap();
 	chain.runtime.block_on(ipfs.add(&body)).expect("added to Alice's IPFS");
 	let id: u64 = chain.value(&storage_key("Kcg", "NextEntryId")).unwrap_or_default();
-	let mut call = vec![KCG, 0];
-	question_key(question).encode_to(&mut call);
-	unixfs::file_cid(&body, CidVersion::V1).encode_to(&mut call);
-	H256(sp_crypto_hashing::blake2_256(&body)).encode_to(&mut call);
-	(body.len() as u32).encode_to(&mut call);
-	None::<u64>.encode_to(&mut call);
+	// With the links the body proposes, as an agent submits it.
+	let call = membria_cli::dev_chain::submit_entry_call(&body, question);
 	let bob = sr25519::Pair::from_string("//Bob", None).unwrap();
 	chain.submit(&bob, &call);
 	wait_until(&format!("entry {id} on chain"), Duration::from_secs(60), || {

@@ -88,6 +88,7 @@ fn answered_gap<T: Config>() -> (GapId, EntryId, EntrySummary<T::AccountId>) {
 		cid,
 		sp_core::H256::repeat_byte(1),
 		1_000,
+		Default::default(),
 	)
 	.expect("setup answers");
 	let record = Gaps::<T>::get(gap).expect("the gap is open");
@@ -183,7 +184,14 @@ mod benchmarks {
 	fn submit_answer() {
 		let (gap, who, cid) = claimed_gap::<T>();
 		#[extrinsic_call]
-		_(RawOrigin::Signed(who), gap, cid, sp_core::H256::repeat_byte(1), 1_000);
+		_(
+			RawOrigin::Signed(who),
+			gap,
+			cid,
+			sp_core::H256::repeat_byte(1),
+			1_000,
+			Default::default(),
+		);
 		assert!(Gaps::<T>::get(gap).and_then(|g| g.claim).and_then(|c| c.entry).is_some());
 	}
 

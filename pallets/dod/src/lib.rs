@@ -94,7 +94,7 @@ pub mod pallet {
 		},
 	};
 	use frame_system::{offchain::CreateSignedTransaction, pallet_prelude::*};
-	use membria_kcg_primitives::KnowledgeBase;
+	use membria_kcg_primitives::{EntryLinks, KnowledgeBase};
 
 	/// Why funds are held.
 	#[pallet::composite_enum]
@@ -392,19 +392,31 @@ pub mod pallet {
 		}
 
 		/// Submits the claimant's entry for a gap (a KCG entry for the gap's question, with the
-		/// KCG's checks and deposit).
+		/// KCG's checks and deposit), with the typed links its body proposes to validated entries.
 		#[pallet::call_index(4)]
-		#[pallet::weight(T::WeightInfo::submit_answer())]
+		#[pallet::weight(
+			T::WeightInfo::submit_answer()
+				.saturating_add(T::Knowledge::links_weight(links.len() as u32))
+		)]
 		pub fn submit_answer(
 			origin: OriginFor<T>,
 			gap: GapId,
 			cid: alloc::vec::Vec<u8>,
 			content_hash: sp_core::H256,
 			size: u32,
+			links: EntryLinks,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let record = Gaps::<T>::get(gap).ok_or(Error::<T>::UnknownGap)?;
-			T::Knowledge::submit(who, record.question_key, cid, content_hash, size, Some(gap))?;
+			T::Knowledge::submit(
+				who,
+				record.question_key,
+				cid,
+				content_hash,
+				size,
+				links,
+				Some(gap),
+			)?;
 			Ok(())
 		}
 

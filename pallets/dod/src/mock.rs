@@ -97,7 +97,6 @@ impl pallet_kcg::Config for Test {
 	type MaxBodySize = ConstU32<{ 1 << 20 }>;
 	type MaxEntriesPerBlock = ConstU32<8>;
 	type DeadlineSpill = ConstU32<2>;
-	type MaxLinksPerEntry = ConstU32<3>;
 	type MaxPageSize = ConstU32<100>;
 	type WeightInfo = ();
 }

@@ -30,6 +30,7 @@ use membria_primitives::{question_key, unixfs, CidVersion};
 use sp_runtime::offchain::{storage::StorageValueRef, Duration};
 
 use crate::{AbandonReason, Agents, Call, Config, GapId, GapOf, Gaps};
+use membria_kcg_primitives::{EntryId, EntryLinks, KnowledgeBase};
 
 const LOG_TARGET: &str = "runtime::dod::agent";
 /// Gaps looked at per block.
@@ -216,6 +217,22 @@ fn work_on_gap<T: Config>(
 			},
 		},
 	};
+	// The links the body proposes, as the chain records them; each must name an entry that is
+	// validated now (the chain refuses the submission otherwise): a body whose link went stale
+	// is distilled afresh.
+	let links = match proposed_links::<T>(&body) {
+		Ok(links) => links,
+		Err(stale) => {
+			let wait = work.failed(block);
+			work.body = None;
+			log::warn!(
+				target: LOG_TARGET,
+				"gap {id}: the body links to entry {stale}, which is not validated; distilling again in {wait} blocks"
+			);
+			store.set(&work);
+			return;
+		},
+	};
 	let cid = match add_to_ipfs(&body) {
 		Ok(cid) => cid,
 		Err(failure) => {
@@ -237,6 +254,7 @@ fn work_on_gap<T: Config>(
 		cid,
 		content_hash: sp_core::H256(sp_io::hashing::blake2_256(&body)),
 		size: body.len() as u32,
+		links,
 	};
 	let sent =
 		Signer::<T, T::AgentAuthorityId>::any_account().send_single_signed_transaction(agent, call);
@@ -327,6 +345,17 @@ fn distill(question: &str) -> Result<Vec<u8>, DistillFailure> {
 		Ok(parsed) if question_key(&parsed.question) == question_key(question) => Ok(body),
 		_ => Err(DistillFailure::NotABody),
 	}
+}
+
+/// The links of `body` (a body the distiller gave: it parses) as `submit_answer` takes them, or
+/// the first target that is not validated.
+fn proposed_links<T: Config>(body: &[u8]) -> Result<EntryLinks, EntryId> {
+	let links = Body::parse(body).ok().and_then(|body| body.chain_links()).unwrap_or_default();
+	if let Some((stale, _)) = links.iter().find(|(to, _)| !T::Knowledge::is_validated(*to)) {
+		return Err(*stale);
+	}
+	// A parsed body holds at most `MAX_LINKS` (= `MaxEntryLinks`) links.
+	Ok(EntryLinks::truncate_from(links))
 }
 
 /// Adds the body to the first IPFS endpoint (`--ipfs-api`, up to [`ADD_TRIES`] of them) that

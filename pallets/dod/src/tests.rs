@@ -30,7 +30,14 @@ fn open_gap() -> GapId {
 }
 
 fn submit(who: AccountId, gap: GapId) -> DispatchResult {
-	Dod::submit_answer(RuntimeOrigin::signed(who), gap, cid(1), H256::repeat_byte(1), 100)
+	Dod::submit_answer(
+		RuntimeOrigin::signed(who),
+		gap,
+		cid(1),
+		H256::repeat_byte(1),
+		100,
+		Default::default(),
+	)
 }
 
 #[test]
@@ -203,6 +210,7 @@ fn a_retracted_or_expired_claimant_entry_costs_the_agent() {
 			cid(2),
 			H256::repeat_byte(2),
 			100,
+			Default::default(),
 		));
 		run_to_block(21);
 		assert_eq!(
@@ -231,6 +239,7 @@ fn a_bounty_is_earned_under_the_claim_only() {
 			cid(3),
 			H256::repeat_byte(3),
 			100,
+			Default::default(),
 			None
 		));
 		assert_ok!(<Kcg as EntryVoting>::decide(0, Decision::Validated));
@@ -271,6 +280,7 @@ fn only_the_claimant_submits_once() {
 				cid(2),
 				H256::zero(),
 				5,
+				Default::default(),
 				Some(gap)
 			),
 			pallet_kcg::Error::<Test>::GapQuestionMismatch

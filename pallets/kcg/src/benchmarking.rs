@@ -5,7 +5,7 @@ use frame_benchmarking::v2::*;
 use frame_support::traits::{fungible::Mutate, Get, Hooks};
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
 use membria_primitives::Relation;
-use sp_runtime::traits::{BlakeTwo256, Bounded, Hash, One};
+use sp_runtime::traits::{BlakeTwo256, Bounded, Hash, One, Zero};
 
 fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
 	let who: T::AccountId = account(name, index, 0);
@@ -21,15 +21,36 @@ fn cid(seed: u32) -> alloc::vec::Vec<u8> {
 }
 
 fn submit<T: Config>(author: &T::AccountId, seed: u32) -> EntryId {
+	submit_linked::<T>(author, seed, EntryLinks::default())
+}
+
+fn submit_linked<T: Config>(author: &T::AccountId, seed: u32, links: EntryLinks) -> EntryId {
 	Pallet::<T>::do_submit_entry(
 		author.clone(),
 		BlakeTwo256::hash(&seed.to_be_bytes()).0,
 		cid(seed).try_into().expect("a sha2-256 CID fits"),
 		sp_core::H256::repeat_byte(1),
 		1_000,
+		links,
 		None,
 	)
 	.expect("benchmark setup submits")
+}
+
+/// `count` validated entries to link to, `(to, Related)` each.
+fn validated_targets<T: Config>(author: &T::AccountId, count: u32) -> EntryLinks {
+	let links: alloc::vec::Vec<(EntryId, Relation)> = (0..count)
+		.map(|i| {
+			let id = submit::<T>(author, 1_000_000 + i);
+			Entries::<T>::mutate(id, |entry| {
+				if let Some(entry) = entry {
+					entry.status = EntryStatus::Validated { at: Zero::zero() };
+				}
+			});
+			(id, Relation::Related)
+		})
+		.collect();
+	links.try_into().expect("at most MaxEntryLinks")
 }
 
 #[benchmarks]
@@ -37,14 +58,20 @@ mod benchmarks {
 	use super::*;
 
 	#[benchmark]
-	fn submit_entry() {
+	fn submit_entry(l: Linear<0, { MaxEntryLinks::get() }>) {
 		let author = funded::<T>("author", 0);
+		let links = validated_targets::<T>(&author, l);
 		// The deadline block and every block it may spill into are full but for one place in
-		// the last: the worst case of the search and of the bounded list.
+		// the last: the worst case of the search and of the bounded list. (The link targets'
+		// own deadlines are elsewhere: they were submitted first.)
 		let capacity = T::MaxEntriesPerBlock::get() * (T::DeadlineSpill::get() + 1);
+		frame_system::Pallet::<T>::set_block_number(
+			frame_system::Pallet::<T>::block_number() + 100u32.into(),
+		);
 		for seed in 1..capacity {
 			submit::<T>(&author, seed);
 		}
+		let before = NextEntryId::<T>::get();
 		#[extrinsic_call]
 		_(
 			RawOrigin::Signed(author.clone()),
@@ -52,31 +79,23 @@ mod benchmarks {
 			cid(0),
 			sp_core::H256::repeat_byte(2),
 			T::MaxBodySize::get(),
+			links,
 			None,
 		);
-		assert_eq!(NextEntryId::<T>::get(), EntryId::from(capacity));
+		assert_eq!(NextEntryId::<T>::get(), before + 1);
+		assert_eq!(Entries::<T>::get(before).map(|e| e.links.len() as u32), Some(l));
 	}
 
 	#[benchmark]
-	fn link() {
+	fn write_edges(l: Linear<0, { MaxEntryLinks::get() }>) {
 		let author = funded::<T>("author", 0);
-		let from = submit::<T>(&author, 1);
-		let to = submit::<T>(&author, 2);
-		#[extrinsic_call]
-		_(RawOrigin::Signed(author), from, to, Relation::Supports);
-		assert_eq!(Links::<T>::get(from, to), Some(Relation::Supports));
-	}
-
-	#[benchmark]
-	fn unlink() {
-		let author = funded::<T>("author", 0);
-		let from = submit::<T>(&author, 1);
-		let to = submit::<T>(&author, 2);
-		Pallet::<T>::link(RawOrigin::Signed(author.clone()).into(), from, to, Relation::Related)
-			.expect("setup links");
-		#[extrinsic_call]
-		_(RawOrigin::Signed(author), from, to);
-		assert_eq!(Links::<T>::get(from, to), None);
+		let links = validated_targets::<T>(&author, l);
+		let entry = submit_linked::<T>(&author, 1, links.clone());
+		#[block]
+		{
+			Pallet::<T>::write_edges(entry, &links);
+		}
+		assert_eq!(LinkCount::<T>::get(entry), l);
 	}
 
 	#[benchmark]

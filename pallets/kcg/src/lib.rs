@@ -15,9 +15,12 @@
 //!   validators' reward pot: what deciding it earns them) and makes the entry the [`Answer`] to its
 //!   question (the previous answer becomes `Superseded`); `Rejected` slashes the deposit to
 //!   [`Config::Slashed`].
-//! - [`Pallet::link`] / [`Pallet::unlink`]: the author of an entry asserts typed relations from it
-//!   to other entries (supports, contradicts, refines, related), each holding
-//!   [`Config::LinkDeposit`].
+//! - Links: an entry is submitted with its typed links (supports, contradicts, refines, related)
+//!   to entries validated at that moment, the same links its body lists, each adding
+//!   [`Config::LinkDeposit`] to the deposit. Validators check them with the body (a link that
+//!   does not hold rejects the entry); when the entry is validated they become the graph's
+//!   edges in [`Links`] (a `Linked` event each), so a validated entry's links are as trustworthy
+//!   as its body, and devices read them from the entry's record with a storage proof.
 //! - [`Pallet::retract`]: the author withdraws a pending entry; the deposit comes back minus
 //!   [`Config::RetractFee`].
 //!
@@ -133,7 +136,7 @@ pub mod pallet {
 	use sp_runtime::{traits::Saturating, Perbill};
 
 	/// The in-code storage version.
-	const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -169,7 +172,7 @@ pub mod pallet {
 		#[pallet::constant]
 		type EntryDeposit: Get<BalanceOf<Self>>;
 
-		/// Held from the author of the source entry for every link.
+		/// Added to an entry's deposit for each of its links (held, returned and slashed with it).
 		#[pallet::constant]
 		type LinkDeposit: Get<BalanceOf<Self>>;
 
@@ -196,10 +199,6 @@ pub mod pallet {
 		#[pallet::constant]
 		type DeadlineSpill: Get<u32>;
 
-		/// The most links from one entry.
-		#[pallet::constant]
-		type MaxLinksPerEntry: Get<u32>;
-
 		/// The most entries one call of the `validated_since` runtime API returns.
 		#[pallet::constant]
 		type MaxPageSize: Get<u32>;
@@ -211,10 +210,8 @@ pub mod pallet {
 	/// Why this pallet holds funds.
 	#[pallet::composite_enum]
 	pub enum HoldReason {
-		/// The deposit of a knowledge entry, held until it is decided.
+		/// The deposit of a knowledge entry (and its links), held until it is decided.
 		EntryDeposit,
-		/// The deposit of a link between two entries, held until it is removed.
-		LinkDeposit,
 	}
 
 	/// The id the next submitted entry gets.
@@ -229,12 +226,13 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Answer<T> = StorageMap<_, Blake2_128Concat, QuestionKey, EntryId>;
 
-	/// Typed links between entries: `(from, to) → relation`.
+	/// The knowledge graph's edges: the links of validated entries, `(from, to) → relation`
+	/// (written when `from` is validated; the same as `Entries[from].links`).
 	#[pallet::storage]
 	pub type Links<T> =
 		StorageDoubleMap<_, Blake2_128Concat, EntryId, Blake2_128Concat, EntryId, Relation>;
 
-	/// How many links leave an entry.
+	/// How many edges leave a validated entry.
 	#[pallet::storage]
 	pub type LinkCount<T> = StorageMap<_, Blake2_128Concat, EntryId, u32, ValueQuery>;
 
@@ -310,6 +308,8 @@ pub mod pallet {
 			content_hash: sp_core::H256,
 			size: u32,
 			gap: Option<GapId>,
+			/// Its links, decided with it.
+			links: EntryLinks,
 			session: SessionIndex,
 			deadline: BlockNumberFor<T>,
 			deposit: BalanceOf<T>,
@@ -333,10 +333,8 @@ pub mod pallet {
 		},
 		/// The author withdrew a pending entry.
 		EntryRetracted { entry: EntryId, deposit_returned: BalanceOf<T>, fee: BalanceOf<T> },
-		/// A link between two entries was added.
-		Linked { from: EntryId, to: EntryId, relation: Relation, deposit: BalanceOf<T> },
-		/// A link between two entries was removed.
-		Unlinked { from: EntryId, to: EntryId, deposit_returned: BalanceOf<T> },
+		/// A validated entry's link became an edge of the knowledge graph.
+		Linked { from: EntryId, to: EntryId, relation: Relation },
 		/// Root changed the voting period.
 		VotingPeriodSet { blocks: BlockNumberFor<T> },
 		/// Root changed the part of the deposit an expired entry costs its author.
@@ -364,14 +362,12 @@ pub mod pallet {
 		/// Too many entries already end their vote in this block's deadline and the
 		/// `DeadlineSpill` blocks after it; submit in the next block.
 		TooManyEntriesThisBlock,
-		/// An entry cannot link to itself.
-		SelfLink,
-		/// These two entries are already linked.
-		AlreadyLinked,
-		/// These two entries are not linked.
-		NotLinked,
-		/// The entry already has `MaxLinksPerEntry` links.
-		TooManyLinks,
+		/// A link names an entry that does not exist.
+		UnknownLinkTarget,
+		/// A link names an entry that is not validated (only validated knowledge is linked to).
+		LinkTargetNotValidated,
+		/// Two links name the same entry.
+		DuplicateLink,
 		/// The voting period must be at least one block.
 		ZeroVotingPeriod,
 		/// Entry ids are exhausted.
@@ -427,69 +423,24 @@ pub mod pallet {
 		/// - `cid`: the body's binary CID (sha2-256, v0 or v1).
 		/// - `content_hash`: blake2-256 of the body's exact bytes.
 		/// - `size`: the body's length in bytes, at most [`Config::MaxBodySize`].
+		/// - `links`: its typed links, `(to, relation)`, to validated entries, each to another
+		///   entry (the body's `links`, in the same order); each adds [`Config::LinkDeposit`].
 		/// - `gap`: the knowledge gap the entry fills, if any.
 		#[pallet::call_index(0)]
-		#[pallet::weight(T::WeightInfo::submit_entry())]
+		#[pallet::weight(T::WeightInfo::submit_entry(links.len() as u32))]
 		pub fn submit_entry(
 			origin: OriginFor<T>,
 			question_key: QuestionKey,
 			cid: alloc::vec::Vec<u8>,
 			content_hash: sp_core::H256,
 			size: u32,
+			links: EntryLinks,
 			gap: Option<GapId>,
 		) -> DispatchResult {
 			let author = ensure_signed(origin)?;
 			let cid = Self::checked_cid(cid, size)?;
-			Self::do_submit_entry(author, question_key, cid, content_hash, size, gap).map(|_| ())
-		}
-
-		/// Links entry `from` (of which the caller is the author) to entry `to`, holding
-		/// [`Config::LinkDeposit`].
-		#[pallet::call_index(1)]
-		#[pallet::weight(T::WeightInfo::link())]
-		pub fn link(
-			origin: OriginFor<T>,
-			from: EntryId,
-			to: EntryId,
-			relation: Relation,
-		) -> DispatchResult {
-			let who = ensure_signed(origin)?;
-			ensure!(from != to, Error::<T>::SelfLink);
-			let source = Entries::<T>::get(from).ok_or(Error::<T>::UnknownEntry)?;
-			ensure!(Entries::<T>::contains_key(to), Error::<T>::UnknownEntry);
-			ensure!(source.author == who, Error::<T>::NotAuthor);
-			ensure!(!Links::<T>::contains_key(from, to), Error::<T>::AlreadyLinked);
-			let count = LinkCount::<T>::get(from);
-			ensure!(count < T::MaxLinksPerEntry::get(), Error::<T>::TooManyLinks);
-
-			let deposit = T::LinkDeposit::get();
-			T::Currency::hold(&HoldReason::LinkDeposit.into(), &who, deposit)?;
-			Links::<T>::insert(from, to, relation);
-			LinkCount::<T>::insert(from, count.saturating_add(1));
-			Self::deposit_event(Event::Linked { from, to, relation, deposit });
-			Ok(())
-		}
-
-		/// Removes the link from entry `from` (of which the caller is the author) to `to`, and
-		/// returns its deposit.
-		#[pallet::call_index(2)]
-		#[pallet::weight(T::WeightInfo::unlink())]
-		pub fn unlink(origin: OriginFor<T>, from: EntryId, to: EntryId) -> DispatchResult {
-			let who = ensure_signed(origin)?;
-			let source = Entries::<T>::get(from).ok_or(Error::<T>::UnknownEntry)?;
-			ensure!(source.author == who, Error::<T>::NotAuthor);
-			ensure!(Links::<T>::contains_key(from, to), Error::<T>::NotLinked);
-
-			let deposit_returned = T::Currency::release(
-				&HoldReason::LinkDeposit.into(),
-				&who,
-				T::LinkDeposit::get(),
-				Precision::BestEffort,
-			)?;
-			Links::<T>::remove(from, to);
-			LinkCount::<T>::mutate(from, |count| *count = count.saturating_sub(1));
-			Self::deposit_event(Event::Unlinked { from, to, deposit_returned });
-			Ok(())
+			Self::do_submit_entry(author, question_key, cid, content_hash, size, links, gap)
+				.map(|_| ())
 		}
 
 		/// Withdraws a pending entry. Only its author may; the deposit comes back minus
@@ -573,13 +524,23 @@ pub mod pallet {
 			cid: BoundedVec<u8, MaxCidLen>,
 			content_hash: sp_core::H256,
 			size: u32,
+			links: EntryLinks,
 			gap: Option<GapId>,
 		) -> Result<EntryId, DispatchError> {
 			let now = frame_system::Pallet::<T>::block_number();
 			let earliest = now.saturating_add(VotingPeriod::<T>::get().max(One::one()));
 			let id = NextEntryId::<T>::get();
 			let next_id = id.checked_add(1).ok_or(Error::<T>::EntryIdOverflow)?;
-			let deposit = T::EntryDeposit::get();
+			for (i, (to, _)) in links.iter().enumerate() {
+				ensure!(!links[..i].iter().any(|(seen, _)| seen == to), Error::<T>::DuplicateLink);
+				let target = Entries::<T>::get(to).ok_or(Error::<T>::UnknownLinkTarget)?;
+				ensure!(
+					matches!(target.status, EntryStatus::Validated { .. }),
+					Error::<T>::LinkTargetNotValidated
+				);
+			}
+			let deposit = T::EntryDeposit::get()
+				.saturating_add(T::LinkDeposit::get().saturating_mul((links.len() as u32).into()));
 
 			if let Some(gap) = gap {
 				T::Gaps::entry_submitted(gap, &author, &question_key, id).map_err(|refusal| {
@@ -608,6 +569,7 @@ pub mod pallet {
 				size,
 				author: author.clone(),
 				gap,
+				links: links.clone(),
 				status: EntryStatus::Pending { deadline },
 				submitted_at: now,
 				session,
@@ -623,11 +585,23 @@ pub mod pallet {
 				content_hash,
 				size,
 				gap,
+				links,
 				session,
 				deadline,
 				deposit,
 			});
 			Ok(id)
+		}
+
+		/// Makes a validated entry's links the graph's edges.
+		pub(crate) fn write_edges(entry: EntryId, links: &EntryLinks) {
+			for (to, relation) in links {
+				Links::<T>::insert(entry, to, relation);
+				Self::deposit_event(Event::Linked { from: entry, to: *to, relation: *relation });
+			}
+			if !links.is_empty() {
+				LinkCount::<T>::insert(entry, links.len() as u32);
+			}
 		}
 
 		/// Ends the vote of a pending entry whose deadline has come: `Expired`; `share` of the
@@ -698,6 +672,7 @@ pub mod pallet {
 					ValidationLogLen::<T>::put(index.saturating_add(1));
 					record.status = EntryStatus::Validated { at: now };
 					Entries::<T>::insert(entry, &record);
+					Self::write_edges(entry, &record.links);
 					T::OnEntryClosed::entry_closed(
 						entry,
 						&record.summary(),
@@ -791,7 +766,21 @@ pub mod pallet {
 					Links::<T>::iter_prefix(from).count() as u32 == count,
 					"LinkCount differs from the links stored"
 				);
-				ensure!(count <= T::MaxLinksPerEntry::get(), "too many links from an entry");
+				let record = Entries::<T>::get(from).ok_or("edges from a missing entry")?;
+				ensure!(
+					matches!(
+						record.status,
+						EntryStatus::Validated { .. } | EntryStatus::Superseded { .. }
+					),
+					"edges from an entry that was never validated"
+				);
+				ensure!(record.links.len() as u32 == count, "edges differ from the entry's links");
+				for (to, relation) in &record.links {
+					ensure!(
+						Links::<T>::get(from, to) == Some(*relation),
+						"an entry's link is not an edge"
+					);
+				}
 			}
 			ensure!(
 				ExpirySlash::<T>::get() >= T::RetractFee::get(),
@@ -829,16 +818,26 @@ pub mod pallet {
 			Answer::<T>::contains_key(question_key)
 		}
 
+		fn is_validated(entry: EntryId) -> bool {
+			Entries::<T>::get(entry)
+				.is_some_and(|record| matches!(record.status, EntryStatus::Validated { .. }))
+		}
+
 		fn submit(
 			author: T::AccountId,
 			question_key: QuestionKey,
 			cid: alloc::vec::Vec<u8>,
 			content_hash: sp_core::H256,
 			size: u32,
+			links: EntryLinks,
 			gap: Option<GapId>,
 		) -> Result<EntryId, DispatchError> {
 			let cid = Self::checked_cid(cid, size)?;
-			Self::do_submit_entry(author, question_key, cid, content_hash, size, gap)
+			Self::do_submit_entry(author, question_key, cid, content_hash, size, links, gap)
+		}
+
+		fn links_weight(links: u32) -> Weight {
+			T::WeightInfo::submit_entry(links).saturating_sub(T::WeightInfo::submit_entry(0))
 		}
 	}
 
@@ -864,7 +863,9 @@ pub mod pallet {
 		}
 
 		fn decide_weight() -> Weight {
+			// A validated entry's links become edges (at most `MaxEntryLinks` of them).
 			T::OnEntryClosed::entry_closed_weight(Closure::Decided(Decision::Validated))
+				.saturating_add(T::WeightInfo::write_edges(<MaxEntryLinks as Get<u32>>::get()))
 				.max(T::OnEntryClosed::entry_closed_weight(Closure::Decided(Decision::Rejected)))
 		}
 
@@ -885,6 +886,21 @@ pub mod pallet {
 				EntryStatus::Pending { deadline }
 					if frame_system::Pallet::<T>::block_number() < deadline =>
 				{
+					let links = record
+						.links
+						.iter()
+						.filter_map(|(to, relation)| {
+							let target = Entries::<T>::get(to)?;
+							Some(LinkTarget {
+								entry: *to,
+								relation: *relation,
+								question_key: target.question_key,
+								content_hash: target.content_hash.0,
+								cid: target.cid.into_inner(),
+								size: target.size,
+							})
+						})
+						.collect();
 					Some(OpenEntry {
 						entry,
 						question_key: record.question_key,
@@ -893,6 +909,7 @@ pub mod pallet {
 						size: record.size,
 						session: record.session,
 						deadline,
+						links,
 					})
 				},
 				_ => None,

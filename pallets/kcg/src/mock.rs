@@ -65,7 +65,6 @@ pub const LINK_DEPOSIT: Balance = 10;
 pub const MAX_BODY_SIZE: u32 = 1 << 20;
 pub const MAX_ENTRIES_PER_BLOCK: u32 = 8;
 pub const DEADLINE_SPILL: u32 = 2;
-pub const MAX_LINKS: u32 = 3;
 pub const VOTING_PERIOD: u64 = 20;
 
 thread_local! {
@@ -144,7 +143,6 @@ impl pallet_kcg::Config for Test {
 	type MaxBodySize = ConstU32<MAX_BODY_SIZE>;
 	type MaxEntriesPerBlock = ConstU32<MAX_ENTRIES_PER_BLOCK>;
 	type DeadlineSpill = ConstU32<DEADLINE_SPILL>;
-	type MaxLinksPerEntry = ConstU32<MAX_LINKS>;
 	type MaxPageSize = ConstU32<100>;
 	type WeightInfo = ();
 }

@@ -21,6 +21,7 @@ fn submit(who: AccountId, question: &str, seed: u8) -> EntryId {
 		cid(seed),
 		H256::repeat_byte(seed),
 		1_000,
+		Default::default(),
 		None
 	));
 	id
@@ -49,6 +50,7 @@ fn submit_entry_stores_a_pending_entry_and_holds_the_deposit() {
 			cid(1),
 			H256::repeat_byte(1),
 			512,
+			Default::default(),
 			Some(9)
 		));
 		let entry = Entries::<Test>::get(0).unwrap();
@@ -71,6 +73,7 @@ fn submit_entry_stores_a_pending_entry_and_holds_the_deposit() {
 				content_hash: H256::repeat_byte(1),
 				size: 512,
 				gap: Some(9),
+				links: Default::default(),
 				session: 7,
 				deadline: 1 + VOTING_PERIOD,
 				deposit: ENTRY_DEPOSIT,
@@ -90,6 +93,7 @@ fn submit_entry_for_a_gap_needs_its_claim() {
 				cid(1),
 				H256::repeat_byte(1),
 				10,
+				Default::default(),
 				Some(gap),
 			)
 		};
@@ -110,6 +114,7 @@ fn submit_entry_accepts_a_cidv0() {
 			v0,
 			H256::zero(),
 			1,
+			Default::default(),
 			None
 		));
 	});
@@ -119,7 +124,15 @@ fn submit_entry_accepts_a_cidv0() {
 fn submit_entry_refuses_bad_input() {
 	run_test(|| {
 		let submit_with = |who, cid: Vec<u8>, size| {
-			Kcg::submit_entry(RuntimeOrigin::signed(who), [0; 32], cid, H256::zero(), size, None)
+			Kcg::submit_entry(
+				RuntimeOrigin::signed(who),
+				[0; 32],
+				cid,
+				H256::zero(),
+				size,
+				Default::default(),
+				None,
+			)
 		};
 		assert_noop!(
 			submit_with(ALICE, b"QmTextIsNotBinary".to_vec(), 10),
@@ -135,7 +148,15 @@ fn submit_entry_refuses_bad_input() {
 		assert_ok!(submit_with(ALICE, cid(1), MAX_BODY_SIZE));
 		assert_noop!(submit_with(POOR, cid(1), 10), TokenError::FundsUnavailable);
 		assert_noop!(
-			Kcg::submit_entry(RuntimeOrigin::none(), [0; 32], cid(1), H256::zero(), 1, None),
+			Kcg::submit_entry(
+				RuntimeOrigin::none(),
+				[0; 32],
+				cid(1),
+				H256::zero(),
+				1,
+				Default::default(),
+				None
+			),
 			DispatchError::BadOrigin
 		);
 	});
@@ -159,7 +180,15 @@ fn submissions_per_deadline_block_are_bounded() {
 		assert_eq!(deadline(u64::from(capacity) - 1), first + u64::from(DEADLINE_SPILL));
 		assert_eq!(Deadlines::<Test>::get(first + 1).len(), MAX_ENTRIES_PER_BLOCK as usize);
 		assert_noop!(
-			Kcg::submit_entry(RuntimeOrigin::signed(BOB), [0; 32], cid(9), H256::zero(), 1, None),
+			Kcg::submit_entry(
+				RuntimeOrigin::signed(BOB),
+				[0; 32],
+				cid(9),
+				H256::zero(),
+				1,
+				Default::default(),
+				None
+			),
 			Error::<Test>::TooManyEntriesThisBlock
 		);
 		// The next block has room again.
@@ -287,8 +316,12 @@ fn closing_an_entry_charges_what_its_listeners_may_weigh() {
 			call.get_dispatch_info().call_weight,
 			<() as WeightInfo>::retract() + LISTENER_WEIGHT
 		);
-		// So does the decision the validators pallet records, at its dearer outcome.
-		assert_eq!(<Kcg as EntryVoting>::decide_weight(), DECIDED_LISTENER_WEIGHT);
+		// So does the decision the validators pallet records, at its dearer outcome (a validation
+		// also writes the entry's links as edges, `MaxEntryLinks` at most).
+		assert_eq!(
+			<Kcg as EntryVoting>::decide_weight(),
+			DECIDED_LISTENER_WEIGHT + <() as WeightInfo>::write_edges(8)
+		);
 	});
 }
 
@@ -394,62 +427,125 @@ fn retract_by_the_author_returns_the_deposit_minus_the_fee() {
 	});
 }
 
+fn submit_linked(
+	who: AccountId,
+	question: &str,
+	seed: u8,
+	links: Vec<(EntryId, Relation)>,
+) -> EntryId {
+	let id = NextEntryId::<Test>::get();
+	assert_ok!(Kcg::submit_entry(
+		RuntimeOrigin::signed(who),
+		question_key(question),
+		cid(seed),
+		H256::repeat_byte(seed),
+		1_000,
+		links.try_into().expect("at most MaxEntryLinks"),
+		None
+	));
+	id
+}
+
 #[test]
-fn links_are_typed_bounded_and_paid_for() {
+fn links_are_proposed_with_the_entry_paid_for_and_become_edges_when_it_is_validated() {
 	run_test(|| {
-		let a = submit(ALICE, "a", 1);
-		let b = submit(BOB, "b", 2);
-		assert_ok!(Kcg::link(RuntimeOrigin::signed(ALICE), a, b, Relation::Supports));
-		assert_eq!(Links::<Test>::get(a, b), Some(Relation::Supports));
-		assert_eq!(LinkCount::<Test>::get(a), 1);
-		assert_eq!(held(ALICE, HoldReason::LinkDeposit), LINK_DEPOSIT);
-		System::assert_last_event(
-			Event::Linked { from: a, to: b, relation: Relation::Supports, deposit: LINK_DEPOSIT }
-				.into(),
+		let unix = submit(BOB, "What is Unix?", 1);
+		let c = submit(BOB, "What is C?", 2);
+		assert_ok!(Kcg::decide(unix, Decision::Validated));
+		assert_ok!(Kcg::decide(c, Decision::Validated));
+		let held_before = held(ALICE, HoldReason::EntryDeposit);
+		let links = vec![(unix, Relation::Related), (c, Relation::Related)];
+		let linux = submit_linked(ALICE, "What is Linux?", 3, links.clone());
+		let record = Entries::<Test>::get(linux).unwrap();
+		assert_eq!(record.links.to_vec(), links);
+		// Each link adds its deposit to the entry's.
+		assert_eq!(record.deposit, ENTRY_DEPOSIT + 2 * LINK_DEPOSIT);
+		assert_eq!(held(ALICE, HoldReason::EntryDeposit), held_before + record.deposit);
+		// Pending: no edge yet.
+		assert_eq!(Links::<Test>::iter_prefix(linux).count(), 0);
+		assert_ok!(Kcg::decide(linux, Decision::Validated));
+		assert_eq!(Links::<Test>::get(linux, unix), Some(Relation::Related));
+		assert_eq!(Links::<Test>::get(linux, c), Some(Relation::Related));
+		assert_eq!(LinkCount::<Test>::get(linux), 2);
+		System::assert_has_event(
+			Event::Linked { from: linux, to: unix, relation: Relation::Related }.into(),
 		);
+		assert_eq!(held(ALICE, HoldReason::EntryDeposit), held_before);
+		assert_ok!(Kcg::do_try_state());
+	});
+}
 
-		assert_noop!(
-			Kcg::link(RuntimeOrigin::signed(ALICE), a, b, Relation::Refines),
-			Error::<Test>::AlreadyLinked
-		);
-		assert_noop!(
-			Kcg::link(RuntimeOrigin::signed(ALICE), a, a, Relation::Related),
-			Error::<Test>::SelfLink
-		);
-		assert_noop!(
-			Kcg::link(RuntimeOrigin::signed(ALICE), a, 77, Relation::Related),
-			Error::<Test>::UnknownEntry
-		);
-		assert_noop!(
-			Kcg::link(RuntimeOrigin::signed(ALICE), 77, a, Relation::Related),
-			Error::<Test>::UnknownEntry
-		);
-		assert_noop!(
-			Kcg::link(RuntimeOrigin::signed(ALICE), b, a, Relation::Contradicts),
-			Error::<Test>::NotAuthor
-		);
+#[test]
+fn a_rejected_entry_leaves_no_edge_and_pays_for_its_links() {
+	run_test(|| {
+		let unix = submit(BOB, "What is Unix?", 1);
+		assert_ok!(Kcg::decide(unix, Decision::Validated));
+		let free = Balances::free_balance(ALICE);
+		let linux = submit_linked(ALICE, "What is Linux?", 3, vec![(unix, Relation::Refines)]);
+		assert_ok!(Kcg::decide(linux, Decision::Rejected));
+		assert_eq!(Links::<Test>::iter_prefix(linux).count(), 0);
+		assert_eq!(LinkCount::<Test>::get(linux), 0);
+		assert_eq!(Balances::free_balance(ALICE), free - ENTRY_DEPOSIT - LINK_DEPOSIT);
+		assert_ok!(Kcg::do_try_state());
+	});
+}
 
-		for seed in 3..3 + (MAX_LINKS as u8 - 1) {
-			let other = submit(BOB, "other", seed);
-			assert_ok!(Kcg::link(RuntimeOrigin::signed(ALICE), a, other, Relation::Related));
-		}
-		let one_too_many = submit(BOB, "more", 9);
+#[test]
+fn links_name_distinct_validated_entries() {
+	run_test(|| {
+		let validated = submit(BOB, "What is Unix?", 1);
+		assert_ok!(Kcg::decide(validated, Decision::Validated));
+		let pending = submit(BOB, "What is C?", 2);
+		let rejected = submit(BOB, "What is B?", 4);
+		assert_ok!(Kcg::decide(rejected, Decision::Rejected));
+		let with = |links: Vec<(EntryId, Relation)>| {
+			Kcg::submit_entry(
+				RuntimeOrigin::signed(ALICE),
+				question_key("What is Linux?"),
+				cid(3),
+				H256::repeat_byte(3),
+				1_000,
+				links.try_into().unwrap(),
+				None,
+			)
+		};
+		assert_noop!(with(vec![(77, Relation::Related)]), Error::<Test>::UnknownLinkTarget);
 		assert_noop!(
-			Kcg::link(RuntimeOrigin::signed(ALICE), a, one_too_many, Relation::Related),
-			Error::<Test>::TooManyLinks
+			with(vec![(pending, Relation::Related)]),
+			Error::<Test>::LinkTargetNotValidated
 		);
+		assert_noop!(
+			with(vec![(rejected, Relation::Supports)]),
+			Error::<Test>::LinkTargetNotValidated
+		);
+		assert_noop!(
+			with(vec![(validated, Relation::Related), (validated, Relation::Refines)]),
+			Error::<Test>::DuplicateLink
+		);
+		// A link cannot name the entry itself: its id is not validated (it does not exist yet).
+		let next = NextEntryId::<Test>::get();
+		assert_noop!(with(vec![(next, Relation::Related)]), Error::<Test>::UnknownLinkTarget);
+		// More than `MaxEntryLinks` links do not even decode.
+		let nine: Vec<(EntryId, Relation)> = (0..9).map(|i| (i, Relation::Related)).collect();
+		assert!(EntryLinks::try_from(nine).is_err());
+		assert_ok!(with(vec![(validated, Relation::Related)]));
+	});
+}
 
-		assert_noop!(Kcg::unlink(RuntimeOrigin::signed(BOB), a, b), Error::<Test>::NotAuthor);
-		assert_noop!(Kcg::unlink(RuntimeOrigin::signed(BOB), b, a), Error::<Test>::NotLinked);
-		assert_ok!(Kcg::unlink(RuntimeOrigin::signed(ALICE), a, b));
-		assert_eq!(Links::<Test>::get(a, b), None);
-		assert_eq!(LinkCount::<Test>::get(a), MAX_LINKS - 1);
-		assert_eq!(held(ALICE, HoldReason::LinkDeposit), LINK_DEPOSIT * (MAX_LINKS as u128 - 1));
-		System::assert_last_event(
-			Event::Unlinked { from: a, to: b, deposit_returned: LINK_DEPOSIT }.into(),
-		);
-		// Room again for one more.
-		assert_ok!(Kcg::link(RuntimeOrigin::signed(ALICE), a, one_too_many, Relation::Related));
+#[test]
+fn try_state_catches_an_edge_that_is_not_the_entry_link() {
+	run_test(|| {
+		let unix = submit(BOB, "What is Unix?", 1);
+		assert_ok!(Kcg::decide(unix, Decision::Validated));
+		let linux = submit_linked(ALICE, "What is Linux?", 3, vec![(unix, Relation::Related)]);
+		assert_ok!(Kcg::decide(linux, Decision::Validated));
+		assert_ok!(Kcg::do_try_state());
+		Links::<Test>::insert(linux, unix, Relation::Contradicts);
+		assert!(Kcg::do_try_state().is_err());
+		Links::<Test>::insert(linux, unix, Relation::Related);
+		LinkCount::<Test>::insert(unix, 1);
+		assert!(Kcg::do_try_state().is_err(), "edges from an entry without links");
+		LinkCount::<Test>::remove(unix);
 	});
 }
 

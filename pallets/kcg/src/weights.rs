@@ -8,9 +8,8 @@ use frame_support::weights::{constants::RocksDbWeight, Weight};
 
 /// Weight functions of `pallet-kcg`.
 pub trait WeightInfo {
-	fn submit_entry() -> Weight;
-	fn link() -> Weight;
-	fn unlink() -> Weight;
+	fn submit_entry(l: u32) -> Weight;
+	fn write_edges(l: u32) -> Weight;
 	fn retract() -> Weight;
 	fn set_voting_period() -> Weight;
 	fn on_initialize_expire(n: u32) -> Weight;
@@ -18,17 +17,21 @@ pub trait WeightInfo {
 
 /// For mock runtimes in tests: rough estimates at RocksDB costs.
 impl WeightInfo for () {
-	fn submit_entry() -> Weight {
+	fn submit_entry(l: u32) -> Weight {
+		// Per link: the target's record.
 		Weight::from_parts(40_000_000, 4_000)
 			.saturating_add(RocksDbWeight::get().reads_writes(5, 5))
+			.saturating_add(
+				Weight::from_parts(5_000_000, 2_700)
+					.saturating_add(RocksDbWeight::get().reads(1))
+					.saturating_mul(l.into()),
+			)
 	}
-	fn link() -> Weight {
-		Weight::from_parts(30_000_000, 3_600)
-			.saturating_add(RocksDbWeight::get().reads_writes(6, 4))
-	}
-	fn unlink() -> Weight {
-		Weight::from_parts(30_000_000, 3_600)
-			.saturating_add(RocksDbWeight::get().reads_writes(5, 4))
+	fn write_edges(l: u32) -> Weight {
+		// Per link: its edge; once: the count.
+		RocksDbWeight::get()
+			.writes(1)
+			.saturating_add(RocksDbWeight::get().writes(1).saturating_mul(l.into()))
 	}
 	fn retract() -> Weight {
 		Weight::from_parts(50_000_000, 4_000)

@@ -132,6 +132,7 @@ mod benchmarks {
 			},
 			Default::default(),
 			100,
+			Default::default(),
 			None,
 		)
 		.expect("submit");
@@ -157,6 +158,7 @@ mod benchmarks {
 			},
 			Default::default(),
 			100,
+			Default::default(),
 			None,
 		)
 		.expect("submit");

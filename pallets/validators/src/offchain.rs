@@ -49,7 +49,7 @@ use membria_offchain::{
 	ocw::{ipfs_endpoints, item_key, post, setting, with_item_lock, CallFailure},
 	protocol, settings, CheckFailure, EntryFacts,
 };
-use membria_primitives::{unixfs::cid_to_text, EntryId, SessionIndex, Verdict};
+use membria_primitives::{unixfs::cid_to_text, EntryId, RejectReason, SessionIndex, Verdict};
 use sp_runtime::offchain::{storage::StorageValueRef, Duration};
 
 use crate::{Call, Config, SessionStakes, Votes};
@@ -271,10 +271,49 @@ fn evaluate<BlockNumber>(
 			return Err(CallFailure::WrongContent);
 		},
 	};
+	// The body's links must be the ones the entry was submitted with, in order: what the
+	// author committed to on chain is what the body proposes.
+	let committed: Vec<_> = entry.links.iter().map(|link| (link.entry, link.relation)).collect();
+	if body.chain_links().as_ref() != Some(&committed) {
+		log::info!(
+			target: LOG_TARGET,
+			"entry {}: its body's links are not the ones submitted with it",
+			entry.entry
+		);
+		return Ok(Verdict::Reject(RejectReason::BadLink));
+	}
+	// The linked entries' bodies, from the same IPFS endpoint, each checked against its record.
+	let mut linked = Vec::with_capacity(entry.links.len());
+	for target in &entry.links {
+		let bytes = post(
+			&protocol::ipfs_cat_url(ipfs, &cid_to_text(&target.cid)),
+			"application/octet-stream",
+			&[],
+			IPFS_DEADLINE_MS,
+			target.size as usize,
+		)?;
+		let facts = EntryFacts {
+			question_key: target.question_key,
+			content_hash: target.content_hash,
+			cid: target.cid.clone(),
+			size: target.size,
+		};
+		if check_body(&bytes, &facts).is_err() {
+			// A validated entry's body always checks: these bytes are not it.
+			log::warn!(
+				target: LOG_TARGET,
+				"entry {}: {ipfs} served bytes that are not linked entry {}'s body",
+				entry.entry,
+				target.entry
+			);
+			return Err(CallFailure::WrongContent);
+		}
+		linked.push((target.entry, bytes));
+	}
 	let response = post(
 		&protocol::endpoint(&distiller, "verify"),
 		"application/json",
-		&protocol::verify_request(&body.question, &bytes),
+		&protocol::verify_request(&body.question, &bytes, &linked),
 		VERIFY_DEADLINE_MS,
 		16 * 1024,
 	)?;

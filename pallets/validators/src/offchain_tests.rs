@@ -16,8 +16,9 @@ use frame_support::{
 	assert_ok,
 	traits::{fungible::Inspect, Hooks},
 };
+use membria_kcg_primitives::EntryVoting;
 use membria_offchain::{protocol, settings, Body, DistillerInfo, Source};
-use membria_primitives::{question_key, unixfs, CidVersion, RejectReason, Verdict};
+use membria_primitives::{question_key, unixfs, CidVersion, RejectReason, Relation, Verdict};
 use pallet_kcg::EntryStatus;
 use sp_core::{
 	offchain::{
@@ -41,6 +42,7 @@ const DISTILLER: &str = "http://distiller:8090";
 #[derive(Default)]
 struct Request {
 	url: String,
+	body: Vec<u8>,
 	sent: bool,
 	response: (u16, Vec<u8>),
 	read: usize,
@@ -53,6 +55,8 @@ struct ServerState {
 	routes: BTreeMap<String, (u16, Vec<u8>)>,
 	/// The URL of every request, in order.
 	asked: Vec<String>,
+	/// The URL and body of every request, in order.
+	posted: Vec<(String, Vec<u8>)>,
 	requests: BTreeMap<u16, Request>,
 	next_id: u16,
 	timestamp: u64,
@@ -70,6 +74,11 @@ impl Server {
 	/// Takes the URLs asked since the last call.
 	fn take_asked(&self) -> Vec<String> {
 		core::mem::take(&mut self.0.lock().unwrap().asked)
+	}
+
+	/// Takes the URLs and bodies of the requests since the last call.
+	fn take_posted(&self) -> Vec<(String, Vec<u8>)> {
+		core::mem::take(&mut self.0.lock().unwrap().posted)
 	}
 }
 
@@ -119,11 +128,19 @@ impl offchain::Externalities for Server {
 	) -> Result<(), HttpError> {
 		let mut state = self.0.lock().unwrap();
 		if !chunk.is_empty() {
+			state
+				.requests
+				.get_mut(&id.0)
+				.ok_or(HttpError::Invalid)?
+				.body
+				.extend_from_slice(chunk);
 			return Ok(());
 		}
-		let url = state.requests.get(&id.0).ok_or(HttpError::Invalid)?.url.clone();
+		let request = state.requests.get(&id.0).ok_or(HttpError::Invalid)?;
+		let (url, body) = (request.url.clone(), request.body.clone());
 		let response = state.routes.get(&url).cloned().unwrap_or((500, Vec::new()));
-		state.asked.push(url);
+		state.asked.push(url.clone());
+		state.posted.push((url, body));
 		let request = state.requests.get_mut(&id.0).ok_or(HttpError::Invalid)?;
 		request.sent = true;
 		request.response = response;
@@ -200,13 +217,24 @@ fn world(validators: &[(AccountId, Balance)], ipfs: &str) -> World {
 }
 
 fn body(question: &str) -> Vec<u8> {
+	body_linking(question, &[])
+}
+
+/// A body for `question` proposing `links` (`(entry, rel)`).
+fn body_linking(question: &str, links: &[(u64, &str)]) -> Vec<u8> {
 	Body {
 		v: 1,
 		question: question.into(),
 		answer: format!("{question} An answer."),
 		facts: Vec::new(),
 		sources: vec![Source { uri: "dict://foldoc/test".into(), sha256: "0".repeat(64) }],
-		links: Vec::new(),
+		links: links
+			.iter()
+			.map(|(entry, rel)| membria_offchain::body::BodyLink {
+				rel: (*rel).into(),
+				entry: *entry,
+			})
+			.collect(),
 		distiller: DistillerInfo { name: "test".into(), model: "corpus".into() },
 		created: 0,
 	}
@@ -232,6 +260,7 @@ fn submit_committing(question: &str, stored: &[u8], committed: &[u8], size: usiz
 		cid(stored),
 		H256(sp_io::hashing::blake2_256(committed)),
 		size as u32,
+		Default::default(),
 		None
 	));
 	id
@@ -240,6 +269,30 @@ fn submit_committing(question: &str, stored: &[u8], committed: &[u8], size: usiz
 /// Submits an honest entry: `bytes`' CID, blake2-256 and size.
 fn submit(question: &str, bytes: &[u8]) -> u64 {
 	submit_committing(question, bytes, bytes, bytes.len())
+}
+
+/// Submits an entry for `question` with `bytes` and, on chain, `links`.
+fn submit_linked(question: &str, bytes: &[u8], links: Vec<(u64, Relation)>) -> u64 {
+	let id = pallet_kcg::NextEntryId::<Test>::get();
+	assert_ok!(Kcg::submit_entry(
+		RuntimeOrigin::signed(AUTHOR),
+		question_key(question),
+		cid(bytes),
+		H256(sp_io::hashing::blake2_256(bytes)),
+		bytes.len() as u32,
+		links.try_into().expect("at most MaxEntryLinks"),
+		None
+	));
+	id
+}
+
+/// A validated entry for `question` whose body IPFS serves: its id and bytes.
+fn validated(question: &str, server: &Server) -> (u64, Vec<u8>) {
+	let bytes = body(question);
+	let id = submit(question, &bytes);
+	assert_ok!(<Kcg as EntryVoting>::decide(id, membria_primitives::Decision::Validated));
+	server.answer(&cat_url(IPFS, &bytes), 200, &bytes);
+	(id, bytes)
 }
 
 /// Moves to the next block (running Kcg's expiry hook) and runs the validators' worker there.
@@ -290,6 +343,116 @@ fn work(entry: u64) -> VoteWork {
 
 fn is_cat(url: &str) -> bool {
 	url.contains("/api/v0/cat")
+}
+
+/// A body's links are checked with the bodies they link to: the worker reads each linked entry's
+/// body by its CID, checks it against its record, and hands it to the distiller with the body.
+#[test]
+fn links_are_checked_with_the_linked_bodies() {
+	let World { mut ext, server, pool } = world(&[(ALICE, MIN_BOND)], IPFS);
+	ext.execute_with(|| {
+		let (unix, unix_body) = validated("What is Unix?", &server);
+		let linux_body = body_linking("What is Linux?", &[(unix, "related")]);
+		let linux = submit_linked("What is Linux?", &linux_body, vec![(unix, Relation::Related)]);
+		server.answer(&cat_url(IPFS, &linux_body), 200, &linux_body);
+		next_block();
+		let posted = server.take_posted();
+		let urls: Vec<&str> = posted.iter().map(|(url, _)| url.as_str()).collect();
+		assert_eq!(
+			urls,
+			vec![
+				cat_url(IPFS, &linux_body).as_str(),
+				cat_url(IPFS, &unix_body).as_str(),
+				protocol::endpoint(DISTILLER, "verify").as_str()
+			]
+		);
+		let request: serde_json::Value = serde_json::from_slice(&posted[2].1).unwrap();
+		assert_eq!(request["linked"][0]["entry"], unix);
+		assert_eq!(
+			request["linked"][0]["body"],
+			serde_json::from_slice::<serde_json::Value>(&unix_body).unwrap()
+		);
+		assert_eq!(take_attestations(&pool), vec![(ALICE, linux, Verdict::Approve)]);
+	});
+}
+
+/// The distiller's verdict on a link is the vote: a link that does not hold rejects the entry.
+#[test]
+fn a_link_the_distiller_refuses_rejects_the_entry() {
+	let World { mut ext, server, pool } = world(&[(ALICE, MIN_BOND)], IPFS);
+	ext.execute_with(|| {
+		let (unix, _) = validated("What is Unix?", &server);
+		let linux_body = body_linking("What is Linux?", &[(unix, "contradicts")]);
+		let linux =
+			submit_linked("What is Linux?", &linux_body, vec![(unix, Relation::Contradicts)]);
+		server.answer(&cat_url(IPFS, &linux_body), 200, &linux_body);
+		server.answer(
+			&protocol::endpoint(DISTILLER, "verify"),
+			200,
+			br#"{"verdict":"reject","reason":"bad_link","reasons":["link to entry 0 (contradicts): nothing differs"]}"#,
+		);
+		next_block();
+		assert_eq!(
+			take_attestations(&pool),
+			vec![(ALICE, linux, Verdict::Reject(RejectReason::BadLink))]
+		);
+	});
+}
+
+/// What the body proposes must be what the author committed on chain: links in the body but
+/// not on chain, on chain but not in the body, or of another relation, are a reject without
+/// asking the distiller.
+#[test]
+fn links_that_differ_from_the_chain_are_rejected() {
+	let World { mut ext, server, pool } = world(&[(ALICE, MIN_BOND)], IPFS);
+	ext.execute_with(|| {
+		let (unix, _) = validated("What is Unix?", &server);
+		let (c, _) = validated("What is C?", &server);
+		for (question, in_body, on_chain) in [
+			("What is Linux?", vec![(unix, "related")], vec![]),
+			("What is Minix?", vec![], vec![(unix, Relation::Related)]),
+			("What is BSD?", vec![(unix, "refines")], vec![(unix, Relation::Related)]),
+			(
+				"What is GNU?",
+				vec![(c, "related"), (unix, "related")],
+				vec![(unix, Relation::Related), (c, Relation::Related)],
+			),
+		] {
+			let bytes = body_linking(question, &in_body);
+			let entry = submit_linked(question, &bytes, on_chain);
+			server.answer(&cat_url(IPFS, &bytes), 200, &bytes);
+			next_block();
+			assert_eq!(
+				take_attestations(&pool),
+				vec![(ALICE, entry, Verdict::Reject(RejectReason::BadLink))],
+				"{question}"
+			);
+			assert!(
+				!server.take_asked().iter().any(|url| url.ends_with("/verify")),
+				"{question}: decided without the distiller"
+			);
+		}
+	});
+}
+
+/// Bytes an IPFS node serves for a linked entry that are not its body are no vote: the worker
+/// tries again later, as for the entry's own body.
+#[test]
+fn linked_bytes_that_are_not_the_linked_body_are_no_vote() {
+	let World { mut ext, server, pool } = world(&[(ALICE, MIN_BOND)], IPFS);
+	ext.execute_with(|| {
+		let (unix, unix_body) = validated("What is Unix?", &server);
+		let mut corrupt = unix_body.clone();
+		corrupt[20] ^= 1;
+		server.answer(&cat_url(IPFS, &unix_body), 200, &corrupt);
+		let linux_body = body_linking("What is Linux?", &[(unix, "related")]);
+		let linux = submit_linked("What is Linux?", &linux_body, vec![(unix, Relation::Related)]);
+		server.answer(&cat_url(IPFS, &linux_body), 200, &linux_body);
+		next_block();
+		assert_eq!(take_attestations(&pool), vec![]);
+		assert_eq!(work(linux).failures, 1);
+		assert!(!server.take_asked().iter().any(|url| url.ends_with("/verify")));
+	});
 }
 
 #[test]

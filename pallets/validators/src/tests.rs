@@ -45,6 +45,7 @@ fn submit_entry_by(author: AccountId) -> u64 {
 		cid,
 		H256::repeat_byte(1),
 		100,
+		Default::default(),
 		None
 	));
 	id

@@ -24,6 +24,14 @@ pub use membria_primitives::{Decision, EntryId, GapId, QuestionKey, Relation, Se
 /// The longest binary CID the chain accepts, in bytes.
 pub type MaxCidLen = ConstU32<64>;
 
+/// The most links an entry is submitted with (a body's `links`, at most
+/// `membria_offchain::body::MAX_LINKS`, the same number).
+pub type MaxEntryLinks = ConstU32<8>;
+
+/// An entry's typed links to validated entries: `(to, relation)`, proposed with the entry and
+/// decided with it.
+pub type EntryLinks = BoundedVec<(EntryId, Relation), MaxEntryLinks>;
+
 /// Where an entry is in its life.
 #[derive(
 	Clone,
@@ -67,6 +75,9 @@ pub struct Entry<AccountId, Balance, BlockNumber> {
 	pub author: AccountId,
 	/// The knowledge gap it fills, if any.
 	pub gap: Option<GapId>,
+	/// Its typed links to entries validated when it was submitted; the same as its body's
+	/// `links`, which validators check (a link that does not hold rejects the entry).
+	pub links: EntryLinks,
 	/// Where it is in its life.
 	pub status: EntryStatus<BlockNumber>,
 	/// The block it was submitted in.
@@ -181,6 +192,9 @@ pub trait KnowledgeBase<AccountId> {
 	/// Whether the question has a validated answer.
 	fn has_answer(question_key: &QuestionKey) -> bool;
 
+	/// Whether `entry` is validated (an entry may link only to validated ones).
+	fn is_validated(entry: EntryId) -> bool;
+
 	/// Submits an entry as `author` would with `submit_entry` (same checks, same deposit).
 	fn submit(
 		author: AccountId,
@@ -188,8 +202,25 @@ pub trait KnowledgeBase<AccountId> {
 		cid: alloc::vec::Vec<u8>,
 		content_hash: sp_core::H256,
 		size: u32,
+		links: EntryLinks,
 		gap: Option<GapId>,
 	) -> Result<EntryId, sp_runtime::DispatchError>;
+
+	/// What `links` links add to the weight of [`KnowledgeBase::submit`] (reading each target),
+	/// beyond a submission without links.
+	fn links_weight(links: u32) -> Weight;
+}
+
+/// What a validator's off-chain worker needs of an entry another links to: where its body is
+/// and what it must hash to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkTarget {
+	pub entry: EntryId,
+	pub relation: Relation,
+	pub question_key: QuestionKey,
+	pub content_hash: [u8; 32],
+	pub cid: alloc::vec::Vec<u8>,
+	pub size: u32,
 }
 
 /// What a validator's off-chain worker needs of an entry open for votes.
@@ -202,6 +233,9 @@ pub struct OpenEntry<BlockNumber> {
 	pub size: u32,
 	pub session: SessionIndex,
 	pub deadline: BlockNumber,
+	/// The entries it links to, in the order submitted (a target no longer on chain is left
+	/// out; the worker then finds the body's links and the chain's differ).
+	pub links: alloc::vec::Vec<LinkTarget>,
 }
 
 /// The current validator session.

@@ -61,7 +61,6 @@ impl pallet_kcg::Config for Runtime {
 	// a busy block's deadlines over the next 8.
 	type MaxEntriesPerBlock = ConstU32<64>;
 	type DeadlineSpill = ConstU32<8>;
-	type MaxLinksPerEntry = ConstU32<32>;
 	type MaxPageSize = ConstU32<256>;
 	type WeightInfo = crate::weights::pallet_kcg::WeightInfo<Runtime>;
 }

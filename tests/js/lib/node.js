@@ -80,7 +80,13 @@ export async function startDevNode(extraArgs = []) {
 export function signAndFinalize(tx, signer) {
   return new Promise((resolve, reject) => {
     tx.signAndSend(signer, ({ status, events, dispatchError }) => {
-      if (dispatchError) reject(new Error(`dispatch failed: ${dispatchError.toString()}`));
+      if (dispatchError) {
+        // A pallet's error by its name (`kcg.LinkTargetNotValidated`), others as the chain says.
+        const named = dispatchError.isModule
+          ? (({ section, name }) => `${section}.${name}`)(tx.registry.findMetaError(dispatchError.asModule))
+          : dispatchError.toString();
+        reject(new Error(`dispatch failed: ${named}`));
+      }
       else if (status.isFinalized) resolve({ events, blockHash: status.asFinalized });
       else if (status.isDropped || status.isInvalid || status.isUsurped) reject(new Error(`transaction ${status.type}`));
     }).catch(reject);
