@@ -111,6 +111,10 @@ enum Command {
 		/// Seconds to wait for the LLM.
 		#[arg(long, default_value_t = 120)]
 		openai_timeout: u64,
+		/// The gateway whose validated entries the distiller proposes links to, e.g.
+		/// `http://127.0.0.1:8080`; none: no links.
+		#[arg(long, env = "MEMBRIA_DISTILLER_GATEWAY")]
+		gateway: Option<String>,
 	},
 	/// Run the gateway devices ask.
 	Gateway {
@@ -163,6 +167,17 @@ enum Command {
 	Verify {
 		/// The entry id.
 		entry: u64,
+		#[command(flatten)]
+		device: device::DeviceArgs,
+	},
+	/// An entry's neighbourhood in the knowledge graph: the entries it links to and the cached
+	/// entries linking to it, each with its relation (fetched and verified when missing).
+	Graph {
+		/// The entry id.
+		entry: u64,
+		/// Use the verified cache only.
+		#[arg(long, env = "MEMBRIA_OFFLINE")]
+		offline: bool,
 		#[command(flatten)]
 		device: device::DeviceArgs,
 	},
@@ -264,6 +279,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 			openai_model,
 			openai_key,
 			openai_timeout,
+			gateway,
 		} => {
 			let distiller = match backend {
 				Backend::Corpus => {
@@ -283,6 +299,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 						if no_verify_corpus { None } else { Some(load_corpus(&corpus)?) };
 					Distiller::new(Teacher::OpenAi(teacher), verifier)
 				},
+			};
+			let distiller = match gateway {
+				Some(url) => {
+					tracing::info!(gateway = %url, "proposing links to the gateway's entries");
+					distiller.with_gateway(&url)
+				},
+				None => distiller,
 			};
 			membria_distiller::server::serve(
 				listen(address).await?,
@@ -318,6 +341,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 			return device::ask(device, &question, offline, request, generate).await
 		},
 		Command::Verify { entry, device } => device::verify(device, entry).await?,
+		Command::Graph { entry, offline, device } => device::graph(device, entry, offline).await?,
 		Command::Status { device } => device::status(device)?,
 	}
 	Ok(ExitCode::SUCCESS)

@@ -228,14 +228,19 @@ fn spawn_ipfs(
 	Process::spawn(name, membria, &args, logs)
 }
 
-/// Starts the corpus distiller (`membria distiller`) on `port`.
+/// Starts the corpus distiller (`membria distiller`) on `port`, proposing links to the entries
+/// `gateway` (its URL) serves, if any.
 fn spawn_distiller(
 	name: &str,
 	membria: &Path,
 	port: u16,
+	gateway: Option<String>,
 	logs: &Path,
 ) -> Result<Process, StackError> {
-	let args = ["distiller".into(), "--listen".into(), format!("127.0.0.1:{port}")];
+	let mut args = vec!["distiller".into(), "--listen".into(), format!("127.0.0.1:{port}")];
+	if let Some(gateway) = gateway {
+		args.extend(["--gateway".into(), gateway]);
+	}
 	Process::spawn(name, membria, &args, logs)
 }
 
@@ -364,7 +369,9 @@ impl DevStack {
 		let ports = options.ports.member;
 		let mut ipfs =
 			spawn_ipfs("ipfs", &options.membria, ports.ipfs, &dir.join("ipfs"), &[], &logs)?;
-		let mut distiller = spawn_distiller("distiller", &options.membria, ports.distiller, &logs)?;
+		let gateway = options.gateway.then(|| options.ports.gateway_url());
+		let mut distiller =
+			spawn_distiller("distiller", &options.membria, ports.distiller, gateway, &logs)?;
 		let mut node_args = vec!["--dev".to_string()];
 		node_args.extend(local_node_flags(&dir.join("node"), ports.rpc, ports.p2p));
 		if options.offchain_services {
@@ -631,6 +638,7 @@ impl NetStack {
 				&format!("{name}-distiller"),
 				&options.membria,
 				ports.distiller,
+				options.gateway.map(|port| format!("http://127.0.0.1:{port}")),
 				&logs,
 			)?;
 			let mut node_args = vec![

@@ -629,6 +629,19 @@ pub fn is_field(passage: &str) -> bool {
 	FIELDS.iter().any(|field| passage.starts_with(field))
 }
 
+/// Whether `sentence` is a note about the headword rather than a statement of what it is
+/// (FOLDOC's `Plural "Unices".`, `Pronounced …`, `See also …`).
+pub fn is_note(sentence: &str) -> bool {
+	const NOTES: [&str; 6] = ["plural", "pronounced", "note", "see", "also", "abbreviated"];
+	let first = sentence
+		.split_whitespace()
+		.next()
+		.unwrap_or_default()
+		.trim_matches(|c: char| !c.is_alphanumeric())
+		.to_lowercase();
+	NOTES.contains(&first.as_str())
+}
+
 /// Splits record-like texts ("Symbol: C Atomic number: 6 …") into their fields, so each field is
 /// a fact of its own.
 pub fn record_fields(text: &str) -> Vec<String> {
@@ -715,6 +728,14 @@ mod tests {
 		let hits = corpus.passages(&["translating".into(), "name".into()], 3);
 		assert_eq!(hits[0].text, "It translates host names into addresses.");
 		assert!(corpus.passages(&["absent".into()], 3).is_empty());
+	}
+
+	#[test]
+	fn notes_are_no_definitions() {
+		assert!(is_note("Plural \"Unices\"."));
+		assert!(is_note("See also microkernel."));
+		assert!(!is_note("An interactive time-sharing operating system."));
+		assert!(!is_note("Monatomic noble gas."));
 	}
 
 	#[test]

@@ -7,12 +7,17 @@
 //!   extractive — the document that answers, the sentences that carry the answer, the source
 //!   cited by sha256; with the `openai` backend, the answer of any OpenAI-compatible
 //!   chat-completions endpoint (the larger LLM).
-//! - `POST /verify {"question", "body"}` → `approve`, or `reject` with a reason: the body breaks
-//!   the schema, does not answer the question (its question's key or its key terms), or says
-//!   what the trusted corpus does not support.
+//! - `POST /verify {"question", "body", "linked"}` → `approve`, or `reject` with a reason: the
+//!   body breaks the schema, does not answer the question (its question's key or its key terms),
+//!   says what the trusted corpus does not support, or links to an entry (whose body `linked`
+//!   holds) with a relation that does not hold ([`links`]).
+//! - With a gateway ([`Distiller::with_gateway`]), `/distill` links the new body to the validated
+//!   entries it refines or is related to.
 //! - `GET /health` → the backend and the corpus size.
 
 pub mod corpus;
+pub mod gateway;
+pub mod links;
 pub mod openai;
 pub mod server;
 pub mod support;
@@ -20,7 +25,7 @@ pub mod support;
 use std::sync::Arc;
 
 use membria_offchain::{
-	body::{Body, DistillerInfo, Source, MAX_QUESTION_BYTES},
+	body::{Body, DistillerInfo, Source, MAX_LINKS, MAX_QUESTION_BYTES},
 	protocol::{RejectWord, VerdictWord, VerifyResponse},
 };
 use membria_primitives::{key_terms, question_key};
@@ -55,6 +60,8 @@ pub enum Teacher {
 pub struct Distiller {
 	teacher: Teacher,
 	verifier: Option<Arc<Corpus>>,
+	/// The validated entries new bodies are linked to.
+	known: Option<gateway::KnownEntries>,
 }
 
 /// Documents consulted per question.
@@ -97,7 +104,14 @@ pub fn check_question(question: &str) -> Result<Vec<String>, DistillError> {
 impl Distiller {
 	/// A distiller that verifies against `verifier` when given.
 	pub fn new(teacher: Teacher, verifier: Option<Arc<Corpus>>) -> Self {
-		Self { teacher, verifier }
+		Self { teacher, verifier, known: None }
+	}
+
+	/// The same distiller, proposing links to the validated entries the gateway at `url`
+	/// (`http://127.0.0.1:8080`) serves.
+	pub fn with_gateway(mut self, url: &str) -> Self {
+		self.known = Some(gateway::KnownEntries::new(url));
+		self
 	}
 
 	/// What `/health` reports.
@@ -136,7 +150,7 @@ impl Distiller {
 				(answer, facts, vec![source], format!("openai:{}", teacher.model()))
 			},
 		};
-		let body = Body {
+		let mut body = Body {
 			v: membria_offchain::body::SCHEMA_VERSION,
 			question: question.trim().to_string(),
 			answer,
@@ -149,11 +163,32 @@ impl Distiller {
 		body.validate().map_err(|error| {
 			DistillError::Teacher(format!("the teacher's answer is no body: {error}"))
 		})?;
+		let linked = match &self.known {
+			Some(known) => {
+				let (links, linked) = known.propose(&body).await;
+				body.links = links;
+				linked
+			},
+			None => Vec::new(),
+		};
+		let json = |body: &Body| {
+			serde_json::from_slice::<serde_json::Value>(&body.to_bytes())
+				.map_err(|error| DistillError::Teacher(format!("body JSON: {error}")))
+		};
+		let linked: Vec<(u64, serde_json::Value)> = linked
+			.iter()
+			.map(|(entry, body)| Ok((*entry, json(body)?)))
+			.collect::<Result<_, DistillError>>()?;
 		// A body its own verifier refuses would be refused by the validators too: the teacher has
 		// no answer that holds.
-		let value = serde_json::from_slice(&body.to_bytes())
-			.map_err(|error| DistillError::Teacher(format!("body JSON: {error}")))?;
-		let verdict = self.verify(question, &value);
+		let mut verdict = self.verify_linked(question, &json(&body)?, &linked);
+		if verdict.reason == Some(RejectWord::BadLink) {
+			// The links are proposed by the rule they are checked by; should one not hold, the
+			// body goes without them.
+			tracing::warn!(%question, reasons = ?verdict.reasons, "dropping links that do not hold");
+			body.links.clear();
+			verdict = self.verify(question, &json(&body)?);
+		}
 		if verdict.verdict != VerdictWord::Approve {
 			return Err(DistillError::NoAnswer(format!(
 				"the teacher's answer does not verify: {}",
@@ -163,12 +198,57 @@ impl Distiller {
 		Ok(body)
 	}
 
-	/// Verifies that `body` answers `question`, correctly as far as the trusted corpus knows.
+	/// Verifies that `body` answers `question`, correctly as far as the trusted corpus knows (a
+	/// body with links is refused: the bodies they link to are not given).
 	pub fn verify(&self, question: &str, body: &serde_json::Value) -> VerifyResponse {
-		let reject = |reason, finding: String| VerifyResponse {
-			verdict: VerdictWord::Reject,
-			reason: Some(reason),
-			reasons: vec![finding],
+		self.verify_linked(question, body, &[])
+	}
+
+	/// Verifies that `body` answers `question`, correctly as far as the trusted corpus knows, and
+	/// that each of its links holds, given the bodies of the entries it links to (`linked`:
+	/// `(entry, body)`; the first for an entry counts, those it does not link to are ignored).
+	/// The content is checked first; the links only of a body that passes.
+	pub fn verify_linked(
+		&self,
+		question: &str,
+		body: &serde_json::Value,
+		linked: &[(u64, serde_json::Value)],
+	) -> VerifyResponse {
+		let (body, mut verdict) = match self.verify_content(question, body) {
+			Ok(checked) => checked,
+			Err(refused) => return refused,
+		};
+		if body.links.is_empty() {
+			return verdict;
+		}
+		let findings = links::check_links(&body, linked);
+		if !findings.is_empty() {
+			return VerifyResponse {
+				verdict: VerdictWord::Reject,
+				reason: Some(RejectWord::BadLink),
+				reasons: findings,
+			};
+		}
+		verdict
+			.reasons
+			.push(format!("each of its {} links holds (at most {MAX_LINKS})", body.links.len()));
+		verdict
+	}
+
+	/// The checks of a body's content: its schema, that it answers `question`, that its answer
+	/// rests on its facts and they on the trusted corpus. The body and the approval, or the
+	/// refusal.
+	fn verify_content(
+		&self,
+		question: &str,
+		body: &serde_json::Value,
+	) -> Result<(Body, VerifyResponse), VerifyResponse> {
+		let reject = |reason, finding: String| {
+			Err(VerifyResponse {
+				verdict: VerdictWord::Reject,
+				reason: Some(reason),
+				reasons: vec![finding],
+			})
 		};
 		let bytes = serde_json::to_vec(body).unwrap_or_default();
 		let body = match Body::parse(&bytes) {
@@ -226,11 +306,11 @@ impl Distiller {
 				}
 			}
 			if !findings.is_empty() {
-				return VerifyResponse {
+				return Err(VerifyResponse {
 					verdict: VerdictWord::Reject,
 					reason: Some(RejectWord::Incorrect),
 					reasons: findings,
-				};
+				});
 			}
 			findings.push(format!(
 				"every claim is supported by the trusted corpus ({} documents)",
@@ -241,7 +321,10 @@ impl Distiller {
 				"schema, question and key terms checked; no trusted corpus to check claims".into(),
 			);
 		}
-		VerifyResponse { verdict: VerdictWord::Approve, reason: None, reasons: findings }
+		Ok((
+			body,
+			VerifyResponse { verdict: VerdictWord::Approve, reason: None, reasons: findings },
+		))
 	}
 }
 
@@ -489,7 +572,11 @@ fn extract(
 	if sentences.is_empty() {
 		return Err(DistillError::NoAnswer(format!("{} holds no sentence", document.title)));
 	}
-	let definition = sentences.iter().position(|s| !corpus::is_field(s)).unwrap_or(0);
+	let definition = sentences
+		.iter()
+		.position(|s| !corpus::is_field(s) && !corpus::is_note(s))
+		.or_else(|| sentences.iter().position(|s| !corpus::is_field(s)))
+		.unwrap_or(0);
 	let kind = membria_primitives::answer_kind(question);
 	let score = |sentence: &str| {
 		let words: Vec<String> = corpus::words(sentence).iter().map(|w| corpus::stem(w)).collect();

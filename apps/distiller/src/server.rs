@@ -9,13 +9,17 @@ use axum::{
 	routing::{get, post},
 	Json, Router,
 };
-use membria_offchain::protocol::{DistillRequest, ErrorResponse};
+use membria_offchain::{
+	body::MAX_LINKS,
+	protocol::{DistillRequest, ErrorResponse},
+};
 use serde::Deserialize;
 
 use crate::{DistillError, Distiller};
 
-/// Largest request body accepted (a `/verify` carries a whole entry body).
-pub const MAX_REQUEST_BYTES: usize = 256 * 1024;
+/// Largest request body accepted (a `/verify` carries a whole entry body, and the bodies of the
+/// entries it links to).
+pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
 	(status, Json(ErrorResponse { error: message.into() })).into_response()
@@ -30,6 +34,17 @@ fn bad_json(rejection: JsonRejection) -> Response {
 #[serde(deny_unknown_fields)]
 struct VerifyRequest {
 	question: String,
+	body: serde_json::Value,
+	/// The bodies of the entries `body` links to (at most [`MAX_LINKS`]).
+	#[serde(default)]
+	linked: Vec<LinkedBody>,
+}
+
+/// The body of an entry a verified body links to.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LinkedBody {
+	entry: u64,
 	body: serde_json::Value,
 }
 
@@ -63,7 +78,7 @@ async fn distill(
 	};
 	match distiller.distill(&request.question).await {
 		Ok(body) => {
-			tracing::info!(question = %request.question, source = %body.sources[0].uri, "distilled");
+			tracing::info!(question = %request.question, source = %body.sources[0].uri, links = ?body.links, "distilled");
 			([(header::CONTENT_TYPE, "application/json")], body.to_bytes()).into_response()
 		},
 		Err(DistillError::BadQuestion(reason)) => error(StatusCode::BAD_REQUEST, reason),
@@ -89,8 +104,19 @@ async fn verify(
 	if let Err(DistillError::BadQuestion(reason)) = crate::check_question(&request.question) {
 		return error(StatusCode::BAD_REQUEST, reason);
 	}
-	let verdict = distiller.verify(&request.question, &request.body);
-	tracing::info!(question = %request.question, verdict = ?verdict.verdict, reasons = ?verdict.reasons, "verified");
+	if request.linked.len() > MAX_LINKS {
+		return error(
+			StatusCode::BAD_REQUEST,
+			format!(
+				"{} linked bodies: a body links to at most {MAX_LINKS} entries",
+				request.linked.len()
+			),
+		);
+	}
+	let linked: Vec<(u64, serde_json::Value)> =
+		request.linked.into_iter().map(|linked| (linked.entry, linked.body)).collect();
+	let verdict = distiller.verify_linked(&request.question, &request.body, &linked);
+	tracing::info!(question = %request.question, linked = linked.len(), verdict = ?verdict.verdict, reasons = ?verdict.reasons, "verified");
 	Json(verdict).into_response()
 }
 

@@ -143,6 +143,8 @@ async fn corpus_answers_name_the_subject_and_answer_what_is_asked() {
 			"Mercury: Heavy silvery liquid metallic element",
 			"Heavy silvery liquid metallic element",
 		),
+		// A note about the headword (`Plural "Unices".`) is no definition.
+		("What is Unix?", "Unix: An interactive time-sharing operating system", "An interactive"),
 		// A record's field is a sentence of the answer.
 		("What is the atomic number of lead?", "Lead: Atomic number: 82.", "Atomic number: 82"),
 		// Markup that is all an entry's opening leaves no empty sentence ("(RAM) (Previously …).").
@@ -277,6 +279,246 @@ async fn bad_requests_are_refused_with_a_reason() {
 	let (status, reply) =
 		post(address, "/verify", json!({"question": "What is Ethernet?"}).to_string()).await;
 	assert_eq!(status, 400, "{reply}");
+}
+
+/// The body the corpus teacher distills for `question`, as JSON.
+async fn distilled(distiller: &Distiller, question: &str) -> Value {
+	let body = distiller.distill(question).await.unwrap_or_else(|e| panic!("{question}: {e}"));
+	serde_json::from_slice(&body.to_bytes()).unwrap()
+}
+
+fn hex(bytes: &[u8]) -> String {
+	let digits: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+	format!("0x{digits}")
+}
+
+/// A `/v1/sync` page as the gateway serves it (the proofs left empty: the distiller does not
+/// read them).
+fn sync_page(entries: &[(u64, Vec<u8>)], next_cursor: Option<u64>, proven_at: u32) -> Value {
+	json!({
+		"proven": {
+			"set_changes": [],
+			"finality": {"header": "0x00", "justification": "0x00"},
+			"proof": [],
+			"entries": entries.iter().map(|(id, body)| json!({"id": id, "body": hex(body)})).collect::<Vec<_>>(),
+		},
+		"next_cursor": next_cursor,
+		"proven_at": proven_at,
+	})
+}
+
+/// A fake gateway: `GET /v1/sync` answers with `reply(query)` (status, body); the queries it
+/// got are kept.
+async fn fake_gateway(
+	reply: impl Fn(&str) -> (u16, String) + Send + Sync + 'static,
+) -> (SocketAddr, Arc<std::sync::Mutex<Vec<String>>>) {
+	use axum::{extract::RawQuery, http::StatusCode, routing::get, Router};
+	let queries = Arc::new(std::sync::Mutex::new(Vec::new()));
+	let seen = queries.clone();
+	let reply = Arc::new(reply);
+	let app = Router::new().route(
+		"/v1/sync",
+		get(move |RawQuery(query): RawQuery| {
+			let (seen, reply) = (seen.clone(), reply.clone());
+			async move {
+				let query = query.unwrap_or_default();
+				seen.lock().unwrap().push(query.clone());
+				let (status, body) = reply(&query);
+				(StatusCode::from_u16(status).unwrap(), body)
+			}
+		}),
+	);
+	let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+	let address = listener.local_addr().unwrap();
+	tokio::spawn(async move { axum::serve(listener, app).await });
+	(address, queries)
+}
+
+/// `/verify` checks each link of a body against the body of the entry it links to, supplied in
+/// `linked`: a link that holds is approved; a link whose body is missing, or whose relation does
+/// not hold, is refused as `bad_link`, one finding per bad link.
+#[tokio::test]
+async fn verify_checks_links_against_the_linked_bodies() {
+	let corpus = corpus();
+	let distiller = Distiller::new(Teacher::Corpus(corpus.clone()), Some(corpus));
+	let unix = distilled(&distiller, "What is Unix?").await;
+	let carbon = distilled(&distiller, "What is the atomic number of carbon?").await;
+	let mut linux = distilled(&distiller, "What is Linux?").await;
+	let (address, _stop) = serve(distiller).await;
+	let verify = |body: &Value, linked: Value| {
+		json!({"question": "What is Linux?", "body": body, "linked": linked}).to_string()
+	};
+
+	linux["links"] = json!([{"rel": "related", "entry": 3}]);
+	// Linux's body mentions Unix: related. A linked body it does not link to is ignored.
+	let (status, verdict) = post(
+		address,
+		"/verify",
+		verify(&linux, json!([{"entry": 3, "body": unix}, {"entry": 9, "body": carbon}])),
+	)
+	.await;
+	assert_eq!(status, 200, "{verdict}");
+	assert_eq!(verdict["verdict"], "approve", "{verdict}");
+
+	// The linked body missing (from `linked`, or no `linked` at all).
+	for request in [
+		verify(&linux, json!([{"entry": 9, "body": unix}])),
+		json!({"question": "What is Linux?", "body": linux}).to_string(),
+	] {
+		let (_, verdict) = post(address, "/verify", request).await;
+		assert_eq!(verdict["verdict"], "reject", "{verdict}");
+		assert_eq!(verdict["reason"], "bad_link", "{verdict}");
+		assert_eq!(reasons(&verdict), "link to entry 3: its body was not supplied");
+	}
+
+	// Related to an unrelated subject; "refines" between different subjects; a supplied body
+	// that is no body: one finding each.
+	let mut broken = unix.clone();
+	broken.as_object_mut().unwrap().remove("sources");
+	linux["links"] = json!([
+		{"rel": "related", "entry": 4},
+		{"rel": "refines", "entry": 3},
+		{"rel": "related", "entry": 5},
+	]);
+	let (_, verdict) = post(
+		address,
+		"/verify",
+		verify(
+			&linux,
+			json!([{"entry": 3, "body": unix}, {"entry": 4, "body": carbon}, {"entry": 5, "body": broken}]),
+		),
+	)
+	.await;
+	assert_eq!(verdict["reason"], "bad_link", "{verdict}");
+	let findings = reasons(&verdict);
+	let findings: Vec<&str> = findings.lines().collect();
+	assert_eq!(findings.len(), 3, "{findings:?}");
+	assert!(findings[0].starts_with("link related to entry 4: related: neither"), "{findings:?}");
+	assert!(findings[1].starts_with("link refines to entry 3: refines:"), "{findings:?}");
+	assert!(findings[1].contains("not the same subject"), "{findings:?}");
+	assert!(
+		findings[2].starts_with("link to entry 5: the body supplied is no body"),
+		"{findings:?}"
+	);
+
+	// The content is checked first: a wrong fact is incorrect, whatever the links.
+	let mut wrong = linux.clone();
+	wrong["links"] = json!([{"rel": "related", "entry": 3}]);
+	wrong["facts"] = json!(["An implementation of the Unix kernel originally written from scratch with proprietary code."]);
+	let (_, verdict) =
+		post(address, "/verify", verify(&wrong, json!([{"entry": 3, "body": unix}]))).await;
+	assert_eq!(verdict["reason"], "incorrect", "{verdict}");
+
+	// At most MAX_LINKS linked bodies.
+	let many: Vec<Value> = (0..=membria_offchain::body::MAX_LINKS as u64)
+		.map(|entry| json!({"entry": entry, "body": unix}))
+		.collect();
+	let (status, reply) = post(address, "/verify", verify(&linux, json!(many))).await;
+	assert_eq!(status, 400, "{reply}");
+	assert!(reply["error"].as_str().unwrap().contains("at most"), "{reply}");
+	let (status, reply) =
+		post(address, "/verify", verify(&linux, json!([{"entry": 3, "body": unix, "extra": 1}])))
+			.await;
+	assert_eq!(status, 400, "{reply}");
+}
+
+/// With a gateway, `/distill` links the new body to the validated entries it is related to or
+/// refines (read page by page from `/v1/sync`), never to one whose body does not parse, and the
+/// body verifies with the linked bodies supplied.
+#[tokio::test]
+async fn distill_proposes_links_to_the_gateways_entries() {
+	let corpus = corpus();
+	let plain = Distiller::new(Teacher::Corpus(corpus.clone()), Some(corpus.clone()));
+	let unix = distilled(&plain, "What is Unix?").await;
+	let carbon = distilled(&plain, "What is carbon?").await;
+	let bytes = |value: &Value| serde_json::to_vec(value).unwrap();
+	// Entry 4 would be related too, but its body is no body.
+	let mut broken = unix.clone();
+	broken.as_object_mut().unwrap().remove("sources");
+	let first = sync_page(&[(3, bytes(&unix)), (4, bytes(&broken))], Some(4), 9).to_string();
+	let second = sync_page(&[(5, bytes(&carbon))], None, 7).to_string();
+	let (gateway, queries) = fake_gateway(move |query| {
+		if query.contains("cursor=4") {
+			(200, second.clone())
+		} else {
+			(200, first.clone())
+		}
+	})
+	.await;
+	let distiller = Distiller::new(Teacher::Corpus(corpus.clone()), Some(corpus))
+		.with_gateway(&format!("http://{gateway}/"));
+	let (address, _stop) = serve(distiller).await;
+
+	let (status, linux) =
+		post(address, "/distill", json!({"question": "What is Linux?"}).to_string()).await;
+	assert_eq!(status, 200, "{linux}");
+	assert_eq!(linux["links"], json!([{"rel": "related", "entry": 3}]), "{linux}");
+	{
+		let queries = queries.lock().unwrap();
+		assert_eq!(queries.len(), 2, "{queries:?}");
+		assert!(queries[0].contains("since=0") && !queries[0].contains("cursor"), "{queries:?}");
+		assert!(queries[1].contains("since=0") && queries[1].contains("cursor=4"), "{queries:?}");
+	}
+	let (_, verdict) = post(
+		address,
+		"/verify",
+		json!({"question": "What is Linux?", "body": linux, "linked": [{"entry": 3, "body": unix}]})
+			.to_string(),
+	)
+	.await;
+	assert_eq!(verdict["verdict"], "approve", "{verdict}");
+
+	// Asking more of carbon refines "What is carbon?"; the candidates are not fetched again
+	// within a few seconds.
+	let question = "What is the atomic number of carbon?";
+	let (status, number) =
+		post(address, "/distill", json!({ "question": question }).to_string()).await;
+	assert_eq!(status, 200, "{number}");
+	assert_eq!(number["links"], json!([{"rel": "refines", "entry": 5}]), "{number}");
+	assert_eq!(queries.lock().unwrap().len(), 2);
+	let (_, verdict) = post(
+		address,
+		"/verify",
+		json!({"question": question, "body": number, "linked": [{"entry": 5, "body": carbon}]})
+			.to_string(),
+	)
+	.await;
+	assert_eq!(verdict["verdict"], "approve", "{verdict}");
+
+	// A body about the candidates' own questions links to none of them with its own question.
+	// Later, the sync goes on from the block after the lowest its pages were proven at.
+	tokio::time::sleep(membria_distiller::gateway::REFRESH_EVERY).await;
+	let (_, again) =
+		post(address, "/distill", json!({"question": "What is Unix?"}).to_string()).await;
+	assert_eq!(again["links"], json!([]), "{again}");
+	let queries = queries.lock().unwrap();
+	assert!(queries[2].contains("since=8") && !queries[2].contains("cursor"), "{queries:?}");
+}
+
+/// A gateway that is down, fails, or answers garbage costs the links, not the distillation.
+#[tokio::test]
+async fn distill_without_a_working_gateway_has_no_links() {
+	let corpus = corpus();
+	let down = {
+		let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+		listener.local_addr().unwrap()
+	};
+	let (garbage, _) = fake_gateway(|_| (200, "garbage".into())).await;
+	let (failing, _) = fake_gateway(|_| (503, r#"{"error":"catching up"}"#.into())).await;
+	let (wrong_hex, _) = fake_gateway(|_| {
+		let page = json!({"proven": {"entries": [{"id": 3, "body": "0xzz"}]}, "next_cursor": null, "proven_at": 1});
+		(200, page.to_string())
+	})
+	.await;
+	for gateway in [down, garbage, failing, wrong_hex] {
+		let distiller = Distiller::new(Teacher::Corpus(corpus.clone()), Some(corpus.clone()))
+			.with_gateway(&format!("http://{gateway}"));
+		let (address, _stop) = serve(distiller).await;
+		let (status, body) =
+			post(address, "/distill", json!({"question": "What is Linux?"}).to_string()).await;
+		assert_eq!(status, 200, "{gateway}: {body}");
+		assert_eq!(body["links"], json!([]), "{gateway}: {body}");
+	}
 }
 
 /// A scripted OpenAI-compatible server: answers every chat completion with `reply`, and keeps
