@@ -138,6 +138,37 @@ pub async fn sync(args: DeviceArgs) -> anyhow::Result<()> {
 	Ok(())
 }
 
+/// How a link reads from the entry it points to ("refines" → "refined by").
+fn inverse(rel: &str) -> &str {
+	match rel {
+		"supports" => "supported by",
+		"contradicts" => "contradicted by",
+		"refines" => "refined by",
+		other => other,
+	}
+}
+
+/// The entry's links as "see also" lines: what it links to, then what links to it.
+fn print_see_also(device: &Device, id: u64) {
+	let Some(neighbourhood) = device.neighbourhood(id) else {
+		return;
+	};
+	for (link, target) in &neighbourhood.outgoing {
+		match target {
+			Some(target) => {
+				println!("  see also ({}): {} [entry {}]", link.rel, target.question, target.id)
+			},
+			None => println!(
+				"  see also ({}): entry {} (not in the cache: membria graph {id})",
+				link.rel, link.entry
+			),
+		}
+	}
+	for (rel, from) in &neighbourhood.incoming {
+		println!("  see also ({}): {} [entry {}]", inverse(rel), from.question, from.id);
+	}
+}
+
 fn print_answer(answer: &LocalAnswer, from: &str) {
 	println!("{}", answer.body.answer);
 	let entry = &answer.entry;
@@ -180,7 +211,15 @@ fn generate(device: &mut Device, question: &str, args: &GenerateArgs) -> anyhow:
 		None => membria_generate::default_model_path()
 			.context("no generative model: run scripts/setup.sh or pass --generate-model")?,
 	};
-	let matching = device.matching(question, args.passages.max(1))?;
+	let mut matching = device.matching(question, args.passages.max(1))?;
+	// The verified entries the best match links to join the context.
+	if let Some(best) = matching.first() {
+		for linked in device.linked_passages(best) {
+			if !matching.iter().any(|m| m.entry.id == linked.entry.id) {
+				matching.push(linked);
+			}
+		}
+	}
 	let generator = membria_generate::Generator::load(&path)
 		.with_context(|| format!("loading {}", path.display()))?;
 	let passages: Vec<membria_generate::Passage> = matching
@@ -205,9 +244,14 @@ fn generate(device: &mut Device, question: &str, args: &GenerateArgs) -> anyhow:
 		generation.tokens_per_second()
 	);
 	for m in &matching {
+		let how = if m.score > 0.0 {
+			format!("similarity {:.2}", m.score)
+		} else {
+			"linked from the best match".to_string()
+		};
 		println!(
-			"  [entry {}] proven at block {} · CID {} · similarity {:.2}",
-			m.entry.id, m.entry.proven_at_number, m.entry.cid, m.score
+			"  [entry {}] proven at block {} · CID {} · {how}",
+			m.entry.id, m.entry.proven_at_number, m.entry.cid
 		);
 	}
 	Ok(())
@@ -224,6 +268,7 @@ fn answered(
 		generate(device, question, generate_args)?;
 	} else {
 		print_answer(answer, from);
+		print_see_also(device, answer.entry.id);
 	}
 	Ok(ExitCode::SUCCESS)
 }
@@ -256,6 +301,10 @@ pub async fn ask(
 	let server = args.server()?;
 	match device.ask_remote(&server, question, request).await? {
 		RemoteOutcome::Hit(answer) => {
+			// Its linked entries too, so that "see also" names them (best effort).
+			if let Err(error) = device.fetch_neighbourhood(&server, answer.entry.id).await {
+				tracing::info!(%error, "the answer's linked entries were not fetched");
+			}
 			answered(&mut device, &answer, "fetched, verified and cached", question, &generate_args)
 		},
 		RemoteOutcome::Miss { reason, demand } => {
@@ -290,6 +339,43 @@ pub async fn verify(args: DeviceArgs, entry: u64) -> anyhow::Result<()> {
 	if let Err(error) = result {
 		println!("{}. ✗ {error}", step + 1);
 		anyhow::bail!("entry {entry} does not verify");
+	}
+	Ok(())
+}
+
+pub async fn graph(args: DeviceArgs, entry: u64, offline: bool) -> anyhow::Result<()> {
+	let mut device = args.open()?;
+	let neighbourhood =
+		if offline {
+			device.neighbourhood(entry).with_context(|| {
+				format!("entry {entry} is not in the verified cache (run without --offline to fetch it)")
+			})?
+		} else {
+			let server = args.server()?;
+			device
+				.fetch_neighbourhood(&server, entry)
+				.await
+				.with_context(|| format!("entry {entry}"))?
+		};
+	let root = &neighbourhood.entry;
+	println!("entry {}: {}", root.id, root.question);
+	println!("  proven at block {} · CID {}", root.proven_at_number, root.cid);
+	if neighbourhood.outgoing.is_empty() && neighbourhood.incoming.is_empty() {
+		println!("  no links (none from it, none to it from the cached entries)");
+	}
+	for (link, target) in &neighbourhood.outgoing {
+		match target {
+			Some(target) => {
+				println!("  → {:<15} entry {}: {}", link.rel, target.id, target.question)
+			},
+			None => println!(
+				"  → {:<15} entry {} (not verified: superseded, or the server is unreachable)",
+				link.rel, link.entry
+			),
+		}
+	}
+	for (rel, from) in &neighbourhood.incoming {
+		println!("  ← {:<15} entry {}: {}", inverse(rel), from.id, from.question);
 	}
 	Ok(())
 }

@@ -18,7 +18,7 @@ use std::{
 };
 
 use membria_embed::{Index, Profile};
-use membria_offchain::{check_body, Body, EntryFacts};
+use membria_offchain::{body::BodyLink, check_body, Body, EntryFacts};
 use membria_primitives::{unixfs, QuestionKey};
 use serde::{Deserialize, Serialize};
 
@@ -58,6 +58,10 @@ pub struct CachedEntry {
 	pub approving_stake: u128,
 	/// Hex of blake2-256 of the embedding file.
 	pub embedding_hash: String,
+	/// Its typed links to other entries, as its (checked) body lists them — the links the
+	/// chain recorded with it. Read from the body whenever the cache is opened, never stored.
+	#[serde(skip)]
+	pub links: Vec<BodyLink>,
 }
 
 /// A cached entry that failed its re-check.
@@ -218,8 +222,9 @@ impl VerifiedCache {
 		Ok((entry, embedding, body))
 	}
 
-	fn load(&mut self, entry: CachedEntry, embeddings: &[f32], body: &Body) {
+	fn load(&mut self, mut entry: CachedEntry, embeddings: &[f32], body: &Body) {
 		self.index.push(entry.id, &tch::Tensor::from_slice(embeddings), profile(body));
+		entry.links = body.links.clone();
 		self.entries.push(entry);
 	}
 
@@ -269,6 +274,7 @@ impl VerifiedCache {
 			proven_at_hash: hex(&proven_at.1),
 			approving_stake,
 			embedding_hash: hex(&sp_crypto_hashing::blake2_256(&raw)),
+			links: Vec::new(),
 		};
 		let (entry_path, body_path, embedding_path) = self.paths(id);
 		write_atomically(&body_path, body_bytes)?;
@@ -318,6 +324,19 @@ impl VerifiedCache {
 	/// The cached record of `id`.
 	pub fn entry(&self, id: u64) -> Option<&CachedEntry> {
 		self.entries.iter().find(|e| e.id == id)
+	}
+
+	/// The cached entries that link to `id`, with the relation of each link.
+	pub fn linking_to(&self, id: u64) -> Vec<(&str, &CachedEntry)> {
+		self.entries
+			.iter()
+			.flat_map(|from| {
+				from.links
+					.iter()
+					.filter(|link| link.entry == id)
+					.map(move |link| (link.rel.as_str(), from))
+			})
+			.collect()
 	}
 
 	/// The cached body of `id`, re-read from disk.

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use membria_embed::{EmbedError, Embedder, Query, Thresholds};
-use membria_offchain::Body;
+use membria_offchain::{body::BodyLink, Body};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -82,6 +82,16 @@ impl LocalAnswer {
 	pub fn passage(&self) -> String {
 		format!("{} {} {}", self.body.question, self.body.answer, self.body.facts.join(" "))
 	}
+}
+
+/// An entry and its links, as far as the cache knows them.
+#[derive(Clone, Debug)]
+pub struct Neighbourhood {
+	pub entry: CachedEntry,
+	/// Its links, each with the linked entry's record when the cache holds it.
+	pub outgoing: Vec<(BodyLink, Option<CachedEntry>)>,
+	/// Cached entries that link to it: the relation, and the entry.
+	pub incoming: Vec<(String, CachedEntry)>,
 }
 
 /// What a local lookup found.
@@ -475,6 +485,73 @@ impl Device {
 			trace(format!("entry {id} loaded into the verified cache"));
 		}
 		Ok(())
+	}
+
+	/// Entry `id`'s place in the knowledge graph as far as the cache knows it: the entries it
+	/// links to (with their cached record, when cached) and the cached entries linking to it.
+	pub fn neighbourhood(&self, id: u64) -> Option<Neighbourhood> {
+		let entry = self.cache.entry(id)?.clone();
+		let outgoing = entry
+			.links
+			.iter()
+			.map(|link| (link.clone(), self.cache.entry(link.entry).cloned()))
+			.collect();
+		let incoming = self
+			.cache
+			.linking_to(id)
+			.into_iter()
+			.map(|(rel, from)| (rel.to_string(), from.clone()))
+			.collect();
+		Some(Neighbourhood { entry, outgoing, incoming })
+	}
+
+	/// Fetches and verifies entry `id` if the cache lacks it, then the entries it links to that
+	/// the cache lacks (each with its own proof; a target that no longer verifies — superseded
+	/// since — is left out); its neighbourhood.
+	pub async fn fetch_neighbourhood(
+		&mut self,
+		server: &Server,
+		id: u64,
+	) -> Result<Neighbourhood, DeviceError> {
+		if self.cache.entry(id).is_none() {
+			self.verify_entry(server, id, &mut |_| {}).await?;
+		}
+		let targets: Vec<u64> = self
+			.cache
+			.entry(id)
+			.map(|entry| entry.links.iter().map(|link| link.entry).collect())
+			.unwrap_or_default();
+		for target in targets {
+			if self.cache.entry(target).is_none() {
+				if let Err(error) = self.verify_entry(server, target, &mut |_| {}).await {
+					tracing::info!(entry = target, %error, "a linked entry did not verify");
+				}
+			}
+		}
+		self.neighbourhood(id).ok_or_else(|| {
+			ServerError::Refused {
+				url: "server".into(),
+				status: 404,
+				reason: format!("entry {id} is not in the cache"),
+			}
+			.into()
+		})
+	}
+
+	/// The cached entries `answer` links to, as passages (what `ask --generate` adds to the
+	/// model's context beside the matching entries).
+	pub fn linked_passages(&self, answer: &LocalAnswer) -> Vec<LocalAnswer> {
+		answer
+			.entry
+			.links
+			.iter()
+			.filter_map(|link| {
+				let entry = self.cache.entry(link.entry)?.clone();
+				let bytes = self.cache.body(link.entry).ok()?;
+				let body = Body::parse(&bytes).ok()?;
+				Some(LocalAnswer { entry, body, score: 0.0 })
+			})
+			.collect()
 	}
 
 	pub fn status(&self) -> Status {
