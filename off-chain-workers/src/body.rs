@@ -1,10 +1,13 @@
 //! The entry body: one JSON document per entry, stored on IPFS, hashed on chain.
 //!
 //! ```json
-//! {"v":1,"question":"…","answer":"…","facts":["…"],
+//! {"v":2,"question":"…","phrasings":["…"],"answer":"…","facts":["…"],
 //!  "sources":[{"uri":"…","sha256":"<64 hex>"}],"links":[{"rel":"supports","entry":7}],
 //!  "distiller":{"name":"…","model":"…"},"created":1700000000}
 //! ```
+//!
+//! Versions: `2` adds `phrasings` (other ways to ask the question the body answers, at most
+//! [`MAX_PHRASINGS`]); a `1` body has none and still reads and verifies as it did.
 //!
 //! The chain keeps blake2-256 of the exact bytes, so a body is never re-serialised between the
 //! distiller and IPFS; [`Body::parse`] is for reading and checking, [`Body::to_bytes`] for
@@ -13,8 +16,12 @@
 use alloc::{string::String, vec::Vec};
 use serde::{Deserialize, Serialize};
 
-/// The schema version this crate writes and reads.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The schema version this crate writes; it reads every version from [`FIRST_SCHEMA_VERSION`].
+pub const SCHEMA_VERSION: u32 = 2;
+/// The oldest schema version this crate reads.
+pub const FIRST_SCHEMA_VERSION: u32 = 1;
+/// Most other phrasings of the question per body (version 2 on).
+pub const MAX_PHRASINGS: usize = 4;
 /// Longest question, in bytes (the chain's `MaxQuestionLen` is the same).
 pub const MAX_QUESTION_BYTES: usize = 512;
 /// Longest answer, in bytes.
@@ -36,6 +43,10 @@ pub struct Body {
 	pub v: u32,
 	/// The question, as asked.
 	pub question: String,
+	/// Other ways to ask the same question (version 2 on; validators check that the answer
+	/// speaks of what each asks), so devices match more of what people ask.
+	#[serde(default, skip_serializing_if = "Vec::is_empty")]
+	pub phrasings: Vec<String>,
 	/// The answer, in a few sentences.
 	pub answer: String,
 	/// The statements the answer rests on, each taken from a source.
@@ -91,6 +102,8 @@ pub enum BodyError {
 	BadSourceHash,
 	/// A link's relation is not one of the four.
 	BadRelation(String),
+	/// A field the body's version does not have (the field's name, the version).
+	NotInVersion(&'static str, u32),
 }
 
 impl core::fmt::Display for BodyError {
@@ -102,6 +115,7 @@ impl core::fmt::Display for BodyError {
 			Self::TooLong(field) => write!(f, "`{field}` is too long"),
 			Self::BadSourceHash => write!(f, "a source's sha256 is not 64 lowercase hex digits"),
 			Self::BadRelation(rel) => write!(f, "unknown link relation {rel:?}"),
+			Self::NotInVersion(field, v) => write!(f, "`{field}` is not a field of version {v}"),
 		}
 	}
 }
@@ -153,10 +167,19 @@ impl Body {
 
 	/// Checks every rule of the schema.
 	pub fn validate(&self) -> Result<(), BodyError> {
-		if self.v != SCHEMA_VERSION {
+		if !(FIRST_SCHEMA_VERSION..=SCHEMA_VERSION).contains(&self.v) {
 			return Err(BodyError::UnsupportedVersion(self.v));
 		}
 		bounded("question", &self.question, MAX_QUESTION_BYTES)?;
+		if self.v < 2 && !self.phrasings.is_empty() {
+			return Err(BodyError::NotInVersion("phrasings", self.v));
+		}
+		if self.phrasings.len() > MAX_PHRASINGS {
+			return Err(BodyError::TooLong("phrasings"));
+		}
+		for phrasing in &self.phrasings {
+			bounded("phrasings", phrasing, MAX_QUESTION_BYTES)?;
+		}
 		bounded("answer", &self.answer, MAX_ANSWER_BYTES)?;
 		if self.facts.len() > MAX_FACTS {
 			return Err(BodyError::TooLong("facts"));
@@ -216,6 +239,7 @@ mod tests {
 		Body {
 			v: 1,
 			question: "What is the atomic number of carbon?".into(),
+			phrasings: Vec::new(),
 			answer: "Carbon has atomic number 6.".into(),
 			facts: alloc::vec!["Carbon: atomic number 6.".into()],
 			sources: alloc::vec![Source {
@@ -232,6 +256,20 @@ mod tests {
 	fn round_trips() {
 		let body = sample();
 		assert_eq!(Body::parse(&body.to_bytes()), Ok(body));
+		let mut v2 = sample();
+		v2.v = 2;
+		v2.phrasings = alloc::vec!["What is carbon's atomic number?".into()];
+		assert_eq!(Body::parse(&v2.to_bytes()), Ok(v2));
+	}
+
+	/// A version 1 body, as stored on IPFS before version 2, reads as it did: same fields, and
+	/// written again, the same bytes (no `phrasings` appears).
+	#[test]
+	fn version_1_bodies_still_read() {
+		let stored = br#"{"v":1,"question":"What is the atomic number of carbon?","answer":"Carbon: Atomic number: 6","facts":["Atomic number: 6"],"sources":[{"uri":"dict://elements/carbon","sha256":"a16f18d3eaca7327fabe25c3a69e285b6b9c08e59648fca0652c54c3fe47362e"}],"links":[],"distiller":{"name":"test","model":"corpus"},"created":0}"#;
+		let body = Body::parse(stored).expect("a version 1 body");
+		assert!(body.phrasings.is_empty());
+		assert_eq!(body.to_bytes(), stored.to_vec());
 	}
 
 	#[test]
@@ -247,7 +285,26 @@ mod tests {
 			change(&mut body);
 			assert_eq!(Body::parse(&body.to_bytes()), Err(expected));
 		};
-		check(|b| b.v = 2, BodyError::UnsupportedVersion(2));
+		check(|b| b.v = 3, BodyError::UnsupportedVersion(3));
+		check(|b| b.v = 0, BodyError::UnsupportedVersion(0));
+		check(
+			|b| b.phrasings = alloc::vec!["What is carbon's atomic number?".into()],
+			BodyError::NotInVersion("phrasings", 1),
+		);
+		check(
+			|b| {
+				b.v = 2;
+				b.phrasings = alloc::vec!["q?".into(); MAX_PHRASINGS + 1];
+			},
+			BodyError::TooLong("phrasings"),
+		);
+		check(
+			|b| {
+				b.v = 2;
+				b.phrasings = alloc::vec![" ".into()];
+			},
+			BodyError::Empty("phrasings"),
+		);
 		check(|b| b.answer = "  ".into(), BodyError::Empty("answer"));
 		check(|b| b.question = "q".repeat(MAX_QUESTION_BYTES + 1), BodyError::TooLong("question"));
 		check(|b| b.sources.clear(), BodyError::Empty("sources"));

@@ -87,6 +87,7 @@ mod tests {
 		Body {
 			v: 1,
 			question: question.into(),
+			phrasings: Vec::new(),
 			answer: "Ethernet is a local area network.".into(),
 			facts: Vec::new(),
 			sources: alloc::vec![Source {

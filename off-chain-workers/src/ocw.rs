@@ -122,6 +122,27 @@ pub fn with_item_lock<B: BlockNumberProvider, R>(
 	}
 }
 
+/// Reads the body of an entry whose record is `facts` from the IPFS node at `ipfs`: bytes that
+/// are not its body (not its CID's content, or not what its author committed to) are the IPFS
+/// node's fault, [`CallFailure::WrongContent`].
+pub fn fetch_body(
+	ipfs: &str,
+	facts: &crate::EntryFacts,
+	deadline_ms: u64,
+) -> Result<Vec<u8>, CallFailure> {
+	let bytes = post(
+		&crate::protocol::ipfs_cat_url(ipfs, &membria_primitives::unixfs::cid_to_text(&facts.cid)),
+		"application/octet-stream",
+		&[],
+		deadline_ms,
+		facts.size as usize,
+	)?;
+	match crate::check_body(&bytes, facts) {
+		Ok(_) => Ok(bytes),
+		Err(_) => Err(CallFailure::WrongContent),
+	}
+}
+
 /// A setting the node wrote at start-up (see [`crate::settings`]).
 pub fn setting(key: &'static [u8]) -> Option<String> {
 	StorageValueRef::persistent(key)

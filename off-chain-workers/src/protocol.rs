@@ -21,6 +21,10 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct DistillRequest {
 	pub question: String,
+	/// Whether the body may propose links (default yes); an agent whose check of the proposed
+	/// links against the chain's bodies failed asks again without.
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub links: Option<bool>,
 }
 
 /// A refused request: why.
@@ -115,7 +119,13 @@ pub fn verify_request(question: &str, body: &[u8], linked: &[(u64, Vec<u8>)]) ->
 
 /// The `/distill` request for `question`.
 pub fn distill_request(question: &str) -> Vec<u8> {
-	serde_json::to_vec(&DistillRequest { question: question.into() }).unwrap_or_default()
+	distill_request_linking(question, true)
+}
+
+/// The `/distill` request for `question`, asking for a body without links unless `links`.
+pub fn distill_request_linking(question: &str, links: bool) -> Vec<u8> {
+	let links = (!links).then_some(false);
+	serde_json::to_vec(&DistillRequest { question: question.into(), links }).unwrap_or_default()
 }
 
 /// `{base}/distill`, `{base}/verify`, without doubled slashes.

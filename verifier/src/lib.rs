@@ -474,6 +474,7 @@ mod tests {
 			Body {
 				v: 1,
 				question: "What is Linux?".into(),
+				phrasings: Vec::new(),
 				answer: "Linux: a kernel.".into(),
 				facts: Vec::new(),
 				sources: vec![membria_offchain::Source {

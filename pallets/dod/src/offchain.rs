@@ -23,14 +23,17 @@ use frame_system::{
 	pallet_prelude::BlockNumberFor,
 };
 use membria_offchain::{
-	ocw::{ipfs_endpoints, item_key, post, retry_after, setting, with_item_lock, CallFailure},
-	protocol, settings, Body,
+	ocw::{
+		fetch_body, ipfs_endpoints, item_key, post, retry_after, setting, with_item_lock,
+		CallFailure,
+	},
+	protocol, settings, Body, EntryFacts,
 };
 use membria_primitives::{question_key, unixfs, CidVersion};
 use sp_runtime::offchain::{storage::StorageValueRef, Duration};
 
 use crate::{AbandonReason, Agents, Call, Config, GapId, GapOf, Gaps};
-use membria_kcg_primitives::{EntryId, EntryLinks, KnowledgeBase};
+use membria_kcg_primitives::{EntryId, EntryLinks, KnowledgeBase, LinkTarget};
 
 const LOG_TARGET: &str = "runtime::dod::agent";
 /// Gaps looked at per block.
@@ -70,6 +73,9 @@ pub struct GapWork<BlockNumber> {
 	/// Failed tries in a row (the distiller or IPFS): each doubles the wait before the next,
 	/// up to `MAX_RETRY_AFTER` blocks, instead of asking again every block.
 	pub failures: u32,
+	/// The links a body proposed did not hold against the chain's own bodies of the linked
+	/// entries (the distiller learned them from a gateway that lied): ask for bodies without.
+	pub no_links: bool,
 }
 
 impl GapWork<u32> {
@@ -196,7 +202,7 @@ fn work_on_gap<T: Config>(
 	let question = core::str::from_utf8(&gap.question).unwrap_or_default();
 	let body = match work.body.clone() {
 		Some(body) => body,
-		None => match distill(question) {
+		None => match distill(question, !work.no_links) {
 			Ok(body) => {
 				work.body = Some(body.clone());
 				store.set(&work);
@@ -219,20 +225,66 @@ fn work_on_gap<T: Config>(
 	};
 	// The links the body proposes, as the chain records them; each must name an entry that is
 	// validated now (the chain refuses the submission otherwise): a body whose link went stale
-	// is distilled afresh.
-	let links = match proposed_links::<T>(&body) {
-		Ok(links) => links,
+	// is a "no" from the teacher (three make the agent give the gap up, before its claim can
+	// lapse and cost the bond).
+	let targets = match link_targets::<T>(&body) {
+		Ok(targets) => targets,
 		Err(stale) => {
 			let wait = work.failed(block);
 			work.body = None;
-			log::warn!(
-				target: LOG_TARGET,
-				"gap {id}: the body links to entry {stale}, which is not validated; distilling again in {wait} blocks"
-			);
+			let failure = DistillFailure::StaleLink(stale);
+			if give_up_now(failure.reason(), work.failures, wait) {
+				give_up::<T>(agent, id, failure.reason(), &failure, work.failures);
+			} else {
+				log::warn!(
+					target: LOG_TARGET,
+					"gap {id}: {failure}; distilling again in {wait} blocks"
+				);
+			}
 			store.set(&work);
 			return;
 		},
 	};
+	// The distiller chose links among the entries a gateway told it of; validators check them
+	// against the chain's own bodies of the linked entries, and so does the agent first: links
+	// that do not hold would cost the whole deposit. Then the body is distilled without links.
+	if !targets.is_empty() {
+		match links_hold(question, &body, &targets) {
+			Ok(true) => {},
+			Ok(false) => {
+				log::warn!(
+					target: LOG_TARGET,
+					"gap {id}: the links the distiller proposed do not hold against the linked entries' bodies; distilling without links"
+				);
+				work.no_links = true;
+				work.body = None;
+				store.set(&work);
+				return;
+			},
+			Err(failure) => {
+				let wait = work.failed(block);
+				if give_up_now(AbandonReason::StorageUnavailable, work.failures, wait) {
+					give_up::<T>(
+						agent,
+						id,
+						AbandonReason::StorageUnavailable,
+						&failure,
+						work.failures,
+					);
+				} else {
+					log::warn!(
+						target: LOG_TARGET,
+						"gap {id}: the linked entries' bodies could not be checked ({failure}); trying again in {wait} blocks"
+					);
+				}
+				store.set(&work);
+				return;
+			},
+		}
+	}
+	let links = EntryLinks::truncate_from(
+		targets.iter().map(|target| (target.entry, target.relation)).collect::<Vec<_>>(),
+	);
 	let cid = match add_to_ipfs(&body) {
 		Ok(cid) => cid,
 		Err(failure) => {
@@ -305,6 +357,8 @@ enum DistillFailure {
 	Call(CallFailure),
 	/// The distiller answered with something that is not a body for this question.
 	NotABody,
+	/// The body links to this entry, which is not validated.
+	StaleLink(EntryId),
 }
 
 impl DistillFailure {
@@ -312,7 +366,7 @@ impl DistillFailure {
 	/// for another question) has no answer; one that does not answer at all is unavailable.
 	fn reason(&self) -> AbandonReason {
 		match self {
-			Self::NotABody | Self::Call(CallFailure::Status(400..=499, _)) => {
+			Self::NotABody | Self::StaleLink(_) | Self::Call(CallFailure::Status(400..=499, _)) => {
 				AbandonReason::NoAnswer
 			},
 			Self::Call(_) => AbandonReason::TeacherUnavailable,
@@ -325,18 +379,21 @@ impl core::fmt::Display for DistillFailure {
 		match self {
 			Self::Call(failure) => failure.fmt(f),
 			Self::NotABody => f.write_str("the answer is not a body for this question"),
+			Self::StaleLink(entry) => {
+				write!(f, "the body links to entry {entry}, which is not validated")
+			},
 		}
 	}
 }
 
-fn distill(question: &str) -> Result<Vec<u8>, DistillFailure> {
+fn distill(question: &str, links: bool) -> Result<Vec<u8>, DistillFailure> {
 	let base = setting(settings::DOD_DISTILLER)
 		.or_else(|| setting(settings::DISTILLER))
 		.ok_or(DistillFailure::Call(CallFailure::NotConfigured("--distiller")))?;
 	let body = post(
 		&protocol::endpoint(&base, "distill"),
 		"application/json",
-		&protocol::distill_request(question),
+		&protocol::distill_request_linking(question, links),
 		DISTILL_DEADLINE_MS,
 		MAX_BODY_BYTES,
 	)
@@ -347,15 +404,48 @@ fn distill(question: &str) -> Result<Vec<u8>, DistillFailure> {
 	}
 }
 
-/// The links of `body` (a body the distiller gave: it parses) as `submit_answer` takes them, or
-/// the first target that is not validated.
-fn proposed_links<T: Config>(body: &[u8]) -> Result<EntryLinks, EntryId> {
+/// The entries `body` (a body the distiller gave: it parses) links to, as the chain records
+/// them, or the first that is not validated.
+fn link_targets<T: Config>(body: &[u8]) -> Result<Vec<LinkTarget>, EntryId> {
 	let links = Body::parse(body).ok().and_then(|body| body.chain_links()).unwrap_or_default();
-	if let Some((stale, _)) = links.iter().find(|(to, _)| !T::Knowledge::is_validated(*to)) {
-		return Err(*stale);
+	links
+		.into_iter()
+		// A parsed body holds at most `MAX_LINKS` (= `MaxEntryLinks`) links.
+		.map(|(to, relation)| T::Knowledge::link_target(to, relation).ok_or(to))
+		.collect()
+}
+
+/// Whether the links of `body` hold against the linked entries' bodies, read from IPFS by their
+/// CIDs and checked against their records (the validators' check, asked of the agent's own
+/// distiller); a failed call is no answer.
+fn links_hold(question: &str, body: &[u8], targets: &[LinkTarget]) -> Result<bool, CallFailure> {
+	let ipfs = ipfs_endpoints()
+		.into_iter()
+		.next()
+		.ok_or(CallFailure::NotConfigured("--ipfs-api"))?;
+	let mut linked = Vec::with_capacity(targets.len());
+	for target in targets {
+		let facts = EntryFacts {
+			question_key: target.question_key,
+			content_hash: target.content_hash,
+			cid: target.cid.clone(),
+			size: target.size,
+		};
+		linked.push((target.entry, fetch_body(&ipfs, &facts, IPFS_DEADLINE_MS)?));
 	}
-	// A parsed body holds at most `MAX_LINKS` (= `MaxEntryLinks`) links.
-	Ok(EntryLinks::truncate_from(links))
+	let base = setting(settings::DOD_DISTILLER)
+		.or_else(|| setting(settings::DISTILLER))
+		.ok_or(CallFailure::NotConfigured("--distiller"))?;
+	let response = post(
+		&protocol::endpoint(&base, "verify"),
+		"application/json",
+		&protocol::verify_request(question, body, &linked),
+		DISTILL_DEADLINE_MS,
+		16 * 1024,
+	)?;
+	let verdict =
+		protocol::parse_verify_response(&response).ok_or(CallFailure::Status(200, response))?;
+	Ok(verdict.verdict().approves())
 }
 
 /// Adds the body to the first IPFS endpoint (`--ipfs-api`, up to [`ADD_TRIES`] of them) that

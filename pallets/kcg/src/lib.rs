@@ -51,6 +51,7 @@ pub use pallet::*;
 
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+pub mod migrations;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
@@ -760,6 +761,17 @@ pub mod pallet {
 						"a Validated entry that is not its question's answer"
 					);
 				}
+				// A validated (or since superseded) entry's links are its edges; no other
+				// entry has any.
+				let decided = matches!(
+					record.status,
+					EntryStatus::Validated { .. } | EntryStatus::Superseded { .. }
+				);
+				let edges = if decided { record.links.len() as u32 } else { 0 };
+				ensure!(LinkCount::<T>::get(id) == edges, "an entry's edges are not its links");
+			}
+			for (from, _, _) in Links::<T>::iter() {
+				ensure!(LinkCount::<T>::get(from) > 0, "an edge from an entry without edges");
 			}
 			for (from, count) in LinkCount::<T>::iter() {
 				ensure!(
@@ -818,9 +830,16 @@ pub mod pallet {
 			Answer::<T>::contains_key(question_key)
 		}
 
-		fn is_validated(entry: EntryId) -> bool {
-			Entries::<T>::get(entry)
-				.is_some_and(|record| matches!(record.status, EntryStatus::Validated { .. }))
+		fn link_target(entry: EntryId, relation: Relation) -> Option<LinkTarget> {
+			let record = Entries::<T>::get(entry)?;
+			matches!(record.status, EntryStatus::Validated { .. }).then(|| LinkTarget {
+				entry,
+				relation,
+				question_key: record.question_key,
+				content_hash: record.content_hash.0,
+				cid: record.cid.into_inner(),
+				size: record.size,
+			})
 		}
 
 		fn submit(

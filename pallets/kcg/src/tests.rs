@@ -601,3 +601,40 @@ fn try_state_catches_a_dangling_answer() {
 		assert!(Kcg::do_try_state().is_err());
 	});
 }
+
+/// A chain whose entries were stored by version 0 (no links) reads them after the migration,
+/// each with no links; the storage version is then 1, and the migration does nothing again.
+#[test]
+fn version_0_entries_are_migrated_with_no_links() {
+	use codec::Encode;
+	use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion};
+	run_test(|| {
+		let id = submit(ALICE, "What is Rust?", 1);
+		let record = Entries::<Test>::get(id).unwrap();
+		let old = crate::migrations::v1::EntryV0 {
+			question_key: record.question_key,
+			content_hash: record.content_hash,
+			cid: record.cid.clone(),
+			size: record.size,
+			author: record.author,
+			gap: record.gap,
+			status: record.status,
+			submitted_at: record.submitted_at,
+			session: record.session,
+			deposit: record.deposit,
+		};
+		let key = Entries::<Test>::hashed_key_for(id);
+		frame_support::storage::unhashed::put_raw(&key, &old.encode());
+		StorageVersion::new(0).put::<Kcg>();
+		assert!(
+			Entries::<Test>::try_get(id).is_err(),
+			"version 0 bytes do not decode as version 1"
+		);
+		crate::migrations::MigrateV0ToV1::<Test>::on_runtime_upgrade();
+		assert_eq!(Entries::<Test>::get(id), Some(record));
+		assert_eq!(Kcg::on_chain_storage_version(), StorageVersion::new(1));
+		// Again: a no-op.
+		crate::migrations::MigrateV0ToV1::<Test>::on_runtime_upgrade();
+		assert_eq!(Entries::<Test>::get(id).map(|e| e.links.len()), Some(0));
+	});
+}

@@ -43,10 +43,10 @@ use frame_system::{
 	offchain::{Account, SendSignedTransaction, Signer},
 	pallet_prelude::BlockNumberFor,
 };
-use membria_kcg_primitives::{EntryVoting, OpenEntry};
+use membria_kcg_primitives::{EntryVoting, MaxEntryLinks, OpenEntry};
 use membria_offchain::{
 	check_body,
-	ocw::{ipfs_endpoints, item_key, post, setting, with_item_lock, CallFailure},
+	ocw::{fetch_body, ipfs_endpoints, item_key, post, setting, with_item_lock, CallFailure},
 	protocol, settings, CheckFailure, EntryFacts,
 };
 use membria_primitives::{unixfs::cid_to_text, EntryId, RejectReason, SessionIndex, Verdict};
@@ -175,7 +175,11 @@ fn on_entry<T: Config, EntryBlockNumber>(
 	let worked = with_item_lock::<frame_system::Pallet<T>, _>(
 		&item_key(b"membria::kcgv::lock::", entry.entry),
 		RESEND_AFTER,
-		Duration::from_millis(IPFS_DEADLINE_MS + VERIFY_DEADLINE_MS),
+		// The body, up to `MaxEntryLinks` linked bodies, and the verification.
+		Duration::from_millis(
+			IPFS_DEADLINE_MS * (1 + u64::from(<MaxEntryLinks as sp_core::Get<u32>>::get()))
+				+ VERIFY_DEADLINE_MS,
+		),
 		|| vote_on_entry::<T, _>(block, entry, voters, may_fetch),
 	);
 	if worked.is_none() {
@@ -285,29 +289,21 @@ fn evaluate<BlockNumber>(
 	// The linked entries' bodies, from the same IPFS endpoint, each checked against its record.
 	let mut linked = Vec::with_capacity(entry.links.len());
 	for target in &entry.links {
-		let bytes = post(
-			&protocol::ipfs_cat_url(ipfs, &cid_to_text(&target.cid)),
-			"application/octet-stream",
-			&[],
-			IPFS_DEADLINE_MS,
-			target.size as usize,
-		)?;
 		let facts = EntryFacts {
 			question_key: target.question_key,
 			content_hash: target.content_hash,
 			cid: target.cid.clone(),
 			size: target.size,
 		};
-		if check_body(&bytes, &facts).is_err() {
-			// A validated entry's body always checks: these bytes are not it.
+		// A validated entry's body always checks: other bytes are the IPFS node's fault.
+		let bytes = fetch_body(ipfs, &facts, IPFS_DEADLINE_MS).inspect_err(|failure| {
 			log::warn!(
 				target: LOG_TARGET,
-				"entry {}: {ipfs} served bytes that are not linked entry {}'s body",
+				"entry {}: linked entry {}'s body from {ipfs}: {failure}",
 				entry.entry,
 				target.entry
 			);
-			return Err(CallFailure::WrongContent);
-		}
+		})?;
 		linked.push((target.entry, bytes));
 	}
 	let response = post(

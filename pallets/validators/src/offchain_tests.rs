@@ -225,6 +225,7 @@ fn body_linking(question: &str, links: &[(u64, &str)]) -> Vec<u8> {
 	Body {
 		v: 1,
 		question: question.into(),
+		phrasings: Vec::new(),
 		answer: format!("{question} An answer."),
 		facts: Vec::new(),
 		sources: vec![Source { uri: "dict://foldoc/test".into(), sha256: "0".repeat(64) }],

@@ -192,8 +192,9 @@ pub trait KnowledgeBase<AccountId> {
 	/// Whether the question has a validated answer.
 	fn has_answer(question_key: &QuestionKey) -> bool;
 
-	/// Whether `entry` is validated (an entry may link only to validated ones).
-	fn is_validated(entry: EntryId) -> bool;
+	/// Where the body of `entry` is and what it must hash to, as a link `relation` to it, if
+	/// it is validated (an entry may link only to validated ones).
+	fn link_target(entry: EntryId, relation: Relation) -> Option<LinkTarget>;
 
 	/// Submits an entry as `author` would with `submit_entry` (same checks, same deposit).
 	fn submit(
