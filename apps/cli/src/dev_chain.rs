@@ -23,6 +23,7 @@ pub fn synthetic_body(question: &str, answer: &str, created: u64) -> Vec<u8> {
 	Body {
 		v: SCHEMA_VERSION,
 		question: question.into(),
+		phrasings: Vec::new(),
 		answer: answer.into(),
 		facts: vec![answer.into()],
 		sources: vec![Source { uri: "test://synthetic".into(), sha256: "0".repeat(64) }],

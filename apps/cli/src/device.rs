@@ -164,10 +164,23 @@ fn print_see_also(device: &Device, id: u64) {
 			),
 		}
 	}
-	for (rel, from) in &neighbourhood.incoming {
+	// Anyone can link a new entry to this one: the newest few only.
+	let mut incoming: Vec<&(String, membria_client::CachedEntry)> =
+		neighbourhood.incoming.iter().collect();
+	incoming.sort_by_key(|(_, from)| std::cmp::Reverse(from.id));
+	for (rel, from) in incoming.iter().take(SEE_ALSO_INCOMING) {
 		println!("  see also ({}): {} [entry {}]", inverse(rel), from.question, from.id);
 	}
+	if incoming.len() > SEE_ALSO_INCOMING {
+		println!(
+			"  … and {} more linking to it: membria graph {id}",
+			incoming.len() - SEE_ALSO_INCOMING
+		);
+	}
 }
+
+/// Most entries linking to an answer that `ask` lists under it.
+const SEE_ALSO_INCOMING: usize = 5;
 
 fn print_answer(answer: &LocalAnswer, from: &str) {
 	println!("{}", answer.body.answer);

@@ -101,10 +101,24 @@ pub fn profile(body: &Body) -> Profile {
 	Profile::new(&body.question, &body.answer, &body.facts)
 }
 
-/// The texts embedded for an entry, one row each: its question, then its other phrasings.
+/// The profiles an entry is judged by: its question's, then one for each other phrasing its
+/// body gives (validators checked that the answer speaks of what each asks).
+pub fn profiles(body: &Body) -> Vec<Profile> {
+	std::iter::once(profile(body))
+		.chain(
+			body.phrasings
+				.iter()
+				.map(|phrasing| Profile::new(phrasing, &body.answer, &body.facts)),
+		)
+		.collect()
+}
+
+/// The texts embedded for an entry, one row each: its question, the question with an
+/// abbreviation its body spells out written the other way, then the body's other phrasings.
 pub fn phrasings(body: &Body) -> Vec<String> {
 	std::iter::once(body.question.clone())
 		.chain(profile(body).phrasings().iter().cloned())
+		.chain(body.phrasings.iter().cloned())
 		.collect()
 }
 
@@ -223,7 +237,7 @@ impl VerifiedCache {
 	}
 
 	fn load(&mut self, mut entry: CachedEntry, embeddings: &[f32], body: &Body) {
-		self.index.push(entry.id, &tch::Tensor::from_slice(embeddings), profile(body));
+		self.index.push(entry.id, &tch::Tensor::from_slice(embeddings), profiles(body));
 		entry.links = body.links.clone();
 		self.entries.push(entry);
 	}

@@ -11,6 +11,7 @@ fn body(question: &str, answer: &str) -> Vec<u8> {
 	Body {
 		v: 1,
 		question: question.into(),
+		phrasings: Vec::new(),
 		answer: answer.into(),
 		facts: vec![answer.into()],
 		sources: vec![Source { uri: "dict://elements/carbon".into(), sha256: "0".repeat(64) }],

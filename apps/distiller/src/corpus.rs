@@ -79,6 +79,8 @@ pub struct Corpus {
 	postings: HashMap<String, Vec<(u32, u32)>>,
 	/// normalized title → documents
 	titles: HashMap<String, Vec<u32>>,
+	/// uri → document
+	uris: HashMap<String, u32>,
 	/// Every sentence (or record field) of every document.
 	passages: Vec<Passage>,
 	/// stem → (passage, occurrences)
@@ -389,7 +391,12 @@ impl Corpus {
 			}
 		}
 		let passage_mean = total_words as f64 / passages.len().max(1) as f64;
-		Self { documents, postings, titles, passages, passage_postings, passage_mean }
+		let uris = documents
+			.iter()
+			.enumerate()
+			.map(|(id, doc)| (doc.uri.clone(), id as u32))
+			.collect();
+		Self { documents, postings, titles, uris, passages, passage_postings, passage_mean }
 	}
 
 	/// The passages that best match `terms` by BM25 over stems, best first. A passage's
@@ -446,6 +453,11 @@ impl Corpus {
 			.iter()
 			.map(|doc| &self.documents[*doc as usize])
 			.find(|doc| doc.pointer.is_none())
+	}
+
+	/// The document cited as `uri`.
+	pub fn by_uri(&self, uri: &str) -> Option<&Document> {
+		self.uris.get(uri).map(|id| &self.documents[*id as usize])
 	}
 
 	/// How many documents the corpus holds.

@@ -37,6 +37,10 @@ const PAGE: u32 = 500;
 const MAX_PAGE_BYTES: usize = 32 << 20;
 /// Most entries kept (the newest, by entry id).
 pub const MAX_ENTRIES: usize = 10_000;
+/// Most bytes of bodies kept (the newest entries', by entry id); a body larger than
+/// [`MAX_BODY_BYTES`] is no candidate.
+pub const MAX_BYTES: usize = 64 << 20;
+pub const MAX_BODY_BYTES: usize = 64 << 10;
 
 /// A page of `/v1/sync`, what of it is read here.
 #[derive(Deserialize)]
@@ -68,6 +72,11 @@ struct State {
 	cursor: Option<(u64, u32)>,
 	last: Option<Instant>,
 	entries: BTreeMap<u64, (Body, Profile)>,
+	/// The entry each question key's answer is (a newer answer supersedes the older: only the
+	/// newest is a candidate, as only it is validated).
+	answers: std::collections::HashMap<membria_primitives::QuestionKey, u64>,
+	/// Bytes of the bodies kept.
+	bytes: usize,
 }
 
 /// The validated entries a gateway serves, as link candidates.
@@ -75,6 +84,11 @@ pub struct KnownEntries {
 	url: String,
 	client: reqwest::Client,
 	state: tokio::sync::Mutex<State>,
+}
+
+/// What a kept body weighs, in bytes of text (its profile holds the same words again).
+fn weight(body: &Body) -> usize {
+	body.question.len() + body.answer.len() + body.facts.iter().map(String::len).sum::<usize>()
 }
 
 fn from_hex(text: &str) -> Option<Vec<u8>> {
@@ -146,10 +160,26 @@ impl KnownEntries {
 			};
 			let mut skipped = 0;
 			for entry in page.proven.entries {
-				match from_hex(&entry.body).map(|bytes| Body::parse(&bytes)) {
+				let bytes = from_hex(&entry.body).filter(|bytes| bytes.len() <= MAX_BODY_BYTES);
+				match bytes.as_deref().map(Body::parse) {
 					Some(Ok(body)) => {
+						let key = membria_primitives::question_key(&body.question);
+						match state.answers.get(&key).copied() {
+							Some(newer) if newer > entry.id => continue,
+							Some(older) => {
+								if let Some((old, _)) = state.entries.remove(&older) {
+									state.bytes = state.bytes.saturating_sub(weight(&old));
+								}
+							},
+							None => {},
+						}
+						state.answers.insert(key, entry.id);
+						state.bytes = state.bytes.saturating_add(weight(&body));
 						let profile = Profile::new(&body);
-						state.entries.insert(entry.id, (body, profile));
+						if let Some((replaced, _)) = state.entries.insert(entry.id, (body, profile))
+						{
+							state.bytes = state.bytes.saturating_sub(weight(&replaced));
+						}
 					},
 					_ => skipped += 1,
 				}
@@ -157,8 +187,10 @@ impl KnownEntries {
 			if skipped > 0 {
 				tracing::debug!(gateway = %self.url, skipped, "entries whose body is no body");
 			}
-			while state.entries.len() > MAX_ENTRIES {
-				state.entries.pop_first();
+			while state.entries.len() > MAX_ENTRIES || state.bytes > MAX_BYTES {
+				let Some((_, (body, _))) = state.entries.pop_first() else { break };
+				state.bytes = state.bytes.saturating_sub(weight(&body));
+				state.answers.remove(&membria_primitives::question_key(&body.question));
 			}
 			let low = state.cursor.map_or(page.proven_at, |(_, low)| low.min(page.proven_at));
 			match page.next_cursor {

@@ -19,6 +19,7 @@ pub mod corpus;
 pub mod gateway;
 pub mod links;
 pub mod openai;
+pub mod phrasings;
 pub mod server;
 pub mod support;
 
@@ -68,6 +69,8 @@ pub struct Distiller {
 const DOCUMENTS: usize = 5;
 /// The longest sentence an answer quotes (longer ones are tables and lists).
 const MAX_SENTENCE: usize = 400;
+/// Most sentences an answer may have (each is checked against the corpus).
+const MAX_CLAIMS: usize = 64;
 /// Most passages shown to an LLM teacher.
 const PROMPT_PASSAGES: usize = 8;
 /// Most bytes of passages shown to an LLM teacher (small models have small contexts).
@@ -129,6 +132,12 @@ impl Distiller {
 
 	/// Distills a body answering `question`.
 	pub async fn distill(&self, question: &str) -> Result<Body, DistillError> {
+		self.distill_linking(question, true).await
+	}
+
+	/// Distills a body answering `question`, proposing links to the validated entries the
+	/// gateway serves only if `links`.
+	pub async fn distill_linking(&self, question: &str, links: bool) -> Result<Body, DistillError> {
 		let terms = check_question(question)?;
 		let (answer, facts, sources, model) = match &self.teacher {
 			Teacher::Corpus(corpus) => {
@@ -150,9 +159,20 @@ impl Distiller {
 				(answer, facts, vec![source], format!("openai:{}", teacher.model()))
 			},
 		};
+		// Other ways to ask it: a chemical symbol is also how an element is abbreviated.
+		let symbol = question.to_lowercase().contains("symbol")
+			&& facts.iter().any(|fact: &String| fact.starts_with("Symbol:"));
 		let mut body = Body {
 			v: membria_offchain::body::SCHEMA_VERSION,
 			question: question.trim().to_string(),
+			phrasings: {
+				// Only the phrasings the verifier will take.
+				let said = corpus::words(&format!("{answer} {}", facts.join(" ")));
+				phrasings::phrasings(question, symbol)
+					.into_iter()
+					.filter(|phrasing| phrasing_holds(question, phrasing, &said).is_ok())
+					.collect()
+			},
 			answer,
 			facts,
 			sources,
@@ -164,12 +184,12 @@ impl Distiller {
 			DistillError::Teacher(format!("the teacher's answer is no body: {error}"))
 		})?;
 		let linked = match &self.known {
-			Some(known) => {
+			Some(known) if links => {
 				let (links, linked) = known.propose(&body).await;
 				body.links = links;
 				linked
 			},
-			None => Vec::new(),
+			_ => Vec::new(),
 		};
 		let json = |body: &Body| {
 			serde_json::from_slice::<serde_json::Value>(&body.to_bytes())
@@ -270,12 +290,25 @@ impl Distiller {
 				format!("the answer does not speak of {missing:?}"),
 			);
 		}
+		// Each other phrasing asks what the answer speaks of, for the same kind of answer: a
+		// phrasing is a way for devices to find the entry, so one that asks something else would
+		// make them serve it for another question.
+		for phrasing in &body.phrasings {
+			if let Err(finding) = phrasing_holds(question, phrasing, &said) {
+				return reject(RejectWord::Irrelevant, finding);
+			}
+		}
+		let claims = answer_claims(&body.answer).len();
+		if claims > MAX_CLAIMS {
+			return reject(
+				RejectWord::Incorrect,
+				format!("the answer makes {claims} claims; at most {MAX_CLAIMS} are checked"),
+			);
+		}
 		// The answer must rest on its facts: each of its sentences is supported by one of them
-		// (read with the question and the fact that names the subject), numbers, names and
-		// negations included.
+		// (read with the names of the body's subject), numbers, names and negations included.
 		if !body.facts.is_empty() {
-			let mut context = corpus::words(&body.question);
-			context.extend(corpus::words(&body.facts[0]));
+			let context = links::subject(&body).words();
 			let grounds: Vec<Evidence> =
 				body.facts.iter().map(|fact| Evidence::new(fact, &context)).collect();
 			for sentence in answer_claims(&body.answer) {
@@ -289,7 +322,10 @@ impl Distiller {
 		}
 		let mut findings = Vec::new();
 		if let Some(corpus) = &self.verifier {
-			let evidence = evidence(corpus, &terms);
+			let evidence = match evidence(corpus, &body) {
+				Ok(evidence) => evidence,
+				Err(finding) => return reject(RejectWord::Incorrect, finding),
+			};
 			let mut claims = body.facts.clone();
 			claims.extend(answer_claims(&body.answer));
 			for claim in claims {
@@ -393,7 +429,7 @@ async fn ground(
 			))
 		})?;
 		let (passage, document) = &passages[index];
-		if !facts.contains(&passage.sentence) && facts.len() < FACTS {
+		if !facts.contains(&passage.sentence) {
 			facts.push(passage.sentence.clone());
 		}
 		if !sources.iter().any(|s| s.uri == document.uri) {
@@ -401,6 +437,29 @@ async fn ground(
 		}
 	}
 	Ok((answer, facts, sources))
+}
+
+/// Whether `phrasing` asks what `question` asks, as far as an answer whose words are `said`
+/// shows: it names what the answer speaks of (at most half its key terms missing, as for the
+/// question) and asks for the same kind of answer (who, when, where, how many) when both say.
+fn phrasing_holds(question: &str, phrasing: &str, said: &[String]) -> Result<(), String> {
+	let terms = key_terms(phrasing);
+	let missing: Vec<&String> = terms.iter().filter(|t| !said.contains(t)).collect();
+	if terms.is_empty() || missing.len() * 2 > terms.len() {
+		return Err(format!(
+			"the phrasing {phrasing:?} asks of {missing:?}, which the answer does not speak of"
+		));
+	}
+	let (asked, asks) =
+		(membria_primitives::answer_kind(question), membria_primitives::answer_kind(phrasing));
+	if let (Some(asked), Some(asks)) = (asked, asks) {
+		if asked != asks {
+			return Err(format!(
+				"the phrasing {phrasing:?} asks for another kind of answer ({asks:?}, not {asked:?})"
+			));
+		}
+	}
+	Ok(())
 }
 
 /// What an answer claims, one by one: the subject it opens with ("World-Wide Web (WWW): …"),
@@ -420,37 +479,51 @@ fn answer_claims(answer: &str) -> Vec<String> {
 	claims
 }
 
-/// The sentences of the trusted corpus a body answering a question with `terms` is checked
-/// against: those of the documents the terms find by title and by passage (and of the entries
-/// pointer entries among them point to), each read with its document's names.
-fn evidence(corpus: &Corpus, terms: &[String]) -> Vec<Evidence> {
-	let mut documents: Vec<&Document> =
-		corpus.search(terms, DOCUMENTS).into_iter().map(|(doc, _)| doc).collect();
-	for hit in corpus.passages(terms, PASSAGES) {
-		if !documents.iter().any(|doc| std::ptr::eq(*doc, hit.document)) {
-			documents.push(hit.document);
-		}
-	}
-	documents
+/// The sentences of the trusted corpus `body` is checked against: those of the documents it
+/// cites (each a document of the corpus, else the finding), each read with its document's names,
+/// that can speak of the body's subject — every sentence of a document the subject names (its
+/// headword or other names hold a word of the subject's), and the sentences of other cited
+/// documents that name the subject themselves ("Sir Tim Berners-Lee invented the World-Wide
+/// Web", from CERN's entry). A fact of another document — nitrogen's `Atomic number: 7` under
+/// "Carbon:" — supports nothing.
+fn evidence(corpus: &Corpus, body: &Body) -> Result<Vec<Evidence>, String> {
+	let subject = links::subject(body);
+	let subject_words: Vec<String> = subject
+		.words()
 		.into_iter()
-		.flat_map(|doc| {
-			// A pointer entry vouches for the entry it points to, under its own name.
-			let target = doc.pointer.as_deref().and_then(|to| corpus.named(to));
-			let alias = target.map(|_| doc.title.clone());
-			std::iter::once(doc).chain(target).map(move |doc| (doc, alias.clone()))
-		})
-		.flat_map(|(doc, alias)| {
+		.filter(|word| !word.chars().any(char::is_numeric))
+		.collect();
+	let mut evidence = Vec::new();
+	for source in &body.sources {
+		let Some(document) = corpus.by_uri(&source.uri) else {
+			return Err(format!(
+				"the source {:?} is not a document of the trusted corpus",
+				source.uri
+			));
+		};
+		// A pointer entry vouches for the entry it points to, under its own name.
+		let target = document.pointer.as_deref().and_then(|to| corpus.named(to));
+		let alias = target.map(|_| document.title.clone());
+		for document in std::iter::once(document).chain(target) {
 			let title = corpus::words(&format!(
 				"{} {} {}",
-				doc.title,
-				doc.names.join(" "),
-				alias.unwrap_or_default()
+				document.title,
+				document.names.join(" "),
+				alias.clone().unwrap_or_default()
 			));
-			corpus::record_fields(&doc.text)
-				.into_iter()
-				.map(move |sentence| Evidence::new(&sentence, &title))
-		})
-		.collect()
+			let about = subject_words.iter().any(|word| title.contains(word));
+			for sentence in corpus::record_fields(&document.text) {
+				let names = || {
+					let words = corpus::words(&sentence);
+					subject.names.iter().any(|name| name.iter().all(|w| words.contains(w)))
+				};
+				if about || names() {
+					evidence.push(Evidence::new(&sentence, &title));
+				}
+			}
+		}
+	}
+	Ok(evidence)
 }
 
 /// What a "which X …" or "what X …" question asks for an instance of ("Which element has the

@@ -397,6 +397,7 @@ mod tests {
 		Body {
 			v: 1,
 			question: question.into(),
+			phrasings: Vec::new(),
 			answer: answer.into(),
 			facts: facts.iter().map(|f| f.to_string()).collect(),
 			sources: vec![Source {

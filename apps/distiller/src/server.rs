@@ -19,7 +19,9 @@ use crate::{DistillError, Distiller};
 
 /// Largest request body accepted (a `/verify` carries a whole entry body, and the bodies of the
 /// entries it links to).
-pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
+/// Largest request body accepted: a `/verify` carries the body and up to `MAX_LINKS` linked
+/// bodies, each at most the chain's largest body (1 MiB).
+pub const MAX_REQUEST_BYTES: usize = (1 + MAX_LINKS) * 1024 * 1024 + 64 * 1024;
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
 	(status, Json(ErrorResponse { error: message.into() })).into_response()
@@ -76,7 +78,10 @@ async fn distill(
 		Ok(request) => request,
 		Err(rejection) => return bad_json(rejection),
 	};
-	match distiller.distill(&request.question).await {
+	match distiller
+		.distill_linking(&request.question, request.links.unwrap_or(true))
+		.await
+	{
 		Ok(body) => {
 			tracing::info!(question = %request.question, source = %body.sources[0].uri, links = ?body.links, "distilled");
 			([(header::CONTENT_TYPE, "application/json")], body.to_bytes()).into_response()
@@ -115,8 +120,18 @@ async fn verify(
 	}
 	let linked: Vec<(u64, serde_json::Value)> =
 		request.linked.into_iter().map(|linked| (linked.entry, linked.body)).collect();
-	let verdict = distiller.verify_linked(&request.question, &request.body, &linked);
-	tracing::info!(question = %request.question, linked = linked.len(), verdict = ?verdict.verdict, reasons = ?verdict.reasons, "verified");
+	// Checking claims is CPU work: off the async workers.
+	let question = request.question.clone();
+	let body = request.body;
+	let checked = tokio::task::spawn_blocking(move || {
+		let verdict = distiller.verify_linked(&question, &body, &linked);
+		(verdict, linked.len())
+	})
+	.await;
+	let Ok((verdict, linked)) = checked else {
+		return error(StatusCode::INTERNAL_SERVER_ERROR, "the verification did not finish");
+	};
+	tracing::info!(question = %request.question, linked, verdict = ?verdict.verdict, reasons = ?verdict.reasons, "verified");
 	Json(verdict).into_response()
 }
 

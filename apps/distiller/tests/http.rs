@@ -236,6 +236,51 @@ async fn verify_refuses_changed_numbers_names_and_negations() {
 		reasons(&verdict).contains("the answer says more than its facts support (the number 1899"),
 		"{verdict}"
 	);
+	// Another document's fact under this subject: nitrogen's atomic number cited for carbon,
+	// nitrogen's entry cited too. And a source the corpus does not hold.
+	let question = "Is the atomic number of carbon 7?";
+	let (_, carbon) = post(
+		address,
+		"/distill",
+		json!({ "question": "What is the atomic number of carbon?" }).to_string(),
+	)
+	.await;
+	let nitrogen = corpus.named("nitrogen").expect("the elements database's nitrogen");
+	let mut borrowed = carbon.clone();
+	borrowed["question"] = json!(question);
+	borrowed["phrasings"] = json!([]);
+	borrowed["answer"] = json!("Carbon: Atomic number: 7.");
+	borrowed["facts"] = json!(["Atomic number: 7"]);
+	borrowed["sources"]
+		.as_array_mut()
+		.unwrap()
+		.push(json!({"uri": nitrogen.uri, "sha256": nitrogen.sha256}));
+	let (_, verdict) =
+		post(address, "/verify", json!({ "question": question, "body": borrowed }).to_string())
+			.await;
+	assert_eq!(verdict["verdict"], "reject", "{verdict}");
+	assert!(reasons(&verdict).contains("the number 7 is not the source's"), "{verdict}");
+	let mut unknown = carbon.clone();
+	unknown["sources"] = json!([{"uri": "https://example.com/carbon", "sha256": "0".repeat(64)}]);
+	let (_, verdict) = post(
+		address,
+		"/verify",
+		json!({ "question": "What is the atomic number of carbon?", "body": unknown }).to_string(),
+	)
+	.await;
+	assert_eq!(verdict["verdict"], "reject", "{verdict}");
+	assert!(reasons(&verdict).contains("is not a document of the trusted corpus"), "{verdict}");
+	// A bare number under the subject: nothing a sentence of the corpus could support.
+	let mut bare = carbon.clone();
+	bare["answer"] = json!("Carbon: 14. Atomic weight: 12.01115.");
+	let (_, verdict) = post(
+		address,
+		"/verify",
+		json!({ "question": "What is the atomic number of carbon?", "body": bare }).to_string(),
+	)
+	.await;
+	assert_eq!(verdict["verdict"], "reject", "{verdict}");
+
 	// Negations dropped: FOLDOC's UDP entry says "UDP neither guarantees delivery nor does it
 	// require a connection."
 	let question = "What is UDP?";
@@ -257,6 +302,59 @@ async fn verify_refuses_changed_numbers_names_and_negations() {
 			assert!(reasons(&reply).contains("it affirms what the source negates"), "{reply}");
 		}
 	}
+}
+
+/// Bodies (version 2) carry other phrasings of their question; `/verify` refuses one that asks
+/// what the answer does not speak of, or for another kind of answer, and version 1 bodies,
+/// which have none, still verify.
+#[tokio::test]
+async fn bodies_carry_other_phrasings_and_verify_checks_them() {
+	let corpus = corpus();
+	let (address, _stop) =
+		serve(Distiller::new(Teacher::Corpus(corpus.clone()), Some(corpus))).await;
+	let verify = |question: &'static str, body: Value| async move {
+		post(address, "/verify", json!({ "question": question, "body": body }).to_string())
+			.await
+			.1
+	};
+	let question = "What is the chemical symbol for potassium?";
+	let (status, body) =
+		post(address, "/distill", json!({ "question": question }).to_string()).await;
+	assert_eq!(status, 200, "{body}");
+	assert_eq!(body["v"], 2);
+	let phrasings: Vec<&str> =
+		body["phrasings"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+	assert!(phrasings.contains(&"How is potassium abbreviated?"), "{phrasings:?}");
+	assert!(phrasings.contains(&"What is potassium's chemical symbol?"), "{phrasings:?}");
+	assert_eq!(verify(question, body.clone()).await["verdict"], "approve");
+
+	let mut other = body.clone();
+	other["phrasings"] = json!(["What is the capital of France?"]);
+	let verdict = verify(question, other).await;
+	assert_eq!(
+		(verdict["verdict"].as_str(), verdict["reason"].as_str()),
+		(Some("reject"), Some("irrelevant"))
+	);
+	assert!(
+		reasons(&verdict).contains("the phrasing \"What is the capital of France?\""),
+		"{verdict}"
+	);
+
+	let question = "When was oxygen discovered?";
+	let (_, body) = post(address, "/distill", json!({ "question": question }).to_string()).await;
+	let mut who = body.clone();
+	who["phrasings"] = json!(["Who discovered oxygen?"]);
+	let verdict = verify(question, who).await;
+	assert_eq!(verdict["verdict"], "reject", "{verdict}");
+	assert!(reasons(&verdict).contains("another kind of answer"), "{verdict}");
+
+	// Version 1: no phrasings, verified as before; phrasings in it break the schema.
+	let mut v1 = body.clone();
+	v1["v"] = json!(1);
+	v1.as_object_mut().unwrap().remove("phrasings");
+	assert_eq!(verify(question, v1.clone()).await["verdict"], "approve");
+	v1["phrasings"] = json!(["In what year was oxygen discovered?"]);
+	assert_eq!(verify(question, v1).await["reason"], "bad_schema");
 }
 
 #[tokio::test]
@@ -436,7 +534,8 @@ async fn distill_proposes_links_to_the_gateways_entries() {
 	let mut broken = unix.clone();
 	broken.as_object_mut().unwrap().remove("sources");
 	let first = sync_page(&[(3, bytes(&unix)), (4, bytes(&broken))], Some(4), 9).to_string();
-	let second = sync_page(&[(5, bytes(&carbon))], None, 7).to_string();
+	// Entry 6 answers Unix's question again: it supersedes entry 3, which is no candidate any more.
+	let second = sync_page(&[(5, bytes(&carbon)), (6, bytes(&unix))], None, 7).to_string();
 	let (gateway, queries) = fake_gateway(move |query| {
 		if query.contains("cursor=4") {
 			(200, second.clone())
@@ -452,7 +551,7 @@ async fn distill_proposes_links_to_the_gateways_entries() {
 	let (status, linux) =
 		post(address, "/distill", json!({"question": "What is Linux?"}).to_string()).await;
 	assert_eq!(status, 200, "{linux}");
-	assert_eq!(linux["links"], json!([{"rel": "related", "entry": 3}]), "{linux}");
+	assert_eq!(linux["links"], json!([{"rel": "related", "entry": 6}]), "{linux}");
 	{
 		let queries = queries.lock().unwrap();
 		assert_eq!(queries.len(), 2, "{queries:?}");
@@ -462,7 +561,7 @@ async fn distill_proposes_links_to_the_gateways_entries() {
 	let (_, verdict) = post(
 		address,
 		"/verify",
-		json!({"question": "What is Linux?", "body": linux, "linked": [{"entry": 3, "body": unix}]})
+		json!({"question": "What is Linux?", "body": linux, "linked": [{"entry": 6, "body": unix}]})
 			.to_string(),
 	)
 	.await;

@@ -13,7 +13,9 @@ pub struct Index {
 	dimension: i64,
 	/// The entry each row embeds.
 	rows: Vec<u64>,
-	profiles: HashMap<u64, Profile>,
+	/// What each entry answers: its question's profile first, then one per other phrasing its
+	/// body gives.
+	profiles: HashMap<u64, Vec<Profile>>,
 	/// `[rows, dimension]`, rebuilt lazily after pushes.
 	matrix: Option<Tensor>,
 	pending: Vec<Tensor>,
@@ -78,15 +80,15 @@ impl Index {
 	}
 
 	/// Adds entry `id`: the unit embeddings of its phrasings (`[phrasings, dimension]`, its
-	/// question first, or one `[dimension]` row) and its profile. An entry already there is
-	/// replaced.
-	pub fn push(&mut self, id: u64, embeddings: &Tensor, profile: Profile) {
+	/// question first, or one `[dimension]` row) and its profiles (its question's first; the
+	/// entry answers a query any of them accepts). An entry already there is replaced.
+	pub fn push(&mut self, id: u64, embeddings: &Tensor, profiles: Vec<Profile>) {
 		self.remove(id);
 		let rows = embeddings.view([-1, self.dimension]).to_kind(Kind::Float).to(self.device);
 		let count = rows.size()[0] as usize;
 		self.pending.push(rows);
 		self.rows.extend(std::iter::repeat_n(id, count));
-		self.profiles.insert(id, profile);
+		self.profiles.insert(id, profiles);
 	}
 
 	/// Removes entry `id` (a superseded entry); whether it was there.
@@ -154,14 +156,17 @@ impl Index {
 		}
 		let mut first_refusal = None;
 		for candidate in candidates.into_iter().take_while(|c| c.score >= thresholds.base) {
-			let Some(profile) = self.profiles.get(&candidate.id) else {
+			let Some(profiles) = self.profiles.get(&candidate.id) else {
 				continue;
 			};
-			match profile.judge(query, candidate.score, thresholds) {
-				Ok(()) => return Ok(candidate),
-				Err(refusal) => {
-					first_refusal.get_or_insert(refusal);
-				},
+			// The question's own refusal explains a miss best: it is judged first.
+			for profile in profiles {
+				match profile.judge(query, candidate.score, thresholds) {
+					Ok(()) => return Ok(candidate),
+					Err(refusal) => {
+						first_refusal.get_or_insert(refusal);
+					},
+				}
 			}
 		}
 		match first_refusal {

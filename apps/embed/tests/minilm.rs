@@ -75,7 +75,7 @@ fn the_index_hits_paraphrases_and_refuses_near_misses() {
 		let mut texts = vec![question.to_string()];
 		texts.extend(profile.phrasings().iter().cloned());
 		let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
-		index.push(id, &model.embed(&texts).unwrap(), profile);
+		index.push(id, &model.embed(&texts).unwrap(), vec![profile]);
 	};
 	for (id, question, answer) in entries {
 		push(&mut index, id, question, answer);
@@ -114,4 +114,35 @@ fn the_index_hits_paraphrases_and_refuses_near_misses() {
 	assert!(ask(&mut index, "What is the Transmission Control Protocol?").is_err());
 	push(&mut index, 5, entries[0].1, entries[0].2);
 	assert_eq!(ask(&mut index, "Which atomic number does carbon have?").unwrap().id, 5);
+}
+
+/// An entry answers what its body's other phrasings ask, judged by each phrasing's own profile:
+/// "Potassium is abbreviated how on the periodic table?" is too far from "What is the chemical
+/// symbol for potassium?" (a reworded attribute), but its body's "How is potassium
+/// abbreviated?" names it; the phrasings name no other element, so potassium's neighbours stay
+/// unanswered.
+#[test]
+fn an_entry_answers_its_bodys_other_phrasings() {
+	use membria_embed::{Index, Profile, Query, Thresholds};
+	let model = embedder();
+	let question = "What is the chemical symbol for potassium?";
+	let answer = "Potassium: Symbol: K.";
+	let phrasings = ["What is potassium's chemical symbol?", "How is potassium abbreviated?"];
+	let query = "Potassium is abbreviated how on the periodic table?";
+	let lookup = |with_phrasings: bool, asked: &str| {
+		let mut index = Index::new(model.dimension(), tch::Device::Cpu);
+		let mut texts = vec![question];
+		let mut profiles = vec![Profile::new(question, answer, &[])];
+		if with_phrasings {
+			texts.extend(phrasings);
+			profiles.extend(phrasings.iter().map(|p| Profile::new(p, answer, &[])));
+		}
+		index.push(7, &model.embed(&texts).unwrap(), profiles);
+		let embedding = model.embed(&[asked]).unwrap();
+		index.lookup(&embedding, &Query::new(asked), &Thresholds::default(), 5)
+	};
+	assert!(lookup(false, query).is_err(), "the question alone does not answer it");
+	assert_eq!(lookup(true, query).expect("a phrasing answers it").id, 7);
+	assert!(lookup(true, "How is sodium abbreviated?").is_err(), "another element");
+	assert!(lookup(true, "What is the atomic number of potassium?").is_err(), "another attribute");
 }

@@ -6,7 +6,7 @@ use std::{
 };
 
 use membria_client::{
-	cache::{phrasings, profile},
+	cache::{phrasings, profiles},
 	rpc::RpcError,
 	source::JustifiedBlock,
 	wire::ValidatedEvent,
@@ -174,7 +174,7 @@ async fn index_entry(
 			knowledge.entries.remove(&old);
 			knowledge.index.remove(old);
 		}
-		knowledge.index.push(id, &embeddings, profile(&parsed));
+		knowledge.index.push(id, &embeddings, profiles(&parsed));
 		knowledge
 			.entries
 			.insert(id, Indexed { question_key: entry.question_key, body, validated_at });
