@@ -278,6 +278,11 @@ async fn ask(
 	Ok(Json(AskResponse { matches: Vec::new(), proven: None, miss: Some(miss), demand }))
 }
 
+/// How long a filing stands before the same question may be filed again: a block or more, so a
+/// demand the chain refused (a full block) is not lost, and the same question asked again and
+/// again is filed once a minute at most.
+pub(crate) const REFILE_AFTER: Duration = Duration::from_secs(60);
+
 fn describe_miss(miss: &membria_embed::Miss) -> String {
 	match miss {
 		membria_embed::Miss::Empty => "the gateway knows no validated entry yet".into(),
@@ -296,7 +301,7 @@ async fn file_demand(shared: &Shared, question: &str) -> DemandFiled {
 		};
 	};
 	let mut filed = shared.filed.lock().await;
-	if filed.contains(&key) {
+	if filed.get(&key).is_some_and(|at| at.elapsed() < REFILE_AFTER) {
 		return DemandFiled {
 			question_key,
 			extrinsic: None,
@@ -305,7 +310,7 @@ async fn file_demand(shared: &Shared, question: &str) -> DemandFiled {
 	}
 	match filer.file(shared.source.rpc(), question).await {
 		Ok(hash) => {
-			filed.insert(key);
+			filed.insert(key, std::time::Instant::now());
 			shared.metrics.demand_filed.fetch_add(1, Ordering::Relaxed);
 			tracing::info!(question, extrinsic = ?hash, "filed demand");
 			DemandFiled { question_key, extrinsic: Some(format!("{hash:?}")), note: None }

@@ -23,7 +23,7 @@ mod openapi;
 mod ratelimit;
 
 use std::{
-	collections::{HashMap, HashSet},
+	collections::HashMap,
 	net::SocketAddr,
 	path::PathBuf,
 	sync::{atomic::AtomicU32, Arc, Mutex, RwLock},
@@ -100,8 +100,10 @@ pub(crate) struct Shared {
 	pub justified: RwLock<Option<JustifiedBlock>>,
 	pub finalized: AtomicU32,
 	pub demand: Option<DemandFiler>,
-	/// Question keys this gateway filed demand for.
-	pub filed: tokio::sync::Mutex<HashSet<QuestionKey>>,
+	/// Question keys this gateway filed demand for, and when. A filing is not proof that the
+	/// chain took it (a block opens at most 12 new demands; the rest fail at dispatch), so the
+	/// same question is filed again after [`api::REFILE_AFTER`].
+	pub filed: tokio::sync::Mutex<HashMap<QuestionKey, std::time::Instant>>,
 	pub events: broadcast::Sender<ValidatedEvent>,
 	pub metrics: metrics::Metrics,
 	pub limiter: ratelimit::Limiter,
@@ -146,7 +148,7 @@ fn shared(config: GatewayConfig) -> Result<Arc<Shared>, GatewayError> {
 		justified: RwLock::new(None),
 		finalized: AtomicU32::new(0),
 		demand,
-		filed: tokio::sync::Mutex::new(HashSet::new()),
+		filed: tokio::sync::Mutex::new(HashMap::new()),
 		events,
 		metrics: metrics::Metrics::default(),
 		limiter: ratelimit::Limiter::new(config.rate_per_second, config.burst),
