@@ -199,6 +199,23 @@ fn work_on_gap<T: Config>(
 		AbandonReason::NoAnswer => failures >= GIVE_UP_AFTER,
 		_ => block.saturating_add(wait) >= claim_until,
 	};
+	// A failed try (`what` failed, `reason` what it says of the question): wait longer before the
+	// next, or give the claim up now; the record is kept either way.
+	let failed = |work: &mut GapWork<u32>,
+	              reason: AbandonReason,
+	              failure: &dyn core::fmt::Display,
+	              what: &str| {
+		let wait = work.failed(block);
+		if give_up_now(reason, work.failures, wait) {
+			give_up::<T>(agent, id, reason, failure, work.failures);
+		} else {
+			log::warn!(
+				target: LOG_TARGET,
+				"gap {id}: {what} ({failure}); trying again in {wait} blocks"
+			);
+		}
+		store.set(work);
+	};
 	let question = core::str::from_utf8(&gap.question).unwrap_or_default();
 	let body = match work.body.clone() {
 		Some(body) => body,
@@ -209,16 +226,7 @@ fn work_on_gap<T: Config>(
 				body
 			},
 			Err(failure) => {
-				let wait = work.failed(block);
-				if give_up_now(failure.reason(), work.failures, wait) {
-					give_up::<T>(agent, id, failure.reason(), &failure, work.failures);
-				} else {
-					log::warn!(
-						target: LOG_TARGET,
-						"gap {id}: no body from the distiller ({failure}); trying again in {wait} blocks"
-					);
-				}
-				store.set(&work);
+				failed(&mut work, failure.reason(), &failure, "no body from the distiller");
 				return;
 			},
 		},
@@ -230,18 +238,9 @@ fn work_on_gap<T: Config>(
 	let targets = match link_targets::<T>(&body) {
 		Ok(targets) => targets,
 		Err(stale) => {
-			let wait = work.failed(block);
 			work.body = None;
 			let failure = DistillFailure::StaleLink(stale);
-			if give_up_now(failure.reason(), work.failures, wait) {
-				give_up::<T>(agent, id, failure.reason(), &failure, work.failures);
-			} else {
-				log::warn!(
-					target: LOG_TARGET,
-					"gap {id}: {failure}; distilling again in {wait} blocks"
-				);
-			}
-			store.set(&work);
+			failed(&mut work, failure.reason(), &failure, "the body is distilled again");
 			return;
 		},
 	};
@@ -262,22 +261,8 @@ fn work_on_gap<T: Config>(
 				return;
 			},
 			Err(failure) => {
-				let wait = work.failed(block);
-				if give_up_now(AbandonReason::StorageUnavailable, work.failures, wait) {
-					give_up::<T>(
-						agent,
-						id,
-						AbandonReason::StorageUnavailable,
-						&failure,
-						work.failures,
-					);
-				} else {
-					log::warn!(
-						target: LOG_TARGET,
-						"gap {id}: the linked entries' bodies could not be checked ({failure}); trying again in {wait} blocks"
-					);
-				}
-				store.set(&work);
+				let what = "the linked entries' bodies could not be checked";
+				failed(&mut work, AbandonReason::StorageUnavailable, &failure, what);
 				return;
 			},
 		}
@@ -288,16 +273,7 @@ fn work_on_gap<T: Config>(
 	let cid = match add_to_ipfs(&body) {
 		Ok(cid) => cid,
 		Err(failure) => {
-			let wait = work.failed(block);
-			if give_up_now(AbandonReason::StorageUnavailable, work.failures, wait) {
-				give_up::<T>(agent, id, AbandonReason::StorageUnavailable, &failure, work.failures);
-			} else {
-				log::warn!(
-					target: LOG_TARGET,
-					"gap {id}: IPFS add failed ({failure}); trying again in {wait} blocks"
-				);
-			}
-			store.set(&work);
+			failed(&mut work, AbandonReason::StorageUnavailable, &failure, "IPFS add failed");
 			return;
 		},
 	};

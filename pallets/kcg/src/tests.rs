@@ -14,17 +14,7 @@ fn cid(seed: u8) -> Vec<u8> {
 }
 
 fn submit(who: AccountId, question: &str, seed: u8) -> EntryId {
-	let id = NextEntryId::<Test>::get();
-	assert_ok!(Kcg::submit_entry(
-		RuntimeOrigin::signed(who),
-		question_key(question),
-		cid(seed),
-		H256::repeat_byte(seed),
-		1_000,
-		Default::default(),
-		None
-	));
-	id
+	submit_linked(who, question, seed, Vec::new())
 }
 
 fn held(who: AccountId, reason: HoldReason) -> Balance {
