@@ -711,13 +711,27 @@ fn extract(
 			.filter(|i| !chosen.contains(i))
 			.collect::<Vec<_>>(),
 	);
-	chosen.truncate(room);
+	// What a record says first (an element's symbol and atomic number) belongs to a definition:
+	// "What is mercury?" is answered with them too.
+	let definition_asked = best == definition && elsewhere.is_none();
+	let fields: Vec<usize> = if definition_asked {
+		(0..sentences.len())
+			.filter(|i| corpus::is_field(&sentences[*i]))
+			.take(2)
+			.collect()
+	} else {
+		Vec::new()
+	};
+	chosen.retain(|i| !fields.contains(i));
+	chosen.truncate(room.saturating_sub(fields.len()).max(1));
 	let opening: Vec<&str> = elsewhere
 		.iter()
 		.map(|hit| hit.text)
 		.chain(chosen.iter().map(|i| sentences[*i].as_str()))
 		.take(2)
+		.chain(fields.iter().map(|i| sentences[*i].as_str()))
 		.collect();
+	chosen.extend(&fields);
 	let answer_parts: Vec<String> = opening
 		.iter()
 		.map(|sentence| {

@@ -137,11 +137,12 @@ async fn corpus_answers_name_the_subject_and_answer_what_is_asked() {
 			"Isolated from pitchblende",
 		),
 		("What is a linker?", "Linker: A program that combines", "A program that combines"),
-		// "What is" an element: its definition, not its record's first field.
+		// "What is" an element: its definition first, not its record's first field; then what
+		// its record says first.
 		(
 			"What is mercury?",
-			"Mercury: Heavy silvery liquid metallic element",
-			"Heavy silvery liquid metallic element",
+			"Mercury: Heavy silvery liquid metallic element, belongs to the zinc group. Symbol: Hg. Atomic number: 80.",
+			"Symbol: Hg",
 		),
 		// A note about the headword (`Plural "Unices".`) is no definition.
 		("What is Unix?", "Unix: An interactive time-sharing operating system", "An interactive"),
