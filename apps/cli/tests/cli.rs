@@ -42,3 +42,28 @@ fn unusable_resources_are_named() {
 	assert_eq!(code, 1, "{stderr}");
 	assert!(stderr.contains("opening the IPFS repo"), "{stderr}");
 }
+
+/// `membria graph` refuses an entry id that is no number, and says when an entry is not in the
+/// verified cache it was told to use alone.
+#[test]
+fn graph_refuses_bad_entries_by_name() {
+	let (code, stderr) = membria(&["graph", "abc"]);
+	assert_eq!(code, 2, "{stderr}");
+	assert!(stderr.contains("invalid value 'abc'"), "{stderr}");
+	let dir = tempfile::tempdir().unwrap();
+	let data = dir.path().display().to_string();
+	// No trust root yet: said so.
+	let (code, stderr) = membria(&["graph", "7", "--offline", "--data-dir", &data]);
+	assert_eq!(code, 1, "{stderr}");
+	assert!(stderr.contains("no trust root"), "{stderr}");
+	// A device that trusts the dev chain but holds nothing.
+	let node = membria_cli::stack::node_binary().expect("the node binary");
+	membria_cli::stack::write_dev_chain_spec(&node, &dir.path().join("chain-spec.json"))
+		.expect("the dev chain spec");
+	let (code, stderr) = membria(&["graph", "7", "--offline", "--data-dir", &data]);
+	assert_eq!(code, 1, "{stderr}");
+	assert!(
+		stderr.contains("membria: error: entry 7 is not in the verified cache (run without --offline to fetch it)"),
+		"{stderr}"
+	);
+}

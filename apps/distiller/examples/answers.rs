@@ -8,14 +8,21 @@ use std::sync::Arc;
 
 use membria_distiller::{Corpus, Distiller, Teacher};
 
+/// What the corpus teacher answers to each question of a file, and whether it verifies.
+#[derive(clap::Parser)]
+struct Args {
+	/// The questions, one per line.
+	#[arg(env = "MEMBRIA_QUESTIONS", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/questions.txt"))]
+	questions: std::path::PathBuf,
+	/// The trusted corpus directory.
+	#[arg(env = "MEMBRIA_CORPUS", default_value = "/usr/share/dictd")]
+	corpus: std::path::PathBuf,
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
-	let mut args = std::env::args().skip(1);
-	let questions = args
-		.next()
-		.unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/examples/questions.txt").into());
-	let corpus = args.next().unwrap_or_else(|| "/usr/share/dictd".into());
-	let corpus = Arc::new(Corpus::load(std::path::Path::new(&corpus))?);
+	let Args { questions, corpus } = <Args as clap::Parser>::parse();
+	let corpus = Arc::new(Corpus::load(&corpus)?);
 	let distiller = Distiller::new(Teacher::Corpus(corpus.clone()), Some(corpus));
 	let (mut answered, mut approved, mut total) = (0, 0, 0);
 	for question in std::fs::read_to_string(&questions)?.lines().filter(|l| !l.trim().is_empty()) {

@@ -38,6 +38,13 @@ async fn post(address: SocketAddr, path: &str, body: String) -> (u16, Value) {
 	(status, response.json().await.expect("JSON"))
 }
 
+/// What `/verify` says of `body` answering `question`.
+async fn verdict_of(address: SocketAddr, question: &str, body: &Value) -> Value {
+	post(address, "/verify", json!({ "question": question, "body": body }).to_string())
+		.await
+		.1
+}
+
 /// A verdict's findings, one per line.
 fn reasons(verdict: &Value) -> String {
 	let findings = verdict["reasons"].as_array().expect("reasons");
@@ -75,23 +82,13 @@ async fn corpus_backend_distills_and_verifies() {
 	assert_eq!(verdict.verdict(), membria_primitives::Verdict::Approve, "{:?}", verdict.reasons);
 
 	// The same body for another element is irrelevant; a changed fact is incorrect.
-	let (_, other) = post(
-		address,
-		"/verify",
-		json!({"question": "What is the atomic number of nitrogen?", "body": body}).to_string(),
-	)
-	.await;
+	let other = verdict_of(address, "What is the atomic number of nitrogen?", &body).await;
 	assert_eq!(other["verdict"], "reject");
 	assert_eq!(other["reason"], "irrelevant");
 	let mut wrong = body.clone();
 	wrong["facts"] = json!(["Atomic number: 7"]);
 	wrong["answer"] = json!("Carbon: Atomic number: 7");
-	let (_, wrong) = post(
-		address,
-		"/verify",
-		json!({"question": "What is the atomic number of carbon?", "body": wrong}).to_string(),
-	)
-	.await;
+	let wrong = verdict_of(address, "What is the atomic number of carbon?", &wrong).await;
 	assert_eq!(wrong["verdict"], "reject", "{wrong}");
 	assert_eq!(wrong["reason"], "incorrect");
 	let (_, broken) = post(
@@ -180,9 +177,7 @@ async fn corpus_answers_name_the_subject_and_answer_what_is_asked() {
 		assert!(parsed.answer.starts_with(opening), "{question}: {:?}", parsed.answer);
 		assert!(!parsed.answer.contains('<'), "{question}: markup in {:?}", parsed.answer);
 		assert!(parsed.facts.iter().any(|f| f.starts_with(fact)), "{question}: {:?}", parsed.facts);
-		let (_, verdict) =
-			post(address, "/verify", json!({ "question": question, "body": body }).to_string())
-				.await;
+		let verdict = verdict_of(address, question, &body).await;
 		assert_eq!(verdict["verdict"], "approve", "{question}: {verdict}");
 	}
 }
@@ -256,30 +251,18 @@ async fn verify_refuses_changed_numbers_names_and_negations() {
 		.as_array_mut()
 		.unwrap()
 		.push(json!({"uri": nitrogen.uri, "sha256": nitrogen.sha256}));
-	let (_, verdict) =
-		post(address, "/verify", json!({ "question": question, "body": borrowed }).to_string())
-			.await;
+	let verdict = verdict_of(address, question, &borrowed).await;
 	assert_eq!(verdict["verdict"], "reject", "{verdict}");
 	assert!(reasons(&verdict).contains("the number 7 is not the source's"), "{verdict}");
 	let mut unknown = carbon.clone();
 	unknown["sources"] = json!([{"uri": "https://example.com/carbon", "sha256": "0".repeat(64)}]);
-	let (_, verdict) = post(
-		address,
-		"/verify",
-		json!({ "question": "What is the atomic number of carbon?", "body": unknown }).to_string(),
-	)
-	.await;
+	let verdict = verdict_of(address, "What is the atomic number of carbon?", &unknown).await;
 	assert_eq!(verdict["verdict"], "reject", "{verdict}");
 	assert!(reasons(&verdict).contains("is not a document of the trusted corpus"), "{verdict}");
 	// A bare number under the subject: nothing a sentence of the corpus could support.
 	let mut bare = carbon.clone();
 	bare["answer"] = json!("Carbon: 14. Atomic weight: 12.01115.");
-	let (_, verdict) = post(
-		address,
-		"/verify",
-		json!({ "question": "What is the atomic number of carbon?", "body": bare }).to_string(),
-	)
-	.await;
+	let verdict = verdict_of(address, "What is the atomic number of carbon?", &bare).await;
 	assert_eq!(verdict["verdict"], "reject", "{verdict}");
 
 	// Negations dropped: FOLDOC's UDP entry says "UDP neither guarantees delivery nor does it
@@ -295,9 +278,7 @@ async fn verify_refuses_changed_numbers_names_and_negations() {
 		let mut body = udp.clone();
 		body["facts"] = json!([claim]);
 		body["answer"] = json!(format!("UDP: {claim}"));
-		let (_, reply) =
-			post(address, "/verify", json!({ "question": question, "body": body }).to_string())
-				.await;
+		let reply = verdict_of(address, question, &body).await;
 		assert_eq!(reply["verdict"], verdict, "{claim}: {reply}");
 		if verdict == "reject" {
 			assert!(reasons(&reply).contains("it affirms what the source negates"), "{reply}");
@@ -673,12 +654,7 @@ async fn openai_backend_answers_from_passages_and_its_mistakes_are_refused() {
 	assert_eq!(body["facts"], json!(["Atomic number: 6"]));
 	assert_eq!(body["sources"][0]["uri"], "dict://elements/carbon");
 	assert_eq!(body["distiller"]["model"], "openai:scripted+corpus");
-	let (_, verdict) = post(
-		address,
-		"/verify",
-		json!({"question": "What is the atomic number of carbon?", "body": body}).to_string(),
-	)
-	.await;
+	let verdict = verdict_of(address, "What is the atomic number of carbon?", &body).await;
 	assert_eq!(verdict["verdict"], "approve", "{verdict}");
 
 	for (lie, finding) in [
@@ -781,12 +757,7 @@ async fn openai_backend_asks_a_real_openai_compatible_server() {
 	assert!(parsed.sources[0].uri.contains(&format!("127.0.0.1:{port}/v1/chat/completions")));
 	assert!(!parsed.answer.is_empty());
 	// Without a trusted corpus, /verify checks the schema, the question and its key terms.
-	let (_, verdict) = post(
-		address,
-		"/verify",
-		json!({"question": "What is the capital of France?", "body": body}).to_string(),
-	)
-	.await;
+	let verdict = verdict_of(address, "What is the capital of France?", &body).await;
 	let answer = parsed.answer.to_lowercase();
 	let expected =
 		if answer.contains("capital") && answer.contains("france") { "approve" } else { "reject" };
@@ -824,9 +795,7 @@ async fn openai_backend_asks_a_real_openai_compatible_server() {
 					parsed.sources
 				);
 			}
-			let (_, verdict) =
-				post(address, "/verify", json!({ "question": question, "body": body }).to_string())
-					.await;
+			let verdict = verdict_of(address, question, &body).await;
 			assert_eq!(verdict["verdict"], "approve", "{verdict}");
 		},
 		404 => {
