@@ -159,20 +159,25 @@ impl Distiller {
 				(answer, facts, vec![source], format!("openai:{}", teacher.model()))
 			},
 		};
-		// Other ways to ask it: a chemical symbol is also how an element is abbreviated.
+		// Other ways to ask it: those an LLM teacher writes, then those of the question's form
+		// (a chemical symbol is also how an element is abbreviated).
+		let mut candidates = match &self.teacher {
+			Teacher::OpenAi(teacher) => teacher.rephrase(question).await.unwrap_or_else(|error| {
+				tracing::warn!(%question, %error, "the teacher wrote no other phrasings");
+				Vec::new()
+			}),
+			Teacher::Corpus(_) => Vec::new(),
+		};
 		let symbol = question.to_lowercase().contains("symbol")
 			&& facts.iter().any(|fact: &String| fact.starts_with("Symbol:"));
+		candidates.extend(phrasings::phrasings(question, symbol));
+		// Only the phrasings the verifier will take.
+		let said = corpus::words(&format!("{answer} {}", facts.join(" ")));
+		candidates.retain(|phrasing| phrasing_holds(question, phrasing, &said).is_ok());
 		let mut body = Body {
 			v: membria_offchain::body::SCHEMA_VERSION,
 			question: question.trim().to_string(),
-			phrasings: {
-				// Only the phrasings the verifier will take.
-				let said = corpus::words(&format!("{answer} {}", facts.join(" ")));
-				phrasings::phrasings(question, symbol)
-					.into_iter()
-					.filter(|phrasing| phrasing_holds(question, phrasing, &said).is_ok())
-					.collect()
-			},
+			phrasings: phrasings::distinct(question, candidates),
 			answer,
 			facts,
 			sources,
@@ -439,15 +444,66 @@ async fn ground(
 	Ok((answer, facts, sources))
 }
 
+/// Words a phrasing may use for what the question says otherwise: each with the question words
+/// it restates ("How is potassium abbreviated?" asks for the symbol; "In what year …" asks
+/// "when").
+const RESTATED: &[(&str, &[&str])] = &[
+	("abbreviated", &["symbol"]),
+	("abbreviation", &["symbol"]),
+	("abbreviate", &["symbol"]),
+	("year", &["when"]),
+	("date", &["when"]),
+	("person", &["who"]),
+	("place", &["where"]),
+];
+
 /// Whether `phrasing` asks what `question` asks, as far as an answer whose words are `said`
-/// shows: it names what the answer speaks of (at most half its key terms missing, as for the
-/// question) and asks for the same kind of answer (who, when, where, how many) when both say.
+/// shows. A phrasing is how devices find the entry, so one that asks anything else would make
+/// them serve it for another question; a phrasing
+/// - names nothing the question does not name or the answer does not say (by stem; or a word
+///   of [`RESTATED`] for what the question says);
+/// - keeps at least half of the question's key terms (by stem, or restated): "Who discovered
+///   carbon?" is not a phrasing of "What is the atomic number of carbon?" even when the
+///   answer says who did;
+/// - asks for the same kind of answer (who, when, where, how many) when both say.
 fn phrasing_holds(question: &str, phrasing: &str, said: &[String]) -> Result<(), String> {
+	let stems = |words: &[String]| words.iter().map(|w| corpus::stem(w)).collect::<Vec<_>>();
 	let terms = key_terms(phrasing);
-	let missing: Vec<&String> = terms.iter().filter(|t| !said.contains(t)).collect();
-	if terms.is_empty() || missing.len() * 2 > terms.len() {
+	let asked = stems(&key_terms(question));
+	let said = stems(said);
+	let question_words = corpus::words(question);
+	let restates = |word: &str| {
+		RESTATED.iter().any(|(restating, restated)| {
+			*restating == word && restated.iter().any(|w| question_words.iter().any(|q| q == w))
+		})
+	};
+	let unknown: Vec<&String> = terms
+		.iter()
+		.filter(|term| {
+			let stem = corpus::stem(term);
+			!asked.contains(&stem) && !said.contains(&stem) && !restates(term)
+		})
+		.collect();
+	if terms.is_empty() || !unknown.is_empty() {
 		return Err(format!(
-			"the phrasing {phrasing:?} asks of {missing:?}, which the answer does not speak of"
+			"the phrasing {phrasing:?} asks of {unknown:?}, which neither the question nor the \
+			 answer speaks of"
+		));
+	}
+	let phrased: Vec<String> = stems(&terms);
+	let restated = |stem: &String| {
+		terms.iter().any(|term| {
+			RESTATED.iter().any(|(restating, restated)| {
+				restating == term && restated.iter().any(|w| corpus::stem(w) == *stem)
+			})
+		})
+	};
+	let kept = asked.iter().filter(|stem| phrased.contains(stem) || restated(stem)).count();
+	if kept * 2 < asked.len() {
+		return Err(format!(
+			"the phrasing {phrasing:?} leaves out most of what the question asks ({} of {:?})",
+			kept,
+			key_terms(question)
 		));
 	}
 	let (asked, asks) =
@@ -754,4 +810,49 @@ fn extract(
 		.map(|doc| Source { uri: doc.uri.clone(), sha256: doc.sha256.clone() })
 		.collect();
 	Ok((answer, facts, sources))
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn holds(question: &str, phrasing: &str, answer: &str) -> Result<(), String> {
+		phrasing_holds(question, phrasing, &corpus::words(answer))
+	}
+
+	#[test]
+	fn a_phrasing_asks_what_the_question_asks() {
+		let symbol = "Potassium: Symbol: K. Potassium is a chemical element.";
+		let asked = "What is the chemical symbol for potassium?";
+		for phrasing in [
+			"What is potassium's chemical symbol?",
+			"How is potassium abbreviated?",
+			"Which symbol does potassium have?",
+		] {
+			assert_eq!(holds(asked, phrasing, symbol), Ok(()), "{phrasing}");
+		}
+		// Another attribute of the same subject, even one the answer speaks of.
+		let carbon = "Carbon: Atomic number: 6. Carbon was discovered in prehistoric times.";
+		let error =
+			holds("What is the atomic number of carbon?", "When was carbon discovered?", carbon)
+				.unwrap_err();
+		assert!(error.contains("leaves out most of what the question asks"), "{error}");
+		// Something neither the question nor the answer speaks of.
+		let error =
+			holds("What is carbon?", "Who discovered carbon?", "Carbon: Symbol: C.").unwrap_err();
+		assert!(error.contains("[\"discovered\"]"), "{error}");
+		// A restating word only for what the question says.
+		let oxygen = "Oxygen was discovered by Joseph Priestley in 1774.";
+		assert_eq!(
+			holds("When was oxygen discovered?", "In what year was oxygen discovered?", oxygen),
+			Ok(())
+		);
+		assert!(
+			holds("Who discovered oxygen?", "In what year was oxygen discovered?", oxygen).is_err()
+		);
+		// The kind of answer.
+		let error =
+			holds("When was oxygen discovered?", "Who discovered oxygen?", oxygen).unwrap_err();
+		assert!(error.contains("another kind of answer"), "{error}");
+	}
 }

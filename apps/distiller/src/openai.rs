@@ -17,6 +17,10 @@ to three short sentences using only the passages below. Start with the sentence 
 the question. Copy names, numbers and years exactly as the passages give them. If the passages \
 do not answer the question, answer exactly: I don't know.";
 
+/// For other phrasings (the question goes in the user message; small models answer a question
+/// put there instead of rephrasing it unless the instruction is with it).
+const REPHRASE_PROMPT: &str = "You rewrite questions: other ways to ask the same thing.";
+
 /// A chat-completions client.
 pub struct OpenAiTeacher {
 	client: reqwest::Client,
@@ -82,6 +86,29 @@ impl OpenAiTeacher {
 				passages.iter().enumerate().map(|(i, p)| format!("[{}] {p}", i + 1)).collect();
 			(GROUNDED_PROMPT, format!("Passages:\n{}\n\nQuestion: {question}", numbered.join("\n")))
 		};
+		let answer = without_citations(&self.complete(system, &user).await?)
+			.split_whitespace()
+			.collect::<Vec<_>>()
+			.join(" ");
+		if answer.is_empty() || answer.to_lowercase().starts_with("i don't know") {
+			return Err(DistillError::NoAnswer(format!("{} does not know", self.model)));
+		}
+		Ok(answer)
+	}
+
+	/// Other ways to ask `question`, as the model writes them (one per line; read by
+	/// [`crate::phrasings::listed`], each still to be checked against the answer).
+	pub async fn rephrase(&self, question: &str) -> Result<Vec<String>, DistillError> {
+		let ask = format!(
+			"Paraphrase the question {:?} three times. Output only the three questions.",
+			question.trim()
+		);
+		let written = self.complete(REPHRASE_PROMPT, &ask).await?;
+		Ok(crate::phrasings::listed(question, &written))
+	}
+
+	/// One chat completion: the model's reply to `user` under `system` (empty if it has none).
+	async fn complete(&self, system: &str, user: &str) -> Result<String, DistillError> {
 		let request = serde_json::json!({
 			"model": self.model,
 			"messages": [
@@ -110,19 +137,12 @@ impl OpenAiTeacher {
 			.json()
 			.await
 			.map_err(|error| DistillError::Teacher(error.to_string()))?;
-		let answer = completion
+		Ok(completion
 			.choices
 			.into_iter()
 			.next()
 			.and_then(|choice| choice.message.content)
-			.map(|content| {
-				without_citations(&content).split_whitespace().collect::<Vec<_>>().join(" ")
-			})
-			.unwrap_or_default();
-		if answer.is_empty() || answer.to_lowercase().starts_with("i don't know") {
-			return Err(DistillError::NoAnswer(format!("{} does not know", self.model)));
-		}
-		Ok(answer)
+			.unwrap_or_default())
 	}
 }
 

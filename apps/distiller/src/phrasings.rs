@@ -3,8 +3,8 @@
 //! corpus answers — never a new subject or attribute: validators refuse a phrasing the answer
 //! does not speak of ([`crate::Distiller::verify`]).
 
-use membria_offchain::body::MAX_PHRASINGS;
-use membria_primitives::{answer_kind, question_key, AnswerKind};
+use membria_offchain::body::{MAX_PHRASINGS, MAX_QUESTION_BYTES};
+use membria_primitives::{answer_kind, key_terms, question_key, AnswerKind};
 
 /// The question's words, as asked (capitals kept), without its closing punctuation.
 fn tokens(question: &str) -> Vec<&str> {
@@ -61,16 +61,40 @@ pub fn phrasings(question: &str, symbol: bool) -> Vec<String> {
 		},
 		_ => {},
 	}
-	let asked = question_key(question);
-	let mut seen = vec![asked];
-	out.retain(|phrasing| {
+	distinct(question, out)
+}
+
+/// The phrasings a teacher wrote, one per line ("1. How is … ?", "- …", quoted or not): each
+/// line that is a question of at most [`MAX_QUESTION_BYTES`] that names something to look up,
+/// without its list marker and quotes; at most [`MAX_PHRASINGS`] distinct from `question` and
+/// each other.
+pub fn listed(question: &str, text: &str) -> Vec<String> {
+	let lines = text.lines().map(|line| {
+		let line = line.trim().trim_start_matches(|c: char| {
+			c.is_ascii_digit() || matches!(c, '.' | ')' | '-' | '*' | '•') || c.is_whitespace()
+		});
+		line.trim_matches(|c: char| matches!(c, '"' | '\'' | '“' | '”') || c.is_whitespace())
+			.to_string()
+	});
+	let questions = lines
+		.filter(|line| line.ends_with('?') && line.len() <= MAX_QUESTION_BYTES)
+		.filter(|line| !key_terms(line).is_empty())
+		.collect();
+	distinct(question, questions)
+}
+
+/// `candidates` in order, without those that ask `question` itself or an earlier one (by
+/// question key); at most [`MAX_PHRASINGS`].
+pub fn distinct(question: &str, mut candidates: Vec<String>) -> Vec<String> {
+	let mut seen = vec![question_key(question)];
+	candidates.retain(|phrasing| {
 		let key = question_key(phrasing);
 		let fresh = !seen.contains(&key);
 		seen.push(key);
 		fresh
 	});
-	out.truncate(MAX_PHRASINGS);
-	out
+	candidates.truncate(MAX_PHRASINGS);
+	candidates
 }
 
 fn capitalised(text: &str) -> String {
@@ -117,5 +141,23 @@ mod tests {
 		);
 		// Nothing for a form it does not know.
 		assert!(phrasings("How do routers work?", false).is_empty());
+	}
+
+	#[test]
+	fn a_teachers_list_is_read_line_by_line() {
+		let written = "Here are other ways to ask it:\n1. What is carbon's atomic number?\n\
+			2) \"Which atomic number does carbon have?\"\n- What is the atomic number of carbon?\n\
+			* what is carbon's atomic number?\n\n• How many protons does a carbon atom have?\n\
+			A line that asks nothing.\n?\n";
+		assert_eq!(
+			listed("What is the atomic number of carbon?", written),
+			[
+				"What is carbon's atomic number?",
+				"Which atomic number does carbon have?",
+				"How many protons does a carbon atom have?"
+			]
+		);
+		let long = format!("What is {}?", "carbon ".repeat(80));
+		assert!(listed("What is carbon?", &long).is_empty());
 	}
 }

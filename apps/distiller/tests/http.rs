@@ -12,6 +12,7 @@ use std::{
 
 use membria_distiller::{Corpus, Distiller, OpenAiTeacher, Teacher};
 use membria_offchain::{protocol::VerifyResponse, Body};
+use membria_primitives::question_key;
 use serde_json::{json, Value};
 
 const DICTD: &str = "/usr/share/dictd";
@@ -602,19 +603,26 @@ async fn distill_without_a_working_gateway_has_no_links() {
 	}
 }
 
-/// A scripted OpenAI-compatible server: answers every chat completion with `reply`, and keeps
-/// the last request's user message.
+/// A scripted OpenAI-compatible server: answers every chat completion with `reply` — those
+/// asking for other phrasings (their system prompt says "other ways") with `rephrased` — and
+/// keeps the last answer request's user message.
 async fn scripted_llm(
 	reply: Arc<std::sync::Mutex<String>>,
+	rephrased: Arc<std::sync::Mutex<String>>,
 	seen: Arc<std::sync::Mutex<String>>,
 ) -> SocketAddr {
 	use axum::{routing::post, Json, Router};
 	let app = Router::new().route(
 		"/v1/chat/completions",
 		post(move |Json(request): Json<Value>| {
-			let reply = reply.lock().unwrap().clone();
-			*seen.lock().unwrap() =
-				request["messages"][1]["content"].as_str().unwrap_or_default().into();
+			let system = request["messages"][0]["content"].as_str().unwrap_or_default();
+			let reply = if system.contains("other ways") {
+				rephrased.lock().unwrap().clone()
+			} else {
+				*seen.lock().unwrap() =
+					request["messages"][1]["content"].as_str().unwrap_or_default().into();
+				reply.lock().unwrap().clone()
+			};
 			async move {
 				Json(json!({
 					"id": "chatcmpl-1", "object": "chat.completion", "model": request["model"],
@@ -637,8 +645,9 @@ async fn scripted_llm(
 #[tokio::test]
 async fn openai_backend_answers_from_passages_and_its_mistakes_are_refused() {
 	let reply = Arc::new(std::sync::Mutex::new(String::new()));
+	let rephrased = Arc::new(std::sync::Mutex::new(String::new()));
 	let seen = Arc::new(std::sync::Mutex::new(String::new()));
-	let llm = scripted_llm(reply.clone(), seen.clone()).await;
+	let llm = scripted_llm(reply.clone(), rephrased.clone(), seen.clone()).await;
 	let teacher =
 		OpenAiTeacher::new(&format!("http://{llm}/v1"), "scripted", None, Duration::from_secs(10))
 			.unwrap();
@@ -656,6 +665,37 @@ async fn openai_backend_answers_from_passages_and_its_mistakes_are_refused() {
 	assert_eq!(body["distiller"]["model"], "openai:scripted+corpus");
 	let verdict = verdict_of(address, "What is the atomic number of carbon?", &body).await;
 	assert_eq!(verdict["verdict"], "approve", "{verdict}");
+	// The teacher wrote no other phrasings: those of the question's form.
+	assert_eq!(
+		body["phrasings"],
+		json!(["What is carbon's atomic number?", "What atomic number does carbon have?"])
+	);
+
+	// The phrasings the teacher writes come first; those that ask something else (another
+	// attribute, another subject, something the answer does not say) are dropped.
+	*rephrased.lock().unwrap() = "Sure! Here are three:\n1. Which atomic number does carbon \
+		have?\n2. When was carbon discovered?\n3. What is the atomic number of silicon?\n\
+		4. How many protons does a carbon atom have?\n5. What's the atomic number of carbon?"
+		.into();
+	let (status, body) = post(address, "/distill", question.clone()).await;
+	assert_eq!(status, 200, "{body}");
+	assert_eq!(
+		body["phrasings"],
+		json!([
+			"Which atomic number does carbon have?",
+			"What is carbon's atomic number?",
+			"What atomic number does carbon have?"
+		])
+	);
+	let verdict = verdict_of(address, "What is the atomic number of carbon?", &body).await;
+	assert_eq!(verdict["verdict"], "approve", "{verdict}");
+	// A teacher (or an agent) that slips another question in anyway is refused by validators.
+	let mut slipped = body.clone();
+	slipped["phrasings"][0] = json!("When was carbon discovered?");
+	let verdict = verdict_of(address, "What is the atomic number of carbon?", &slipped).await;
+	assert_eq!(verdict["reason"], "irrelevant", "{verdict}");
+	// A teacher that fails to rephrase still answers (with the phrasings of the form).
+	*rephrased.lock().unwrap() = String::new();
 
 	for (lie, finding) in [
 		("The atomic number of carbon is 7.", "the number 7 is not the source's"),
@@ -752,7 +792,10 @@ async fn openai_backend_asks_a_real_openai_compatible_server() {
 	.await;
 	assert_eq!(status, 200, "{body}");
 	let parsed = Body::parse(body.to_string().as_bytes()).expect("a schema-valid body");
-	println!("SmolLM2-135M answered: {:?}", parsed.answer);
+	println!(
+		"SmolLM2-135M answered: {:?}; phrasings it wrote that hold: {:?}",
+		parsed.answer, parsed.phrasings
+	);
 	assert_eq!(parsed.distiller.model, "openai:smollm2-135m-instruct");
 	assert!(parsed.sources[0].uri.contains(&format!("127.0.0.1:{port}/v1/chat/completions")));
 	assert!(!parsed.answer.is_empty());
@@ -773,6 +816,13 @@ async fn openai_backend_asks_a_real_openai_compatible_server() {
 		Duration::from_secs(120),
 	)
 	.unwrap();
+	// What it writes when asked for other phrasings: questions, one per line, none the question.
+	let written = teacher.rephrase("What is the capital of France?").await.unwrap();
+	println!("SmolLM2-135M rephrased: {written:?}");
+	for phrasing in &written {
+		assert!(phrasing.ends_with('?'), "{phrasing:?}");
+		assert_ne!(question_key(phrasing), question_key("What is the capital of France?"));
+	}
 	let corpus = corpus();
 	let (address, _stop) =
 		serve(Distiller::new(Teacher::OpenAi(teacher), Some(corpus.clone()))).await;
