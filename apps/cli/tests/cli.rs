@@ -67,3 +67,74 @@ fn graph_refuses_bad_entries_by_name() {
 		"{stderr}"
 	);
 }
+
+/// A `membria distiller` process, stopped when dropped.
+struct Distiller(std::process::Child, String);
+
+impl Distiller {
+	fn start(extra: &[&str]) -> Self {
+		let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+		let listen = format!("127.0.0.1:{port}");
+		let child = Command::new(env!("CARGO_BIN_EXE_membria"))
+			.args(["distiller", "--listen", &listen])
+			.args(extra)
+			.stdout(std::process::Stdio::null())
+			.stderr(std::process::Stdio::null())
+			.spawn()
+			.expect("membria distiller starts");
+		let distiller = Self(child, format!("http://{listen}"));
+		let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+		while reqwest::blocking::get(format!("{}/health", distiller.1)).is_err() {
+			assert!(std::time::Instant::now() < deadline, "the distiller did not start");
+			std::thread::sleep(std::time::Duration::from_millis(200));
+		}
+		distiller
+	}
+
+	fn get(&self, path: &str) -> serde_json::Value {
+		reqwest::blocking::get(format!("{}{path}", self.1)).unwrap().json().unwrap()
+	}
+
+	fn distill(&self, question: &str) -> serde_json::Value {
+		reqwest::blocking::Client::new()
+			.post(format!("{}/distill", self.1))
+			.json(&serde_json::json!({ "question": question, "links": false }))
+			.send()
+			.unwrap()
+			.json()
+			.unwrap()
+	}
+}
+
+impl Drop for Distiller {
+	fn drop(&mut self) {
+		let _ = self.0.kill();
+		let _ = self.0.wait();
+	}
+}
+
+/// `membria distiller` re-ranks the passages BM25 retrieves with the MiniLM model
+/// `scripts/setup.sh` installs (found by default): for a question whose words are not the
+/// answer's headword it answers from the passage closest in meaning, where BM25 alone takes the
+/// document the question's other words title.
+#[test]
+fn the_distiller_reranks_passages_with_minilm() {
+	let question = "Which protocol translates domain names into IP addresses?";
+	let reranking = Distiller::start(&[]);
+	assert_eq!(reranking.get("/health")["reranking"], true);
+	let body = reranking.distill(question);
+	let source = body["sources"][0]["uri"].as_str().unwrap_or_default().to_string();
+	assert_eq!(source, "dict://foldoc/resolver", "{body}");
+	assert!(body["answer"].as_str().unwrap().contains("Domain Name Server"), "{body}");
+	drop(reranking);
+
+	let bm25 = Distiller::start(&["--no-rerank"]);
+	assert_eq!(bm25.get("/health")["reranking"], false);
+	let body = bm25.distill(question);
+	assert_eq!(body["sources"][0]["uri"], "dict://foldoc/ip%20address", "{body}");
+
+	let (code, stderr) =
+		membria(&["distiller", "--listen", "127.0.0.1:0", "--model-dir", "/nonexistent/model"]);
+	assert_eq!(code, 1, "{stderr}");
+	assert!(stderr.contains("loading the re-ranking model from /nonexistent/model"), "{stderr}");
+}

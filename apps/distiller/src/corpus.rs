@@ -358,9 +358,13 @@ impl Corpus {
 		let mut total_words = 0usize;
 		for (id, document) in documents.iter().enumerate() {
 			let id = id as u32;
+			// A passage is read under its document's headword: "Domain Name System: … translating
+			// hostnames into Internet addresses" is found by "domain names".
+			let title_words = words(&document.title);
 			for text in record_fields(&document.text) {
 				let mut counts: HashMap<String, u16> = HashMap::new();
-				let passage_words = words(&text);
+				let mut passage_words = words(&text);
+				passage_words.extend(title_words.iter().cloned());
 				for word in &passage_words {
 					let stemmed = stems.entry(word.clone()).or_insert_with(|| stem(word)).clone();
 					*counts.entry(stemmed).or_default() += 1;
@@ -639,6 +643,17 @@ const FIELDS: [&str; 3] = ["Symbol:", "Atomic number:", "Atomic weight:"];
 /// Whether `passage` is a record's field rather than a sentence.
 pub fn is_field(passage: &str) -> bool {
 	FIELDS.iter().any(|field| passage.starts_with(field))
+}
+
+/// A document's definition: its first sentence that is neither a record field nor a note (else
+/// its first that is no field).
+pub fn opening(document: &Document) -> Option<String> {
+	let sentences = record_fields(&document.text);
+	let position = sentences
+		.iter()
+		.position(|s| !is_field(s) && !is_note(s))
+		.or_else(|| sentences.iter().position(|s| !is_field(s)))?;
+	sentences.into_iter().nth(position)
 }
 
 /// Whether `sentence` is a note about the headword rather than a statement of what it is

@@ -57,12 +57,24 @@ pub enum Teacher {
 	OpenAi(OpenAiTeacher),
 }
 
+/// How close in meaning a question is to passages: a sentence-embedding model (all-MiniLM-L6-v2,
+/// the one devices match with; `membria distiller` loads it). The corpus teacher uses it to
+/// choose among the passages BM25 finds, so the one that answers is taken when the question's
+/// words are not its headword's. Only retrieval uses it: what validators check does not depend
+/// on it.
+pub trait Similarity: Send + Sync {
+	/// The cosine similarity of `question` to each of `passages`, in order.
+	fn similarities(&self, question: &str, passages: &[String]) -> Result<Vec<f32>, String>;
+}
+
 /// A distiller: a teacher to distill with, and (optionally) a trusted corpus to verify against.
 pub struct Distiller {
 	teacher: Teacher,
 	verifier: Option<Arc<Corpus>>,
 	/// The validated entries new bodies are linked to.
 	known: Option<gateway::KnownEntries>,
+	/// Re-ranks retrieved passages by meaning.
+	similarity: Option<Arc<dyn Similarity>>,
 }
 
 /// Documents consulted per question.
@@ -107,7 +119,13 @@ pub fn check_question(question: &str) -> Result<Vec<String>, DistillError> {
 impl Distiller {
 	/// A distiller that verifies against `verifier` when given.
 	pub fn new(teacher: Teacher, verifier: Option<Arc<Corpus>>) -> Self {
-		Self { teacher, verifier, known: None }
+		Self { teacher, verifier, known: None, similarity: None }
+	}
+
+	/// The same distiller, choosing among retrieved passages by `similarity` too.
+	pub fn with_similarity(mut self, similarity: Arc<dyn Similarity>) -> Self {
+		self.similarity = Some(similarity);
+		self
 	}
 
 	/// The same distiller, proposing links to the validated entries the gateway at `url`
@@ -127,6 +145,7 @@ impl Distiller {
 			"backend": backend,
 			"model": model,
 			"verifierDocuments": self.verifier.as_ref().map(|c| c.len()),
+			"reranking": self.similarity.is_some(),
 		})
 	}
 
@@ -141,7 +160,14 @@ impl Distiller {
 		let terms = check_question(question)?;
 		let (answer, facts, sources, model) = match &self.teacher {
 			Teacher::Corpus(corpus) => {
-				let (answer, facts, sources) = extract(corpus, question, &terms)?;
+				// Retrieval and the similarity model are CPU work: off the async workers.
+				let (corpus, similarity) = (corpus.clone(), self.similarity.clone());
+				let asked = question.to_string();
+				let (answer, facts, sources) = tokio::task::spawn_blocking(move || {
+					extract(&corpus, &asked, &terms, similarity.as_deref())
+				})
+				.await
+				.map_err(|error| DistillError::Teacher(format!("retrieval failed: {error}")))??;
 				(answer, facts, sources, "corpus".to_string())
 			},
 			Teacher::OpenAi(teacher) if self.verifier.is_some() => {
@@ -288,7 +314,10 @@ impl Distiller {
 		}
 		let terms = key_terms(question);
 		let said: Vec<String> = corpus::words(&format!("{} {}", body.answer, body.facts.join(" ")));
-		let missing: Vec<&String> = terms.iter().filter(|t| !said.contains(t)).collect();
+		// By stem: "translating hostnames" speaks of what "translates" asks.
+		let said_stems: Vec<String> = said.iter().map(|w| corpus::stem(w)).collect();
+		let missing: Vec<&String> =
+			terms.iter().filter(|t| !said_stems.contains(&corpus::stem(t))).collect();
 		if terms.is_empty() || missing.len() * 2 > terms.len() {
 			return reject(
 				RejectWord::Irrelevant,
@@ -583,8 +612,8 @@ fn evidence(corpus: &Corpus, body: &Body) -> Result<Vec<Evidence>, String> {
 }
 
 /// What a "which X …" or "what X …" question asks for an instance of ("Which element has the
-/// symbol Fe?" → `element`): a category, not the subject, so a document titled by it is not the
-/// answer.
+/// symbol Fe?" → `element`), or a superlative one ("What is the lightest element?" →
+/// `element`): a category, not the subject, so a document titled by it is not the answer.
 fn category(question: &str) -> Option<String> {
 	const VERBS: &[&str] = &[
 		"is", "are", "was", "were", "does", "do", "did", "has", "have", "had", "can", "could",
@@ -592,8 +621,57 @@ fn category(question: &str) -> Option<String> {
 	];
 	let words = corpus::words(question);
 	let (first, second) = (words.first()?, words.get(1)?);
-	(matches!(first.as_str(), "which" | "what") && !VERBS.contains(&second.as_str()))
-		.then(|| second.clone())
+	if !matches!(first.as_str(), "which" | "what") {
+		return None;
+	}
+	if !VERBS.contains(&second.as_str()) {
+		return Some(second.clone());
+	}
+	// "What is the lightest element (in …)?", "What is the most abundant gas?": the noun after
+	// "the" and its superlative.
+	const SUPERLATIVES: &[&str] = &[
+		"best",
+		"biggest",
+		"closest",
+		"coldest",
+		"commonest",
+		"deepest",
+		"densest",
+		"earliest",
+		"fastest",
+		"first",
+		"greatest",
+		"hardest",
+		"heaviest",
+		"highest",
+		"hottest",
+		"largest",
+		"last",
+		"latest",
+		"lightest",
+		"longest",
+		"lowest",
+		"nearest",
+		"newest",
+		"oldest",
+		"rarest",
+		"shortest",
+		"simplest",
+		"slowest",
+		"smallest",
+		"softest",
+		"strongest",
+		"tallest",
+		"weakest",
+		"worst",
+	];
+	let the = words.iter().position(|word| word == "the")?;
+	let noun = match &words[the + 1..] {
+		[most, _, noun, ..] if matches!(most.as_str(), "most" | "least") => noun,
+		[adjective, noun, ..] if SUPERLATIVES.contains(&adjective.as_str()) => noun,
+		_ => return None,
+	};
+	(!VERBS.contains(&noun.as_str()) && !matches!(noun.as_str(), "of" | "in")).then(|| noun.clone())
 }
 
 /// Whether `word` is as specific as a value: a number or a short symbol ("79", "Fe").
@@ -619,6 +697,7 @@ fn extract(
 	corpus: &Corpus,
 	question: &str,
 	terms: &[String],
+	similarity: Option<&dyn Similarity>,
 ) -> Result<(String, Vec<String>, Vec<Source>), DistillError> {
 	let category = category(question);
 	let stems: Vec<String> = terms.iter().map(|t| corpus::stem(t)).collect();
@@ -654,19 +733,51 @@ fn extract(
 		.as_ref()
 		.map(|(document, alias, found)| held(document, alias.as_ref(), found))
 		.unwrap_or_default();
-	let passage = corpus
+	// The passages that hold most of the question (with their documents' names), best first by
+	// BM25 — or, with a similarity model, by meaning.
+	let mut candidates: Vec<corpus::PassageHit> = corpus
 		.passages(terms, PASSAGES)
 		.into_iter()
 		.filter(|hit| hit.document.pointer.is_none() && hit.matched * 2 > terms.len())
-		.max_by(|a, b| a.matched.cmp(&b.matched).then(a.score.total_cmp(&b.score)))
-		.filter(|hit| {
-			let passage_held = held(hit.document, None, hit.document);
-			let extra_value =
-				passage_held.iter().any(|i| !title_held.contains(i) && is_value(&terms[*i]));
-			titled.is_none()
-				|| (category.is_some() && passage_held.len() >= title_held.len())
-				|| (extra_value && passage_held.len() > title_held.len())
-		});
+		.collect();
+	let most = candidates.iter().map(|hit| hit.matched).max().unwrap_or_default();
+	candidates.retain(|hit| hit.matched == most);
+	candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
+	// How close in meaning each candidate is to the question, and the titled document's
+	// definition last.
+	let closeness = similarity.filter(|_| !candidates.is_empty()).and_then(|model| {
+		let mut texts: Vec<String> = candidates
+			.iter()
+			.map(|hit| format!("{}: {}", hit.document.title, hit.text))
+			.collect();
+		if let Some((document, _, _)) = &titled {
+			texts.push(format!("{}: {}", document.title, corpus::opening(document)?));
+		}
+		model
+			.similarities(question, &texts)
+			.map_err(|error| tracing::warn!(%question, %error, "no re-ranking"))
+			.ok()
+			.filter(|scores| scores.len() == texts.len())
+	});
+	let (best, closer_than_titled) = match &closeness {
+		Some(scores) => {
+			let best = (0..candidates.len())
+				.max_by(|a, b| scores[*a].total_cmp(&scores[*b]).then(b.cmp(a)))
+				.unwrap_or_default();
+			let titled_score = scores.get(candidates.len()).copied();
+			(best, titled_score.is_some_and(|titled| scores[best] > titled))
+		},
+		None => (0, false),
+	};
+	let passage = (!candidates.is_empty()).then(|| candidates.swap_remove(best)).filter(|hit| {
+		let passage_held = held(hit.document, None, hit.document);
+		let extra_value =
+			passage_held.iter().any(|i| !title_held.contains(i) && is_value(&terms[*i]));
+		titled.is_none()
+			|| (category.is_some() && passage_held.len() >= title_held.len())
+			|| (category.is_some() && closer_than_titled)
+			|| (extra_value && passage_held.len() > title_held.len())
+	});
 	let (document, alias, found, answering) = match (passage, titled) {
 		(Some(hit), _) => (hit.document, None, hit.document, Some(hit.text.to_string())),
 		(None, Some((document, alias, found))) => (document, alias, found, None),
@@ -818,6 +929,17 @@ mod tests {
 
 	fn holds(question: &str, phrasing: &str, answer: &str) -> Result<(), String> {
 		phrasing_holds(question, phrasing, &corpus::words(answer))
+	}
+
+	#[test]
+	fn which_what_and_superlatives_ask_for_an_instance() {
+		assert_eq!(category("Which element has the symbol Fe?").as_deref(), Some("element"));
+		assert_eq!(category("What protocol does the web use?").as_deref(), Some("protocol"));
+		assert_eq!(category("What is the lightest element?").as_deref(), Some("element"));
+		assert_eq!(category("What is the most abundant gas in air?").as_deref(), Some("gas"));
+		assert_eq!(category("What is the atomic number of carbon?"), None);
+		assert_eq!(category("What is the interest rate?"), None);
+		assert_eq!(category("Who is the fastest runner?"), None);
 	}
 
 	#[test]

@@ -873,3 +873,44 @@ fn glob_gguf(dir: &Path) -> Option<PathBuf> {
 	}
 	None
 }
+
+/// A similarity model that prefers the passages of one document (by title), or fails.
+struct Prefers(Option<&'static str>);
+
+impl membria_distiller::Similarity for Prefers {
+	fn similarities(&self, _question: &str, passages: &[String]) -> Result<Vec<f32>, String> {
+		let title = self.0.ok_or("the model is not loaded")?;
+		Ok(passages.iter().map(|p| if p.starts_with(title) { 0.9 } else { 0.1 }).collect())
+	}
+}
+
+/// With a similarity model the corpus teacher takes, among the passages that hold most of the
+/// question, the one closest in meaning — also over the document a "which X" question's other
+/// words title; a model that fails leaves BM25's choice.
+#[tokio::test]
+async fn a_similarity_model_chooses_among_retrieved_passages() {
+	let corpus = corpus();
+	let question = "Which protocol translates domain names into IP addresses?";
+	let source = |body: &Value| body["sources"][0]["uri"].as_str().unwrap_or_default().to_string();
+	let plain = Distiller::new(Teacher::Corpus(corpus.clone()), Some(corpus.clone()));
+	let bm25 = distilled(&plain, question).await;
+	assert_eq!(source(&bm25), "dict://foldoc/ip%20address", "{bm25}");
+
+	let reranked = Distiller::new(Teacher::Corpus(corpus.clone()), Some(corpus.clone()))
+		.with_similarity(Arc::new(Prefers(Some("domain name system:"))));
+	let body = distilled(&reranked, question).await;
+	assert_eq!(source(&body), "dict://foldoc/domain%20name%20system", "{body}");
+	assert!(
+		body["answer"]
+			.as_str()
+			.unwrap()
+			.starts_with("Domain Name System (DNS): A general-purpose"),
+		"{body}"
+	);
+	let verdict = plain.verify(question, &body);
+	assert_eq!(verdict.verdict, membria_offchain::protocol::VerdictWord::Approve, "{verdict:?}");
+
+	let failing = Distiller::new(Teacher::Corpus(corpus.clone()), Some(corpus))
+		.with_similarity(Arc::new(Prefers(None)));
+	assert_eq!(source(&distilled(&failing, question).await), source(&bm25));
+}

@@ -233,6 +233,13 @@ impl Embedder {
 		Ok(pooled / norms)
 	}
 
+	/// Embeds `texts` as vectors (unit length), one per text, in one forward pass.
+	pub fn embed_rows(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+		let tensor = self.embed(texts)?.to(Device::Cpu).contiguous();
+		let flat = Vec::<f32>::try_from(&tensor.view([-1]))?;
+		Ok(flat.chunks(self.dimension()).map(<[f32]>::to_vec).collect())
+	}
+
 	/// Embeds one text as a vector.
 	pub fn embed_one(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
 		let tensor = self.embed(&[text])?.squeeze_dim(0).to(Device::Cpu);
