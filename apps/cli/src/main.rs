@@ -11,6 +11,8 @@
 //!   Exit status 3 from `ask` means no verified answer (a miss), 1 an error.
 
 mod device;
+mod mcp;
+mod serve;
 mod up;
 
 use std::{net::SocketAddr, path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
@@ -155,6 +157,10 @@ enum Command {
 	Sync {
 		#[command(flatten)]
 		device: device::DeviceArgs,
+		/// Keep following the gateway's events after syncing, syncing each newly validated
+		/// entry as it arrives, until Ctrl-C.
+		#[arg(long, env = "MEMBRIA_FOLLOW")]
+		follow: bool,
 	},
 	/// Answer a question from the verified cache; on a miss, ask the gateway (or node).
 	Ask {
@@ -188,6 +194,18 @@ enum Command {
 		offline: bool,
 		#[command(flatten)]
 		device: device::DeviceArgs,
+	},
+	/// Serve the verified cache to AI apps: an OpenAI-compatible chat-completions API that
+	/// answers from verified entries and cites them, kept up to date from the gateway's events.
+	Serve {
+		#[command(flatten)]
+		serve: serve::ServeArgs,
+	},
+	/// Serve the verified cache to agents and editors over the Model Context Protocol (stdio):
+	/// tools ask, verify, sync, request_knowledge, status.
+	Mcp {
+		#[command(flatten)]
+		mcp: mcp::McpArgs,
 	},
 	/// What the device holds and trusts.
 	Status {
@@ -353,13 +371,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 			};
 			membria_gateway::run(config, listen(address).await?, shutdown_signal()).await?;
 		},
-		Command::Sync { device } => device::sync(device).await?,
+		Command::Sync { device, follow: false } => device::sync(device).await?,
+		Command::Sync { device, follow: true } => serve::sync_follow(device).await?,
 		Command::Ask { question, device, offline, request, generate } => {
 			return device::ask(device, &question, offline, request, generate).await
 		},
 		Command::Verify { entry, device } => device::verify(device, entry).await?,
 		Command::Graph { entry, offline, device } => device::graph(device, entry, offline).await?,
 		Command::Status { device } => device::status(device)?,
+		Command::Serve { serve } => serve::serve(serve).await?,
+		Command::Mcp { mcp } => mcp::mcp(mcp).await?,
 	}
 	Ok(ExitCode::SUCCESS)
 }

@@ -469,7 +469,7 @@ impl Device {
 		&mut self,
 		server: &Server,
 		id: u64,
-		trace: &mut dyn FnMut(String),
+		trace: &mut (dyn FnMut(String) + Send),
 	) -> Result<(), DeviceError> {
 		let proven = server.entry(id, self.trust.set_start()).await?;
 		if !proven.entries.iter().any(|e| e.id == id) {
