@@ -202,7 +202,15 @@ pub fn write_chain_spec(node: &Path, chain: &str, path: &Path) -> Result<(), Sta
 	if !output.status.success() {
 		return Err(StackError::ChainSpec(String::from_utf8_lossy(&output.stderr).into_owned()));
 	}
-	std::fs::write(path, output.stdout)?;
+	// `build-spec` lists a bootnode of its own (a fresh random key on port 30333); the stack
+	// names its own bootnode (Alice's fixed key on the same port), and a node refuses one
+	// address under two peer ids. The spec goes without it.
+	let mut spec: serde_json::Value = serde_json::from_slice(&output.stdout)
+		.map_err(|error| StackError::ChainSpec(format!("not JSON: {error}")))?;
+	if let Some(boot_nodes) = spec.get_mut("bootNodes") {
+		*boot_nodes = serde_json::Value::Array(Vec::new());
+	}
+	std::fs::write(path, serde_json::to_vec_pretty(&spec).map_err(std::io::Error::other)?)?;
 	Ok(())
 }
 

@@ -96,7 +96,15 @@ async fn read_capped(
 pub struct GatewayClient {
 	http: reqwest::Client,
 	base: String,
+	/// How long to wait for a gateway that is catching up.
+	catching_up: Duration,
 }
+
+/// How long a device waits, by default, for a gateway that has just started (and holds no
+/// justified block yet) before it reports the 503.
+pub const CATCHING_UP_WAIT: Duration = Duration::from_secs(30);
+/// How often it asks again meanwhile.
+const CATCHING_UP_RETRY: Duration = Duration::from_millis(500);
 
 impl GatewayClient {
 	pub fn new(base: &str) -> Self {
@@ -104,31 +112,56 @@ impl GatewayClient {
 			.timeout(Duration::from_secs(120))
 			.build()
 			.unwrap_or_default();
-		Self { http, base: base.trim_end_matches('/').to_string() }
+		Self { http, base: base.trim_end_matches('/').to_string(), catching_up: CATCHING_UP_WAIT }
+	}
+
+	/// The same client, waiting at most `wait` for a gateway that is catching up.
+	pub fn waiting_for_catch_up(mut self, wait: Duration) -> Self {
+		self.catching_up = wait;
+		self
 	}
 
 	/// Sends `request` and decodes its answer, read with a running limit of `limit` bytes (a
 	/// refusal's reason with one of [`ERROR_BODY_CAP`]).
+	///
+	/// A gateway that has just started answers 503 "catching up" until it holds a justified
+	/// finalized block: that is waited for (every [`CATCHING_UP_RETRY`], up to
+	/// the client's catch-up wait), not reported as a failure.
 	async fn read<T: DeserializeOwned>(
 		&self,
 		url: String,
 		request: reqwest::RequestBuilder,
 		limit: usize,
 	) -> Result<T, ServerError> {
-		let response = request
-			.send()
-			.await
-			.map_err(|e| ServerError::Unreachable { url: url.clone(), reason: e.to_string() })?;
-		let status = response.status();
-		if !status.is_success() {
+		let started = std::time::Instant::now();
+		let response = loop {
+			let attempt = request.try_clone().ok_or_else(|| ServerError::Malformed {
+				url: url.clone(),
+				reason: "the request cannot be sent again".into(),
+			})?;
+			let response = attempt.send().await.map_err(|e| ServerError::Unreachable {
+				url: url.clone(),
+				reason: e.to_string(),
+			})?;
+			let status = response.status();
+			if status.is_success() {
+				break response;
+			}
 			let reason = match read_capped(response, &url, ERROR_BODY_CAP).await {
 				Ok(bytes) => serde_json::from_slice::<ErrorBody>(&bytes)
 					.map(|body| body.error)
 					.unwrap_or_else(|_| String::from_utf8_lossy(&bytes).into_owned()),
 				Err(error) => error.to_string(),
 			};
+			let catching_up = status == reqwest::StatusCode::SERVICE_UNAVAILABLE
+				&& reason.contains("catching up");
+			if catching_up && started.elapsed() + CATCHING_UP_RETRY <= self.catching_up {
+				tracing::info!(%url, "the gateway is catching up: waiting");
+				tokio::time::sleep(CATCHING_UP_RETRY).await;
+				continue;
+			}
 			return Err(ServerError::Refused { url, status: status.as_u16(), reason });
-		}
+		};
 		let bytes = read_capped(response, &url, limit).await?;
 		serde_json::from_slice(&bytes)
 			.map_err(|e| ServerError::Malformed { url, reason: e.to_string() })
@@ -307,6 +340,69 @@ mod tests {
 		assert_eq!(page - RESPONSE_OVERHEAD, SYNC_PAGE as usize * (one - RESPONSE_OVERHEAD));
 		assert!(page < 450 * MAX_BODY_SIZE, "a page stays bounded: {page}");
 		assert_eq!(response_cap(usize::MAX), usize::MAX, "saturates, never wraps");
+	}
+
+	/// Serves `responses` in turn, one per connection (then the last again), from a thread.
+	fn canned(
+		responses: Vec<(u16, &'static str)>,
+	) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+		use std::io::{Read, Write};
+		let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+		let address = listener.local_addr().unwrap();
+		let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+		let count = served.clone();
+		std::thread::spawn(move || {
+			for mut stream in listener.incoming().flatten() {
+				let mut request = [0u8; 4096];
+				let _ = stream.read(&mut request);
+				let n = count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+				let (status, body) = responses[n.min(responses.len() - 1)];
+				let head = format!(
+					"HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+					body.len()
+				);
+				let _ = stream.write_all(head.as_bytes());
+				let _ = stream.write_all(body.as_bytes());
+			}
+		});
+		(format!("http://{address}"), served)
+	}
+
+	const CATCHING_UP: &str =
+		r#"{"error":"no justified finalized block yet: the gateway is catching up"}"#;
+
+	fn ask() -> AskRequest {
+		AskRequest {
+			question: "What is Ethernet?".into(),
+			k: Some(1),
+			file_demand: Some(false),
+			set_start: Some(0),
+		}
+	}
+
+	#[tokio::test]
+	async fn a_gateway_catching_up_is_waited_for() {
+		let answer = r#"{"matches":[],"proven":null,"miss":"nothing cached","demand":null}"#;
+		let (url, served) = canned(vec![(503, CATCHING_UP), (503, CATCHING_UP), (200, answer)]);
+		let response = GatewayClient::new(&url).ask(&ask()).await.expect("answered once caught up");
+		assert_eq!(response.miss.as_deref(), Some("nothing cached"));
+		assert_eq!(served.load(std::sync::atomic::Ordering::SeqCst), 3);
+	}
+
+	#[tokio::test]
+	async fn a_gateway_that_never_catches_up_or_fails_otherwise_is_reported() {
+		let (url, _) = canned(vec![(503, CATCHING_UP)]);
+		let client = GatewayClient::new(&url).waiting_for_catch_up(Duration::from_secs(1));
+		match client.ask(&ask()).await {
+			Err(ServerError::Refused { status: 503, reason, .. }) => {
+				assert!(reason.contains("catching up"), "{reason}")
+			},
+			other => panic!("{other:?}"),
+		}
+		// Another 503 is not waited for.
+		let (url, served) = canned(vec![(503, r#"{"error":"the node is unreachable"}"#)]);
+		assert!(GatewayClient::new(&url).ask(&ask()).await.is_err());
+		assert_eq!(served.load(std::sync::atomic::Ordering::SeqCst), 1);
 	}
 
 	#[test]
