@@ -75,11 +75,16 @@ fn home() -> anyhow::Result<PathBuf> {
 }
 
 impl DeviceArgs {
-	pub fn open(&self) -> anyhow::Result<Device> {
-		let data_dir = match &self.data_dir {
+	/// The device's data directory.
+	pub fn data_dir(&self) -> anyhow::Result<PathBuf> {
+		Ok(match &self.data_dir {
 			Some(dir) => dir.clone(),
 			None => home()?.join(".local/share/membria"),
-		};
+		})
+	}
+
+	pub fn open(&self) -> anyhow::Result<Device> {
+		let data_dir = self.data_dir()?;
 		let chain_spec = self
 			.chain_spec
 			.clone()
@@ -101,9 +106,16 @@ impl DeviceArgs {
 	}
 }
 
-pub async fn sync(args: DeviceArgs) -> anyhow::Result<()> {
+pub async fn sync(args: DeviceArgs, json: bool) -> anyhow::Result<()> {
 	let mut device = args.open()?;
 	let server = args.server()?;
+	if json {
+		let report = device.sync(&server, |_| {}).await.context("sync")?;
+		let mut out = serde_json::to_value(&report)?;
+		out["entries"] = device.cache().entries().len().into();
+		println!("{out}");
+		return Ok(());
+	}
 	let bar = indicatif::ProgressBar::new_spinner();
 	bar.set_style(
 		indicatif::ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
@@ -145,53 +157,130 @@ fn inverse(rel: &str) -> &str {
 }
 
 /// The entry's links as "see also" lines: what it links to, then what links to it.
-fn print_see_also(device: &Device, id: u64) {
+pub fn see_also(device: &Device, id: u64) -> Vec<String> {
+	let mut lines = Vec::new();
 	let Some(neighbourhood) = device.neighbourhood(id) else {
-		return;
+		return lines;
 	};
 	for (link, target) in &neighbourhood.outgoing {
-		match target {
+		lines.push(match target {
 			Some(target) => {
-				println!("  see also ({}): {} [entry {}]", link.rel, target.question, target.id)
+				format!("see also ({}): {} [entry {}]", link.rel, target.question, target.id)
 			},
-			None => println!(
-				"  see also ({}): entry {} (not in the cache: membria graph {id})",
+			None => format!(
+				"see also ({}): entry {} (not in the cache: membria graph {id})",
 				link.rel, link.entry
 			),
-		}
+		});
 	}
 	// Anyone can link a new entry to this one: the newest few only.
 	let mut incoming: Vec<&(String, membria_client::CachedEntry)> =
 		neighbourhood.incoming.iter().collect();
 	incoming.sort_by_key(|(_, from)| std::cmp::Reverse(from.id));
 	for (rel, from) in incoming.iter().take(SEE_ALSO_INCOMING) {
-		println!("  see also ({}): {} [entry {}]", inverse(rel), from.question, from.id);
+		lines.push(format!("see also ({}): {} [entry {}]", inverse(rel), from.question, from.id));
 	}
 	if incoming.len() > SEE_ALSO_INCOMING {
-		println!(
-			"  … and {} more linking to it: membria graph {id}",
+		lines.push(format!(
+			"… and {} more linking to it: membria graph {id}",
 			incoming.len() - SEE_ALSO_INCOMING
-		);
+		));
 	}
+	lines
 }
 
 /// Most entries linking to an answer that `ask` lists under it.
 const SEE_ALSO_INCOMING: usize = 5;
 
-fn print_answer(answer: &LocalAnswer, from: &str) {
-	println!("{}", answer.body.answer);
-	let entry = &answer.entry;
-	println!(
-		"  entry {} · proven at block {} (0x{}) · CID {} · approved by {} MEM of stake · similarity {:.2} · {from}",
-		entry.id,
-		entry.proven_at_number,
-		entry.proven_at_hash,
-		entry.cid,
-		entry.approving_stake / MEM,
-		answer.score
-	);
-	for source in &answer.body.sources {
-		println!("  source: {}", source.uri);
+/// What `membria ask` prints: the same whether this process looked it up or a running
+/// `membria serve` did (`POST /membria/v1/ask`).
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug)]
+pub struct AskReply {
+	/// The verified answer, if one matched.
+	pub answer: Option<String>,
+	pub entry: Option<membria_client::CachedEntry>,
+	pub similarity: f32,
+	/// Where the answer came from.
+	pub from: String,
+	pub sources: Vec<String>,
+	/// The entry's links, as lines.
+	pub see_also: Vec<String>,
+	/// Why nothing matched.
+	pub miss: Option<String>,
+	pub demand: Option<membria_client::wire::DemandFiled>,
+	/// Whether demand was asked for (or could not be: offline).
+	pub requested: bool,
+}
+
+impl AskReply {
+	pub fn hit(device: &Device, answer: &LocalAnswer, from: &str) -> Self {
+		Self {
+			answer: Some(answer.body.answer.clone()),
+			entry: Some(answer.entry.clone()),
+			similarity: answer.score,
+			from: from.into(),
+			sources: answer.body.sources.iter().map(|s| s.uri.clone()).collect(),
+			see_also: see_also(device, answer.entry.id),
+			miss: None,
+			demand: None,
+			requested: false,
+		}
+	}
+
+	pub fn miss(
+		reason: String,
+		demand: Option<membria_client::wire::DemandFiled>,
+		requested: bool,
+	) -> Self {
+		Self {
+			answer: None,
+			entry: None,
+			similarity: 0.0,
+			from: String::new(),
+			sources: Vec::new(),
+			see_also: Vec::new(),
+			miss: Some(reason),
+			demand,
+			requested,
+		}
+	}
+
+	/// Prints the reply as `ask` does; its exit code.
+	pub fn print(&self) -> ExitCode {
+		let (Some(answer), Some(entry)) = (&self.answer, &self.entry) else {
+			println!("no verified answer: {}", self.miss.as_deref().unwrap_or_default());
+			if let Some(demand) = &self.demand {
+				match (&demand.extrinsic, &demand.note) {
+					(Some(extrinsic), _) => println!(
+						"demand filed on chain for question key 0x{} (extrinsic {extrinsic}): sync again once it is answered",
+						demand.question_key
+					),
+					(None, Some(note)) => println!("demand: {note}"),
+					(None, None) => {},
+				}
+			} else if !self.requested {
+				println!("(ask again with --request to file demand on chain)");
+			}
+			return ExitCode::from(MISS_EXIT);
+		};
+		println!("{answer}");
+		println!(
+			"  entry {} · proven at block {} (0x{}) · CID {} · approved by {} MEM of stake · similarity {:.2} · {}",
+			entry.id,
+			entry.proven_at_number,
+			entry.proven_at_hash,
+			entry.cid,
+			entry.approving_stake / MEM,
+			self.similarity,
+			self.from
+		);
+		for source in &self.sources {
+			println!("  source: {source}");
+		}
+		for line in &self.see_also {
+			println!("  {line}");
+		}
+		ExitCode::SUCCESS
 	}
 }
 
@@ -266,20 +355,64 @@ fn generate(device: &mut Device, question: &str, args: &GenerateArgs) -> anyhow:
 	Ok(())
 }
 
-fn answered(
+/// Looks `question` up as `ask` does: the verified cache, then (unless `offline`) the server,
+/// filing demand if `request`; a remote hit's linked entries are fetched too, so that "see
+/// also" names them.
+pub async fn lookup(
 	device: &mut Device,
-	answer: &LocalAnswer,
-	from: &str,
+	server: Option<&Server>,
 	question: &str,
-	generate_args: &GenerateArgs,
-) -> anyhow::Result<ExitCode> {
-	if generate_args.generate {
-		generate(device, question, generate_args)?;
-	} else {
-		print_answer(answer, from);
-		print_see_also(device, answer.entry.id);
+	request: bool,
+) -> anyhow::Result<AskReply> {
+	let miss = match device.ask_local(question)? {
+		LocalOutcome::Hit(answer) => {
+			return Ok(AskReply::hit(device, &answer, "verified cache (offline)"))
+		},
+		LocalOutcome::Miss(reason) => reason,
+	};
+	let Some(server) = server else {
+		// Offline: no demand could be filed, so no hint to ask for it.
+		return Ok(AskReply::miss(miss, None, true));
+	};
+	Ok(match device.ask_remote(server, question, request).await? {
+		RemoteOutcome::Hit(answer) => {
+			if let Err(error) = device.fetch_neighbourhood(server, answer.entry.id).await {
+				tracing::info!(%error, "the answer's linked entries were not fetched");
+			}
+			AskReply::hit(device, &answer, "fetched, verified and cached")
+		},
+		RemoteOutcome::Miss { reason, demand } => AskReply::miss(reason, demand, request),
+	})
+}
+
+/// Asks a `membria serve` running on the same data directory (it holds the model and the cache
+/// in memory), if there is one that answers.
+async fn ask_served(
+	data_dir: &std::path::Path,
+	question: &str,
+	offline: bool,
+	request: bool,
+) -> Option<AskReply> {
+	let url = crate::serve::running(data_dir)?;
+	let client = reqwest::Client::builder()
+		.timeout(std::time::Duration::from_secs(120))
+		.build()
+		.ok()?;
+	let response = client
+		.post(format!("{url}/membria/v1/ask"))
+		.json(&serde_json::json!({"question": question, "offline": offline, "request": request}))
+		.send()
+		.await
+		.ok()?;
+	if !response.status().is_success() {
+		tracing::info!(status = %response.status(), "the running membria serve did not answer: asking here");
+		return None;
 	}
-	Ok(ExitCode::SUCCESS)
+	let mut reply: AskReply = response.json().await.ok()?;
+	if reply.answer.is_some() {
+		reply.from = format!("{} · via membria serve at {url}", reply.from);
+	}
+	Some(reply)
 }
 
 pub async fn ask(
@@ -288,65 +421,57 @@ pub async fn ask(
 	offline: bool,
 	request: bool,
 	generate_args: GenerateArgs,
+	json: bool,
 ) -> anyhow::Result<ExitCode> {
-	let mut device = args.open()?;
-	let local = device.ask_local(question)?;
-	let miss = match local {
-		LocalOutcome::Hit(answer) => {
-			return answered(
-				&mut device,
-				&answer,
-				"verified cache (offline)",
-				question,
-				&generate_args,
-			);
-		},
-		LocalOutcome::Miss(reason) => reason,
+	let print = |reply: &AskReply| -> anyhow::Result<ExitCode> {
+		if !json {
+			return Ok(reply.print());
+		}
+		println!("{}", serde_json::to_string(reply)?);
+		Ok(if reply.answer.is_some() { ExitCode::SUCCESS } else { ExitCode::from(MISS_EXIT) })
 	};
-	if offline {
-		println!("no verified answer: {miss}");
-		return Ok(ExitCode::from(MISS_EXIT));
+	if !generate_args.generate {
+		if let Some(reply) = ask_served(&args.data_dir()?, question, offline, request).await {
+			return print(&reply);
+		}
 	}
-	let server = args.server()?;
-	match device.ask_remote(&server, question, request).await? {
-		RemoteOutcome::Hit(answer) => {
-			// Its linked entries too, so that "see also" names them (best effort).
-			if let Err(error) = device.fetch_neighbourhood(&server, answer.entry.id).await {
-				tracing::info!(%error, "the answer's linked entries were not fetched");
-			}
-			answered(&mut device, &answer, "fetched, verified and cached", question, &generate_args)
-		},
-		RemoteOutcome::Miss { reason, demand } => {
-			println!("no verified answer: {reason}");
-			if let Some(demand) = demand {
-				match (&demand.extrinsic, &demand.note) {
-					(Some(extrinsic), _) => println!(
-						"demand filed on chain for question key 0x{} (extrinsic {extrinsic}): sync again once it is answered",
-						demand.question_key
-					),
-					(None, Some(note)) => println!("demand: {note}"),
-					(None, None) => {}
-				}
-			} else if !request {
-				println!("(ask again with --request to file demand on chain)");
-			}
-			Ok(ExitCode::from(MISS_EXIT))
-		},
+	let mut device = args.open()?;
+	let server = if offline { None } else { Some(args.server()?) };
+	let reply = lookup(&mut device, server.as_ref(), question, request).await?;
+	if generate_args.generate && reply.answer.is_some() {
+		generate(&mut device, question, &generate_args)?;
+		return Ok(ExitCode::SUCCESS);
 	}
+	print(&reply)
 }
 
-pub async fn verify(args: DeviceArgs, entry: u64) -> anyhow::Result<()> {
+pub async fn verify(args: DeviceArgs, entry: u64, json: bool) -> anyhow::Result<()> {
 	let mut device = args.open()?;
 	let server = args.server()?;
-	let mut step = 0;
+	let mut steps: Vec<String> = Vec::new();
 	let result = device
 		.verify_entry(&server, entry, &mut |line| {
-			step += 1;
-			println!("{step}. ✓ {line}");
+			if !json {
+				println!("{}. ✓ {line}", steps.len() + 1);
+			}
+			steps.push(line);
 		})
 		.await;
+	if json {
+		println!(
+			"{}",
+			serde_json::json!({
+				"entry": entry,
+				"verified": result.is_ok(),
+				"steps": steps,
+				"failed": result.as_ref().err().map(ToString::to_string),
+			})
+		);
+	}
 	if let Err(error) = result {
-		println!("{}. ✗ {error}", step + 1);
+		if !json {
+			println!("{}. ✗ {error}", steps.len() + 1);
+		}
 		anyhow::bail!("entry {entry} does not verify");
 	}
 	Ok(())
@@ -389,9 +514,13 @@ pub async fn graph(args: DeviceArgs, entry: u64, offline: bool) -> anyhow::Resul
 	Ok(())
 }
 
-pub fn status(args: DeviceArgs) -> anyhow::Result<()> {
+pub fn status(args: DeviceArgs, json: bool) -> anyhow::Result<()> {
 	let device = args.open()?;
 	let status = device.status();
+	if json {
+		println!("{}", serde_json::to_string(&status)?);
+		return Ok(());
+	}
 	println!("data dir: {}", status.data_dir.display());
 	println!("trusted authority set: {} ({} authorities)", status.set_id, status.authorities);
 	println!("newest finalized block proven: {}", status.last_proven);

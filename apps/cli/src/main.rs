@@ -47,6 +47,9 @@ enum Command {
 		rpc_port: u16,
 		#[arg(long, default_value_t = 30333)]
 		p2p_port: u16,
+		/// The node's Prometheus metrics port.
+		#[arg(long, default_value_t = 9615)]
+		prometheus_port: u16,
 		#[arg(long, default_value_t = 8080)]
 		gateway_port: u16,
 		/// The account the gateway files demand with.
@@ -161,6 +164,9 @@ enum Command {
 		/// entry as it arrives, until Ctrl-C.
 		#[arg(long, env = "MEMBRIA_FOLLOW")]
 		follow: bool,
+		/// Print what was synced as JSON.
+		#[arg(long, env = "MEMBRIA_JSON", conflicts_with = "follow")]
+		json: bool,
 	},
 	/// Answer a question from the verified cache; on a miss, ask the gateway (or node).
 	Ask {
@@ -176,6 +182,9 @@ enum Command {
 		request: bool,
 		#[command(flatten)]
 		generate: device::GenerateArgs,
+		/// Print the answer (or the miss) and its provenance as JSON.
+		#[arg(long, env = "MEMBRIA_JSON", conflicts_with = "generate")]
+		json: bool,
 	},
 	/// Fetch an entry and show each step of its trust chain.
 	Verify {
@@ -183,6 +192,9 @@ enum Command {
 		entry: u64,
 		#[command(flatten)]
 		device: device::DeviceArgs,
+		/// Print the steps and the verdict as JSON.
+		#[arg(long, env = "MEMBRIA_JSON")]
+		json: bool,
 	},
 	/// An entry's neighbourhood in the knowledge graph: the entries it links to and the cached
 	/// entries linking to it, each with its relation (fetched and verified when missing).
@@ -211,6 +223,9 @@ enum Command {
 	Status {
 		#[command(flatten)]
 		device: device::DeviceArgs,
+		/// Print the status as JSON.
+		#[arg(long, env = "MEMBRIA_JSON")]
+		json: bool,
 	},
 }
 
@@ -256,6 +271,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 			distiller_port,
 			rpc_port,
 			p2p_port,
+			prometheus_port,
 			gateway_port,
 			demand_seed,
 			node_args,
@@ -272,6 +288,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 					distiller: distiller_port,
 					rpc: rpc_port,
 					p2p: p2p_port,
+					prometheus: prometheus_port,
 				},
 				gateway: gateway_port,
 			};
@@ -371,14 +388,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 			};
 			membria_gateway::run(config, listen(address).await?, shutdown_signal()).await?;
 		},
-		Command::Sync { device, follow: false } => device::sync(device).await?,
-		Command::Sync { device, follow: true } => serve::sync_follow(device).await?,
-		Command::Ask { question, device, offline, request, generate } => {
-			return device::ask(device, &question, offline, request, generate).await
+		Command::Sync { device, follow: false, json } => device::sync(device, json).await?,
+		Command::Sync { device, follow: true, .. } => serve::sync_follow(device).await?,
+		Command::Ask { question, device, offline, request, generate, json } => {
+			return device::ask(device, &question, offline, request, generate, json).await
 		},
-		Command::Verify { entry, device } => device::verify(device, entry).await?,
+		Command::Verify { entry, device, json } => device::verify(device, entry, json).await?,
 		Command::Graph { entry, offline, device } => device::graph(device, entry, offline).await?,
-		Command::Status { device } => device::status(device)?,
+		Command::Status { device, json } => device::status(device, json)?,
 		Command::Serve { serve } => serve::serve(serve).await?,
 		Command::Mcp { mcp } => mcp::mcp(mcp).await?,
 	}

@@ -321,13 +321,18 @@ pub(crate) fn citations(cited: &[Cited]) -> String {
 	format!("\n\nVerified by Membria: {}", lines.join("; "))
 }
 
-/// The routes of `membria serve`.
+/// The routes of `membria serve` (and `GET /metrics`).
 fn router(shared: Arc<Shared>) -> Router {
-	Router::new()
-		.route("/v1/chat/completions", post(chat))
-		.route("/v1/models", get(models))
-		.route("/health", get(health))
-		.layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
+	let metrics = membria_metrics::HttpMetrics::new("serve");
+	metrics
+		.layer(
+			Router::new()
+				.route("/v1/chat/completions", post(chat))
+				.route("/v1/models", get(models))
+				.route("/membria/v1/ask", post(ask_native))
+				.route("/health", get(health))
+				.layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES)),
+		)
 		.with_state(shared)
 }
 
@@ -364,6 +369,57 @@ async fn health(State(shared): State<Arc<Shared>>) -> Json<Value> {
 		"gateway": shared.gateway,
 		"models": models_available(&shared),
 	}))
+}
+
+#[derive(Deserialize)]
+struct NativeAsk {
+	question: String,
+	#[serde(default)]
+	offline: bool,
+	#[serde(default)]
+	request: bool,
+}
+
+/// `membria ask`'s own lookup, for a `membria ask` on the same data directory: what it would
+/// print, found with the model and cache this process holds.
+async fn ask_native(
+	State(shared): State<Arc<Shared>>,
+	request: Result<Json<NativeAsk>, JsonRejection>,
+) -> Result<Json<crate::device::AskReply>, ApiError> {
+	let Json(request) = request.map_err(|rejection| ApiError {
+		status: rejection.status(),
+		message: rejection.body_text(),
+		param: None,
+		code: None,
+	})?;
+	let question = request.question.trim();
+	if question.is_empty() || question.len() > MAX_QUESTION_BYTES {
+		return Err(ApiError::invalid(
+			"question",
+			format!("the question must be 1 to {MAX_QUESTION_BYTES} bytes"),
+		));
+	}
+	let mut device = shared.device.lock().await;
+	let server = (!request.offline).then_some(&*shared.server);
+	crate::device::lookup(&mut device, server, question, request.request)
+		.await
+		.map(Json)
+		.map_err(|error| server_error(format!("{error:#}")))
+}
+
+/// The file a running `membria serve` announces itself in, in its device's data directory.
+fn announcement(data_dir: &std::path::Path) -> PathBuf {
+	data_dir.join("serve.json")
+}
+
+/// The URL of the `membria serve` running on `data_dir`, if one announced itself and its
+/// process is alive.
+pub fn running(data_dir: &std::path::Path) -> Option<String> {
+	let text = std::fs::read_to_string(announcement(data_dir)).ok()?;
+	let announced: Value = serde_json::from_str(&text).ok()?;
+	let pid = announced["pid"].as_u64()?;
+	std::path::Path::new(&format!("/proc/{pid}")).exists().then_some(())?;
+	announced["url"].as_str().map(str::to_string)
 }
 
 /// What answers a question: the text, and how it came about.
@@ -850,15 +906,24 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 			},
 		));
 	}
+	// `membria ask` on the same data directory asks this process.
+	let announced = announcement(&args.device.data_dir()?);
+	std::fs::write(
+		&announced,
+		json!({"url": format!("http://{}", args.listen), "pid": std::process::id()}).to_string(),
+	)
+	.with_context(|| format!("writing {}", announced.display()))?;
 	tracing::info!(address = %args.listen, "membria serve: OpenAI-compatible API at http://{}/v1", args.listen);
 	println!(
 		"serving verified answers at http://{}/v1 (models: {:?})",
 		args.listen,
 		models_available(&shared)
 	);
-	axum::serve(listener, router(shared))
+	let served = axum::serve(listener, router(shared))
 		.with_graceful_shutdown(crate::shutdown_signal())
-		.await?;
+		.await;
+	let _ = std::fs::remove_file(&announced);
+	served?;
 	Ok(())
 }
 

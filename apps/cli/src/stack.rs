@@ -255,15 +255,16 @@ fn spawn_distiller(
 /// The flags of every node a stack starts: its data under `base`, its RPC and p2p ports, nothing
 /// announced beyond this machine, and a justification stored for every finalized block (devices
 /// and gateways prove against justified blocks, so a fresh one must exist at all times).
-fn local_node_flags(base: &Path, rpc: u16, p2p: u16) -> Vec<String> {
+fn local_node_flags(base: &Path, ports: &MemberPorts) -> Vec<String> {
 	vec![
 		"--base-path".into(),
 		base.display().to_string(),
 		"--rpc-port".into(),
-		rpc.to_string(),
+		ports.rpc.to_string(),
 		"--port".into(),
-		p2p.to_string(),
-		"--no-prometheus".into(),
+		ports.p2p.to_string(),
+		"--prometheus-port".into(),
+		ports.prometheus.to_string(),
 		"--no-telemetry".into(),
 		"--no-mdns".into(),
 		"--justification-period".into(),
@@ -381,7 +382,7 @@ impl DevStack {
 		let mut distiller =
 			spawn_distiller("distiller", &options.membria, ports.distiller, gateway, &logs)?;
 		let mut node_args = vec!["--dev".to_string()];
-		node_args.extend(local_node_flags(&dir.join("node"), ports.rpc, ports.p2p));
+		node_args.extend(local_node_flags(&dir.join("node"), &ports));
 		if options.offchain_services {
 			node_args.extend(offchain_service_flags(&ports.ipfs_url(), &ports.distiller_url()));
 		}
@@ -515,6 +516,8 @@ pub struct MemberPorts {
 	pub distiller: u16,
 	pub rpc: u16,
 	pub p2p: u16,
+	/// The node's Prometheus metrics (`http://127.0.0.1:PORT/metrics`).
+	pub prometheus: u16,
 }
 
 impl MemberPorts {
@@ -524,13 +527,21 @@ impl MemberPorts {
 			distiller: free_port()?,
 			rpc: free_port()?,
 			p2p: free_port()?,
+			prometheus: free_port()?,
 		})
 	}
 
-	/// The defaults of `membria net`: member `i` on 5001+i, 8090+i, 9944+i, 30333+i.
+	/// The defaults of `membria net`: member `i` on 5001+i, 8090+i, 9944+i, 30333+i, and its
+	/// node's metrics on 9615+i.
 	pub fn numbered(member: Member) -> Self {
 		let i = u16::from(member.index());
-		Self { ipfs: 5001 + i, distiller: 8090 + i, rpc: 9944 + i, p2p: 30333 + i }
+		Self {
+			ipfs: 5001 + i,
+			distiller: 8090 + i,
+			rpc: 9944 + i,
+			p2p: 30333 + i,
+			prometheus: 9615 + i,
+		}
 	}
 
 	pub fn node_url(&self) -> String {
@@ -552,6 +563,7 @@ impl MemberPorts {
 			(self.distiller, "distiller"),
 			(self.rpc, "node RPC"),
 			(self.p2p, "node p2p"),
+			(self.prometheus, "node metrics"),
 		] {
 			check_port_free(port, what)?;
 		}
@@ -655,7 +667,7 @@ impl NetStack {
 				"--node-key".into(),
 				member.node_key(),
 			];
-			node_args.extend(local_node_flags(&dir.join("node"), ports.rpc, ports.p2p));
+			node_args.extend(local_node_flags(&dir.join("node"), ports));
 			node_args.extend(offchain_service_flags(&ports.ipfs_url(), &ports.distiller_url()));
 			node_args.extend(member.identity_flags());
 			if let Some(first) = first.filter(|p| *p != ports.p2p) {

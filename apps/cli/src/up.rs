@@ -54,6 +54,10 @@ pub async fn run(
 		);
 	}
 	println!("  trust root (raw dev chain spec): {}", stack.chain_spec.display());
+	println!(
+		"  metrics    http://127.0.0.1:{}/metrics (node), and /metrics on the gateway, the distiller and IPFS",
+		ports.member.prometheus
+	);
 	println!("  the dev chain: Alice validates and runs the DoD agent; the gateway files demand as {demand_seed}");
 	println!("ready. try: membria ask --request \"What is Ethernet?\"   (Ctrl-C stops everything)");
 

@@ -194,6 +194,47 @@ fn openai_and_mcp_clients_get_verified_answers_with_citations() {
 	assert!(output.status.success(), "the openai client's checks failed");
 	assert!(stdout.contains("all checks passed"));
 
+	// `membria ask` on the served data directory asks the running serve (model and cache in
+	// memory); once serve stops, it answers by itself from the cache serve kept.
+	let ask = |extra: &[&str]| {
+		let mut args = vec!["ask", QUESTION, "--data-dir", &device, "--chain-spec", &spec];
+		args.extend(extra);
+		common::run_membria(&args)
+	};
+	let served = ask(&[]);
+	assert_eq!(served.code, 0, "{}", served.stderr);
+	assert!(
+		served.stdout.contains("via membria serve at http://127.0.0.1:8081"),
+		"{}",
+		served.stdout
+	);
+	assert!(served.stdout.contains("Ethernet"), "{}", served.stdout);
+	drop(_serve);
+	assert!(!Path::new(&device).join("serve.json").exists(), "serve withdraws its announcement");
+	let alone = ask(&["--offline"]);
+	assert_eq!(alone.code, 0, "{}", alone.stderr);
+	assert!(alone.stdout.contains("verified cache (offline)"), "{}", alone.stdout);
+	assert!(!alone.stdout.contains("via membria serve"), "{}", alone.stdout);
+	// The same, and the device's status, as JSON for scripts.
+	let json = ask(&["--offline", "--json"]);
+	let reply: serde_json::Value = serde_json::from_str(&json.stdout).expect("ask --json is JSON");
+	assert!(reply["answer"].as_str().unwrap_or_default().contains("Ethernet"), "{reply}");
+	assert!(reply["entry"]["cid"].as_str().unwrap_or_default().starts_with("baf"), "{reply}");
+	let status = common::run_membria(&["status", "--json", "--data-dir", &device]);
+	let status: serde_json::Value = serde_json::from_str(&status.stdout).expect("status --json");
+	assert!(status["entries"].as_u64().unwrap_or_default() >= 1, "{status}");
+	let missed = common::run_membria(&[
+		"ask",
+		"What is Fast Ethernet?",
+		"--offline",
+		"--json",
+		"--data-dir",
+		&device,
+	]);
+	assert_eq!(missed.code, 3);
+	let missed: serde_json::Value = serde_json::from_str(&missed.stdout).expect("a miss as JSON");
+	assert!(missed["answer"].is_null() && missed["miss"].is_string(), "{missed}");
+
 	// An agent's MCP client: the official `mcp` SDK starts `membria mcp` on stdio.
 	let agent = dir.path().join("agent").display().to_string();
 	let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients/mcp_tools.py");

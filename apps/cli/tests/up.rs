@@ -18,12 +18,18 @@ fn membria() -> PathBuf {
 	PathBuf::from(env!("CARGO_BIN_EXE_membria"))
 }
 
-struct Ports([u16; 5]);
+struct Ports([u16; 6]);
 
 impl Ports {
 	fn args(&self) -> Vec<String> {
-		let names =
-			["--ipfs-port", "--distiller-port", "--rpc-port", "--p2p-port", "--gateway-port"];
+		let names = [
+			"--ipfs-port",
+			"--distiller-port",
+			"--rpc-port",
+			"--p2p-port",
+			"--gateway-port",
+			"--prometheus-port",
+		];
 		names
 			.iter()
 			.zip(self.0)
@@ -104,7 +110,7 @@ fn best_block(log: &Path) -> u32 {
 #[test]
 fn membria_up_starts_answers_stops_and_continues() {
 	let dir = tempfile::tempdir().unwrap();
-	let ports = Ports([(); 5].map(|_| free_port().unwrap()));
+	let ports = Ports([(); 6].map(|_| free_port().unwrap()));
 
 	// A taken port: refused before anything starts.
 	let taken = TcpListener::bind(("127.0.0.1", ports.0[2])).unwrap();
@@ -156,6 +162,37 @@ fn membria_up_starts_answers_stops_and_continues() {
 		})
 		.collect();
 	assert!(pids.iter().all(|pid| running(pid)));
+
+	// Every service exposes Prometheus metrics: the node (no longer turned off), the gateway,
+	// the distiller and the IPFS node, each with request latency histograms of its own.
+	let metrics = |port: u16| -> String {
+		let url = format!("http://127.0.0.1:{port}/metrics");
+		let response = reqwest::blocking::get(&url).unwrap_or_else(|e| panic!("{url}: {e}"));
+		assert_eq!(response.status(), 200, "{url}");
+		response.text().unwrap()
+	};
+	assert!(metrics(ports.0[5]).contains("substrate_block_height"), "the node's metrics");
+	// (A histogram shows once a request was timed: one for IPFS, which nobody has asked yet.)
+	let version = format!("http://127.0.0.1:{}/api/v0/version", ports.0[0]);
+	assert!(reqwest::blocking::Client::new()
+		.post(&version)
+		.send()
+		.unwrap()
+		.status()
+		.is_success());
+	for (port, service) in
+		[(ports.0[4], "gateway"), (ports.0[1], "distiller"), (ports.0[0], "ipfs")]
+	{
+		let text = metrics(port);
+		assert!(
+			text.contains(&format!("membria_{service}_http_request_duration_seconds_bucket")),
+			"{service}: {text}"
+		);
+	}
+	assert!(
+		seen.iter().any(|l| l.contains(&format!("127.0.0.1:{}/metrics", ports.0[5]))),
+		"{seen:#?}"
+	);
 
 	// A first ask against it: a miss that files demand.
 	let output = Command::new(membria())

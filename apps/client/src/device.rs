@@ -111,7 +111,7 @@ pub enum RemoteOutcome {
 }
 
 /// What `sync` did.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct SyncReport {
 	pub pages: usize,
 	pub verified: usize,
@@ -139,7 +139,7 @@ pub struct SyncProgress {
 }
 
 /// What `status` shows.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct Status {
 	pub data_dir: PathBuf,
 	pub entries: usize,

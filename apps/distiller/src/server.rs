@@ -15,6 +15,8 @@ use membria_offchain::{
 };
 use serde::Deserialize;
 
+use membria_metrics::{HttpMetrics, IntCounterVec, Opts};
+
 use crate::{DistillError, Distiller};
 
 /// Largest request body accepted (a `/verify` carries a whole entry body, and the bodies of the
@@ -50,14 +52,43 @@ struct LinkedBody {
 	body: serde_json::Value,
 }
 
-/// The distiller's routes.
+/// The distiller and its metrics.
+struct Service {
+	distiller: Arc<Distiller>,
+	/// `/verify` verdicts, by verdict and reason.
+	verdicts: IntCounterVec,
+	/// `/distill` outcomes.
+	distilled: IntCounterVec,
+}
+
+/// The distiller's routes (and `GET /metrics`).
 pub fn router(distiller: Arc<Distiller>) -> Router {
-	Router::new()
-		.route("/distill", post(distill))
-		.route("/verify", post(verify))
-		.route("/health", get(health))
-		.layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
-		.with_state(distiller)
+	let metrics = HttpMetrics::new("distiller");
+	let counter = |name: &str, help: &str, label: &[&str]| {
+		let counter =
+			IntCounterVec::new(Opts::new(format!("membria_distiller_{name}"), help), label)
+				.expect("a valid counter");
+		metrics.registry().register(Box::new(counter.clone())).expect("registered once");
+		counter
+	};
+	let service = Arc::new(Service {
+		verdicts: counter(
+			"verdicts_total",
+			"/verify verdicts, by verdict and reason.",
+			&["verdict", "reason"],
+		),
+		distilled: counter("distilled_total", "/distill outcomes.", &["outcome"]),
+		distiller,
+	});
+	metrics
+		.layer(
+			Router::new()
+				.route("/distill", post(distill))
+				.route("/verify", post(verify))
+				.route("/health", get(health))
+				.layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES)),
+		)
+		.with_state(service)
 }
 
 /// Serves the distiller on `listener` until `shutdown` completes.
@@ -71,17 +102,25 @@ pub async fn serve(
 }
 
 async fn distill(
-	State(distiller): State<Arc<Distiller>>,
+	State(service): State<Arc<Service>>,
 	request: Result<Json<DistillRequest>, JsonRejection>,
 ) -> Response {
 	let Json(request) = match request {
 		Ok(request) => request,
 		Err(rejection) => return bad_json(rejection),
 	};
-	match distiller
+	let outcome = service
+		.distiller
 		.distill_linking(&request.question, request.links.unwrap_or(true))
-		.await
-	{
+		.await;
+	let counted = match &outcome {
+		Ok(_) => "answered",
+		Err(DistillError::BadQuestion(_)) => "bad_question",
+		Err(DistillError::NoAnswer(_)) => "no_answer",
+		Err(DistillError::Teacher(_)) => "teacher_failed",
+	};
+	service.distilled.with_label_values(&[counted]).inc();
+	match outcome {
 		Ok(body) => {
 			tracing::info!(question = %request.question, source = %body.sources[0].uri, links = ?body.links, "distilled");
 			([(header::CONTENT_TYPE, "application/json")], body.to_bytes()).into_response()
@@ -99,7 +138,7 @@ async fn distill(
 }
 
 async fn verify(
-	State(distiller): State<Arc<Distiller>>,
+	State(service): State<Arc<Service>>,
 	request: Result<Json<VerifyRequest>, JsonRejection>,
 ) -> Response {
 	let Json(request) = match request {
@@ -123,6 +162,7 @@ async fn verify(
 	// Checking claims is CPU work: off the async workers.
 	let question = request.question.clone();
 	let body = request.body;
+	let distiller = service.distiller.clone();
 	let checked = tokio::task::spawn_blocking(move || {
 		let verdict = distiller.verify_linked(&question, &body, &linked);
 		(verdict, linked.len())
@@ -132,9 +172,17 @@ async fn verify(
 		return error(StatusCode::INTERNAL_SERVER_ERROR, "the verification did not finish");
 	};
 	tracing::info!(question = %request.question, linked, verdict = ?verdict.verdict, reasons = ?verdict.reasons, "verified");
+	let label = |value: serde_json::Value| value.as_str().unwrap_or("none").to_string();
+	service
+		.verdicts
+		.with_label_values(&[
+			label(serde_json::json!(verdict.verdict)),
+			label(serde_json::json!(verdict.reason)),
+		])
+		.inc();
 	Json(verdict).into_response()
 }
 
-async fn health(State(distiller): State<Arc<Distiller>>) -> Response {
-	Json(distiller.describe()).into_response()
+async fn health(State(service): State<Arc<Service>>) -> Response {
+	Json(service.distiller.describe()).into_response()
 }

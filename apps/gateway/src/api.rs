@@ -77,11 +77,14 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 		.route("/v1/sync", get(sync))
 		.route("/v1/events", get(events))
 		.route_layer(middleware::from_fn_with_state(shared.clone(), rate_limit));
-	Router::new()
+	let routes = Router::new()
 		.merge(v1)
-		.route("/metrics", get(metrics))
 		.route("/openapi.json", get(|| async { Json(crate::openapi()) }))
-		.route("/health", get(health))
+		.route("/health", get(health));
+	shared
+		.metrics
+		.http
+		.layer(routes)
 		.fallback(|| async { ApiError::not_found("no such endpoint (see /openapi.json)") })
 		.layer(middleware::from_fn_with_state(shared.clone(), count_refusals))
 		.with_state(shared)
@@ -96,7 +99,7 @@ async fn rate_limit(
 	match shared.limiter.take(client.ip()) {
 		Ok(()) => next.run(request).await,
 		Err(wait) => {
-			shared.metrics.rate_limited.fetch_add(1, Ordering::Relaxed);
+			shared.metrics.rate_limited.inc();
 			let seconds = wait.ceil().clamp(1.0, 3600.0) as u64;
 			let mut response = ApiError {
 				status: StatusCode::TOO_MANY_REQUESTS,
@@ -119,9 +122,9 @@ async fn count_refusals(
 	let response = next.run(request).await;
 	let status = response.status();
 	if status.is_client_error() && status != StatusCode::TOO_MANY_REQUESTS {
-		shared.metrics.bad_requests.fetch_add(1, Ordering::Relaxed);
+		shared.metrics.bad_requests.inc();
 	} else if status.is_server_error() {
-		shared.metrics.server_errors.fetch_add(1, Ordering::Relaxed);
+		shared.metrics.server_errors.inc();
 	}
 	response
 }
@@ -214,7 +217,7 @@ async fn ask(
 	if !(1..=MAX_K).contains(&k) {
 		return Err(ApiError::bad(format!("k must be between 1 and {MAX_K}")));
 	}
-	shared.metrics.asks.fetch_add(1, Ordering::Relaxed);
+	shared.metrics.asks.inc();
 	let embedding = embed(&shared, question.clone()).await?;
 	let thresholds = shared.config.thresholds;
 	let (best, others) = {
@@ -253,7 +256,7 @@ async fn ask(
 		.map_err(ApiError::upstream)?;
 	let entries = bodies(&shared, &at, &current).await?;
 	if !entries.is_empty() {
-		shared.metrics.ask_hits.fetch_add(1, Ordering::Relaxed);
+		shared.metrics.ask_hits.inc();
 		let proven = prove(&shared, &at, request.set_start.unwrap_or_default(), entries).await?;
 		let provable: Vec<u64> = proven.entries.iter().map(|e| e.id).collect();
 		return Ok(Json(AskResponse {
@@ -263,7 +266,7 @@ async fn ask(
 			demand: None,
 		}));
 	}
-	shared.metrics.ask_misses.fetch_add(1, Ordering::Relaxed);
+	shared.metrics.ask_misses.inc();
 	let miss = if ids.is_empty() {
 		miss.unwrap_or_else(|| "no match".into())
 	} else {
@@ -311,12 +314,12 @@ async fn file_demand(shared: &Shared, question: &str) -> DemandFiled {
 	match filer.file(shared.source.rpc(), question).await {
 		Ok(hash) => {
 			filed.insert(key, std::time::Instant::now());
-			shared.metrics.demand_filed.fetch_add(1, Ordering::Relaxed);
+			shared.metrics.demand_filed.inc();
 			tracing::info!(question, extrinsic = ?hash, "filed demand");
 			DemandFiled { question_key, extrinsic: Some(format!("{hash:?}")), note: None }
 		},
 		Err(error) => {
-			shared.metrics.demand_failed.fetch_add(1, Ordering::Relaxed);
+			shared.metrics.demand_failed.inc();
 			tracing::warn!(question, %error, "could not file demand");
 			DemandFiled { question_key, extrinsic: None, note: Some(format!("not filed: {error}")) }
 		},
@@ -335,7 +338,7 @@ async fn entry(
 ) -> ApiResult<Proven> {
 	let Path(id) = id.map_err(|_| ApiError::bad("the entry id must be a non-negative integer"))?;
 	let Query(query) = query.map_err(|e| ApiError::bad(e.body_text()))?;
-	shared.metrics.entry_reads.fetch_add(1, Ordering::Relaxed);
+	shared.metrics.entry_reads.inc();
 	let at = justified(&shared)?;
 	let chain_entry = shared
 		.source
@@ -382,7 +385,7 @@ async fn sync(
 	if !(1..=MAX_PAGE).contains(&limit) {
 		return Err(ApiError::bad(format!("limit must be between 1 and {MAX_PAGE}")));
 	}
-	shared.metrics.syncs.fetch_add(1, Ordering::Relaxed);
+	shared.metrics.syncs.inc();
 	let at = justified(&shared)?;
 	let (validated, next_cursor) = shared
 		.source
@@ -418,10 +421,6 @@ async fn events(
 		Some((Ok(sse), receiver))
 	});
 	Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
-}
-
-async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
-	([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], shared.metrics.render())
 }
 
 async fn health(State(shared): State<Arc<Shared>>) -> impl IntoResponse {

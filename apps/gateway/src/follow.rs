@@ -26,7 +26,7 @@ pub async fn follow(shared: Arc<Shared>) {
 	let mut state = FollowState::default();
 	loop {
 		if let Err(error) = step(&shared, &mut state).await {
-			shared.metrics.follower_errors.fetch_add(1, Ordering::Relaxed);
+			shared.metrics.follower_errors.inc();
 			tracing::warn!(%error, "following the chain; retrying");
 			tokio::time::sleep(Duration::from_secs(1)).await;
 		}
@@ -59,7 +59,7 @@ async fn step(shared: &Arc<Shared>, state: &mut FollowState) -> Result<(), Follo
 		return Ok(());
 	}
 	shared.finalized.store(number, Ordering::Relaxed);
-	shared.metrics.finalized_block.store(u64::from(number), Ordering::Relaxed);
+	shared.metrics.finalized_block.set(i64::from(number));
 
 	// The newest justified block: the head if it has one, else walk back to the last looked at.
 	let mut justified = head_justification.map(|justification| JustifiedBlock {
@@ -83,10 +83,7 @@ async fn step(shared: &Arc<Shared>, state: &mut FollowState) -> Result<(), Follo
 		}
 	}
 	if let Some(justified) = justified {
-		shared
-			.metrics
-			.justified_block
-			.store(u64::from(justified.header.number), Ordering::Relaxed);
+		shared.metrics.justified_block.set(i64::from(justified.header.number));
 		if let Ok(mut slot) = shared.justified.write() {
 			*slot = Some(justified);
 		}
@@ -179,7 +176,7 @@ async fn index_entry(
 			.entries
 			.insert(id, Indexed { question_key: entry.question_key, body, validated_at });
 	}
-	shared.metrics.entries_indexed.fetch_add(1, Ordering::Relaxed);
+	shared.metrics.entries_indexed.inc();
 	tracing::info!(entry = id, validated_at, question = %parsed.question, "indexed");
 	let _ = shared.events.send(ValidatedEvent {
 		id,

@@ -1,102 +1,62 @@
-//! Prometheus metrics, in the text exposition format.
+//! The gateway's Prometheus metrics: request counts and latency histograms per route (from
+//! [`membria_metrics`], shared with the other services), and its own counters and gauges.
 
-use std::{
-	fmt::Write,
-	sync::atomic::{AtomicU64, Ordering},
-};
+use std::sync::Arc;
+
+use membria_metrics::{HttpMetrics, IntCounter, IntGauge};
 
 /// Counters and gauges of the gateway.
-#[derive(Default)]
 pub struct Metrics {
-	pub asks: AtomicU64,
-	pub ask_hits: AtomicU64,
-	pub ask_misses: AtomicU64,
-	pub demand_filed: AtomicU64,
-	pub demand_failed: AtomicU64,
-	pub syncs: AtomicU64,
-	pub entry_reads: AtomicU64,
-	pub bad_requests: AtomicU64,
-	pub rate_limited: AtomicU64,
-	pub server_errors: AtomicU64,
-	pub entries_indexed: AtomicU64,
-	pub follower_errors: AtomicU64,
-	pub finalized_block: AtomicU64,
-	pub justified_block: AtomicU64,
+	pub http: Arc<HttpMetrics>,
+	pub asks: IntCounter,
+	pub ask_hits: IntCounter,
+	pub ask_misses: IntCounter,
+	pub demand_filed: IntCounter,
+	pub demand_failed: IntCounter,
+	pub syncs: IntCounter,
+	pub entry_reads: IntCounter,
+	pub bad_requests: IntCounter,
+	pub rate_limited: IntCounter,
+	pub server_errors: IntCounter,
+	pub entries_indexed: IntCounter,
+	pub follower_errors: IntCounter,
+	pub finalized_block: IntGauge,
+	pub justified_block: IntGauge,
 }
 
-impl Metrics {
-	/// The exposition text.
-	pub fn render(&self) -> String {
-		let counters: [(&str, &str, &AtomicU64); 12] = [
-			("membria_gateway_asks_total", "Questions asked.", &self.asks),
-			(
-				"membria_gateway_ask_hits_total",
-				"Questions answered with proven entries.",
-				&self.ask_hits,
-			),
-			(
-				"membria_gateway_ask_misses_total",
-				"Questions without a validated answer.",
-				&self.ask_misses,
-			),
-			(
-				"membria_gateway_demand_filed_total",
+impl Default for Metrics {
+	fn default() -> Self {
+		let http = HttpMetrics::new("gateway");
+		let counter = |name: &str, help: &str| http.counter(name, help);
+		Self {
+			asks: counter("asks_total", "Questions asked."),
+			ask_hits: counter("ask_hits_total", "Questions answered with proven entries."),
+			ask_misses: counter("ask_misses_total", "Questions without a validated answer."),
+			demand_filed: counter(
+				"demand_filed_total",
 				"Dod.request_knowledge extrinsics submitted.",
-				&self.demand_filed,
 			),
-			(
-				"membria_gateway_demand_failed_total",
+			demand_failed: counter(
+				"demand_failed_total",
 				"Demand the node refused or could not take.",
-				&self.demand_failed,
 			),
-			("membria_gateway_syncs_total", "Sync pages served.", &self.syncs),
-			("membria_gateway_entry_reads_total", "Single entries served.", &self.entry_reads),
-			(
-				"membria_gateway_bad_requests_total",
-				"Requests refused as malformed (4xx).",
-				&self.bad_requests,
-			),
-			(
-				"membria_gateway_rate_limited_total",
+			syncs: counter("syncs_total", "Sync pages served."),
+			entry_reads: counter("entry_reads_total", "Single entries served."),
+			bad_requests: counter("bad_requests_total", "Requests refused as malformed (4xx)."),
+			rate_limited: counter(
+				"rate_limited_total",
 				"Requests refused by the rate limit (429).",
-				&self.rate_limited,
 			),
-			(
-				"membria_gateway_server_errors_total",
+			server_errors: counter(
+				"server_errors_total",
 				"Requests that failed on the gateway's side (5xx).",
-				&self.server_errors,
 			),
-			(
-				"membria_gateway_entries_indexed_total",
-				"Validated entries indexed.",
-				&self.entries_indexed,
-			),
-			(
-				"membria_gateway_follower_errors_total",
-				"Failed follower steps (retried).",
-				&self.follower_errors,
-			),
-		];
-		let gauges: [(&str, &str, &AtomicU64); 2] = [
-			(
-				"membria_gateway_finalized_block",
-				"The finalized head the follower saw last.",
-				&self.finalized_block,
-			),
-			(
-				"membria_gateway_justified_block",
-				"The block proofs are made against.",
-				&self.justified_block,
-			),
-		];
-		let mut out = String::new();
-		for (kind, items) in [("counter", &counters[..]), ("gauge", &gauges[..])] {
-			for (name, help, value) in items {
-				let _ = writeln!(out, "# HELP {name} {help}");
-				let _ = writeln!(out, "# TYPE {name} {kind}");
-				let _ = writeln!(out, "{name} {}", value.load(Ordering::Relaxed));
-			}
+			entries_indexed: counter("entries_indexed_total", "Validated entries indexed."),
+			follower_errors: counter("follower_errors_total", "Failed follower steps (retried)."),
+			finalized_block: http
+				.gauge("finalized_block", "The finalized head the follower saw last."),
+			justified_block: http.gauge("justified_block", "The block proofs are made against."),
+			http,
 		}
-		out
 	}
 }

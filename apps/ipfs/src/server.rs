@@ -187,17 +187,21 @@ pub fn router(store: BlockStore, options: ServerOptions) -> Result<Router, Store
 		options,
 	});
 	let limit = node.options.max_add_bytes;
-	Ok(Router::new()
-		.route("/api/v0/add", post(add))
-		.route("/api/v0/cat", post(cat))
-		.route("/api/v0/block/get", post(block_get))
-		.route("/api/v0/block/stat", post(block_stat))
-		.route("/api/v0/pin/add", post(pin_add))
-		.route("/api/v0/pin/ls", post(pin_ls))
-		.route("/api/v0/pin/rm", post(pin_rm))
-		.route("/api/v0/version", post(version))
-		.route("/api/v0/id", post(id))
-		.layer(DefaultBodyLimit::max(limit))
+	let metrics = membria_metrics::HttpMetrics::new("ipfs");
+	Ok(metrics
+		.layer(
+			Router::new()
+				.route("/api/v0/add", post(add))
+				.route("/api/v0/cat", post(cat))
+				.route("/api/v0/block/get", post(block_get))
+				.route("/api/v0/block/stat", post(block_stat))
+				.route("/api/v0/pin/add", post(pin_add))
+				.route("/api/v0/pin/ls", post(pin_ls))
+				.route("/api/v0/pin/rm", post(pin_rm))
+				.route("/api/v0/version", post(version))
+				.route("/api/v0/id", post(id))
+				.layer(DefaultBodyLimit::max(limit)),
+		)
 		.with_state(node))
 }
 
