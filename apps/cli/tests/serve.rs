@@ -176,7 +176,7 @@ fn openai_and_mcp_clients_get_verified_answers_with_citations() {
 	);
 	wait_line(&proxied_lines, "serving verified answers", Duration::from_secs(60));
 
-	let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients/openai_serve.py");
+	let script = common::manifest_dir().join("../../tests/clients/openai_serve.py");
 	let output = Command::new(python)
 		.arg(script)
 		.args(["http://127.0.0.1:8081/v1", &format!("http://{listen}/v1"), QUESTION, "300"])
@@ -237,7 +237,7 @@ fn openai_and_mcp_clients_get_verified_answers_with_citations() {
 
 	// An agent's MCP client: the official `mcp` SDK starts `membria mcp` on stdio.
 	let agent = dir.path().join("agent").display().to_string();
-	let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients/mcp_tools.py");
+	let script = common::manifest_dir().join("../../tests/clients/mcp_tools.py");
 	let output = Command::new(clients_python())
 		.arg(script)
 		.arg(common::membria())

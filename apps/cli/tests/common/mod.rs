@@ -8,6 +8,14 @@ use std::{
 	time::{Duration, Instant},
 };
 
+/// The crate's directory as cargo gives it to the running test (the compile-time
+/// `CARGO_MANIFEST_DIR` may be another checkout's when checkouts share a target dir).
+pub fn manifest_dir() -> PathBuf {
+	std::env::var_os("CARGO_MANIFEST_DIR")
+		.map(PathBuf::from)
+		.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
 /// The `membria` binary under test.
 pub fn membria() -> PathBuf {
 	PathBuf::from(env!("CARGO_BIN_EXE_membria"))
