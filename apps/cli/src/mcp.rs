@@ -21,7 +21,7 @@ use tokio::sync::Mutex;
 
 use crate::{
 	device::DeviceArgs,
-	serve::{citations, find, follow, Cited, Found},
+	serve::{citations, find, follow_in_background, Cited, Found},
 };
 
 /// `membria mcp`'s flags.
@@ -308,20 +308,7 @@ pub async fn mcp(args: McpArgs) -> anyhow::Result<()> {
 	let device = Arc::new(Mutex::new(args.device.open()?));
 	let server = Arc::new(args.device.server()?);
 	if !args.no_follow && args.device.node.is_none() {
-		tokio::spawn(follow(
-			device.clone(),
-			server.clone(),
-			args.device.gateway.clone(),
-			|report| {
-				if report.loaded > 0 {
-					tracing::info!(
-						new = report.loaded,
-						proven_at = report.proven_at,
-						"synced newly validated entries"
-					);
-				}
-			},
-		));
+		follow_in_background(device.clone(), server.clone(), args.device.gateway.clone());
 	}
 	let membria = Membria { device, server, request: args.request };
 	let running = membria.serve(rmcp::transport::stdio()).await?;

@@ -837,6 +837,19 @@ pub async fn follow(
 	}
 }
 
+/// [`follow`] on its own task, logging each sync that brought new entries.
+pub fn follow_in_background(device: Arc<Mutex<Device>>, server: Arc<Server>, gateway: String) {
+	tokio::spawn(follow(device, server, gateway, |report| {
+		if report.loaded > 0 {
+			tracing::info!(
+				new = report.loaded,
+				proven_at = report.proven_at,
+				"synced newly validated entries"
+			);
+		}
+	}));
+}
+
 async fn sync_now(
 	device: &Mutex<Device>,
 	server: &Server,
@@ -891,20 +904,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 		served: AtomicU64::new(0),
 	});
 	if !args.no_follow && args.device.node.is_none() {
-		tokio::spawn(follow(
-			shared.device.clone(),
-			shared.server.clone(),
-			shared.gateway.clone(),
-			|report| {
-				if report.loaded > 0 {
-					tracing::info!(
-						new = report.loaded,
-						proven_at = report.proven_at,
-						"synced newly validated entries"
-					);
-				}
-			},
-		));
+		follow_in_background(shared.device.clone(), shared.server.clone(), shared.gateway.clone());
 	}
 	// `membria ask` on the same data directory asks this process.
 	let announced = announcement(&args.device.data_dir()?);
