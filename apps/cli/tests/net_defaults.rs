@@ -9,37 +9,17 @@
 mod common;
 
 use std::{
-	io::{BufRead, BufReader},
 	process::{Command, Stdio},
 	time::{Duration, Instant},
 };
 
-use membria_cli::stack::node_binary;
-
 #[test]
 fn membria_net_runs_at_its_documented_defaults() {
-	use std::os::unix::process::CommandExt;
 	let dir = tempfile::tempdir().unwrap();
 	let data = dir.path().join("net");
-	let mut net = Command::new(common::membria())
-		.arg("net")
-		.arg("--data-dir")
-		.arg(&data)
-		.env("MEMBRIA_NODE", node_binary().expect("the node binary"))
-		.stdout(Stdio::piped())
-		.stderr(Stdio::null())
-		.process_group(0)
-		.spawn()
-		.expect("membria net starts");
-	let stdout = net.stdout.take().unwrap();
-	let (lines, receiver) = std::sync::mpsc::channel();
-	std::thread::spawn(move || {
-		for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-			if lines.send(line).is_err() {
-				return;
-			}
-		}
-	});
+	let data_arg = data.display().to_string();
+	let (mut net, receiver) =
+		common::spawn_group(&["net", "--data-dir", &data_arg], Stdio::null(), false);
 	let deadline = Instant::now() + Duration::from_secs(240);
 	let mut seen = Vec::new();
 	let ready = loop {

@@ -14,14 +14,13 @@
 mod common;
 
 use std::{
-	io::{BufRead, BufReader},
 	path::{Path, PathBuf},
-	process::{Child, Command, Stdio},
+	process::{Child, Command},
 	sync::mpsc,
 	time::{Duration, Instant},
 };
 
-use membria_cli::stack::{free_port, node_binary};
+use membria_cli::stack::free_port;
 
 const QUESTION: &str = "What is Ethernet?";
 /// A question nobody has asked the chain yet.
@@ -46,28 +45,11 @@ impl Drop for Running {
 	}
 }
 
-/// `membria args…` in its own process group, its stdout lines sent to a channel.
+/// `membria args…` in its own process group, its stdout lines (echoed) sent to a channel.
 fn start(args: &[&str], log: &Path) -> (Running, mpsc::Receiver<String>) {
-	use std::os::unix::process::CommandExt;
-	let mut child = Command::new(common::membria())
-		.args(args)
-		.env("MEMBRIA_NODE", node_binary().expect("the node binary"))
-		.stdout(Stdio::piped())
-		.stderr(std::fs::File::create(log).expect("a log file"))
-		.process_group(0)
-		.spawn()
-		.expect("membria starts");
-	let stdout = child.stdout.take().unwrap();
-	let (lines, receiver) = mpsc::channel();
-	std::thread::spawn(move || {
-		for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-			println!("  | {line}");
-			if lines.send(line).is_err() {
-				return;
-			}
-		}
-	});
-	(Running(child), receiver)
+	let (child, lines) =
+		common::spawn_group(args, std::fs::File::create(log).expect("a log file").into(), true);
+	(Running(child), lines)
 }
 
 fn wait_line(lines: &mpsc::Receiver<String>, marker: &str, timeout: Duration) {

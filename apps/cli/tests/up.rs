@@ -3,20 +3,18 @@
 //! ask --request` against it files demand; Ctrl-C stops every service; the next `up` continues
 //! the same chain.
 
+mod common;
+
 use std::{
-	io::{BufRead, BufReader},
 	net::TcpListener,
-	path::{Path, PathBuf},
+	path::Path,
 	process::{Child, Command, Stdio},
 	sync::mpsc,
 	time::{Duration, Instant},
 };
 
-use membria_cli::stack::{free_port, node_binary};
-
-fn membria() -> PathBuf {
-	PathBuf::from(env!("CARGO_BIN_EXE_membria"))
-}
+use common::membria;
+use membria_cli::stack::free_port;
 
 struct Ports([u16; 6]);
 
@@ -41,28 +39,10 @@ impl Ports {
 /// `membria up` in its own process group (as a terminal would run it), its stdout lines sent
 /// to a channel.
 fn up(dir: &Path, ports: &Ports) -> (Child, mpsc::Receiver<String>) {
-	use std::os::unix::process::CommandExt;
-	let mut child = Command::new(membria())
-		.arg("up")
-		.arg("--data-dir")
-		.arg(dir)
-		.args(ports.args())
-		.env("MEMBRIA_NODE", node_binary().expect("the node binary"))
-		.stdout(Stdio::piped())
-		.stderr(Stdio::null())
-		.process_group(0)
-		.spawn()
-		.expect("membria up starts");
-	let stdout = child.stdout.take().unwrap();
-	let (lines, receiver) = mpsc::channel();
-	std::thread::spawn(move || {
-		for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-			if lines.send(line).is_err() {
-				return;
-			}
-		}
-	});
-	(child, receiver)
+	let mut args = vec!["up".to_string(), "--data-dir".into(), dir.display().to_string()];
+	args.extend(ports.args());
+	let args: Vec<&str> = args.iter().map(String::as_str).collect();
+	common::spawn_group(&args, Stdio::null(), false)
 }
 
 /// The lines up to one containing `marker`.

@@ -3,8 +3,10 @@
 #![allow(dead_code)]
 
 use std::{
+	io::{BufRead, BufReader},
 	path::PathBuf,
-	process::Command,
+	process::{Child, Command, Stdio},
+	sync::mpsc,
 	time::{Duration, Instant},
 };
 
@@ -56,4 +58,32 @@ pub fn wait_for<T>(timeout: Duration, what: &str, mut probe: impl FnMut() -> Opt
 		assert!(start.elapsed() < timeout, "timed out waiting for {what}");
 		std::thread::sleep(Duration::from_millis(500));
 	}
+}
+
+/// `membria args…` as a terminal runs it: in its own process group (so Ctrl-C, `kill -INT
+/// -<pid>`, reaches every process it starts), with the node binary under test, its stderr to
+/// `stderr`; its stdout lines are sent to the receiver (echoed when `echo`).
+pub fn spawn_group(args: &[&str], stderr: Stdio, echo: bool) -> (Child, mpsc::Receiver<String>) {
+	use std::os::unix::process::CommandExt;
+	let mut child = Command::new(membria())
+		.args(args)
+		.env("MEMBRIA_NODE", membria_cli::stack::node_binary().expect("the node binary"))
+		.stdout(Stdio::piped())
+		.stderr(stderr)
+		.process_group(0)
+		.spawn()
+		.expect("membria starts");
+	let stdout = child.stdout.take().expect("piped stdout");
+	let (lines, receiver) = mpsc::channel();
+	std::thread::spawn(move || {
+		for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+			if echo {
+				println!("  | {line}");
+			}
+			if lines.send(line).is_err() {
+				return;
+			}
+		}
+	});
+	(child, receiver)
 }
