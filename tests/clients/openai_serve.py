@@ -16,6 +16,7 @@ Prints one line per check; exits non-zero at the first failure.
 import json
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import openai
@@ -107,6 +108,18 @@ check("at most 512" in message, "… gives the bound", message)
 message = refused(openai.NotFoundError, "an unknown model: 404", model="gpt-5",
                   messages=[{"role": "user", "content": question}])
 check("gpt-5" in message, "… names the model", message)
+
+# `membria ask`'s own endpoint refuses bad input by name too.
+native = serve_url.rsplit("/v1", 1)[0] + "/membria/v1/ask"
+for body, expected in [({"question": ""}, "1 to 512 bytes"), ({"question": "x" * 600}, "1 to 512 bytes"),
+                       ({"asked": question}, "question")]:
+    request = urllib.request.Request(native, data=json.dumps(body).encode(), headers={"content-type": "application/json"})
+    try:
+        urllib.request.urlopen(request, timeout=30)
+        check(False, f"{body!r} is refused", "accepted")
+    except urllib.error.HTTPError as error:
+        reason = error.read().decode()
+        check(400 <= error.code < 500 and expected in reason, f"/membria/v1/ask refuses {list(body)[0]}={str(list(body.values())[0])[:12]!r}", reason)
 
 # A miss on the server with an upstream: the upstream's answer, marked unverified.
 upstream = openai.OpenAI(base_url=upstream_url, api_key="not-needed", max_retries=0, timeout=120)
