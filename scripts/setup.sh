@@ -35,9 +35,10 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 
 # --- Debian packages: protoc (litep2p), clang + libclang (bindgen), the distiller's trusted -----
-# --- corpus (FOLDOC and the elements database, read where Debian puts them: /usr/share/dictd) ---
+# --- corpus (FOLDOC and the elements database, read where Debian puts them: /usr/share/dictd), --
+# --- and chromium, the browser the explorer's test drives (playwright-core, below) --------------
 missing_debs=()
-for pkg in protobuf-compiler clang libclang-dev dict-foldoc dict-elements; do
+for pkg in protobuf-compiler clang libclang-dev dict-foldoc dict-elements chromium; do
 	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing_debs+=("$pkg")
 done
 if ((${#missing_debs[@]})); then
@@ -48,9 +49,11 @@ if ((${#missing_debs[@]})); then
 	DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing_debs[@]}"
 fi
 
-# --- Node.js packages for the polkadot.js tests (versions pinned in tests/package-lock.json) ----
+# --- Node.js packages for the polkadot.js tests and the browser test (playwright-core, driving --
+# --- Debian's chromium), versions pinned in tests/package-lock.json -----------------------------
 if [ -f "$repo_root/tests/package.json" ]; then
 	if [ ! -d "$repo_root/tests/node_modules/@polkadot/api" ] ||
+		[ ! -d "$repo_root/tests/node_modules/playwright-core" ] ||
 		[ "$repo_root/tests/package-lock.json" -nt "$repo_root/tests/node_modules/.package-lock.json" ]; then
 		log "npm ci (tests/)"
 		(cd "$repo_root/tests" && npm ci --no-audit --no-fund --loglevel=error)

@@ -161,6 +161,10 @@ enum Command {
 		/// How often to poll the node for finalized blocks, in milliseconds.
 		#[arg(long, env = "MEMBRIA_GATEWAY_POLL_MS", default_value_t = 1000)]
 		poll_ms: u64,
+		/// How many finalized blocks back the explorer reads the chain's events from when the
+		/// gateway starts (14400: a day of 6 s blocks).
+		#[arg(long, env = "MEMBRIA_GATEWAY_EXPLORER_HISTORY", default_value_t = 14_400)]
+		explorer_history: u32,
 	},
 	/// Pull every entry validated since the last sync, verify it, load it into the cache.
 	Sync {
@@ -381,6 +385,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 			rate,
 			burst,
 			poll_ms,
+			explorer_history,
 		} => {
 			let config = membria_gateway::GatewayConfig {
 				node,
@@ -391,6 +396,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 				burst,
 				poll: Duration::from_millis(poll_ms.max(50)),
 				thresholds: model.thresholds(),
+				explorer_history,
 			};
 			membria_gateway::run(config, listen(address).await?, shutdown_signal()).await?;
 		},

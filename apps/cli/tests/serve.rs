@@ -15,9 +15,8 @@ mod common;
 
 use std::{
 	path::{Path, PathBuf},
-	process::{Child, Command},
-	sync::mpsc,
-	time::{Duration, Instant},
+	process::Command,
+	time::Duration,
 };
 
 use membria_cli::stack::free_port;
@@ -25,44 +24,6 @@ use membria_cli::stack::free_port;
 const QUESTION: &str = "What is Ethernet?";
 /// A question nobody has asked the chain yet.
 const UNKNOWN: &str = "What is a tarball?";
-
-/// A child process stopped (its whole group interrupted, as Ctrl-C does) when dropped.
-struct Running(Child);
-
-impl Drop for Running {
-	fn drop(&mut self) {
-		let group = format!("-{}", self.0.id());
-		let _ = Command::new("kill").args(["-INT", "--", &group]).status();
-		let deadline = Instant::now() + Duration::from_secs(30);
-		while Instant::now() < deadline {
-			if let Ok(Some(_)) = self.0.try_wait() {
-				return;
-			}
-			std::thread::sleep(Duration::from_millis(200));
-		}
-		let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
-		let _ = self.0.wait();
-	}
-}
-
-/// `membria args…` in its own process group, its stdout lines (echoed) sent to a channel.
-fn start(args: &[&str], log: &Path) -> (Running, mpsc::Receiver<String>) {
-	let (child, lines) =
-		common::spawn_group(args, std::fs::File::create(log).expect("a log file").into(), true);
-	(Running(child), lines)
-}
-
-fn wait_line(lines: &mpsc::Receiver<String>, marker: &str, timeout: Duration) {
-	let deadline = Instant::now() + timeout;
-	loop {
-		let left = deadline.saturating_duration_since(Instant::now());
-		match lines.recv_timeout(left) {
-			Ok(line) if line.contains(marker) => return,
-			Ok(_) => {},
-			Err(_) => panic!("no {marker:?} within {timeout:?}"),
-		}
-	}
-}
 
 /// An OpenAI-compatible upstream that answers "UPSTREAM SAYS: <the last user message>" when the
 /// conversation it is sent keeps its system message, on its own thread.
@@ -120,16 +81,17 @@ fn openai_and_mcp_clients_get_verified_answers_with_citations() {
 	let stack = dir.path().join("stack");
 	let stack_arg = stack.display().to_string();
 	// The dev stack at its default ports, as the README starts it.
-	let (_up, up_lines) = start(&["up", "--data-dir", &stack_arg], &dir.path().join("up.log"));
-	wait_line(&up_lines, "ready", Duration::from_secs(180));
+	let (_up, up_lines) =
+		common::start(&["up", "--data-dir", &stack_arg], &dir.path().join("up.log"));
+	common::wait_line(&up_lines, "ready", Duration::from_secs(180));
 	let spec = stack.join("chain-spec.json").display().to_string();
 
 	let device = dir.path().join("device").display().to_string();
-	let (_serve, serve_lines) = start(
+	let (_serve, serve_lines) = common::start(
 		&["serve", "--request", "--data-dir", &device, "--chain-spec", &spec],
 		&dir.path().join("serve.log"),
 	);
-	wait_line(
+	common::wait_line(
 		&serve_lines,
 		"serving verified answers at http://127.0.0.1:8081/v1",
 		Duration::from_secs(60),
@@ -139,7 +101,7 @@ fn openai_and_mcp_clients_get_verified_answers_with_citations() {
 	let other = dir.path().join("other").display().to_string();
 	let port = free_port().unwrap().to_string();
 	let listen = format!("127.0.0.1:{port}");
-	let (_proxied, proxied_lines) = start(
+	let (_proxied, proxied_lines) = common::start(
 		&[
 			"serve",
 			"--listen",
@@ -156,7 +118,7 @@ fn openai_and_mcp_clients_get_verified_answers_with_citations() {
 		],
 		&dir.path().join("serve-upstream.log"),
 	);
-	wait_line(&proxied_lines, "serving verified answers", Duration::from_secs(60));
+	common::wait_line(&proxied_lines, "serving verified answers", Duration::from_secs(60));
 
 	let script = common::manifest_dir().join("../../tests/clients/openai_serve.py");
 	let output = Command::new(python)
@@ -234,12 +196,12 @@ fn openai_and_mcp_clients_get_verified_answers_with_citations() {
 	// `membria sync --follow` on another device: it syncs what is validated, then keeps
 	// following until Ctrl-C.
 	let third = dir.path().join("third").display().to_string();
-	let (follower, follow_lines) = start(
+	let (follower, follow_lines) = common::start(
 		&["sync", "--follow", "--data-dir", &third, "--chain-spec", &spec],
 		&dir.path().join("follow.log"),
 	);
-	wait_line(&follow_lines, "following http://127.0.0.1:8080", Duration::from_secs(60));
-	wait_line(&follow_lines, "1 new, proven at finalized block", Duration::from_secs(60));
+	common::wait_line(&follow_lines, "following http://127.0.0.1:8080", Duration::from_secs(60));
+	common::wait_line(&follow_lines, "1 new, proven at finalized block", Duration::from_secs(60));
 	drop(follower);
-	wait_line(&follow_lines, "1 entries in the cache", Duration::from_secs(5));
+	common::wait_line(&follow_lines, "1 entries in the cache", Duration::from_secs(5));
 }

@@ -13,6 +13,8 @@
 //!   index for offline answers;
 //! - [`server`], [`rpc`], [`source`]: where knowledge comes from (a gateway, or a node and IPFS
 //!   directly) and how proof material is built from a node (shared with the gateway);
+//! - [`metadata`]: the runtime's metadata, to read storage and events by name (unproven: for
+//!   views such as the gateway's explorer);
 //! - [`demand`]: signed `Dod.request_knowledge` extrinsics;
 //! - [`wire`]: the JSON the gateway and devices exchange.
 
@@ -20,6 +22,7 @@ pub mod cache;
 pub mod demand;
 pub mod device;
 pub mod freshness;
+pub mod metadata;
 pub mod rpc;
 pub mod server;
 pub mod source;

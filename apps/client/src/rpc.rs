@@ -176,6 +176,67 @@ impl NodeRpc {
 		self.call_hex("state_getStorage", json!([to_hex(key), at])).await
 	}
 
+	/// The runtime's metadata at block `at` (`RuntimeMetadataPrefixed`, SCALE).
+	pub async fn metadata(&self, at: H256) -> Result<Vec<u8>, RpcError> {
+		let method = "state_getMetadata";
+		self.call_hex(method, json!([at]))
+			.await?
+			.ok_or_else(|| Self::malformed(method, "none"))
+	}
+
+	/// Up to `count` storage keys under `prefix` at block `at`, after `start` when given.
+	pub async fn keys_paged(
+		&self,
+		prefix: &[u8],
+		count: u32,
+		start: Option<&[u8]>,
+		at: H256,
+	) -> Result<Vec<Vec<u8>>, RpcError> {
+		let method = "state_getKeysPaged";
+		let keys: Vec<String> =
+			self.call(method, json!([to_hex(prefix), count, start.map(to_hex), at])).await?;
+		keys.iter()
+			.map(|k| from_hex(k).map_err(|e| Self::malformed(method, e)))
+			.collect()
+	}
+
+	/// The values of `keys` at block `at` (unproven), in the order asked; `None` for no value.
+	pub async fn storage_many(
+		&self,
+		keys: &[Vec<u8>],
+		at: H256,
+	) -> Result<Vec<Option<Vec<u8>>>, RpcError> {
+		let method = "state_queryStorageAt";
+		if keys.is_empty() {
+			return Ok(Vec::new());
+		}
+		let hex_keys: Vec<String> = keys.iter().map(|k| to_hex(k)).collect();
+		let json: Value = self.call(method, json!([hex_keys, at])).await?;
+		let mut found = std::collections::HashMap::new();
+		for set in json.as_array().into_iter().flatten() {
+			for change in set["changes"].as_array().into_iter().flatten() {
+				let (Some(key), value) = (change[0].as_str(), change[1].as_str()) else {
+					return Err(Self::malformed(method, "a change is not [key, value]"));
+				};
+				let key = from_hex(key).map_err(|e| Self::malformed(method, e))?;
+				let value =
+					value.map(from_hex).transpose().map_err(|e| Self::malformed(method, e))?;
+				found.insert(key, value);
+			}
+		}
+		Ok(keys.iter().map(|key| found.remove(key).flatten()).collect())
+	}
+
+	/// The runtime's `spec_version` at block `at`.
+	pub async fn spec_version_at(&self, at: H256) -> Result<u32, RpcError> {
+		let method = "state_getRuntimeVersion";
+		let json: Value = self.call(method, json!([at])).await?;
+		json["specVersion"]
+			.as_u64()
+			.and_then(|v| u32::try_from(v).ok())
+			.ok_or_else(|| Self::malformed(method, "no specVersion"))
+	}
+
 	/// Calls a runtime API at block `at` and decodes its SCALE result.
 	pub async fn runtime_call<T: Decode>(
 		&self,

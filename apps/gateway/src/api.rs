@@ -44,19 +44,19 @@ pub struct ApiError {
 }
 
 impl ApiError {
-	fn bad(reason: impl Into<String>) -> Self {
+	pub(crate) fn bad(reason: impl Into<String>) -> Self {
 		Self { status: StatusCode::BAD_REQUEST, reason: reason.into() }
 	}
 
-	fn not_found(reason: impl Into<String>) -> Self {
+	pub(crate) fn not_found(reason: impl Into<String>) -> Self {
 		Self { status: StatusCode::NOT_FOUND, reason: reason.into() }
 	}
 
-	fn unavailable(reason: impl Into<String>) -> Self {
+	pub(crate) fn unavailable(reason: impl Into<String>) -> Self {
 		Self { status: StatusCode::SERVICE_UNAVAILABLE, reason: reason.into() }
 	}
 
-	fn upstream(reason: impl ToString) -> Self {
+	pub(crate) fn upstream(reason: impl ToString) -> Self {
 		Self { status: StatusCode::BAD_GATEWAY, reason: reason.to_string() }
 	}
 }
@@ -76,11 +76,13 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 		.route("/v1/entries/{id}", get(entry))
 		.route("/v1/sync", get(sync))
 		.route("/v1/events", get(events))
+		.merge(crate::pages::api())
 		.route_layer(middleware::from_fn_with_state(shared.clone(), rate_limit));
 	let routes = Router::new()
 		.merge(v1)
 		.route("/openapi.json", get(|| async { Json(crate::openapi()) }))
-		.route("/health", get(health));
+		.route("/health", get(health))
+		.merge(crate::pages::assets());
 	shared
 		.metrics
 		.http

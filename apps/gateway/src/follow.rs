@@ -29,6 +29,10 @@ pub async fn follow(shared: Arc<Shared>) {
 			shared.metrics.follower_errors.inc();
 			tracing::warn!(%error, "following the chain; retrying");
 			tokio::time::sleep(Duration::from_secs(1)).await;
+		} else if let Err(error) = crate::explorer::advance(&shared).await {
+			shared.metrics.follower_errors.inc();
+			tracing::warn!(%error, "reading the chain's events for the explorer; retrying");
+			tokio::time::sleep(Duration::from_secs(1)).await;
 		}
 		tokio::time::sleep(shared.config.poll).await;
 	}
@@ -172,9 +176,16 @@ async fn index_entry(
 			knowledge.index.remove(old);
 		}
 		knowledge.index.push(id, &embeddings, profiles(&parsed));
-		knowledge
-			.entries
-			.insert(id, Indexed { question_key: entry.question_key, body, validated_at });
+		knowledge.entries.insert(
+			id,
+			Indexed {
+				question_key: entry.question_key,
+				question: parsed.question.clone(),
+				cid: unixfs::cid_to_text(&entry.cid),
+				body,
+				validated_at,
+			},
+		);
 	}
 	shared.metrics.entries_indexed.inc();
 	tracing::info!(entry = id, validated_at, question = %parsed.question, "indexed");

@@ -13,13 +13,22 @@
 //!   filed on chain (`Dod.request_knowledge`) with the gateway's own account.
 //! - `GET /v1/entries/{id}`, `GET /v1/sync?since=B`, `GET /v1/events` (server-sent events),
 //!   `GET /metrics` (Prometheus), `GET /openapi.json`, `GET /health`.
+//! - The explorer ([`pages`]): a web page at `/` (its assets built into the binary) over
+//!   `GET /v1/explorer/…`, what the [`explorer`] reads of the chain's events and state through
+//!   the runtime's metadata — entries' histories and votes, validators, demand and gaps — and
+//!   `GET /v1/explorer/events`, each finalized block's news as server-sent events.
 //! - Requests under `/v1` are rate-limited per client address (token bucket); bad input is a 4xx
 //!   with `{"error": reason}`.
 
+// The OpenAPI document is one `json!` literal, deeper than the default macro recursion.
+#![recursion_limit = "256"]
+
 mod api;
+mod explorer;
 mod follow;
 mod metrics;
 mod openapi;
+mod pages;
 mod ratelimit;
 
 use std::{
@@ -61,6 +70,8 @@ pub struct GatewayConfig {
 	pub poll: Duration,
 	/// The similarities a match needs (the device's rule: [`membria_embed::matcher`]).
 	pub thresholds: membria_embed::Thresholds,
+	/// How many finalized blocks back the explorer reads events from when the gateway starts.
+	pub explorer_history: u32,
 }
 
 /// Why the gateway could not start.
@@ -80,6 +91,9 @@ pub enum GatewayError {
 #[derive(Clone, Debug)]
 pub(crate) struct Indexed {
 	pub question_key: QuestionKey,
+	/// The question as its body asks it, and the CID in text form (for the explorer).
+	pub question: String,
+	pub cid: String,
 	pub body: Vec<u8>,
 	pub validated_at: u32,
 }
@@ -107,6 +121,7 @@ pub(crate) struct Shared {
 	pub events: broadcast::Sender<ValidatedEvent>,
 	pub metrics: metrics::Metrics,
 	pub limiter: ratelimit::Limiter,
+	pub explorer: explorer::Explorer,
 }
 
 /// Starts the follower and serves the API on `listener` until `shutdown` completes.
@@ -152,6 +167,7 @@ fn shared(config: GatewayConfig) -> Result<Arc<Shared>, GatewayError> {
 		events,
 		metrics: metrics::Metrics::default(),
 		limiter: ratelimit::Limiter::new(config.rate_per_second, config.burst),
+		explorer: explorer::Explorer::new(config.explorer_history),
 		config,
 	}))
 }

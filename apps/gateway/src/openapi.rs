@@ -13,7 +13,7 @@ pub fn openapi() -> Value {
 		"description": "The block that handed over to the authority set the device trusts (0: genesis set); set changes after it are included.",
 		"schema": {"type": "integer", "minimum": 0}
 	});
-	json!({
+	let mut doc = json!({
 		"openapi": "3.1.0",
 		"info": {
 			"title": "Membria gateway",
@@ -94,7 +94,81 @@ pub fn openapi() -> Value {
 				"next_cursor": {"type": ["integer", "null"]},
 				"proven_at": {"type": "integer"}
 			}},
+			"Planck": {"type": ["string", "integer"], "description": "An amount in planck (10^-12 MEM); a decimal string when over 2^53."},
+			"ChainEvent": {"type": "object", "properties": {
+				"block": {"type": "integer"}, "pallet": {"type": "string"}, "event": {"type": "string"},
+				"fields": {"type": "object", "description": "The event's fields by name, decoded with the runtime's metadata: accounts in SS58, questions as text, CIDs in text form, byte strings as 0x hex."}
+			}},
 			"ValidatedEvent": {"type": "object", "properties": {"id": {"type": "integer"}, "question": {"type": "string"}, "validated_at": {"type": "integer"}, "cid": {"type": "string"}}}
 		}}
+	});
+	if let Some(paths) = doc["paths"].as_object_mut() {
+		if let Value::Object(explorer) = explorer_paths(&refusal, &hex) {
+			paths.extend(explorer);
+		}
+	}
+	doc
+}
+
+/// The explorer's page and API.
+fn explorer_paths(refusal: &dyn Fn(&str) -> Value, hex: &Value) -> Value {
+	json!({
+			"/": {"get": {"summary": "The explorer: a web page over the /v1/explorer API (its script and style at /explorer.js and /explorer.css; a Content-Security-Policy allows nothing else).", "responses": {"200": {"description": "HTML."}}}},
+			"/v1/explorer/overview": {"get": {
+				"summary": "The finalized and justified heights, the runtime's spec version, counts of entries, voting validators, open demand and gaps, the blocks whose events were read (`events_from`..`events_to`) and the newest events. What the gateway reads from its node: unproven.",
+				"responses": {"200": {"description": "The overview.", "content": {"application/json": {"schema": {"type": "object", "properties": {
+					"finalized": {"type": "integer"}, "justified": {"type": ["integer", "null"]}, "spec_version": {"type": ["integer", "null"]},
+					"entries": {"type": "integer"}, "validators": {"type": "integer"}, "session": {"type": ["integer", "null"]}, "session_stake": {"$ref": "#/components/schemas/Planck"},
+					"demand": {"type": "integer"}, "gaps": {"type": "integer"}, "events_from": {"type": ["integer", "null"]}, "events_to": {"type": ["integer", "null"]},
+					"recent": {"type": "array", "items": {"$ref": "#/components/schemas/ChainEvent"}}
+				}}}}}, "429": refusal("Rate limit.")}
+			}},
+			"/v1/explorer/entries": {"get": {
+				"summary": "The validated entries the gateway serves, newest first.",
+				"parameters": [{"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}}],
+				"responses": {
+					"200": {"description": "A page.", "content": {"application/json": {"schema": {"type": "object", "properties": {
+						"total": {"type": "integer"},
+						"entries": {"type": "array", "items": {"$ref": "#/components/schemas/ValidatedEvent"}}
+					}}}}},
+					"400": refusal("limit out of range."),
+					"429": refusal("Rate limit.")
+				}
+			}},
+			"/v1/explorer/entries/{id}": {"get": {
+				"summary": "Any entry (pending, validated, rejected…) as the chain holds it at the finalized head: status, author, CID, links, deposit; its body checked against the record; the tally; every vote (validator, verdict, stake, block) and event read since `events_from`.",
+				"parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 0}}],
+				"responses": {
+					"200": {"description": "The entry.", "content": {"application/json": {"schema": {"type": "object", "properties": {
+						"id": {"type": "integer"}, "status": {"enum": ["pending", "validated", "rejected", "expired", "superseded", "retracted"]},
+						"status_block": {"type": ["object", "null"], "description": "deadline, at or by, as the status has it."},
+						"author": {"type": "string", "description": "SS58."}, "cid": {"type": "string"}, "content_hash": hex, "size": {"type": "integer"},
+						"gap": {"type": ["integer", "null"]}, "links": {"type": "array", "items": {"type": "object", "properties": {"to": {"type": "integer"}, "relation": {"enum": ["supports", "contradicts", "refines", "related"]}}}},
+						"submitted_at": {"type": "integer"}, "session": {"type": "integer"}, "deposit": {"$ref": "#/components/schemas/Planck"},
+						"tally": {"type": ["object", "null"], "properties": {"approve": {"$ref": "#/components/schemas/Planck"}, "reject": {"$ref": "#/components/schemas/Planck"}}},
+						"body": {"type": ["object", "null"], "description": "The body (schema of off-chain-workers' body.rs), when it matches the record."},
+						"body_error": {"type": ["string", "null"]},
+						"votes": {"type": "array", "items": {"type": "object", "properties": {"validator": {"type": "string"}, "verdict": {}, "stake": {"$ref": "#/components/schemas/Planck"}, "block": {"type": "integer"}}}},
+						"history": {"type": "array", "items": {"$ref": "#/components/schemas/ChainEvent"}},
+						"events_from": {"type": ["integer", "null"]}
+					}}}}},
+					"400": refusal("The id is not a non-negative integer."),
+					"404": refusal("No such entry at the finalized block."),
+					"429": refusal("Rate limit."),
+					"502": refusal("The node failed.")
+				}
+			}},
+			"/v1/explorer/validators": {"get": {
+				"summary": "Candidates, bonded accounts and the current session's voters: stake in the session, active and unlocking bond; from the events read, votes (approve / reject), last vote, slashed and rewarded totals and the newest slashes.",
+				"responses": {"200": {"description": "The validators.", "content": {"application/json": {"schema": {"type": "object"}}}}, "429": refusal("Rate limit.")}
+			}},
+			"/v1/explorer/demand": {"get": {
+				"summary": "Open demand (question, requesters, held deposits, expiry) and gaps (question, bounty, claim) at the finalized head, at most 256 of each (`truncated` when more).",
+				"responses": {"200": {"description": "Demand and gaps.", "content": {"application/json": {"schema": {"type": "object"}}}}, "429": refusal("Rate limit.")}
+			}},
+			"/v1/explorer/events": {"get": {
+				"summary": "Server-sent events: `block` for each finalized block read, with its number and its Kcg, Validators and Dod events (`lagged` when a slow reader missed some).",
+				"responses": {"200": {"description": "An event stream.", "content": {"text/event-stream": {"schema": {"type": "object", "properties": {"number": {"type": "integer"}, "events": {"type": "array", "items": {"$ref": "#/components/schemas/ChainEvent"}}}}}}}}
+			}}
 	})
 }

@@ -4,7 +4,7 @@
 
 use std::{
 	io::{BufRead, BufReader},
-	path::PathBuf,
+	path::{Path, PathBuf},
 	process::{Child, Command, Stdio},
 	sync::mpsc,
 	time::{Duration, Instant},
@@ -86,4 +86,42 @@ pub fn spawn_group(args: &[&str], stderr: Stdio, echo: bool) -> (Child, mpsc::Re
 		}
 	});
 	(child, receiver)
+}
+
+/// A child process stopped (its whole group interrupted, as Ctrl-C does) when dropped.
+pub struct Running(pub Child);
+
+impl Drop for Running {
+	fn drop(&mut self) {
+		let group = format!("-{}", self.0.id());
+		let _ = Command::new("kill").args(["-INT", "--", &group]).status();
+		let deadline = Instant::now() + Duration::from_secs(30);
+		while Instant::now() < deadline {
+			if let Ok(Some(_)) = self.0.try_wait() {
+				return;
+			}
+			std::thread::sleep(Duration::from_millis(200));
+		}
+		let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+		let _ = self.0.wait();
+	}
+}
+
+/// `membria args…` in its own process group, its stdout lines (echoed) sent to a channel.
+pub fn start(args: &[&str], log: &Path) -> (Running, mpsc::Receiver<String>) {
+	let (child, lines) =
+		spawn_group(args, std::fs::File::create(log).expect("a log file").into(), true);
+	(Running(child), lines)
+}
+
+pub fn wait_line(lines: &mpsc::Receiver<String>, marker: &str, timeout: Duration) {
+	let deadline = Instant::now() + timeout;
+	loop {
+		let left = deadline.saturating_duration_since(Instant::now());
+		match lines.recv_timeout(left) {
+			Ok(line) if line.contains(marker) => return,
+			Ok(_) => {},
+			Err(_) => panic!("no {marker:?} within {timeout:?}"),
+		}
+	}
 }
