@@ -791,14 +791,36 @@ impl Upstream {
 	}
 }
 
+/// The least time between two syncs that events trigger: events arriving faster (a burst of
+/// validations, or a gateway flooding the stream) are coalesced into one sync after it.
+pub const MIN_SYNC_INTERVAL: Duration = Duration::from_secs(1);
+
 /// Follows the gateway's `/v1/events`: a sync on connecting (what was validated while away)
-/// and on each event (a newly validated entry, or events missed), reconnecting with backoff.
+/// and after events (a newly validated entry, or events missed), at most one per
+/// [`MIN_SYNC_INTERVAL`], reconnecting with backoff. The events carry no trust — the syncs'
+/// proofs do — so a lying gateway's events can cost the device at most a sync a second.
 pub async fn follow(
 	device: Arc<Mutex<Device>>,
 	server: Arc<Server>,
 	gateway: String,
-	mut synced: impl FnMut(membria_client::device::SyncReport) + Send + 'static,
+	synced: impl FnMut(membria_client::device::SyncReport) + Send + 'static,
 ) {
+	let wanted = tokio::sync::Notify::new();
+	let synced = std::sync::Mutex::new(synced);
+	let syncs = coalesced(&wanted, MIN_SYNC_INTERVAL, || async {
+		if let Some(report) = sync_now(&device, &server).await {
+			if let Ok(mut synced) = synced.lock() {
+				synced(report);
+			}
+		}
+	});
+	futures::future::join(read_events(&gateway, &wanted), syncs).await;
+}
+
+/// Reads the gateway's event stream until the process ends, reconnecting with backoff (1 s,
+/// doubling to 30 s); asks for a sync (`wanted`) on each connection and each `validated` or
+/// `lagged` event.
+pub async fn read_events(gateway: &str, wanted: &tokio::sync::Notify) {
 	let client = reqwest::Client::new();
 	let mut backoff = Duration::from_secs(1);
 	loop {
@@ -812,13 +834,13 @@ pub async fn follow(
 			Ok(response) => {
 				tracing::info!(%gateway, "following the gateway's events");
 				backoff = Duration::from_secs(1);
-				sync_now(&device, &server, &mut synced).await;
+				wanted.notify_one();
 				let mut events = eventsource_stream::EventStream::new(response.bytes_stream());
 				while let Some(event) = events.next().await {
 					match event {
 						Ok(event) if event.event == "validated" || event.event == "lagged" => {
-							tracing::info!(event = %event.event, data = %event.data, "gateway event");
-							sync_now(&device, &server, &mut synced).await;
+							tracing::debug!(event = %event.event, data = %event.data, "gateway event");
+							wanted.notify_one();
 						},
 						Ok(_) => {},
 						Err(error) => {
@@ -834,6 +856,21 @@ pub async fn follow(
 		}
 		tokio::time::sleep(backoff).await;
 		backoff = (backoff * 2).min(Duration::from_secs(30));
+	}
+}
+
+/// Runs `run` each time `wanted` is notified, at most once per `interval`: notifications that
+/// arrive while it runs or waits count as one (a [`tokio::sync::Notify`] keeps one permit).
+pub async fn coalesced<F, Fut>(wanted: &tokio::sync::Notify, interval: Duration, mut run: F)
+where
+	F: FnMut() -> Fut,
+	Fut: std::future::Future<Output = ()>,
+{
+	loop {
+		wanted.notified().await;
+		let started = tokio::time::Instant::now();
+		run().await;
+		tokio::time::sleep_until(started + interval).await;
 	}
 }
 
@@ -853,16 +890,12 @@ pub fn follow_in_background(device: Arc<Mutex<Device>>, server: Arc<Server>, gat
 async fn sync_now(
 	device: &Mutex<Device>,
 	server: &Server,
-	synced: &mut impl FnMut(membria_client::device::SyncReport),
-) {
+) -> Option<membria_client::device::SyncReport> {
 	// A gateway catching up answers 503 for a few seconds: try a few times.
 	for attempt in 0..5 {
 		let result = device.lock().await.sync(server, |_| {}).await;
 		match result {
-			Ok(report) => {
-				synced(report);
-				return;
-			},
+			Ok(report) => return Some(report),
 			Err(membria_client::DeviceError::Server(ServerError::Refused {
 				status: 503, ..
 			})) if attempt < 4 => {
@@ -870,10 +903,11 @@ async fn sync_now(
 			},
 			Err(error) => {
 				tracing::warn!(%error, "sync failed");
-				return;
+				return None;
 			},
 		}
 	}
+	None
 }
 
 /// Runs `membria serve` until Ctrl-C.
@@ -949,4 +983,66 @@ pub async fn sync_follow(args: DeviceArgs) -> anyhow::Result<()> {
 	let entries = device.lock().await.cache().entries().len();
 	println!("{entries} entries in the cache");
 	Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+	use std::sync::atomic::{AtomicU32, Ordering};
+
+	use axum::response::sse::{Event, Sse};
+
+	use super::*;
+
+	/// A gateway whose event stream sends `burst` `validated` events at once, then (when
+	/// `trickle`) one every 5 ms for ever.
+	async fn flooding_gateway(burst: u32, trickle: bool) -> String {
+		let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+		let url = format!("http://{}", listener.local_addr().unwrap());
+		let app = Router::new().route(
+			"/v1/events",
+			get(move || async move {
+				let event = |i: u64| {
+					Ok::<_, Infallible>(Event::default().event("validated").data(i.to_string()))
+				};
+				let burst = futures::stream::iter((0..u64::from(burst)).map(event));
+				let trickle = futures::stream::unfold(0u64, move |i| async move {
+					if !trickle {
+						std::future::pending::<()>().await;
+					}
+					tokio::time::sleep(Duration::from_millis(5)).await;
+					Some((event(i), i + 1))
+				});
+				Sse::new(burst.chain(trickle))
+			}),
+		);
+		tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+		url
+	}
+
+	/// How many syncs following `gateway` for `seconds` runs, at one per 0.5 s at most.
+	async fn syncs_following(gateway: &str, seconds: u64) -> u32 {
+		let wanted = tokio::sync::Notify::new();
+		let runs = AtomicU32::new(0);
+		let syncs = coalesced(&wanted, Duration::from_millis(500), || async {
+			runs.fetch_add(1, Ordering::Relaxed);
+		});
+		let following = futures::future::join(read_events(gateway, &wanted), syncs);
+		let _ = tokio::time::timeout(Duration::from_secs(seconds), following).await;
+		runs.load(Ordering::Relaxed)
+	}
+
+	#[tokio::test]
+	async fn a_flooding_gateway_costs_the_device_at_most_a_sync_per_interval() {
+		// Thousands of events in 3 s: one sync per 0.5 s (6, or 7 with the edges), not thousands.
+		let gateway = flooding_gateway(2_000, true).await;
+		let runs = syncs_following(&gateway, 3).await;
+		assert!((5..=7).contains(&runs), "{runs} syncs");
+	}
+
+	#[tokio::test]
+	async fn a_burst_of_validations_is_one_sync_after_the_first() {
+		// On connect, then the 50 events that came meanwhile as one; then nothing to do.
+		let gateway = flooding_gateway(50, false).await;
+		assert_eq!(syncs_following(&gateway, 2).await, 2);
+	}
 }
