@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # What `membria serve` saves a terminal question and a chat client, measured on a fresh dev stack
-# at its default ports (stop any other stack first): `membria ask` alone (a new process loading
-# libtorch, MiniLM and the cache) against `membria ask` answered by a running `membria serve` on
-# the same data dir, and a chat completion to `membria serve`. Medians of 7 (5 for curl).
+# at its default ports (stop any other stack first): `membria ask` alone (the front hands it to
+# the full CLI, a new process loading libtorch, MiniLM and the cache) against `membria ask`
+# answered by a running `membria serve` on the same data dir (the front alone: no libtorch), and
+# a chat completion to `membria serve`. Medians of 7 (5 for curl).
 # Usage: scripts/measure-serve.sh [WORK_DIR]   (default: a fresh temp dir)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -27,7 +28,14 @@ for _ in $(seq 1 60); do
 	sleep 5
 done
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-timed() { for _ in 1 2 3 4 5 6 7; do /usr/bin/time -f "%e %M" "$MEMBRIA_CLI" ask "$q" "${D[@]}" > /dev/null; done 2>&1; }
+# Wall time in seconds (from nanosecond clocks: /usr/bin/time's %e has 10 ms steps) and max RSS.
+timed() {
+	for _ in 1 2 3 4 5 6 7; do
+		start=$(date +%s%N)
+		kb=$( { /usr/bin/time -f "%M" "$MEMBRIA_CLI" ask "$q" "${D[@]}" > /dev/null; } 2>&1 | tail -1)
+		echo "$(echo "($(date +%s%N) - $start) / 1000000000" | bc -l | cut -c1-6) $kb"
+	done
+}
 alone=$(timed)
 alone_s=$(echo "$alone" | cut -d' ' -f1 | median); alone_kb=$(echo "$alone" | cut -d' ' -f2 | median)
 "$MEMBRIA_CLI" serve --data-dir "$dev" > "$work/serve.log" 2>&1 &

@@ -145,7 +145,7 @@ fn llm_teacher(dir: &std::path::Path, http: &reqwest::blocking::Client) -> f64 {
 		.expect("llama_cpp.server starts");
 	let mut distiller = Process::spawn(
 		"llm-distiller",
-		std::path::Path::new(env!("CARGO_BIN_EXE_membria")),
+		std::path::Path::new(env!("CARGO_BIN_EXE_membria-full")),
 		&[
 			"distiller".into(),
 			"--listen".into(),
@@ -251,7 +251,7 @@ fn main() {
 		offchain_services: false,
 		// Every bench client comes from 127.0.0.1: no per-address limit in the way.
 		gateway_flags: vec!["--rate".into(), "1000000".into(), "--burst".into(), "1000000".into()],
-		..StackOptions::on_free_ports(dir.path(), env!("CARGO_BIN_EXE_membria").into())
+		..StackOptions::on_free_ports(dir.path(), env!("CARGO_BIN_EXE_membria-full").into())
 			.expect("stack options")
 	})
 	.expect("the dev stack");

@@ -65,7 +65,7 @@ async fn gap_to_validated(url: &str, requesters: &[&str]) -> (u32, f64) {
 
 fn main() {
 	let runtime = tokio::runtime::Runtime::new().unwrap();
-	let membria = std::path::PathBuf::from(env!("CARGO_BIN_EXE_membria"));
+	let membria = std::path::PathBuf::from(env!("CARGO_BIN_EXE_membria-full"));
 	let node = node_binary().expect("the node binary");
 
 	eprintln!("dev node, instant seal");

@@ -9,11 +9,7 @@ use membria_client::{
 	RemoteOutcome, Server,
 };
 
-/// One MEM in plancks (12 decimals).
-pub const MEM: u128 = 1_000_000_000_000;
-
-/// Exit status of `ask` when there is no verified answer.
-pub const MISS_EXIT: u8 = 3;
+pub use membria_ask::{AskReply, MEM};
 
 /// The sentence-embedding model.
 #[derive(clap::Args)]
@@ -73,19 +69,14 @@ pub struct DeviceArgs {
 	pub model: ModelArgs,
 }
 
-fn home() -> anyhow::Result<PathBuf> {
-	std::env::var_os("HOME")
-		.map(PathBuf::from)
-		.context("HOME is not set: pass --data-dir and --model-dir")
-}
-
 impl DeviceArgs {
 	/// The device's data directory.
 	pub fn data_dir(&self) -> anyhow::Result<PathBuf> {
-		Ok(match &self.data_dir {
-			Some(dir) => dir.clone(),
-			None => home()?.join(".local/share/membria"),
-		})
+		match &self.data_dir {
+			Some(dir) => Ok(dir.clone()),
+			None => membria_ask::default_data_dir()
+				.context("HOME is not set: pass --data-dir and --model-dir"),
+		}
 	}
 
 	pub fn open(&self) -> anyhow::Result<Device> {
@@ -197,95 +188,18 @@ pub fn see_also(device: &Device, id: u64) -> Vec<String> {
 /// Most entries linking to an answer that `ask` lists under it.
 const SEE_ALSO_INCOMING: usize = 5;
 
-/// What `membria ask` prints: the same whether this process looked it up or a running
-/// `membria serve` did (`POST /membria/v1/ask`).
-#[derive(serde::Serialize, serde::Deserialize, Clone, Debug)]
-pub struct AskReply {
-	/// The verified answer, if one matched.
-	pub answer: Option<String>,
-	pub entry: Option<membria_client::CachedEntry>,
-	pub similarity: f32,
-	/// Where the answer came from.
-	pub from: String,
-	pub sources: Vec<String>,
-	/// The entry's links, as lines.
-	pub see_also: Vec<String>,
-	/// Why nothing matched.
-	pub miss: Option<String>,
-	pub demand: Option<membria_client::wire::DemandFiled>,
-	/// Whether demand was asked for (or could not be: offline).
-	pub requested: bool,
-}
-
-impl AskReply {
-	pub fn hit(device: &Device, answer: &LocalAnswer, from: &str) -> Self {
-		Self {
-			answer: Some(answer.body.answer.clone()),
-			entry: Some(answer.entry.clone()),
-			similarity: answer.score,
-			from: from.into(),
-			sources: answer.body.sources.iter().map(|s| s.uri.clone()).collect(),
-			see_also: see_also(device, answer.entry.id),
-			miss: None,
-			demand: None,
-			requested: false,
-		}
-	}
-
-	pub fn miss(
-		reason: String,
-		demand: Option<membria_client::wire::DemandFiled>,
-		requested: bool,
-	) -> Self {
-		Self {
-			answer: None,
-			entry: None,
-			similarity: 0.0,
-			from: String::new(),
-			sources: Vec::new(),
-			see_also: Vec::new(),
-			miss: Some(reason),
-			demand,
-			requested,
-		}
-	}
-
-	/// Prints the reply as `ask` does; its exit code.
-	pub fn print(&self) -> ExitCode {
-		let (Some(answer), Some(entry)) = (&self.answer, &self.entry) else {
-			println!("no verified answer: {}", self.miss.as_deref().unwrap_or_default());
-			if let Some(demand) = &self.demand {
-				match (&demand.extrinsic, &demand.note) {
-					(Some(extrinsic), _) => println!(
-						"demand filed on chain for question key 0x{} (extrinsic {extrinsic}): sync again once it is answered",
-						demand.question_key
-					),
-					(None, Some(note)) => println!("demand: {note}"),
-					(None, None) => {},
-				}
-			} else if !self.requested {
-				println!("(ask again with --request to file demand on chain)");
-			}
-			return ExitCode::from(MISS_EXIT);
-		};
-		println!("{answer}");
-		println!(
-			"  entry {} · proven at block {} (0x{}) · CID {} · approved by {} MEM of stake · similarity {:.2} · {}",
-			entry.id,
-			entry.proven_at_number,
-			entry.proven_at_hash,
-			entry.cid,
-			entry.approving_stake / MEM,
-			self.similarity,
-			self.from
-		);
-		for source in &self.sources {
-			println!("  source: {source}");
-		}
-		for line in &self.see_also {
-			println!("  {line}");
-		}
-		ExitCode::SUCCESS
+/// The reply of a hit found by `device` (`answer`), from `from`.
+pub fn hit_reply(device: &Device, answer: &LocalAnswer, from: &str) -> AskReply {
+	AskReply {
+		answer: Some(answer.body.answer.clone()),
+		entry: Some((&answer.entry).into()),
+		similarity: answer.score,
+		from: from.into(),
+		sources: answer.body.sources.iter().map(|s| s.uri.clone()).collect(),
+		see_also: see_also(device, answer.entry.id),
+		miss: None,
+		demand: None,
+		requested: false,
 	}
 }
 
@@ -371,7 +285,7 @@ pub async fn lookup(
 ) -> anyhow::Result<AskReply> {
 	let miss = match device.ask_local(question)? {
 		LocalOutcome::Hit(answer) => {
-			return Ok(AskReply::hit(device, &answer, "verified cache (offline)"))
+			return Ok(hit_reply(device, &answer, "verified cache (offline)"))
 		},
 		LocalOutcome::Miss(reason) => reason,
 	};
@@ -384,40 +298,10 @@ pub async fn lookup(
 			if let Err(error) = device.fetch_neighbourhood(server, answer.entry.id).await {
 				tracing::info!(%error, "the answer's linked entries were not fetched");
 			}
-			AskReply::hit(device, &answer, "fetched, verified and cached")
+			hit_reply(device, &answer, "fetched, verified and cached")
 		},
 		RemoteOutcome::Miss { reason, demand } => AskReply::miss(reason, demand, request),
 	})
-}
-
-/// Asks a `membria serve` running on the same data directory (it holds the model and the cache
-/// in memory), if there is one that answers.
-async fn ask_served(
-	data_dir: &std::path::Path,
-	question: &str,
-	offline: bool,
-	request: bool,
-) -> Option<AskReply> {
-	let url = crate::serve::running(data_dir)?;
-	let client = reqwest::Client::builder()
-		.timeout(std::time::Duration::from_secs(120))
-		.build()
-		.ok()?;
-	let response = client
-		.post(format!("{url}/membria/v1/ask"))
-		.json(&serde_json::json!({"question": question, "offline": offline, "request": request}))
-		.send()
-		.await
-		.ok()?;
-	if !response.status().is_success() {
-		tracing::info!(status = %response.status(), "the running membria serve did not answer: asking here");
-		return None;
-	}
-	let mut reply: AskReply = response.json().await.ok()?;
-	if reply.answer.is_some() {
-		reply.from = format!("{} · via membria serve at {url}", reply.from);
-	}
-	Some(reply)
 }
 
 pub async fn ask(
@@ -428,16 +312,10 @@ pub async fn ask(
 	generate_args: GenerateArgs,
 	json: bool,
 ) -> anyhow::Result<ExitCode> {
-	let print = |reply: &AskReply| -> anyhow::Result<ExitCode> {
-		if !json {
-			return Ok(reply.print());
-		}
-		println!("{}", serde_json::to_string(reply)?);
-		Ok(if reply.answer.is_some() { ExitCode::SUCCESS } else { ExitCode::from(MISS_EXIT) })
-	};
 	if !generate_args.generate {
-		if let Some(reply) = ask_served(&args.data_dir()?, question, offline, request).await {
-			return print(&reply);
+		let served = membria_ask::ask_served(&args.data_dir()?, question, offline, request).await;
+		if let Some(reply) = served {
+			return Ok(reply.print(json));
 		}
 	}
 	let mut device = args.open()?;
@@ -447,7 +325,7 @@ pub async fn ask(
 		generate(&mut device, question, &generate_args)?;
 		return Ok(ExitCode::SUCCESS);
 	}
-	print(&reply)
+	Ok(reply.print(json))
 }
 
 pub async fn verify(args: DeviceArgs, entry: u64, json: bool) -> anyhow::Result<()> {

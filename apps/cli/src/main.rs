@@ -271,7 +271,7 @@ fn load_corpus(dir: &std::path::Path) -> anyhow::Result<Arc<Corpus>> {
 	Ok(Arc::new(corpus))
 }
 
-/// Runs the command; `Ok` carries the exit status (`ask` exits with [`device::MISS_EXIT`] when it
+/// Runs the command; `Ok` carries the exit status (`ask` exits with [`membria_ask::MISS_EXIT`] when it
 /// has no verified answer).
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 	match cli.command {

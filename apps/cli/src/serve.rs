@@ -407,21 +407,6 @@ async fn ask_native(
 		.map_err(|error| server_error(format!("{error:#}")))
 }
 
-/// The file a running `membria serve` announces itself in, in its device's data directory.
-fn announcement(data_dir: &std::path::Path) -> PathBuf {
-	data_dir.join("serve.json")
-}
-
-/// The URL of the `membria serve` running on `data_dir`, if one announced itself and its
-/// process is alive.
-pub fn running(data_dir: &std::path::Path) -> Option<String> {
-	let text = std::fs::read_to_string(announcement(data_dir)).ok()?;
-	let announced: Value = serde_json::from_str(&text).ok()?;
-	let pid = announced["pid"].as_u64()?;
-	std::path::Path::new(&format!("/proc/{pid}")).exists().then_some(())?;
-	announced["url"].as_str().map(str::to_string)
-}
-
 /// What answers a question: the text, and how it came about.
 struct Answer {
 	text: String,
@@ -941,7 +926,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 		follow_in_background(shared.device.clone(), shared.server.clone(), shared.gateway.clone());
 	}
 	// `membria ask` on the same data directory asks this process.
-	let announced = announcement(&args.device.data_dir()?);
+	let announced = membria_ask::announcement(&args.device.data_dir()?);
 	std::fs::write(
 		&announced,
 		json!({"url": format!("http://{}", args.listen), "pid": std::process::id()}).to_string(),

@@ -1,10 +1,37 @@
-//! `membria` refuses bad input with one clear line and a non-zero exit.
+//! `membria` refuses bad input with one clear line and a non-zero exit; the front links no
+//! libtorch and hands what it does not answer to the full CLI, exit status included.
+
+mod common;
 
 use std::process::Command;
 
+use common::membria as front;
+
 fn membria(args: &[&str]) -> (i32, String) {
-	let output = Command::new(env!("CARGO_BIN_EXE_membria")).args(args).output().expect("runs");
+	let output = Command::new(front()).args(args).output().expect("runs");
 	(output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+#[test]
+fn the_front_links_no_libtorch_and_hands_the_rest_to_the_full_cli() {
+	let ldd = Command::new("ldd").arg(front()).output().expect("ldd runs");
+	let libraries = String::from_utf8_lossy(&ldd.stdout);
+	assert!(ldd.status.success() && !libraries.contains("torch"), "{libraries}");
+	// The full CLI's refusal, status and usage, under the name users type.
+	let (code, stderr) = membria(&["ask"]);
+	assert_eq!(code, 2, "{stderr}");
+	assert!(stderr.contains("Usage: membria ask"), "{stderr}");
+	// Without the full CLI beside it, the front says what is missing.
+	let dir = tempfile::tempdir().unwrap();
+	let alone = dir.path().join("membria");
+	std::fs::copy(front(), &alone).unwrap();
+	let output = Command::new(&alone).arg("status").output().unwrap();
+	let stderr = String::from_utf8_lossy(&output.stderr);
+	assert_eq!(output.status.code(), Some(127), "{stderr}");
+	assert!(
+		stderr.contains("cannot run the full CLI") && stderr.contains("membria-full"),
+		"{stderr}"
+	);
 }
 
 #[test]
@@ -75,7 +102,7 @@ impl Distiller {
 	fn start(extra: &[&str]) -> Self {
 		let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
 		let listen = format!("127.0.0.1:{port}");
-		let child = Command::new(env!("CARGO_BIN_EXE_membria"))
+		let child = Command::new(env!("CARGO_BIN_EXE_membria-full"))
 			.args(["distiller", "--listen", &listen])
 			.args(extra)
 			.stdout(std::process::Stdio::null())

@@ -158,7 +158,7 @@ fn dave_joins_and_the_network_survives_faults() {
 	let mut net = NetStack::start(NetOptions {
 		dir: dir.path().to_path_buf(),
 		members: members.clone(),
-		membria: env!("CARGO_BIN_EXE_membria").into(),
+		membria: env!("CARGO_BIN_EXE_membria-full").into(),
 		node: node_binary().expect("the node binary"),
 		gateway: None,
 	})

@@ -31,7 +31,7 @@ fn a_device_follows_an_authority_set_change() {
 	let dir = tempfile::tempdir().expect("a temp dir");
 	let stack = DevStack::start(StackOptions {
 		offchain_services: false,
-		..StackOptions::on_free_ports(dir.path(), env!("CARGO_BIN_EXE_membria").into())
+		..StackOptions::on_free_ports(dir.path(), env!("CARGO_BIN_EXE_membria-full").into())
 			.expect("stack options")
 	})
 	.expect("the dev stack");

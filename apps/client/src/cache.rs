@@ -64,6 +64,23 @@ pub struct CachedEntry {
 	pub links: Vec<BodyLink>,
 }
 
+impl From<&CachedEntry> for membria_ask::AnswerEntry {
+	fn from(entry: &CachedEntry) -> Self {
+		Self {
+			id: entry.id,
+			question: entry.question.clone(),
+			question_key: entry.question_key.clone(),
+			cid: entry.cid.clone(),
+			content_hash: entry.content_hash.clone(),
+			size: entry.size,
+			proven_at_number: entry.proven_at_number,
+			proven_at_hash: entry.proven_at_hash.clone(),
+			approving_stake: entry.approving_stake,
+			embedding_hash: entry.embedding_hash.clone(),
+		}
+	}
+}
+
 /// A cached entry that failed its re-check.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Corruption {

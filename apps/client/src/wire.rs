@@ -28,16 +28,8 @@ pub struct Match {
 	pub score: f32,
 }
 
-/// Demand the gateway filed on chain for a question it had no answer to.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DemandFiled {
-	/// Hex of the question key.
-	pub question_key: String,
-	/// Hash of the `Dod.request_knowledge` extrinsic, when the gateway submitted one now.
-	pub extrinsic: Option<String>,
-	/// Why no extrinsic was sent, when none was.
-	pub note: Option<String>,
-}
+/// Demand the gateway filed on chain (shared with what `membria ask` prints).
+pub use membria_ask::DemandFiled;
 
 /// The answer to `POST /v1/ask`: matches with their proofs, or a miss.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -18,9 +18,13 @@ pub fn manifest_dir() -> PathBuf {
 		.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
 }
 
-/// The `membria` binary under test.
+/// The `membria` binary users type: the front (`apps/front`), which answers a served `ask`
+/// and hands everything else to the full CLI beside it. Built with the workspace
+/// (`cargo build --release --workspace`, before the tests in `scripts/test.sh`).
 pub fn membria() -> PathBuf {
-	PathBuf::from(env!("CARGO_BIN_EXE_membria"))
+	let front = PathBuf::from(env!("CARGO_BIN_EXE_membria-full")).with_file_name("membria");
+	assert!(front.exists(), "the membria front at {}: build the apps workspace", front.display());
+	front
 }
 
 /// What a `membria` run printed, and its exit code.
