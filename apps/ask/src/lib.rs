@@ -14,6 +14,7 @@ use std::{
 	time::Duration,
 };
 
+use membria_offchain::body::BodyLink;
 use serde::{Deserialize, Serialize};
 
 /// One MEM in plancks (12 decimals).
@@ -36,9 +37,9 @@ pub struct DemandFiled {
 	pub note: Option<String>,
 }
 
-/// The entry an answer comes from, as the device proved and cached it.
+/// What was proven of a cached entry: the entry an answer comes from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AnswerEntry {
+pub struct CachedEntry {
 	pub id: u64,
 	/// The question as the body states it.
 	pub question: String,
@@ -49,13 +50,18 @@ pub struct AnswerEntry {
 	/// Hex of the body's blake2-256.
 	pub content_hash: String,
 	pub size: u32,
-	/// The finalized block the entry was proven at, and its hash (hex).
+	/// The finalized block the entry was proven at.
 	pub proven_at_number: u32,
+	/// Its hash (hex).
 	pub proven_at_hash: String,
-	/// Approving stake recorded with the proof, in plancks.
+	/// Approving stake recorded with the proof.
 	pub approving_stake: u128,
 	/// Hex of blake2-256 of the embedding file.
 	pub embedding_hash: String,
+	/// Its typed links to other entries, as its (checked) body lists them — the links the
+	/// chain recorded with it. Read from the body whenever the cache is opened, never stored.
+	#[serde(skip)]
+	pub links: Vec<BodyLink>,
 }
 
 /// What `membria ask` prints: the same whether this process looked it up or a running
@@ -64,7 +70,7 @@ pub struct AnswerEntry {
 pub struct AskReply {
 	/// The verified answer, if one matched.
 	pub answer: Option<String>,
-	pub entry: Option<AnswerEntry>,
+	pub entry: Option<CachedEntry>,
 	pub similarity: f32,
 	/// Where the answer came from.
 	pub from: String,
@@ -205,7 +211,7 @@ mod tests {
 	fn hit() -> AskReply {
 		AskReply {
 			answer: Some("Ethernet: A local area network.".into()),
-			entry: Some(AnswerEntry {
+			entry: Some(CachedEntry {
 				id: 4,
 				question: "What is Ethernet?".into(),
 				question_key: "ab".into(),
@@ -216,6 +222,7 @@ mod tests {
 				proven_at_hash: "ef".into(),
 				approving_stake: 10_000 * MEM,
 				embedding_hash: "01".into(),
+				links: Vec::new(),
 			}),
 			similarity: 0.93,
 			from: "verified cache".into(),

@@ -192,7 +192,7 @@ const SEE_ALSO_INCOMING: usize = 5;
 pub fn hit_reply(device: &Device, answer: &LocalAnswer, from: &str) -> AskReply {
 	AskReply {
 		answer: Some(answer.body.answer.clone()),
-		entry: Some((&answer.entry).into()),
+		entry: Some(answer.entry.clone()),
 		similarity: answer.score,
 		from: from.into(),
 		sources: answer.body.sources.iter().map(|s| s.uri.clone()).collect(),

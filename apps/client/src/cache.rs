@@ -18,9 +18,8 @@ use std::{
 };
 
 use membria_embed::{Index, Profile};
-use membria_offchain::{body::BodyLink, check_body, Body, EntryFacts};
+use membria_offchain::{check_body, Body, EntryFacts};
 use membria_primitives::{unixfs, QuestionKey};
-use serde::{Deserialize, Serialize};
 
 /// What can go wrong with the cache itself (not with its contents: see [`Corruption`]).
 #[derive(Debug, thiserror::Error)]
@@ -37,49 +36,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CacheError + '_ {
 	move |source| CacheError::Io { path: path.to_path_buf(), source }
 }
 
-/// What was proven of a cached entry.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CachedEntry {
-	pub id: u64,
-	/// The question as the body states it.
-	pub question: String,
-	/// Hex of the question key.
-	pub question_key: String,
-	/// The CID as Kubo prints it.
-	pub cid: String,
-	/// Hex of the body's blake2-256.
-	pub content_hash: String,
-	pub size: u32,
-	/// The finalized block the entry was proven at.
-	pub proven_at_number: u32,
-	/// Its hash (hex).
-	pub proven_at_hash: String,
-	/// Approving stake recorded with the proof.
-	pub approving_stake: u128,
-	/// Hex of blake2-256 of the embedding file.
-	pub embedding_hash: String,
-	/// Its typed links to other entries, as its (checked) body lists them — the links the
-	/// chain recorded with it. Read from the body whenever the cache is opened, never stored.
-	#[serde(skip)]
-	pub links: Vec<BodyLink>,
-}
-
-impl From<&CachedEntry> for membria_ask::AnswerEntry {
-	fn from(entry: &CachedEntry) -> Self {
-		Self {
-			id: entry.id,
-			question: entry.question.clone(),
-			question_key: entry.question_key.clone(),
-			cid: entry.cid.clone(),
-			content_hash: entry.content_hash.clone(),
-			size: entry.size,
-			proven_at_number: entry.proven_at_number,
-			proven_at_hash: entry.proven_at_hash.clone(),
-			approving_stake: entry.approving_stake,
-			embedding_hash: entry.embedding_hash.clone(),
-		}
-	}
-}
+pub use membria_ask::CachedEntry;
 
 /// A cached entry that failed its re-check.
 #[derive(Clone, Debug, PartialEq, Eq)]

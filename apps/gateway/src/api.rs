@@ -407,17 +407,37 @@ async fn sync(
 async fn events(
 	State(shared): State<Arc<Shared>>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-	let receiver = shared.events.subscribe();
-	let stream = futures::stream::unfold(receiver, |mut receiver| async move {
+	broadcast_events(
+		shared.events.subscribe(),
+		"validated",
+		|event| event.id,
+		"events missed: sync to catch up",
+	)
+}
+
+/// What a broadcast channel carries, as server-sent events named `name` with `id(item)` as the
+/// event id and the item as JSON data; `lagged` (with the count and `lagged_note`) when a slow
+/// reader missed some. Kept alive every 15 s.
+pub(crate) fn broadcast_events<T, Id>(
+	receiver: tokio::sync::broadcast::Receiver<T>,
+	name: &'static str,
+	id: fn(&T) -> Id,
+	lagged_note: &'static str,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>>
+where
+	T: Clone + serde::Serialize + Send + 'static,
+	Id: ToString + 'static,
+{
+	let stream = futures::stream::unfold(receiver, move |mut receiver| async move {
 		let sse = match receiver.recv().await {
-			Ok(event) => Event::default()
-				.event("validated")
-				.id(event.id.to_string())
-				.json_data(&event)
+			Ok(item) => Event::default()
+				.event(name)
+				.id(id(&item).to_string())
+				.json_data(&item)
 				.unwrap_or_default(),
-			Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => Event::default()
-				.event("lagged")
-				.data(format!("{missed} events missed: sync to catch up")),
+			Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+				Event::default().event("lagged").data(format!("{missed} {lagged_note}"))
+			},
 			Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
 		};
 		Some((Ok(sse), receiver))

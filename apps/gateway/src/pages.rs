@@ -7,14 +7,13 @@
 use std::{
 	convert::Infallible,
 	sync::{atomic::Ordering, Arc},
-	time::Duration,
 };
 
 use axum::{
 	extract::{rejection::PathRejection, rejection::QueryRejection, Path, Query, State},
 	http::{header, HeaderValue},
 	response::{
-		sse::{Event, KeepAlive, Sse},
+		sse::{Event, Sse},
 		IntoResponse, Response,
 	},
 	routing::get,
@@ -289,20 +288,10 @@ async fn demand(State(shared): State<Arc<Shared>>) -> ApiResult<Value> {
 async fn events(
 	State(shared): State<Arc<Shared>>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-	let receiver = shared.explorer.news.subscribe();
-	let stream = futures::stream::unfold(receiver, |mut receiver| async move {
-		let sse = match receiver.recv().await {
-			Ok(news) => Event::default()
-				.event("block")
-				.id(news.number.to_string())
-				.json_data(&news)
-				.unwrap_or_default(),
-			Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
-				Event::default().event("lagged").data(format!("{missed} blocks missed"))
-			},
-			Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
-		};
-		Some((Ok(sse), receiver))
-	});
-	Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+	crate::api::broadcast_events(
+		shared.explorer.news.subscribe(),
+		"block",
+		|news| news.number,
+		"blocks missed",
+	)
 }
