@@ -100,8 +100,17 @@ impl AskReply {
 		}
 	}
 
-	/// The reply as the terminal shows it.
+	/// The reply as the terminal shows it: what agents wrote (answers, sources, questions) may
+	/// hold anything, so control characters but newlines and tabs are shown as `�` (no escape
+	/// sequence of an entry reaches the terminal).
 	pub fn text(&self) -> String {
+		self.raw_text()
+			.chars()
+			.map(|c| if c.is_control() && c != '\n' && c != '\t' { '\u{fffd}' } else { c })
+			.collect()
+	}
+
+	fn raw_text(&self) -> String {
 		let mut lines = Vec::new();
 		let (Some(answer), Some(entry)) = (&self.answer, &self.entry) else {
 			lines.push(format!("no verified answer: {}", self.miss.as_deref().unwrap_or_default()));
@@ -166,14 +175,62 @@ pub fn announcement(data_dir: &Path) -> PathBuf {
 	data_dir.join(ANNOUNCEMENT)
 }
 
-/// The URL of the `membria serve` running on `data_dir`, if one announced itself and its
-/// process is alive.
+/// Announces a `membria serve` listening at `address` (its loopback URL when it listens on
+/// every interface) in `data_dir`: a file only its user may write, created anew (never through
+/// a link left in its place).
+pub fn announce(data_dir: &Path, address: std::net::SocketAddr) -> std::io::Result<PathBuf> {
+	use std::{io::Write, os::unix::fs::OpenOptionsExt};
+	let mut address = address;
+	if address.ip().is_unspecified() {
+		address.set_ip(if address.is_ipv4() {
+			std::net::Ipv4Addr::LOCALHOST.into()
+		} else {
+			std::net::Ipv6Addr::LOCALHOST.into()
+		});
+	}
+	let path = announcement(data_dir);
+	match std::fs::remove_file(&path) {
+		Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error),
+		_ => {},
+	}
+	let mut file = std::fs::OpenOptions::new()
+		.write(true)
+		.create_new(true)
+		.mode(0o600)
+		.open(&path)?;
+	let text = serde_json::json!({"url": format!("http://{address}"), "pid": std::process::id()});
+	file.write_all(text.to_string().as_bytes())?;
+	Ok(path)
+}
+
+/// The URL of the `membria serve` running on `data_dir`, if one announced itself, its process
+/// is alive, and both are this user's: the announcement a file of this user that no one else
+/// may write, its process this user's `membria` binary, its URL on this machine's loopback.
+/// Another local user cannot plant a serve that answers this user's questions.
 pub fn running(data_dir: &Path) -> Option<String> {
-	let text = std::fs::read_to_string(announcement(data_dir)).ok()?;
-	let announced: serde_json::Value = serde_json::from_str(&text).ok()?;
+	use std::os::unix::fs::MetadataExt;
+	if data_dir.as_os_str().is_empty() {
+		return None;
+	}
+	let me = std::fs::metadata("/proc/self").ok()?.uid();
+	let path = announcement(data_dir);
+	let file = std::fs::symlink_metadata(&path).ok()?;
+	if !file.is_file() || file.uid() != me || file.mode() & 0o022 != 0 {
+		tracing::info!(path = %path.display(), "ignoring a serve announcement not written by this user alone");
+		return None;
+	}
+	let announced: serde_json::Value =
+		serde_json::from_str(&std::fs::read_to_string(&path).ok()?).ok()?;
 	let pid = announced["pid"].as_u64()?;
-	Path::new(&format!("/proc/{pid}")).exists().then_some(())?;
-	announced["url"].as_str().map(str::to_string)
+	let process = Path::new("/proc").join(pid.to_string());
+	let exe = std::fs::read_link(process.join("exe")).ok()?;
+	let is_membria = exe.file_name()?.to_str()?.starts_with("membria");
+	if std::fs::metadata(&process).ok()?.uid() != me || !is_membria {
+		return None;
+	}
+	let url = announced["url"].as_str()?;
+	let loopback = ["http://127.0.0.1:", "http://localhost:", "http://[::1]:"];
+	loopback.iter().any(|prefix| url.starts_with(prefix)).then(|| url.to_string())
 }
 
 /// Asks the `membria serve` running on `data_dir` (it holds the model and the cache in
@@ -249,6 +306,12 @@ mod tests {
 		assert!(AskReply::miss("no match".into(), None, false)
 			.text()
 			.ends_with("to file demand on chain)"));
+		// An agent's escape sequences never reach the terminal.
+		let mut evil = hit();
+		evil.answer = Some("Fine.\u{1b}]52;c;cm0gLXJmIH4=\u{7}\u{1b}[2K\u{9b}31m".into());
+		let text = evil.text();
+		assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
+		assert!(text.starts_with("Fine.\u{fffd}]52;c;"), "{text:?}");
 	}
 
 	#[tokio::test]
@@ -270,20 +333,34 @@ mod tests {
 		);
 		tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
-		let announce = |pid: u32| {
-			std::fs::write(
-				announcement(dir.path()),
-				serde_json::json!({"url": url, "pid": pid}).to_string(),
-			)
-			.unwrap()
-		};
-		announce(std::process::id());
+		// This test's process stands for the serve: its binary is `membria_ask-…`.
+		let address: std::net::SocketAddr = url["http://".len()..].parse().unwrap();
+		announce(dir.path(), address).unwrap();
 		let got = ask_served(dir.path(), "What is Ethernet?", false, false).await.unwrap();
 		assert_eq!(got.entry, reply.entry);
 		assert_eq!(got.from, format!("verified cache · via membria serve at {url}"));
+
+		let plant = |text: serde_json::Value, mode: u32| {
+			use std::os::unix::fs::PermissionsExt;
+			let path = announcement(dir.path());
+			std::fs::write(&path, text.to_string()).unwrap();
+			std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+		};
+		let me = std::process::id();
 		// A serve that died without withdrawing its announcement is not asked.
-		announce(u32::MAX);
+		plant(serde_json::json!({"url": url, "pid": u32::MAX}), 0o600);
 		assert_eq!(running(dir.path()), None);
 		assert!(ask_served(dir.path(), "What is Ethernet?", false, false).await.is_none());
+		// A live process that is not a membria binary (pid 1: init), a URL off this machine,
+		// an announcement others may write: none is asked.
+		plant(serde_json::json!({"url": url, "pid": 1}), 0o600);
+		assert_eq!(running(dir.path()), None);
+		plant(serde_json::json!({"url": "http://203.0.113.9:8081", "pid": me}), 0o600);
+		assert_eq!(running(dir.path()), None);
+		plant(serde_json::json!({"url": url, "pid": me}), 0o666);
+		assert_eq!(running(dir.path()), None);
+		plant(serde_json::json!({"url": url, "pid": me}), 0o600);
+		assert_eq!(running(dir.path()).as_deref(), Some(url.as_str()));
+		assert_eq!(running(Path::new("")), None, "an empty data dir names no serve");
 	}
 }

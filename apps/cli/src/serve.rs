@@ -853,9 +853,9 @@ where
 {
 	loop {
 		wanted.notified().await;
-		let started = tokio::time::Instant::now();
 		run().await;
-		tokio::time::sleep_until(started + interval).await;
+		// Measured from the end of a run: a slow sync does not make the next one come sooner.
+		tokio::time::sleep(interval).await;
 	}
 }
 
@@ -926,12 +926,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 		follow_in_background(shared.device.clone(), shared.server.clone(), shared.gateway.clone());
 	}
 	// `membria ask` on the same data directory asks this process.
-	let announced = membria_ask::announcement(&args.device.data_dir()?);
-	std::fs::write(
-		&announced,
-		json!({"url": format!("http://{}", args.listen), "pid": std::process::id()}).to_string(),
-	)
-	.with_context(|| format!("writing {}", announced.display()))?;
+	let data_dir = args.device.data_dir()?;
+	let announced = membria_ask::announce(&data_dir, args.listen)
+		.with_context(|| format!("announcing this serve in {}", data_dir.display()))?;
 	tracing::info!(address = %args.listen, "membria serve: OpenAI-compatible API at http://{}/v1", args.listen);
 	println!(
 		"serving verified answers at http://{}/v1 (models: {:?})",

@@ -234,6 +234,8 @@ function renderEntry(entry) {
   }
   renderGraph(entry);
   renderEvents($('entry-history'), entry.history);
+  if (entry.truncated) $('entry-history').append(el('li', { class: 'meta' }, 'more events and votes than the gateway keeps for one entry: the rest are left out'));
+  if (entry.events_from > 1) $('entry-history').append(el('li', { class: 'meta' }, `events read from block ${entry.events_from} on`));
 }
 
 /** This entry in the middle, the entries it links to and that link to it around it. */
@@ -273,10 +275,19 @@ function route() {
   refreshAll();
 }
 
+// At most one refresh of the lists every two seconds, however many blocks bring news.
+let refreshing = null;
+let lastRefresh = 0;
 function refreshAll() {
-  for (const refresh of [refreshOverview, refreshEntries, refreshDemand, refreshValidators]) {
-    refresh().catch((error) => console.warn(refresh.name, error));
-  }
+  if (refreshing) return;
+  const wait = Math.max(0, lastRefresh + 2000 - Date.now());
+  refreshing = setTimeout(() => {
+    refreshing = null;
+    lastRefresh = Date.now();
+    for (const refresh of [refreshOverview, refreshEntries, refreshDemand, refreshValidators]) {
+      refresh().catch((error) => console.warn(refresh.name, error));
+    }
+  }, wait);
 }
 
 function follow() {

@@ -406,8 +406,9 @@ async fn sync(
 
 async fn events(
 	State(shared): State<Arc<Shared>>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
 	broadcast_events(
+		&shared.streams,
 		shared.events.subscribe(),
 		"validated",
 		|event| event.id,
@@ -415,34 +416,73 @@ async fn events(
 	)
 }
 
+/// Most server-sent event streams open at once (devices following, explorer pages).
+pub(crate) const MAX_STREAMS: usize = 512;
+/// How long one stream stays open: clients reconnect (an `EventSource` does by itself, and so
+/// does the device), so a connection cannot be held for ever.
+pub(crate) const STREAM_LIFETIME: Duration = Duration::from_secs(600);
+
+/// The event streams open now.
+#[derive(Default)]
+pub(crate) struct Streams {
+	open: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// One open stream's slot, given back when the stream ends.
+pub(crate) struct StreamSlot(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Streams {
+	fn take(&self) -> Option<StreamSlot> {
+		self.open
+			.fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
+				(open < MAX_STREAMS).then_some(open + 1)
+			})
+			.ok()
+			.map(|_| StreamSlot(self.open.clone()))
+	}
+}
+
+impl Drop for StreamSlot {
+	fn drop(&mut self) {
+		self.0.fetch_sub(1, Ordering::AcqRel);
+	}
+}
+
 /// What a broadcast channel carries, as server-sent events named `name` with `id(item)` as the
 /// event id and the item as JSON data; `lagged` (with the count and `lagged_note`) when a slow
-/// reader missed some. Kept alive every 15 s.
+/// reader missed some. Kept alive every 15 s, closed after [`STREAM_LIFETIME`]; refused (503)
+/// when [`MAX_STREAMS`] are open.
 pub(crate) fn broadcast_events<T, Id>(
+	streams: &Streams,
 	receiver: tokio::sync::broadcast::Receiver<T>,
 	name: &'static str,
 	id: fn(&T) -> Id,
 	lagged_note: &'static str,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>>
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError>
 where
 	T: Clone + serde::Serialize + Send + 'static,
 	Id: ToString + 'static,
 {
-	let stream = futures::stream::unfold(receiver, move |mut receiver| async move {
-		let sse = match receiver.recv().await {
-			Ok(item) => Event::default()
-				.event(name)
-				.id(id(&item).to_string())
-				.json_data(&item)
-				.unwrap_or_default(),
-			Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
-				Event::default().event("lagged").data(format!("{missed} {lagged_note}"))
-			},
-			Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
-		};
-		Some((Ok(sse), receiver))
-	});
-	Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+	let slot = streams.take().ok_or_else(|| {
+		ApiError::unavailable(format!("{MAX_STREAMS} event streams are open: retry later"))
+	})?;
+	let stream =
+		futures::stream::unfold((receiver, slot), move |(mut receiver, slot)| async move {
+			let sse = match receiver.recv().await {
+				Ok(item) => Event::default()
+					.event(name)
+					.id(id(&item).to_string())
+					.json_data(&item)
+					.unwrap_or_default(),
+				Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+					Event::default().event("lagged").data(format!("{missed} {lagged_note}"))
+				},
+				Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+			};
+			Some((Ok(sse), (receiver, slot)))
+		});
+	let stream = futures::StreamExt::take_until(stream, tokio::time::sleep(STREAM_LIFETIME));
+	Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
 async fn health(State(shared): State<Arc<Shared>>) -> impl IntoResponse {

@@ -31,10 +31,12 @@ use tokio::sync::broadcast;
 use crate::Shared;
 
 /// Entries whose trail is kept (the newest ids).
-pub const MAX_ENTRY_TRAILS: usize = 4_096;
-/// Events kept per entry, and votes.
-pub const MAX_HISTORY: usize = 64;
-pub const MAX_VOTES: usize = 256;
+pub const MAX_ENTRY_TRAILS: usize = 2_048;
+/// Events kept per entry besides its votes (the first ones: submission and decision come
+/// before the rewards and slashes that follow them), and votes (the runtime's
+/// `MaxValidators` is 32: a vote each, and room for a session change).
+pub const MAX_HISTORY: usize = 48;
+pub const MAX_VOTES: usize = 64;
 /// Validators (and other accounts in validators' events) whose record is kept.
 pub const MAX_VALIDATORS: usize = 1_024;
 /// Slashes kept per validator.
@@ -43,6 +45,12 @@ pub const MAX_SLASHES: usize = 16;
 pub const MAX_RECENT: usize = 200;
 /// Demands, gaps and validators read per finalized block.
 pub const MAX_LISTED: u32 = 256;
+/// Bodies the entry page keeps, IPFS fetches it makes at once, how long one may take, and how
+/// long a failed one stands.
+pub const MAX_BODIES: usize = 128;
+pub const MAX_FETCHES: usize = 4;
+pub const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+pub const FAILED_FETCH_STANDS: std::time::Duration = std::time::Duration::from_secs(60);
 /// Blocks whose events are read per follower step while catching up.
 const SCAN_PER_STEP: u32 = 256;
 /// Events of one block sent to live pages.
@@ -73,8 +81,21 @@ pub struct Vote {
 
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct EntryTrail {
+	/// Its events but the votes, in order.
 	pub history: Vec<Happening>,
 	pub votes: Vec<Vote>,
+	/// Whether events or votes past the bounds were left out.
+	pub truncated: bool,
+}
+
+impl EntryTrail {
+	fn add(&mut self, happening: &Happening) {
+		if self.history.len() < MAX_HISTORY {
+			self.history.push(happening.clone());
+		} else {
+			self.truncated = true;
+		}
+	}
 }
 
 /// What the events say of one account of the validators' pallet.
@@ -104,6 +125,8 @@ pub struct Trails {
 	pub entries: BTreeMap<u64, EntryTrail>,
 	pub validators: BTreeMap<String, ValidatorTrail>,
 	pub recent: VecDeque<Happening>,
+	/// Blocks whose events could not be read (pruned state, undecodable).
+	pub skipped: u32,
 }
 
 /// The chain's current state as of one finalized block.
@@ -156,8 +179,15 @@ pub struct BlockNews {
 	pub events: Vec<Happening>,
 }
 
+/// A body fetched for the entry page, when, or why it could not be.
+pub type FetchedBody = (std::time::Instant, Result<Vec<u8>, String>);
+
 pub struct Explorer {
 	pub history: u32,
+	/// Bodies the entry page fetched from IPFS (entries the index does not hold), or why not.
+	pub bodies: Mutex<BTreeMap<u64, FetchedBody>>,
+	/// IPFS fetches for entry pages at once.
+	pub fetches: tokio::sync::Semaphore,
 	pub trails: Mutex<Trails>,
 	pub snapshot: RwLock<Snapshot>,
 	metadata: tokio::sync::Mutex<Option<Arc<ChainMetadata>>>,
@@ -178,6 +208,8 @@ impl Explorer {
 	pub fn new(history: u32) -> Self {
 		Self {
 			history,
+			bodies: Mutex::new(BTreeMap::new()),
+			fetches: tokio::sync::Semaphore::new(MAX_FETCHES),
 			trails: Mutex::new(Trails::default()),
 			snapshot: RwLock::new(Snapshot::default()),
 			metadata: tokio::sync::Mutex::new(None),
@@ -229,16 +261,19 @@ pub async fn advance(shared: &Arc<Shared>) -> Result<(), ExplorerError> {
 	let rpc = shared.source.rpc();
 	let mut upgraded = false;
 	let mut last_hash = None;
+	let mut skipped = 0u32;
 	for number in from..=to {
 		let hash = rpc.block_hash(number).await?.ok_or(ExplorerError::NoBlock(number))?;
-		let mut metadata = explorer.metadata(shared, hash, upgraded).await?;
-		let raw = rpc.storage(&metadata.prefix("System.Events")?, hash).await?.unwrap_or_default();
-		let events = match metadata.decode_events(&raw) {
+		let events = match read_events(explorer, shared, hash, upgraded).await {
 			Ok(events) => events,
-			Err(_) => {
-				// Another runtime than the metadata held: read its own and decode again.
-				metadata = explorer.metadata(shared, hash, true).await?;
-				metadata.decode_events(&raw)?
+			// The node is away: try again later from the same block.
+			Err(error @ ExplorerError::Rpc(RpcError::Unreachable { .. })) => return Err(error),
+			// Its state pruned by the node (a non-archive node keeps the last 256 blocks), or
+			// undecodable even with its own runtime's metadata: nothing to read, go on.
+			Err(error) => {
+				tracing::debug!(block = number, %error, "skipping a block's events");
+				skipped += 1;
+				Vec::new()
 			},
 		};
 		upgraded = events.iter().any(|e| e.pallet == "System" && e.event == "CodeUpdated");
@@ -247,6 +282,17 @@ pub async fn advance(shared: &Arc<Shared>) -> Result<(), ExplorerError> {
 			let _ = explorer.news.send(BlockNews { number, events: news });
 		}
 		last_hash = Some(hash);
+	}
+	if skipped > 0 {
+		tracing::warn!(
+			skipped,
+			from,
+			to,
+			"blocks whose events could not be read (state pruned by the node, or undecodable)"
+		);
+		if let Ok(mut trails) = explorer.trails.lock() {
+			trails.skipped = trails.skipped.saturating_add(skipped);
+		}
 	}
 	// The current state at the finalized head, also while the events are still being caught up.
 	let stale = explorer.snapshot.read().map(|s| s.block != finalized).unwrap_or(true);
@@ -257,11 +303,37 @@ pub async fn advance(shared: &Arc<Shared>) -> Result<(), ExplorerError> {
 		};
 		let metadata = explorer.metadata(shared, hash, false).await?;
 		let snapshot = read_snapshot(shared, &metadata, hash, finalized).await?;
+		if let Ok(mut trails) = explorer.trails.lock() {
+			// Records of accounts that left: dropped once half the room is taken, so that new
+			// validators always find room.
+			if trails.validators.len() > MAX_VALIDATORS / 2 {
+				let current: std::collections::BTreeSet<&str> =
+					snapshot.validators.iter().map(|v| v.account.as_str()).collect();
+				trails.validators.retain(|account, _| current.contains(account.as_str()));
+			}
+		}
 		if let Ok(mut slot) = explorer.snapshot.write() {
 			*slot = snapshot;
 		}
 	}
 	Ok(())
+}
+
+/// The events of block `hash`, decoded with its runtime's metadata (fetched again after an
+/// upgrade, or when the held metadata does not decode them).
+async fn read_events(
+	explorer: &Explorer,
+	shared: &Shared,
+	hash: H256,
+	upgraded: bool,
+) -> Result<Vec<ChainEvent>, ExplorerError> {
+	let rpc = shared.source.rpc();
+	let metadata = explorer.metadata(shared, hash, upgraded).await?;
+	let raw = rpc.storage(&metadata.prefix("System.Events")?, hash).await?.unwrap_or_default();
+	match metadata.decode_events(&raw) {
+		Ok(events) => Ok(events),
+		Err(_) => Ok(explorer.metadata(shared, hash, true).await?.decode_events(&raw)?),
+	}
 }
 
 /// Keeps a block's events in the trails; the ones the explorer shows.
@@ -295,16 +367,17 @@ fn keep(trails: &mut Trails, happening: &Happening) {
 		let full = trails.entries.len() >= MAX_ENTRY_TRAILS;
 		if !full || trails.entries.contains_key(&entry) || oldest.is_some_and(|o| entry > o) {
 			let trail = trails.entries.entry(entry).or_default();
-			if trail.history.len() < MAX_HISTORY {
-				trail.history.push(happening.clone());
-			}
-			if happening.event == "Attested" && trail.votes.len() < MAX_VOTES {
+			if happening.event != "Attested" {
+				trail.add(happening);
+			} else if trail.votes.len() < MAX_VOTES {
 				trail.votes.push(Vote {
 					validator: text(fields.get("validator")),
 					verdict: fields.get("verdict").cloned().unwrap_or_default(),
 					stake: fields.get("stake").and_then(json_u128).unwrap_or_default().to_string(),
 					block: happening.block,
 				});
+			} else {
+				trail.truncated = true;
 			}
 			if trails.entries.len() > MAX_ENTRY_TRAILS {
 				trails.entries.pop_first();
@@ -318,9 +391,7 @@ fn keep(trails: &mut Trails, happening: &Happening) {
 			.and_then(Json::as_u64)
 			.and_then(|to| trails.entries.get_mut(&to))
 		{
-			if trail.history.len() < MAX_HISTORY {
-				trail.history.push(happening.clone());
-			}
+			trail.add(happening);
 		}
 	}
 	if happening.pallet != "Validators" {
@@ -581,7 +652,7 @@ mod tests {
 		let trail = &trails.entries[&3];
 		assert_eq!(trail.votes.len(), 2);
 		assert_eq!(trail.votes[0].stake, "7");
-		assert_eq!(trail.history.len(), 4, "both votes, the slash and the link to it");
+		assert_eq!(trail.history.len(), 2, "the slash and the link to it (votes apart)");
 		let record = trails.validators.values().next().unwrap();
 		assert_eq!((record.votes, record.approved, record.rejected), (2, 1, 1));
 		assert_eq!(record.slashed, 4);
@@ -596,5 +667,6 @@ mod tests {
 			keep(&mut trails, &happening(9, "Kcg", "EntryExpired", json!({"entry": 5000})));
 		}
 		assert_eq!(trails.entries[&5000].history.len(), MAX_HISTORY);
+		assert!(trails.entries[&5000].truncated, "what was left out is said");
 	}
 }

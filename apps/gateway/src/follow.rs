@@ -172,11 +172,10 @@ async fn index_entry(
 			.map(|(old, _)| *old)
 			.collect();
 		for old in superseded {
-			knowledge.entries.remove(&old);
-			knowledge.index.remove(old);
+			knowledge.remove(old);
 		}
 		knowledge.index.push(id, &embeddings, profiles(&parsed));
-		knowledge.entries.insert(
+		knowledge.insert(
 			id,
 			Indexed {
 				question_key: entry.question_key,

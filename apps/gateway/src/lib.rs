@@ -101,6 +101,25 @@ pub(crate) struct Indexed {
 pub(crate) struct Knowledge {
 	pub index: Index,
 	pub entries: HashMap<u64, Indexed>,
+	/// `(validated at, id)` of every indexed entry: the explorer lists the newest first.
+	pub newest: std::collections::BTreeSet<(u32, u64)>,
+}
+
+impl Knowledge {
+	pub fn insert(&mut self, id: u64, indexed: Indexed) {
+		if let Some(old) = self.entries.get(&id) {
+			self.newest.remove(&(old.validated_at, id));
+		}
+		self.newest.insert((indexed.validated_at, id));
+		self.entries.insert(id, indexed);
+	}
+
+	pub fn remove(&mut self, id: u64) {
+		if let Some(old) = self.entries.remove(&id) {
+			self.newest.remove(&(old.validated_at, id));
+		}
+		self.index.remove(id);
+	}
 }
 
 /// What the handlers and the follower share.
@@ -122,6 +141,8 @@ pub(crate) struct Shared {
 	pub metrics: metrics::Metrics,
 	pub limiter: ratelimit::Limiter,
 	pub explorer: explorer::Explorer,
+	/// Server-sent event streams open now (devices' and explorer pages'), bounded.
+	pub streams: api::Streams,
 }
 
 /// Starts the follower and serves the API on `listener` until `shutdown` completes.
@@ -159,7 +180,11 @@ fn shared(config: GatewayConfig) -> Result<Arc<Shared>, GatewayError> {
 		source: ProofSource::new(NodeRpc::new(&config.node)),
 		ipfs: membria_ipfs::Client::new(&config.ipfs, Default::default())?,
 		embedder: Mutex::new(embedder),
-		knowledge: Mutex::new(Knowledge { index, entries: HashMap::new() }),
+		knowledge: Mutex::new(Knowledge {
+			index,
+			entries: HashMap::new(),
+			newest: Default::default(),
+		}),
 		justified: RwLock::new(None),
 		finalized: AtomicU32::new(0),
 		demand,
@@ -168,6 +193,7 @@ fn shared(config: GatewayConfig) -> Result<Arc<Shared>, GatewayError> {
 		metrics: metrics::Metrics::default(),
 		limiter: ratelimit::Limiter::new(config.rate_per_second, config.burst),
 		explorer: explorer::Explorer::new(config.explorer_history),
+		streams: api::Streams::default(),
 		config,
 	}))
 }

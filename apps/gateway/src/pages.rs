@@ -126,11 +126,12 @@ async fn entries(
 	}
 	let knowledge =
 		shared.knowledge.lock().map_err(|_| ApiError::unavailable("the index failed"))?;
-	let mut listed: Vec<_> = knowledge.entries.iter().collect();
-	listed.sort_by_key(|(id, indexed)| std::cmp::Reverse((indexed.validated_at, **id)));
-	let listed: Vec<Value> = listed
-		.into_iter()
+	let listed: Vec<Value> = knowledge
+		.newest
+		.iter()
+		.rev()
 		.take(limit)
+		.filter_map(|(_, id)| Some((id, knowledge.entries.get(id)?)))
 		.map(|(id, indexed)| {
 			json!({
 				"id": id,
@@ -164,11 +165,7 @@ async fn entry(
 		None if record.size as usize > MAX_BODY_SIZE => {
 			Err(format!("its size, {} bytes, is over the chain's bound", record.size))
 		},
-		None => shared
-			.ipfs
-			.cat(&record.cid, record.size as usize)
-			.await
-			.map_err(|e| format!("IPFS: {e}")),
+		None => fetch_body(&shared, id, &record.cid, record.size).await,
 	};
 	let facts = EntryFacts {
 		question_key: record.question_key,
@@ -216,10 +213,43 @@ async fn entry(
 		"body": body,
 		"body_error": body_error,
 		"votes": trail.votes,
+		"truncated": trail.truncated,
 		"history": trail.history,
 		"events_from": events_from,
 		"read_at": format!("{head:?}"),
 	})))
+}
+
+/// The body of an entry the index does not hold (pending, decided against, superseded…),
+/// from IPFS: a few fetches at once, each within [`FETCH_TIMEOUT`], kept (a failure for
+/// [`FAILED_FETCH_STANDS`]), so that page views cannot make the gateway fetch without bound.
+async fn fetch_body(shared: &Shared, id: u64, cid: &[u8], size: u32) -> Result<Vec<u8>, String> {
+	use crate::explorer::{FAILED_FETCH_STANDS, FETCH_TIMEOUT, MAX_BODIES};
+	let explorer = &shared.explorer;
+	if let Some((at, kept)) = explorer.bodies.lock().ok().and_then(|b| b.get(&id).cloned()) {
+		if kept.is_ok() || at.elapsed() < FAILED_FETCH_STANDS {
+			return kept;
+		}
+	}
+	let Ok(_permit) = explorer.fetches.try_acquire() else {
+		return Err("the gateway is fetching other bodies: retry shortly".into());
+	};
+	let fetched =
+		match tokio::time::timeout(FETCH_TIMEOUT, shared.ipfs.cat(cid, size as usize)).await {
+			Ok(Ok(body)) => Ok(body),
+			Ok(Err(error)) => {
+				tracing::debug!(entry = id, %error, "IPFS did not serve an entry's body");
+				Err("IPFS does not serve it".to_string())
+			},
+			Err(_) => Err(format!("IPFS did not serve it within {} s", FETCH_TIMEOUT.as_secs())),
+		};
+	if let Ok(mut bodies) = explorer.bodies.lock() {
+		bodies.insert(id, (std::time::Instant::now(), fetched.clone()));
+		while bodies.len() > MAX_BODIES {
+			bodies.pop_first();
+		}
+	}
+	fetched
 }
 
 fn status(status: &EntryStatus<u32>) -> (&'static str, Value) {
@@ -287,8 +317,9 @@ async fn demand(State(shared): State<Arc<Shared>>) -> ApiResult<Value> {
 /// Each finalized block as it is read: its number and the explorer's events in it.
 async fn events(
 	State(shared): State<Arc<Shared>>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
 	crate::api::broadcast_events(
+		&shared.streams,
 		shared.explorer.news.subscribe(),
 		"block",
 		|news| news.number,
