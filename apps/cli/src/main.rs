@@ -158,6 +158,10 @@ enum Command {
 		/// Requests a client may make at once above the rate.
 		#[arg(long, env = "MEMBRIA_GATEWAY_BURST", default_value_t = 40.0)]
 		burst: f64,
+		/// A proxy (address or network, e.g. 10.0.0.0/8) whose `X-Forwarded-For` names the
+		/// client; repeat it, or comma-separate the variable. Without one, the header is ignored.
+		#[arg(long = "trusted-proxy", env = "MEMBRIA_GATEWAY_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
+		trusted_proxies: Vec<ipnet::IpNet>,
 		/// How often to poll the node for finalized blocks, in milliseconds.
 		#[arg(long, env = "MEMBRIA_GATEWAY_POLL_MS", default_value_t = 1000)]
 		poll_ms: u64,
@@ -269,6 +273,13 @@ fn load_corpus(dir: &std::path::Path) -> anyhow::Result<Arc<Corpus>> {
 		"corpus loaded"
 	);
 	Ok(Arc::new(corpus))
+}
+
+/// A network (`10.0.0.0/8`) or one address (`10.0.0.5`, its own /32 or /128).
+fn parse_network(text: &str) -> Result<ipnet::IpNet, String> {
+	text.parse::<ipnet::IpNet>()
+		.or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+		.map_err(|_| format!("{text:?} is neither an IP address nor a network such as 10.0.0.0/8"))
 }
 
 /// Runs the command; `Ok` carries the exit status (`ask` exits with [`membria_ask::MISS_EXIT`] when it
@@ -384,6 +395,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 			demand_seed,
 			rate,
 			burst,
+			trusted_proxies,
 			poll_ms,
 			explorer_history,
 		} => {
@@ -394,6 +406,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 				demand_seed,
 				rate_per_second: rate,
 				burst,
+				trusted_proxies,
 				poll: Duration::from_millis(poll_ms.max(50)),
 				thresholds: model.thresholds(),
 				explorer_history,

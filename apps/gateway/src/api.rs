@@ -98,7 +98,8 @@ async fn rate_limit(
 	request: Request,
 	next: Next,
 ) -> Response {
-	match shared.limiter.take(client.ip()) {
+	let client = shared.limiter.client(client.ip(), request.headers());
+	match shared.limiter.take(client) {
 		Ok(()) => next.run(request).await,
 		Err(wait) => {
 			shared.metrics.rate_limited.inc();

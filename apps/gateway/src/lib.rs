@@ -17,8 +17,8 @@
 //!   `GET /v1/explorer/…`, what the [`explorer`] reads of the chain's events and state through
 //!   the runtime's metadata — entries' histories and votes, validators, demand and gaps — and
 //!   `GET /v1/explorer/events`, each finalized block's news as server-sent events.
-//! - Requests under `/v1` are rate-limited per client address (token bucket); bad input is a 4xx
-//!   with `{"error": reason}`.
+//! - Requests under `/v1` are rate-limited per client ([`ratelimit`]: the peer, or the client a
+//!   trusted proxy names in `X-Forwarded-For`); bad input is a 4xx with `{"error": reason}`.
 
 // The OpenAPI document is one `json!` literal, deeper than the default macro recursion.
 #![recursion_limit = "256"]
@@ -66,6 +66,8 @@ pub struct GatewayConfig {
 	pub rate_per_second: f64,
 	/// Requests a client may burst above the sustained rate.
 	pub burst: f64,
+	/// Proxies whose `X-Forwarded-For` names the client (none: the peer is the client).
+	pub trusted_proxies: Vec<ipnet::IpNet>,
 	/// How often the follower polls the node.
 	pub poll: Duration,
 	/// The similarities a match needs (the device's rule: [`membria_embed::matcher`]).
@@ -191,7 +193,11 @@ fn shared(config: GatewayConfig) -> Result<Arc<Shared>, GatewayError> {
 		filed: tokio::sync::Mutex::new(HashMap::new()),
 		events,
 		metrics: metrics::Metrics::default(),
-		limiter: ratelimit::Limiter::new(config.rate_per_second, config.burst),
+		limiter: ratelimit::Limiter::new(
+			config.rate_per_second,
+			config.burst,
+			config.trusted_proxies.clone(),
+		),
 		explorer: explorer::Explorer::new(config.explorer_history),
 		streams: api::Streams::default(),
 		config,
