@@ -487,12 +487,7 @@ where
 }
 
 async fn health(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
-	let justified = shared
-		.justified
-		.read()
-		.ok()
-		.and_then(|slot| slot.as_ref().map(|j| j.header.number));
-	let entries = shared.knowledge.lock().map(|k| k.entries.len()).unwrap_or_default();
+	let (justified, entries) = (shared.justified_number(), shared.indexed());
 	let body = serde_json::json!({
 		"finalized": shared.finalized.load(Ordering::Relaxed),
 		"justified": justified,

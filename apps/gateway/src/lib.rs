@@ -147,6 +147,21 @@ pub(crate) struct Shared {
 	pub streams: api::Streams,
 }
 
+impl Shared {
+	/// The number of the justified block proofs are made at, once there is one.
+	pub fn justified_number(&self) -> Option<u32> {
+		self.justified
+			.read()
+			.ok()
+			.and_then(|slot| slot.as_ref().map(|j| j.header.number))
+	}
+
+	/// How many validated entries are indexed.
+	pub fn indexed(&self) -> usize {
+		self.knowledge.lock().map(|k| k.entries.len()).unwrap_or_default()
+	}
+}
+
 /// Starts the follower and serves the API on `listener` until `shutdown` completes.
 pub async fn run(
 	config: GatewayConfig,

@@ -81,12 +81,7 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
 
 async fn overview(State(shared): State<Arc<Shared>>) -> ApiResult<Value> {
 	let explorer = &shared.explorer;
-	let justified = shared
-		.justified
-		.read()
-		.ok()
-		.and_then(|slot| slot.as_ref().map(|j| j.header.number));
-	let entries = shared.knowledge.lock().map(|k| k.entries.len()).unwrap_or_default();
+	let (justified, entries) = (shared.justified_number(), shared.indexed());
 	let (scanned, first, recent) = explorer
 		.trails
 		.lock()
