@@ -100,7 +100,11 @@ async fn rate_limit(
 ) -> Response {
 	let client = shared.limiter.client(client.ip(), request.headers());
 	match shared.limiter.take(client) {
-		Ok(()) => next.run(request).await,
+		Ok(()) => {
+			let mut request = request;
+			request.extensions_mut().insert(Client(client));
+			next.run(request).await
+		},
 		Err(wait) => {
 			shared.metrics.rate_limited.inc();
 			let seconds = wait.ceil().clamp(1.0, 3600.0) as u64;
@@ -407,9 +411,11 @@ async fn sync(
 
 async fn events(
 	State(shared): State<Arc<Shared>>,
+	client: Option<axum::Extension<Client>>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
 	broadcast_events(
 		&shared.streams,
+		client.map(|axum::Extension(client)| client),
 		shared.events.subscribe(),
 		"validated",
 		|event| event.id,
@@ -417,44 +423,76 @@ async fn events(
 	)
 }
 
-/// Most server-sent event streams open at once (devices following, explorer pages).
+/// Most server-sent event streams open at once (devices following, explorer pages), and per
+/// client (a few tabs and a device).
 pub(crate) const MAX_STREAMS: usize = 512;
+pub(crate) const MAX_STREAMS_PER_CLIENT: usize = 8;
 /// How long one stream stays open: clients reconnect (an `EventSource` does by itself, and so
 /// does the device), so a connection cannot be held for ever.
 pub(crate) const STREAM_LIFETIME: Duration = Duration::from_secs(600);
 
+/// The client a request under `/v1` comes from, as the rate limit found it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Client(pub std::net::IpAddr);
+
+#[derive(Default)]
+struct OpenStreams {
+	total: usize,
+	by_client: std::collections::HashMap<std::net::IpAddr, usize>,
+}
+
 /// The event streams open now.
 #[derive(Default)]
 pub(crate) struct Streams {
-	open: Arc<std::sync::atomic::AtomicUsize>,
+	open: Arc<std::sync::Mutex<OpenStreams>>,
 }
 
 /// One open stream's slot, given back when the stream ends.
-pub(crate) struct StreamSlot(Arc<std::sync::atomic::AtomicUsize>);
+pub(crate) struct StreamSlot {
+	open: Arc<std::sync::Mutex<OpenStreams>>,
+	client: std::net::IpAddr,
+}
 
 impl Streams {
-	fn take(&self) -> Option<StreamSlot> {
-		self.open
-			.fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
-				(open < MAX_STREAMS).then_some(open + 1)
-			})
-			.ok()
-			.map(|_| StreamSlot(self.open.clone()))
+	/// A slot for one more stream of `client`'s, or why there is none.
+	fn take(&self, client: std::net::IpAddr) -> Result<StreamSlot, String> {
+		let mut open = self.open.lock().map_err(|_| "the stream count failed".to_string())?;
+		if open.total >= MAX_STREAMS {
+			return Err(format!("{MAX_STREAMS} event streams are open: retry later"));
+		}
+		let mine = open.by_client.entry(client).or_default();
+		if *mine >= MAX_STREAMS_PER_CLIENT {
+			return Err(format!(
+				"this client has {MAX_STREAMS_PER_CLIENT} event streams open already"
+			));
+		}
+		*mine += 1;
+		open.total += 1;
+		Ok(StreamSlot { open: self.open.clone(), client })
 	}
 }
 
 impl Drop for StreamSlot {
 	fn drop(&mut self) {
-		self.0.fetch_sub(1, Ordering::AcqRel);
+		if let Ok(mut open) = self.open.lock() {
+			open.total = open.total.saturating_sub(1);
+			if let Some(mine) = open.by_client.get_mut(&self.client) {
+				*mine = mine.saturating_sub(1);
+				if *mine == 0 {
+					open.by_client.remove(&self.client);
+				}
+			}
+		}
 	}
 }
 
 /// What a broadcast channel carries, as server-sent events named `name` with `id(item)` as the
 /// event id and the item as JSON data; `lagged` (with the count and `lagged_note`) when a slow
-/// reader missed some. Kept alive every 15 s, closed after [`STREAM_LIFETIME`]; refused (503)
-/// when [`MAX_STREAMS`] are open.
+/// reader missed some. Kept alive every 15 s, closed after [`STREAM_LIFETIME`]; refused (429)
+/// when [`MAX_STREAMS`] are open, or [`MAX_STREAMS_PER_CLIENT`] of `client`'s.
 pub(crate) fn broadcast_events<T, Id>(
 	streams: &Streams,
+	client: Option<Client>,
 	receiver: tokio::sync::broadcast::Receiver<T>,
 	name: &'static str,
 	id: fn(&T) -> Id,
@@ -464,9 +502,10 @@ where
 	T: Clone + serde::Serialize + Send + 'static,
 	Id: ToString + 'static,
 {
-	let slot = streams.take().ok_or_else(|| {
-		ApiError::unavailable(format!("{MAX_STREAMS} event streams are open: retry later"))
-	})?;
+	let client = client.map_or(std::net::IpAddr::from([0, 0, 0, 0]), |Client(ip)| ip);
+	let slot = streams
+		.take(client)
+		.map_err(|reason| ApiError { status: StatusCode::TOO_MANY_REQUESTS, reason })?;
 	let stream =
 		futures::stream::unfold((receiver, slot), move |(mut receiver, slot)| async move {
 			let sse = match receiver.recv().await {
@@ -495,4 +534,25 @@ async fn health(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
 	});
 	let status = if justified.is_some() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
 	(status, Json(body))
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn event_streams_are_bounded_per_client_and_given_back() {
+		let streams = Streams::default();
+		let (alice, bob): (std::net::IpAddr, std::net::IpAddr) =
+			("192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap());
+		let mut held: Vec<StreamSlot> =
+			(0..MAX_STREAMS_PER_CLIENT).map(|_| streams.take(alice).unwrap()).collect();
+		let refused = streams.take(alice).err().unwrap();
+		assert!(refused.contains("event streams open already"), "{refused}");
+		assert!(streams.take(bob).is_ok(), "another client is not refused");
+		held.pop();
+		assert!(streams.take(alice).is_ok(), "a closed stream gives its slot back");
+		drop(held);
+		assert_eq!(streams.open.lock().unwrap().by_client.get(&alice), None);
+	}
 }

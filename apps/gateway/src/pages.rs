@@ -312,9 +312,11 @@ async fn demand(State(shared): State<Arc<Shared>>) -> ApiResult<Value> {
 /// Each finalized block as it is read: its number and the explorer's events in it.
 async fn events(
 	State(shared): State<Arc<Shared>>,
+	client: Option<axum::Extension<crate::api::Client>>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
 	crate::api::broadcast_events(
 		&shared.streams,
+		client.map(|axum::Extension(client)| client),
 		shared.explorer.news.subscribe(),
 		"block",
 		|news| news.number,
