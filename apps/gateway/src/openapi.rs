@@ -57,8 +57,11 @@ pub fn openapi() -> Value {
 				}
 			}},
 			"/v1/events": {"get": {
-				"summary": "Server-sent events: `validated` with a ValidatedEvent as data, for each entry indexed after its validation.",
-				"responses": {"200": {"description": "An event stream.", "content": {"text/event-stream": {"schema": {"$ref": "#/components/schemas/ValidatedEvent"}}}}}
+				"summary": "Server-sent events: `validated` with a ValidatedEvent as data, for each entry indexed after its validation (`lagged` when a slow reader missed some). A stream closes after 10 minutes: reconnect.",
+				"responses": {
+					"200": {"description": "An event stream.", "content": {"text/event-stream": {"schema": {"$ref": "#/components/schemas/ValidatedEvent"}}}},
+					"429": refusal("Rate limit, or too many event streams open (8 per client, 512 in all).")
+				}
 			}},
 			"/metrics": {"get": {"summary": "Prometheus metrics.", "responses": {"200": {"description": "Text exposition format."}}}},
 			"/health": {"get": {"summary": "Finalized and justified heights, entries indexed.", "responses": {"200": {"description": "Serving."}, "503": {"description": "No justified block yet."}}}},
@@ -167,8 +170,11 @@ fn explorer_paths(refusal: &dyn Fn(&str) -> Value, hex: &Value) -> Value {
 				"responses": {"200": {"description": "Demand and gaps.", "content": {"application/json": {"schema": {"type": "object"}}}}, "429": refusal("Rate limit.")}
 			}},
 			"/v1/explorer/events": {"get": {
-				"summary": "Server-sent events: `block` for each finalized block read, with its number and its Kcg, Validators and Dod events (`lagged` when a slow reader missed some).",
-				"responses": {"200": {"description": "An event stream.", "content": {"text/event-stream": {"schema": {"type": "object", "properties": {"number": {"type": "integer"}, "events": {"type": "array", "items": {"$ref": "#/components/schemas/ChainEvent"}}}}}}}}
+				"summary": "Server-sent events: `block` for each finalized block read, with its number and its Kcg, Validators and Dod events (`lagged` when a slow reader missed some). A stream closes after 10 minutes: reconnect.",
+				"responses": {
+					"200": {"description": "An event stream.", "content": {"text/event-stream": {"schema": {"type": "object", "properties": {"number": {"type": "integer"}, "events": {"type": "array", "items": {"$ref": "#/components/schemas/ChainEvent"}}}}}}},
+					"429": refusal("Rate limit, or too many event streams open (8 per client, 512 in all).")
+				}
 			}}
 	})
 }
