@@ -63,15 +63,17 @@ fi
 # --- The AI clients `membria serve` and `membria mcp` are tested with: the official `openai` ---
 # --- and `mcp` Python packages, and the benchmarks' GPTCache, in a venv outside the checkout. -----
 clients="${MEMBRIA_CLIENTS:-$HOME/.cache/membria/clients}"
-clients_stamp="$clients/.installed-openai-3.57.0-mcp-2.3.0-gptcache-0.1.44"
+clients_stamp="$clients/.installed-openai-3.57.0-mcp-2.3.0-gptcache-0.1.44-fastapi-0.165.0"
 if [ ! -f "$clients_stamp" ]; then
-	log "installing openai 3.57.0, mcp 2.3.0 and GPTCache 0.1.44 into $clients"
+	log "installing openai 3.57.0, mcp 2.3.0, GPTCache 0.1.44 and FastAPI 0.165.0 into $clients"
 	ensure_venv "$clients"
 	# GPTCache is the semantic-cache peer of the benchmarks (apps/cli/benches/semantic_cache.rs),
 	# with MiniLM in numpy (tokenizers, safetensors); its storage back ends are installed here,
-	# or it would pip-install them itself, outside the venv, when first used.
+	# or it would pip-install them itself, outside the venv, when first used. FastAPI runs
+	# GPTCache's own server, the gateway's peer under load (apps/cli/benches/device.rs).
 	"$clients/venv/bin/pip" install --quiet openai==3.57.0 mcp==2.3.0 gptcache==0.1.44 \
-		faiss-cpu==1.15.1 sqlalchemy==2.1.9 tokenizers==0.23.3 safetensors==0.8.0
+		faiss-cpu==1.15.1 sqlalchemy==2.1.9 tokenizers==0.23.3 safetensors==0.8.0 \
+		fastapi==0.165.0
 	touch "$clients_stamp"
 fi
 

@@ -33,12 +33,13 @@ def lines(path):
         return [line.strip() for line in f if line.strip()]
 
 
-def main():
-    stored, queries, cosine = lines(sys.argv[1]), lines(sys.argv[2]), float(sys.argv[3])
-    model = MiniLM()
+def make_cache(stored, cosine, model, cache=None):
+    """A GPTCache over faiss and in-memory SQLite, embedding with `model`, that hits at
+    `cosine` and holds `stored` (each answered "the answer to: <question>"): `cache`, or a new
+    one."""
     embed = lambda text, **_: model.encode(text)  # noqa: E731 (gptcache passes extra_param=)
     work = tempfile.mkdtemp(prefix="gptcache-peer-")
-    cache = Cache()
+    cache = cache if cache is not None else Cache()
     cache.init(
         pre_embedding_func=get_prompt,
         embedding_func=embed,
@@ -54,6 +55,14 @@ def main():
     )
     for question in stored:
         put(question, f"the answer to: {question}", cache_obj=cache)
+    return cache
+
+
+def main():
+    stored, queries, cosine = lines(sys.argv[1]), lines(sys.argv[2]), float(sys.argv[3])
+    model = MiniLM()
+    embed = model.encode
+    cache = make_cache(stored, cosine, model)
     get(queries[0], cache_obj=cache)  # warm-up
     lookups, embeds, hits, flags = [], [], 0, []
     for query in queries:

@@ -4,6 +4,9 @@
 //! - the chain: `Kcg.submit_entry` and `Validators.attest` — N of each submitted to the dev
 //!   node — per block and per second;
 //! - `membria sync` of N entries (fetch, verify whole, embed, store), entries per second;
+//! - the gateway under load (`POST /v1/ask` from 16 and 64 concurrent clients, half stored
+//!   questions answered with proofs, half misses), beside GPTCache's own server holding the
+//!   same questions under the same load (`tests/clients/gptcache_server_peer.py`), as ratios;
 //! - proof verifications per second (one entry; one page of entries);
 //! - the same question answered by the verified cache, by `--generate` (SmolLM2 on the cached
 //!   entry) and by the distiller's teacher, as ratios; tokens per second of generation.
@@ -50,10 +53,12 @@ async fn best_number(rpc: &NodeRpc) -> u32 {
 		.unwrap_or_default()
 }
 
-/// The most entries the runtime takes per block: `Kcg::MaxEntriesPerBlock` times the deadline
-/// buckets one block may fill (`DeadlineSpill` plus its own); more in one block fail at
-/// dispatch, so calls go in batches this size.
-const BATCH: usize = 64 * 9;
+/// Calls per batch, each batch once the last is counted: what one block takes, sustained. New
+/// entries: `Kcg::MaxEntriesPerBlock` = 64, one deadline bucket (a single block may take 9
+/// buckets' worth by spilling into the next 8 blocks' deadlines, but then those blocks take
+/// almost none: a second batch that size fails at dispatch). Deciding attestations: 63 by
+/// weight (each is charged a gap's payout up front).
+const BATCH: usize = 60;
 
 /// Submits `calls` from `signer` with consecutive nonces, a batch at a time, each batch once the
 /// previous one is counted by `progress_key` (a `u64` storage value); returns (seconds, blocks)
@@ -186,48 +191,150 @@ struct Load {
 	seconds: f64,
 	requests: usize,
 	failed: usize,
+	/// Of the questions asked that are stored, how many were answered (with proofs, for the
+	/// gateway).
+	hits: usize,
+	stored_asked: usize,
+	/// Misses answered anyway (should be none).
+	misses_answered: usize,
+	/// Answers slower than [`SLOW_MS`], by the second of the run they were asked in.
+	slow_by_second: std::collections::BTreeMap<u64, usize>,
 	p50_ms: f64,
 	p99_ms: f64,
 }
 
-/// `clients` concurrent clients asking the gateway for `duration`, alternating a question it
-/// has (answered with entries and proofs) and one it has not (a miss, no demand filed).
-async fn gateway_load(base: &str, clients: usize, duration: Duration) -> Load {
+/// What the load calls a slow answer, to show when the tail happens.
+const SLOW_MS: f64 = 100.0;
+
+impl Load {
+	fn slow(&self) -> String {
+		let seconds: Vec<String> = self
+			.slow_by_second
+			.iter()
+			.map(|(second, count)| format!("{second}s:{count}"))
+			.collect();
+		format!("answers over {SLOW_MS} ms by second of the run: [{}]", seconds.join(" "))
+	}
+
+	fn per_second(&self) -> f64 {
+		self.requests as f64 / self.seconds
+	}
+
+	fn line(&self) -> String {
+		format!(
+			"{} clients, {:.0} s: {} requests, {:.0}/s, p50 {:.1} ms, p99 {:.1} ms, {} failed, stored questions answered {}/{}, misses answered {}",
+			self.clients,
+			self.seconds,
+			self.requests,
+			self.per_second(),
+			self.p50_ms,
+			self.p99_ms,
+			self.failed,
+			self.hits,
+			self.stored_asked,
+			self.misses_answered
+		)
+	}
+}
+
+/// Who is under load: the gateway (`POST /v1/ask`, a hit carries its proofs) or GPTCache's own
+/// server (`POST /get`, a hit carries the stored answer).
+#[derive(Clone, Copy, PartialEq)]
+enum Target {
+	Gateway,
+	GptCache,
+}
+
+/// What the misses ask: questions about nothing stored (the mix), or questions worded
+/// like a stored one about a topic nobody stored ("What is benchmark topic number 1000042?":
+/// each must be embedded and judged).
+#[derive(Clone, Copy, PartialEq)]
+enum Misses {
+	Unrelated,
+	Near,
+}
+
+/// `clients` concurrent clients asking `target` for `duration`, alternating a stored question
+/// (900 of them, each asked again and again) and a miss never asked before.
+async fn load(
+	target: Target,
+	base: &str,
+	clients: usize,
+	misses: Misses,
+	duration: Duration,
+) -> Load {
 	let http = reqwest::Client::new();
-	let url = format!("{base}/v1/ask");
+	let url = match target {
+		Target::Gateway => format!("{base}/v1/ask"),
+		Target::GptCache => format!("{base}/get"),
+	};
 	let started = Instant::now();
 	let mut tasks = Vec::new();
 	for client in 0..clients {
 		let (http, url) = (http.clone(), url.clone());
 		tasks.push(tokio::spawn(async move {
-			let (mut latencies, mut failed) = (Vec::new(), 0usize);
+			let (mut latencies, mut failed, mut hits, mut wrong) = (Vec::new(), 0, 0, 0);
+			let mut slow = Vec::new();
 			let mut i = 0usize;
 			while started.elapsed() < duration {
-				let question = if i.is_multiple_of(2) {
-					format!("What is benchmark topic number {}?", 1 + (client * 31 + i) % 900)
-				} else {
-					format!("How heavy is the moon of planet {client}-{i}?")
-				};
-				let body = serde_json::json!({"question": question, "file_demand": false});
-				let sent = Instant::now();
-				let ok = match http.post(&url).json(&body).send().await {
-					Ok(response) if response.status().is_success() => {
-						response.bytes().await.is_ok()
+				let stored = i.is_multiple_of(2);
+				let question = match (stored, misses) {
+					(true, _) => {
+						format!("What is benchmark topic number {}?", 1 + (client * 31 + i) % 900)
 					},
-					_ => false,
+					(false, Misses::Unrelated) => {
+						format!("How heavy is the moon of planet {client}-{i}?")
+					},
+					(false, Misses::Near) => {
+						format!(
+							"What is benchmark topic number {}?",
+							1_000_000 + client * 100_000 + i
+						)
+					},
 				};
-				latencies.push(sent.elapsed().as_secs_f64() * 1e3);
-				failed += usize::from(!ok);
+				let body = match target {
+					Target::Gateway => {
+						serde_json::json!({"question": question, "file_demand": false})
+					},
+					Target::GptCache => serde_json::json!({"prompt": question}),
+				};
+				let sent = Instant::now();
+				let answer = match http.post(&url).json(&body).send().await {
+					Ok(response) if response.status().is_success() => {
+						response.json::<serde_json::Value>().await.ok()
+					},
+					_ => None,
+				};
+				let latency = sent.elapsed().as_secs_f64() * 1e3;
+				latencies.push(latency);
+				if latency > SLOW_MS {
+					slow.push((sent - started).as_secs());
+				}
+				let hit = answer.as_ref().is_some_and(|a| match target {
+					Target::Gateway => a["proven"].is_object(),
+					Target::GptCache => a["answer"].is_string(),
+				});
+				failed += usize::from(answer.is_none());
+				hits += usize::from(stored && hit);
+				wrong += usize::from(!stored && hit);
 				i += 1;
 			}
-			(latencies, failed)
+			(latencies, failed, hits, i.div_ceil(2), wrong, slow)
 		}));
 	}
-	let (mut latencies, mut failed) = (Vec::new(), 0);
+	let (mut latencies, mut failed, mut hits, mut stored_asked, mut misses_answered) =
+		(Vec::new(), 0, 0, 0, 0);
+	let mut slow_by_second = std::collections::BTreeMap::new();
 	for task in tasks {
-		let (l, f) = task.await.expect("a load client");
+		let (l, f, h, s, w, slow) = task.await.expect("a load client");
+		misses_answered += w;
+		for second in slow {
+			*slow_by_second.entry(second).or_insert(0) += 1;
+		}
 		latencies.extend(l);
 		failed += f;
+		hits += h;
+		stored_asked += s;
 	}
 	let seconds = started.elapsed().as_secs_f64();
 	Load {
@@ -235,9 +342,73 @@ async fn gateway_load(base: &str, clients: usize, duration: Duration) -> Load {
 		seconds,
 		requests: latencies.len(),
 		failed,
+		hits,
+		stored_asked,
+		misses_answered,
+		slow_by_second,
 		p50_ms: percentile(&mut latencies, 0.5),
 		p99_ms: percentile(&mut latencies, 0.99),
 	}
+}
+
+/// The gateway's first answers to the 900 stored questions the load asks, 64 at a time (each
+/// question new to it: embedded, in batches of whatever is waiting): answers per second.
+async fn first_asks(base: &str) -> f64 {
+	use futures::StreamExt;
+	let http = reqwest::Client::new();
+	let url = format!("{base}/v1/ask");
+	let started = Instant::now();
+	let answered: usize = futures::stream::iter(1..=900)
+		.map(|topic| {
+			let body = serde_json::json!({
+				"question": format!("What is benchmark topic number {topic}?"),
+				"file_demand": false,
+			});
+			let request = http.post(&url).json(&body).send();
+			async move {
+				let answer = request.await.ok()?.json::<serde_json::Value>().await.ok()?;
+				answer["proven"].is_object().then_some(())
+			}
+		})
+		.buffer_unordered(64)
+		.filter_map(|answered| async move { answered })
+		.count()
+		.await;
+	assert_eq!(answered, 900, "every stored question answered with proofs");
+	900.0 / started.elapsed().as_secs_f64()
+}
+
+/// GPTCache's own server (`tests/clients/gptcache_server_peer.py`, in the venv `setup.sh`
+/// installs) holding `questions`, on a free port: the process and its URL.
+fn gptcache_server(dir: &std::path::Path, questions: &[String]) -> (Process, String) {
+	let prefix = std::env::var_os("MEMBRIA_CLIENTS")
+		.map(std::path::PathBuf::from)
+		.unwrap_or_else(|| {
+			std::path::PathBuf::from(std::env::var("HOME").expect("HOME"))
+				.join(".cache/membria/clients")
+		});
+	let python = prefix.join("venv/bin/python");
+	let stored = dir.join("gptcache-stored.txt");
+	std::fs::write(&stored, questions.join("\n")).expect("the stored questions");
+	let script =
+		concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/clients/gptcache_server_peer.py");
+	let port = free_port().expect("a port");
+	let mut peer = Process::spawn(
+		"gptcache-server",
+		&python,
+		&[
+			script.into(),
+			port.to_string(),
+			stored.display().to_string(),
+			// The gateway's base threshold (`Thresholds::default().base`) as a cosine.
+			"0.5".into(),
+		],
+		&dir.join("logs"),
+	)
+	.expect("GPTCache's server");
+	peer.wait_ready(Duration::from_secs(300), || listening(([127, 0, 0, 1], port).into()))
+		.expect("GPTCache's server starts");
+	(peer, format!("http://127.0.0.1:{port}"))
 }
 
 fn main() {
@@ -298,28 +469,38 @@ fn main() {
 	let bob = sr25519::Pair::from_string("//Bob", None).unwrap();
 	let alice = sr25519::Pair::from_string("//Alice", None).unwrap();
 	let n = bodies.len() as u64;
-	let submits = bodies.iter().map(|(q, b)| submit_entry_call(b, q)).collect();
-	let (submit_seconds, submit_blocks) = runtime.block_on(submit_all(
-		&rpc,
-		&chain,
-		&bob,
-		submits,
-		BATCH,
-		&storage_key("Kcg", "NextEntryId"),
-		"Kcg.submit_entry",
-	));
-	let attests: Vec<_> = (0..n).map(attest_call).collect();
-	// Attestations have no per-block cap: all at once, the block builder fills blocks by weight.
-	let attests_len = attests.len();
-	let (attest_seconds, attest_blocks) = runtime.block_on(submit_all(
-		&rpc,
-		&chain,
-		&alice,
-		attests,
-		attests_len,
-		&storage_key("Kcg", "ValidationLogLen"),
-		"Validators.attest",
-	));
+	// A batch of entries, then their attestations, in turn: a vote needs its entry's session
+	// stake snapshot, which the chain keeps for a few sessions only, so attesting everything
+	// after submitting everything would leave the first entries unvotable.
+	let (mut submit_seconds, mut submit_blocks) = (0.0, 0);
+	let (mut attest_seconds, mut attest_blocks) = (0.0, 0);
+	for (batch, chunk) in bodies.chunks(BATCH).enumerate() {
+		let submits = chunk.iter().map(|(q, b)| submit_entry_call(b, q)).collect();
+		let (seconds, blocks) = runtime.block_on(submit_all(
+			&rpc,
+			&chain,
+			&bob,
+			submits,
+			BATCH,
+			&storage_key("Kcg", "NextEntryId"),
+			"Kcg.submit_entry",
+		));
+		submit_seconds += seconds;
+		submit_blocks += blocks;
+		let first = (batch * BATCH) as u64;
+		let attests = (first..first + chunk.len() as u64).map(attest_call).collect();
+		let (seconds, blocks) = runtime.block_on(submit_all(
+			&rpc,
+			&chain,
+			&alice,
+			attests,
+			BATCH,
+			&storage_key("Kcg", "ValidationLogLen"),
+			"Validators.attest",
+		));
+		attest_seconds += seconds;
+		attest_blocks += blocks;
+	}
 
 	// The gateway indexes them (IPFS, body check, embedding).
 	eprintln!("gateway indexing");
@@ -358,9 +539,29 @@ fn main() {
 	let sync_seconds = started.elapsed().as_secs_f64();
 	assert_eq!(report.loaded as u64, n);
 
-	// The gateway under load: concurrent clients, hits and misses, for a bounded time.
+	// The gateway under load: concurrent clients, hits and misses, for a bounded time; then
+	// GPTCache's server holding the same questions under the same load.
 	eprintln!("gateway under load");
-	let load = runtime.block_on(gateway_load(&ports.gateway_url(), 16, Duration::from_secs(15)));
+	let seconds = Duration::from_secs(15);
+	let gateway_url = ports.gateway_url();
+	let first_per_second = runtime.block_on(first_asks(&gateway_url));
+	let gateway_loads: Vec<Load> =
+		[(16, Misses::Unrelated), (64, Misses::Unrelated), (64, Misses::Near)]
+			.into_iter()
+			.map(|(clients, misses)| {
+				runtime.block_on(load(Target::Gateway, &gateway_url, clients, misses, seconds))
+			})
+			.collect();
+	eprintln!("GPTCache's server under the same load");
+	let questions: Vec<String> = bodies.iter().map(|(q, _)| q.clone()).collect();
+	let (mut peer, peer_url) = gptcache_server(dir.path(), &questions);
+	let peer_loads: Vec<Load> = [16, 64]
+		.into_iter()
+		.map(|clients| {
+			runtime.block_on(load(Target::GptCache, &peer_url, clients, Misses::Unrelated, seconds))
+		})
+		.collect();
+	peer.stop();
 
 	// Proof verification.
 	eprintln!("proof verification, then the question three ways");
@@ -419,12 +620,12 @@ fn main() {
 	println!("device benchmark, {n} entries, dev node (6 s Aura blocks, GRANDPA)");
 	println!("  IPFS add of {n} bodies: {ipfs_seconds:.2} s");
 	println!(
-		"  Kcg.submit_entry (all sent at once): {n} in {submit_seconds:.1} s over {submit_blocks} blocks ({:.0}/block, {:.1}/s)",
+		"  Kcg.submit_entry (in batches of {BATCH}, each once the last is in): {n} in {submit_seconds:.1} s over {submit_blocks} blocks ({:.0}/block, {:.1}/s)",
 		n as f64 / submit_blocks.max(1) as f64,
 		calls_per_second(n, submit_seconds)
 	);
 	println!(
-		"  Validators.attest (each one deciding; all sent at once): {n} in {attest_seconds:.1} s over {attest_blocks} blocks ({:.0}/block, {:.1}/s)",
+		"  Validators.attest (each one deciding; a batch after each batch of entries): {n} in {attest_seconds:.1} s over {attest_blocks} blocks ({:.0}/block, {:.1}/s)",
 		n as f64 / attest_blocks.max(1) as f64,
 		calls_per_second(n, attest_seconds)
 	);
@@ -434,15 +635,28 @@ fn main() {
 		n as f64 / sync_seconds,
 		report.pages
 	);
+	let [unrelated_16, unrelated_64, near_64] = &gateway_loads[..] else { unreachable!() };
+	let [peer_16, peer_64] = &peer_loads[..] else { unreachable!() };
 	println!(
-		"  gateway POST /v1/ask, {} concurrent clients for {:.0} s, half hits (proofs included) half misses: {} requests, {:.0}/s, p50 {:.1} ms, p99 {:.1} ms, {} failed",
-		load.clients,
-		load.seconds,
-		load.requests,
-		load.requests as f64 / load.seconds,
-		load.p50_ms,
-		load.p99_ms,
-		load.failed
+		"  gateway POST /v1/ask, the 900 stored questions each asked a first time (64 at once, embedded in batches): {first_per_second:.0} answers/s"
+	);
+	println!("  gateway POST /v1/ask, then half stored questions (answered with proofs), half misses never asked before:");
+	println!("    misses about nothing stored, {}", unrelated_16.line());
+	println!("      {}", unrelated_16.slow());
+	println!("    misses about nothing stored, {}", unrelated_64.line());
+	println!("      {}", unrelated_64.slow());
+	println!("    misses worded like a stored question (each embedded), {}", near_64.line());
+	println!("      {}", near_64.slow());
+	println!("  GPTCache's server (gptcache_server, faiss, the same MiniLM in numpy), POST /get, the same questions:");
+	println!("    misses about nothing stored, {}", peer_16.line());
+	println!("    misses about nothing stored, {}", peer_64.line());
+	println!(
+		"  ratios, gateway to GPTCache's server: {:.1}x the answers/s at 16 clients, {:.1}x at 64 ({:.1}x with every miss embedded); p99 {:.2}x and {:.2}x",
+		unrelated_16.per_second() / peer_16.per_second(),
+		unrelated_64.per_second() / peer_64.per_second(),
+		near_64.per_second() / peer_64.per_second(),
+		unrelated_16.p99_ms / peer_16.p99_ms,
+		unrelated_64.p99_ms / peer_64.p99_ms,
 	);
 	println!(
 		"  proof verification: {single_per_second:.0} single-entry responses/s; {page_entries_per_second:.0} entries/s in pages of {}",

@@ -162,13 +162,19 @@ enum Command {
 		/// client; repeat it, or comma-separate the variable. Without one, the header is ignored.
 		#[arg(long = "trusted-proxy", env = "MEMBRIA_GATEWAY_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
 		trusted_proxies: Vec<ipnet::IpNet>,
-		/// How often to poll the node for finalized blocks, in milliseconds.
+		/// How often to poll the node for finalized blocks while its finalized-head subscription
+		/// (WebSocket) is down, and to retry entries whose body IPFS has not given yet, in
+		/// milliseconds.
 		#[arg(long, env = "MEMBRIA_GATEWAY_POLL_MS", default_value_t = 1000)]
 		poll_ms: u64,
 		/// How many finalized blocks back the explorer reads the chain's events from when the
 		/// gateway starts (14400: a day of 6 s blocks).
 		#[arg(long, env = "MEMBRIA_GATEWAY_EXPLORER_HISTORY", default_value_t = 14_400)]
 		explorer_history: u32,
+		/// How many questions' embeddings to keep for when they are asked again (about 1.6 KB
+		/// each; 0 keeps none).
+		#[arg(long, env = "MEMBRIA_GATEWAY_EMBEDDING_CACHE", default_value_t = 16_384)]
+		embedding_cache: usize,
 	},
 	/// Pull every entry validated since the last sync, verify it, load it into the cache.
 	Sync {
@@ -398,6 +404,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 			trusted_proxies,
 			poll_ms,
 			explorer_history,
+			embedding_cache,
 		} => {
 			let config = membria_gateway::GatewayConfig {
 				node,
@@ -410,6 +417,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 				poll: Duration::from_millis(poll_ms.max(50)),
 				thresholds: model.thresholds(),
 				explorer_history,
+				embedding_cache,
 			};
 			membria_gateway::run(config, listen(address).await?, shutdown_signal()).await?;
 		},

@@ -25,7 +25,7 @@ use common::{membria, run_membria, wait_for};
 use membria_cli::stack::{DevStack, StackOptions};
 use membria_client::{
 	trust::TrustError,
-	wire::{HexBytes, SyncResponse},
+	wire::{AskResponse, HexBytes, SyncResponse},
 	Trust,
 };
 use membria_verifier::VerifyError;
@@ -205,6 +205,40 @@ fn a_missed_question_is_demanded_validated_synced_and_answered_offline() {
 	for step in ["is final", "storage proof", "Validated", "CID"] {
 		assert!(out.contains(step), "{step} in {out}");
 	}
+
+	// --- The gateway answers from its caches (the question's embedding, the entry's proof at
+	// the justified block): every answer still proves whole; a question naming nothing it
+	// holds is a miss before any embedding. ---
+	let mut trust = Trust::from_chain_spec(&dir.path().join("ask-trust"), &spec).unwrap();
+	let asked = json!({"question": QUESTION, "file_demand": false, "k": 3}).to_string();
+	for _ in 0..3 {
+		let (status, reply) = post(&ask_url, &asked);
+		assert_eq!(status, 200, "{reply}");
+		let response: AskResponse = serde_json::from_value(reply).unwrap();
+		let proven = response.proven.expect("the answer's proofs");
+		let entries = trust.verify(&proven).expect("the gateway's cached proof checks");
+		assert!(entries.iter().any(|e| e.verified.id == id), "entry {id} proven");
+	}
+	let unrelated = json!({"question": "How heavy is the moon of planet 7?", "file_demand": false});
+	let (status, reply) = post(&ask_url, &unrelated.to_string());
+	assert_eq!(status, 200, "{reply}");
+	assert_eq!(reply["miss"], "no cached entry is about anything the question names");
+	assert!(reply["demand"].is_null());
+	let (_, metrics) = get(&format!("{gateway_url}/metrics")).unwrap();
+	let metric = |name: &str| -> u64 {
+		metrics
+			.lines()
+			.find_map(|line| line.strip_prefix(&format!("membria_gateway_{name} ")))
+			.and_then(|value| value.parse().ok())
+			.unwrap_or_else(|| panic!("{name} in {metrics}"))
+	};
+	// The same question three times: embedded once; its proof read once per justified block
+	// (three asks within milliseconds span at most two).
+	assert_eq!(metric("question_embeddings_computed_total"), 1, "{metrics}");
+	assert!(metric("question_embeddings_cached_total") >= 2, "{metrics}");
+	assert!(metric("entry_proofs_cached_total") >= 1, "{metrics}");
+	assert!(metric("ask_unnamed_total") >= 1, "{metrics}");
+	assert_eq!(metric("head_subscription"), 1, "the follower is subscribed: {metrics}");
 
 	// --- Without a gateway: the device builds the same proofs from a node and IPFS itself. ---
 	let direct = dir.path().join("direct-device").display().to_string();

@@ -7,7 +7,8 @@
 //! - `embeddings/<id>.f32`: the embeddings of the body's question and of its other phrasings
 //!   ([`Profile::phrasings`]), one row after the other, little-endian `f32`s.
 //!
-//! Every file is written to a temporary name and renamed. Opening the cache re-checks each entry:
+//! Every file is written to a temporary name and renamed (a batch of entries with one flush of
+//! the filesystem before the renames and one after, [`VerifiedCache::insert_all`]). Opening the cache re-checks each entry:
 //! the body against the proven size, blake2-256 and CID, the embedding against its recorded
 //! hash, dimension and row count. Whatever fails is listed in [`VerifiedCache::corrupted`] (to fetch and
 //! verify again) and its files are removed; the rest is loaded into the search index.
@@ -61,12 +62,60 @@ fn unhex<const N: usize>(text: &str) -> Option<[u8; N]> {
 	Some(out)
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CacheError> {
-	let tmp = path.with_extension("tmp");
-	let mut file = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-	file.write_all(bytes).map_err(io(&tmp))?;
-	file.sync_all().map_err(io(&tmp))?;
-	std::fs::rename(&tmp, path).map_err(io(path))
+/// An entry to store: what was proven of it, its body's bytes and its phrasings' embeddings.
+pub struct NewEntry<'a> {
+	pub id: u64,
+	pub question_key: QuestionKey,
+	pub cid: &'a [u8],
+	pub content_hash: [u8; 32],
+	/// The finalized block it was proven at: number and hash.
+	pub proven_at: (u32, [u8; 32]),
+	pub approving_stake: u128,
+	pub body: &'a [u8],
+	pub embeddings: &'a [f32],
+}
+
+struct Staged {
+	entry: CachedEntry,
+	body: Body,
+	embeddings: Vec<f32>,
+	/// `(temporary path, path, bytes)`: the body, the embeddings, the record last.
+	files: [(PathBuf, PathBuf, Vec<u8>); 3],
+}
+
+/// Writes the staged files under their temporary names, flushes, renames them into place and
+/// flushes again.
+fn write_staged(root: &Path, staged: &[Staged]) -> Result<(), CacheError> {
+	let files = || staged.iter().flat_map(|s| s.files.iter());
+	for (tmp, _, bytes) in files() {
+		write_new(tmp, bytes)?;
+	}
+	flush(root)?;
+	for (tmp, path, _) in files() {
+		std::fs::rename(tmp, path).map_err(io(path))?;
+	}
+	flush(root)
+}
+
+fn write_new(path: &Path, bytes: &[u8]) -> Result<(), CacheError> {
+	let mut file = std::fs::File::create(path).map_err(io(path))?;
+	file.write_all(bytes).map_err(io(path))
+}
+
+/// Flushes the filesystem holding `root` to disk: one flush for a whole batch of files, where
+/// a flush per file would cost a journal commit each.
+fn flush(root: &Path) -> Result<(), CacheError> {
+	#[cfg(any(target_os = "linux", target_os = "android"))]
+	{
+		let dir = std::fs::File::open(root).map_err(io(root))?;
+		rustix::fs::syncfs(&dir).map_err(|e| io(root)(e.into()))
+	}
+	#[cfg(not(any(target_os = "linux", target_os = "android")))]
+	{
+		let _ = root;
+		rustix::fs::sync();
+		Ok(())
+	}
 }
 
 /// What the matcher knows of an entry: its question's subject and attribute, the words of its
@@ -230,48 +279,84 @@ impl VerifiedCache {
 		body_bytes: &[u8],
 		embeddings: &[f32],
 	) -> Result<(), CacheError> {
-		if self.entry(id).is_some() {
+		self.insert_all(&[NewEntry {
+			id,
+			question_key,
+			cid,
+			content_hash,
+			proven_at,
+			approving_stake,
+			body: body_bytes,
+			embeddings,
+		}])
+	}
+
+	/// Stores verified entries (each body must match its entry) with one flush to disk for all:
+	/// every file is written under a temporary name, the filesystem is flushed once, the files
+	/// are renamed into place (each entry's record last: an entry is in the cache once its
+	/// record is) and flushed once more. Nothing is stored if one entry is refused.
+	pub fn insert_all(&mut self, new: &[NewEntry<'_>]) -> Result<(), CacheError> {
+		let mut staged = Vec::with_capacity(new.len());
+		let mut seen = std::collections::HashSet::new();
+		for n in new {
 			// An entry's body never changes: cached once is cached.
+			if self.entry(n.id).is_some() || !seen.insert(n.id) {
+				continue;
+			}
+			staged.push(self.stage(n)?);
+		}
+		if staged.is_empty() {
 			return Ok(());
 		}
+		if let Err(error) = write_staged(&self.root, &staged) {
+			for (tmp, _, _) in staged.iter().flat_map(|s| s.files.iter()) {
+				let _ = std::fs::remove_file(tmp);
+			}
+			return Err(error);
+		}
+		for s in staged {
+			self.load(s.entry, &s.embeddings, &s.body);
+		}
+		Ok(())
+	}
+
+	/// An entry checked and made ready to write: its record, body and embedding files.
+	fn stage(&self, n: &NewEntry<'_>) -> Result<Staged, CacheError> {
 		let facts = EntryFacts {
-			question_key,
-			content_hash,
-			cid: cid.to_vec(),
-			size: body_bytes.len() as u32,
+			question_key: n.question_key,
+			content_hash: n.content_hash,
+			cid: n.cid.to_vec(),
+			size: n.body.len() as u32,
 		};
-		let body = check_body(body_bytes, &facts).map_err(CacheError::BodyMismatch)?;
+		let body = check_body(n.body, &facts).map_err(CacheError::BodyMismatch)?;
 		let rows = phrasings(&body).len();
-		if embeddings.len() != rows * self.dimension {
+		if n.embeddings.len() != rows * self.dimension {
 			return Err(CacheError::Dimension {
 				expected: rows * self.dimension,
-				got: embeddings.len(),
+				got: n.embeddings.len(),
 				rows,
 				dimension: self.dimension,
 			});
 		}
-		let raw = embedding_bytes(embeddings);
+		let raw = embedding_bytes(n.embeddings);
 		let entry = CachedEntry {
-			id,
+			id: n.id,
 			question: body.question.clone(),
-			question_key: hex(&question_key),
-			cid: unixfs::cid_to_text(cid),
-			content_hash: hex(&content_hash),
-			size: body_bytes.len() as u32,
-			proven_at_number: proven_at.0,
-			proven_at_hash: hex(&proven_at.1),
-			approving_stake,
+			question_key: hex(&n.question_key),
+			cid: unixfs::cid_to_text(n.cid),
+			content_hash: hex(&n.content_hash),
+			size: n.body.len() as u32,
+			proven_at_number: n.proven_at.0,
+			proven_at_hash: hex(&n.proven_at.1),
+			approving_stake: n.approving_stake,
 			embedding_hash: hex(&sp_crypto_hashing::blake2_256(&raw)),
 			links: Vec::new(),
 		};
-		let (entry_path, body_path, embedding_path) = self.paths(id);
-		write_atomically(&body_path, body_bytes)?;
-		write_atomically(&embedding_path, &raw)?;
-		// The record last: an entry is in the cache once its record is.
 		let record = serde_json::to_vec_pretty(&entry).unwrap_or_default();
-		write_atomically(&entry_path, &record)?;
-		self.load(entry, embeddings, &body);
-		Ok(())
+		let (entry_path, body_path, embedding_path) = self.paths(n.id);
+		let files = [(body_path, n.body.to_vec()), (embedding_path, raw), (entry_path, record)]
+			.map(|(path, bytes)| (path.with_extension("tmp"), path, bytes));
+		Ok(Staged { entry, body, embeddings: n.embeddings.to_vec(), files })
 	}
 
 	/// Removes entry `id` (superseded by a newer answer to its question): its files, its record,

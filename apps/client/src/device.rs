@@ -8,7 +8,7 @@ use membria_offchain::{body::BodyLink, Body};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-	cache::{CacheError, CachedEntry, VerifiedCache},
+	cache::{CacheError, CachedEntry, NewEntry, VerifiedCache},
 	freshness::{self, Admission, Answer, FreshnessError},
 	server::{Server, ServerError, SYNC_PAGE},
 	trust::{ProvenEntry, Trust, TrustError},
@@ -17,6 +17,8 @@ use crate::{
 
 /// How many candidates the lookup weighs.
 const CANDIDATES: usize = 5;
+/// Texts embedded per forward pass when syncing.
+const EMBED_BATCH: usize = 32;
 
 /// Why a device command failed.
 #[derive(Debug, thiserror::Error)]
@@ -279,36 +281,50 @@ impl Device {
 		entries: &[ProvenEntry],
 		admissions: Vec<Admission>,
 	) -> Result<usize, DeviceError> {
-		let mut loaded = 0;
-		for (proven, admission) in entries.iter().zip(admissions) {
-			let Admission::New { supersedes } = admission else {
-				continue;
-			};
-			let id = proven.verified.id;
-			let texts = crate::cache::phrasings(&proven.body);
-			let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
-			let embeddings = Vec::<f32>::try_from(
-				&self.embedder.embed(&texts)?.to(tch::Device::Cpu).flatten(0, -1),
-			)
-			.map_err(EmbedError::from)?;
-			let entry = &proven.verified.entry;
-			for old in supersedes {
-				self.cache.remove(old)?;
-				tracing::info!(entry = old, by = id, "removed a superseded entry");
-			}
-			self.cache.insert(
-				id,
-				entry.question_key,
-				&entry.cid,
-				entry.content_hash.0,
-				(proven.verified.proven_at.number, proven.verified.proven_at.hash.0),
-				proven.verified.approving_stake.unwrap_or_default(),
-				&proven.bytes,
-				&embeddings,
-			)?;
-			loaded += 1;
+		let new: Vec<(&ProvenEntry, Vec<u64>)> = entries
+			.iter()
+			.zip(admissions)
+			.filter_map(|(proven, admission)| match admission {
+				Admission::New { supersedes } => Some((proven, supersedes)),
+				_ => None,
+			})
+			.collect();
+		// Every new entry's phrasings embedded together, a batch of texts per forward pass.
+		let texts: Vec<Vec<String>> =
+			new.iter().map(|(proven, _)| crate::cache::phrasings(&proven.body)).collect();
+		let flat: Vec<&str> = texts.iter().flatten().map(String::as_str).collect();
+		let mut rows: Vec<f32> = Vec::with_capacity(flat.len() * self.embedder.dimension());
+		for batch in flat.chunks(EMBED_BATCH) {
+			let embedded = self.embedder.embed(batch)?.to(tch::Device::Cpu).flatten(0, -1);
+			rows.extend(Vec::<f32>::try_from(&embedded).map_err(EmbedError::from)?);
 		}
-		Ok(loaded)
+		let mut stored = Vec::with_capacity(new.len());
+		let mut at = 0;
+		for ((proven, _), texts) in new.iter().zip(&texts) {
+			let id = proven.verified.id;
+			let width = texts.len() * self.embedder.dimension();
+			let entry = &proven.verified.entry;
+			stored.push(NewEntry {
+				id,
+				question_key: entry.question_key,
+				cid: &entry.cid,
+				content_hash: entry.content_hash.0,
+				proven_at: (proven.verified.proven_at.number, proven.verified.proven_at.hash.0),
+				approving_stake: proven.verified.approving_stake.unwrap_or_default(),
+				body: &proven.bytes,
+				embeddings: rows.get(at..at + width).unwrap_or_default(),
+			});
+			at += width;
+		}
+		// The new answers first, then what they supersede: a failure loses no answer.
+		self.cache.insert_all(&stored)?;
+		for (proven, supersedes) in &new {
+			for &old in supersedes {
+				self.cache.remove(old)?;
+				tracing::info!(entry = old, by = proven.verified.id, "removed a superseded entry");
+			}
+		}
+		Ok(stored.len())
 	}
 
 	/// Takes a response whole or not at all: checks it ([`Trust::check`], which refuses a block

@@ -13,6 +13,7 @@
 //!   index for offline answers;
 //! - [`server`], [`rpc`], [`source`]: where knowledge comes from (a gateway, or a node and IPFS
 //!   directly) and how proof material is built from a node (shared with the gateway);
+//!   [`heads`]: the node's finalized-head announcements, what the gateway wakes on;
 //! - [`metadata`]: the runtime's metadata, to read storage and events by name (unproven: for
 //!   views such as the gateway's explorer);
 //! - [`demand`]: signed `Dod.request_knowledge` extrinsics;
@@ -22,6 +23,7 @@ pub mod cache;
 pub mod demand;
 pub mod device;
 pub mod freshness;
+pub mod heads;
 pub mod metadata;
 pub mod rpc;
 pub mod server;

@@ -135,18 +135,28 @@ impl ProofSource {
 	}
 
 	/// Those of `ids` still validated at `at` (the validation log also lists entries since
-	/// superseded by a newer answer to their question; a proof of them would not verify).
+	/// superseded by a newer answer to their question; a proof of them would not verify), read
+	/// in one call.
 	pub async fn still_validated(
 		&self,
 		at: H256,
 		ids: impl IntoIterator<Item = u64>,
 	) -> Result<Vec<u64>, RpcError> {
+		let ids: Vec<u64> = ids.into_iter().collect();
+		let keys: Vec<Vec<u8>> = ids.iter().map(|id| membria_verifier::entry_key(*id)).collect();
+		let records = self.rpc.storage_many(&keys, at).await?;
 		let mut out = Vec::new();
-		for id in ids {
-			if let Some(entry) = self.entry(id, at).await? {
-				if matches!(entry.status, membria_verifier::EntryStatus::Validated { .. }) {
-					out.push(id);
-				}
+		for (id, raw) in ids.into_iter().zip(records) {
+			let Some(raw) = raw else {
+				continue;
+			};
+			let entry: ChainEntry =
+				codec::Decode::decode(&mut &raw[..]).map_err(|e| RpcError::Malformed {
+					method: "state_queryStorageAt".into(),
+					reason: format!("entry {id}: {e}"),
+				})?;
+			if matches!(entry.status, membria_verifier::EntryStatus::Validated { .. }) {
+				out.push(id);
 			}
 		}
 		Ok(out)

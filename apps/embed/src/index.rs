@@ -16,6 +16,10 @@ pub struct Index {
 	/// What each entry answers: its question's profile first, then one per other phrasing its
 	/// body gives.
 	profiles: HashMap<u64, Vec<Profile>>,
+	/// How many profiles each stem anchors (see [`Profile::anchors`]), and how many profiles
+	/// have no anchor (any question may match them): what [`Index::may_answer`] reads.
+	anchors: HashMap<String, u32>,
+	open: u32,
 	/// `[rows, dimension]`, rebuilt lazily after pushes.
 	matrix: Option<Tensor>,
 	pending: Vec<Tensor>,
@@ -34,6 +38,9 @@ pub struct Scored {
 pub enum Miss {
 	/// The cache is empty.
 	Empty,
+	/// The question names nothing any cached entry is about (see [`Index::may_answer`]): no
+	/// similarity could make one answer it.
+	Unnamed,
 	/// Nothing clears the similarity threshold.
 	BelowThreshold { best: Scored, threshold: f32 },
 	/// Similar enough, but the closest entry does not answer the question.
@@ -44,6 +51,9 @@ impl std::fmt::Display for Miss {
 	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
 		match self {
 			Self::Empty => write!(f, "the verified cache is empty"),
+			Self::Unnamed => {
+				write!(f, "no cached entry is about anything the question names")
+			},
 			Self::BelowThreshold { best, threshold } => write!(
 				f,
 				"no cached entry is similar enough (best: entry {} at {:.2}, threshold {threshold:.2})",
@@ -63,6 +73,8 @@ impl Index {
 			dimension: dimension as i64,
 			rows: Vec::new(),
 			profiles: HashMap::new(),
+			anchors: HashMap::new(),
+			open: 0,
 			matrix: None,
 			pending: Vec::new(),
 			device,
@@ -88,14 +100,44 @@ impl Index {
 		let count = rows.size()[0] as usize;
 		self.pending.push(rows);
 		self.rows.extend(std::iter::repeat_n(id, count));
+		self.count_anchors(&profiles, true);
 		self.profiles.insert(id, profiles);
+	}
+
+	fn count_anchors(&mut self, profiles: &[Profile], add: bool) {
+		for profile in profiles {
+			match profile.anchors() {
+				None if add => self.open += 1,
+				None => self.open = self.open.saturating_sub(1),
+				Some(anchors) => {
+					for stem in anchors {
+						if add {
+							*self.anchors.entry(stem.to_string()).or_default() += 1;
+						} else if let Some(count) = self.anchors.get_mut(stem) {
+							*count = count.saturating_sub(1);
+							if *count == 0 {
+								self.anchors.remove(stem);
+							}
+						}
+					}
+				},
+			}
+		}
+	}
+
+	/// Whether any cached entry could answer `query`, from its words alone: a profile accepts
+	/// only a question that names one of its [anchors](Profile::anchors). `false` is a sure
+	/// miss ([`Miss::Unnamed`]) with no embedding computed; `true` says nothing yet.
+	pub fn may_answer(&self, query: &Query) -> bool {
+		self.open > 0 || query.named().any(|stem| self.anchors.contains_key(stem))
 	}
 
 	/// Removes entry `id` (a superseded entry); whether it was there.
 	pub fn remove(&mut self, id: u64) -> bool {
-		if self.profiles.remove(&id).is_none() {
+		let Some(profiles) = self.profiles.remove(&id) else {
 			return false;
-		}
+		};
+		self.count_anchors(&profiles, false);
 		if let Some(matrix) = self.matrix().map(|m| m.shallow_clone()) {
 			let keep: Vec<i64> = (0..self.rows.len() as i64)
 				.filter(|row| self.rows[*row as usize] != id)
@@ -173,5 +215,48 @@ impl Index {
 			Some(refusal) => Err(Miss::Refused { best, refusal }),
 			None => Err(Miss::BelowThreshold { best, threshold: thresholds.base }),
 		}
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn unit(values: &[f32]) -> Tensor {
+		let norm = values.iter().map(|v| v * v).sum::<f32>().sqrt();
+		Tensor::from_slice(&values.iter().map(|v| v / norm).collect::<Vec<_>>())
+	}
+
+	#[test]
+	fn may_answer_follows_what_is_cached() {
+		let mut index = Index::new(3, Device::Cpu);
+		let carbon = Query::new("What is the atomic number of carbon?");
+		assert!(!index.may_answer(&carbon), "an empty index answers nothing");
+		index.push(
+			7,
+			&unit(&[1.0, 0.0, 0.0]),
+			vec![Profile::new("What is the atomic number of carbon?", "Carbon: 6", &[])],
+		);
+		index.push(
+			8,
+			&unit(&[0.0, 1.0, 0.0]),
+			vec![Profile::new("What is UDP?", "UDP: User Datagram Protocol (UDP).", &[])],
+		);
+		assert!(index.may_answer(&carbon));
+		assert!(index.may_answer(&Query::new("What is the User Datagram Protocol?")));
+		let moon = Query::new("How heavy is the moon of planet 7?");
+		assert!(!index.may_answer(&moon));
+		// The sure miss agrees with the lookup, however similar the embedding.
+		let lookup = index.lookup(&unit(&[1.0, 0.0, 0.0]), &moon, &Thresholds::default(), 3);
+		assert!(matches!(lookup, Err(Miss::Refused { .. })), "{lookup:?}");
+		// Removing an entry withdraws its anchors; replacing one counts them once.
+		assert!(index.remove(7));
+		assert!(!index.may_answer(&carbon));
+		index.push(8, &unit(&[0.0, 0.0, 1.0]), vec![Profile::new("What is UDP?", "UDP.", &[])]);
+		index.remove(8);
+		assert!(index.anchors.is_empty() && index.open == 0);
+		// An entry without a subject may answer anything.
+		index.push(9, &unit(&[0.0, 0.0, 1.0]), vec![Profile::new("What is it?", "It.", &[])]);
+		assert!(index.may_answer(&moon));
 	}
 }

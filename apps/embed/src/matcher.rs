@@ -212,8 +212,10 @@ impl Profile {
 			said.extend(terms(text).into_iter().map(|t| t.stem));
 		}
 		let whole = format!("{question} {answer} {}", facts.join(" "));
+		// A long form without a key word ("the It") would name the abbreviation in any question.
 		let aliases: Vec<Alias> = aliases(&whole)
 			.into_iter()
+			.filter(|alias| !alias.long.is_empty())
 			.filter(|alias| {
 				question_stems.contains(&alias.short)
 					|| alias.long.iter().all(|t| question_stems.contains(&t.stem))
@@ -221,6 +223,22 @@ impl Profile {
 			.collect();
 		let phrasings = aliases.iter().filter_map(|alias| spell_out(question, alias)).collect();
 		Self { subject, attribute, kind, question: question_stems, said, aliases, phrasings }
+	}
+
+	/// The stems one of which a question must name for this profile to accept it (see
+	/// [`Index::may_answer`](crate::Index::may_answer)): its subject's, and its abbreviations' both ways — the only ways
+	/// [`judge`](Self::judge) finds a subject named. `None`: it has no subject to name (or an
+	/// abbreviation whose long form has no key word), so any question may match.
+	pub fn anchors(&self) -> Option<BTreeSet<&str>> {
+		if self.subject.is_empty() || self.aliases.iter().any(|alias| alias.long.is_empty()) {
+			return None;
+		}
+		let mut anchors: BTreeSet<&str> = self.subject.iter().map(|t| t.stem.as_str()).collect();
+		for alias in &self.aliases {
+			anchors.insert(alias.short.as_str());
+			anchors.extend(alias.long.iter().map(|t| t.stem.as_str()));
+		}
+		Some(anchors)
 	}
 
 	/// Other phrasings of the entry's question worth embedding beside it.
@@ -383,6 +401,12 @@ impl Query {
 			.map(|word| stem(word.strip_suffix("'s").unwrap_or(word)))
 			.collect();
 		Self { terms, named, words, kind, counts: kind == Some(AnswerKind::Quantity) }
+	}
+
+	/// The stems this question names, as [`Profile::judge`] counts them before abbreviations:
+	/// its terms', their hyphenated parts', and "number" for "how many".
+	pub fn named(&self) -> impl Iterator<Item = &str> {
+		self.named.iter().map(String::as_str).chain(self.counts.then_some("number"))
 	}
 }
 
@@ -615,6 +639,58 @@ mod tests {
 		let when = profile("When was oxygen discovered?", "In 1774.");
 		assert_eq!(when.attribute, terms("discovered"));
 		assert_eq!(when.subject, terms("oxygen"));
+	}
+
+	#[test]
+	fn a_question_naming_no_anchor_is_refused_however_similar() {
+		let entries = [
+			profile("What is the atomic number of carbon?", "Carbon: Atomic number: 6"),
+			profile("What is UDP?", "UDP: User Datagram Protocol (UDP) A transport protocol."),
+			profile("What is the Domain Name System?", "The Domain Name System (DNS) maps names."),
+			profile("What is ROM?", "Read-only memory: memory whose contents are fixed."),
+			profile("Who discovered oxygen?", "It was discovered by Priestley in 1774."),
+			profile("When was oxygen discovered?", "In 1774."),
+			profile("How many moons does Mars have?", "Two: Phobos and Deimos."),
+			profile("What is a binary tree?", "A tree in which each node has two children."),
+			profile("What is recursion?", "When a function calls itself."),
+			profile("Who wrote Linux?", "Linus Torvalds wrote the Linux kernel."),
+		];
+		let questions = [
+			"Carbon has which atomic number?",
+			"What is the atomic number of nitrogen?",
+			"How many protons does carbon have?",
+			"What is the User Datagram Protocol?",
+			"What is DNS?",
+			"What is read-only memory?",
+			"Oxygen was discovered by whom?",
+			"How many moons orbit Mars?",
+			"What does recursive mean?",
+			"Define binary trees.",
+			"Who wrote the Linux kernel?",
+			"How heavy is the moon of planet 7?",
+			"What is the capital of France?",
+			"How many?",
+			"What number is it?",
+			"",
+		];
+		let (mut unnamed, mut accepted) = (0, 0);
+		for profile in &entries {
+			let anchors = profile.anchors().expect("every entry here has a subject");
+			for question in questions {
+				let query = Query::new(question);
+				let verdict = profile.judge(&query, 1.0, &Thresholds::default());
+				accepted += usize::from(verdict.is_ok());
+				if !query.named().any(|stem| anchors.contains(stem)) {
+					unnamed += 1;
+					assert!(verdict.is_err(), "{question:?} names no anchor of {anchors:?}");
+				}
+			}
+		}
+		assert!(unnamed > 100 && accepted >= 8, "{unnamed} unnamed, {accepted} accepted");
+		// Abbreviations anchor both ways; a question without a subject anchors nothing.
+		let udp = entries[1].anchors().unwrap();
+		assert!(udp.contains("udp") && udp.contains("datagram"));
+		assert_eq!(profile("What is it?", "Something.").anchors(), None);
 	}
 
 	#[test]

@@ -21,14 +21,18 @@ use axum::{
 use futures::Stream;
 use membria_client::{
 	source::JustifiedBlock,
-	wire::{AskRequest, AskResponse, DemandFiled, ErrorBody, Match, Proven, SyncResponse},
+	wire::{
+		AskRequest, AskResponse, DemandFiled, ErrorBody, HexBytes, Match, Proven, ProvenBody,
+		SyncResponse,
+	},
 };
+use membria_embed::{Miss, Scored};
 use membria_offchain::body::MAX_QUESTION_BYTES;
 use membria_primitives::{question_key, QuestionKey};
 use membria_verifier::EntryStatus;
 use serde::Deserialize;
 
-use crate::Shared;
+use crate::{embedding::EmbedFailure, proofs::Reader, Shared};
 
 /// Default and largest `k` of `/v1/ask`.
 const DEFAULT_K: u32 = 3;
@@ -184,25 +188,102 @@ async fn prove(
 	shared.source.prove(at, set_start, entries).await.map_err(ApiError::upstream)
 }
 
-fn embed(
-	shared: &Arc<Shared>,
-	question: String,
-) -> impl std::future::Future<Output = Result<Vec<f32>, ApiError>> {
-	let shared = shared.clone();
-	async move {
-		tokio::task::spawn_blocking(move || {
-			shared
-				.embedder
-				.lock()
-				.map_err(|_| ApiError::unavailable("the embedder failed"))
-				.and_then(|e| {
-					e.embed_one(&question)
-						.map_err(|e| ApiError::bad(format!("cannot embed the question: {e}")))
-				})
-		})
-		.await
-		.map_err(|_| ApiError::unavailable("the embedder failed"))?
+/// The question's embedding (cached for questions asked before).
+async fn embed(shared: &Shared, question: &str) -> Result<Arc<[f32]>, ApiError> {
+	match shared.embeddings.question(question).await {
+		Ok((embedding, cached)) => {
+			if cached {
+				shared.metrics.embeddings_cached.inc();
+			} else {
+				shared.metrics.embeddings_computed.inc();
+			}
+			Ok(embedding)
+		},
+		Err(EmbedFailure::Text(reason)) => {
+			Err(ApiError::bad(format!("cannot embed the question: {reason}")))
+		},
+		Err(EmbedFailure::Stopped) => Err(ApiError::unavailable("the embedding model stopped")),
 	}
+}
+
+/// The best match and the other candidates, or why there is none. A question that names
+/// nothing any entry is about is a sure miss before any embedding ([`Index::may_answer`]).
+///
+/// [`Index::may_answer`]: membria_embed::Index::may_answer
+async fn lookup(
+	shared: &Shared,
+	question: &str,
+	k: usize,
+) -> Result<(Result<Scored, Miss>, Vec<Scored>), ApiError> {
+	let query = membria_embed::Query::new(question);
+	let unindexed = |_| ApiError::unavailable("the index failed");
+	{
+		let knowledge = shared.knowledge.lock().map_err(unindexed)?;
+		if knowledge.index.is_empty() {
+			return Ok((Err(Miss::Empty), Vec::new()));
+		}
+		if !knowledge.index.may_answer(&query) {
+			shared.metrics.ask_unnamed.inc();
+			return Ok((Err(Miss::Unnamed), Vec::new()));
+		}
+	}
+	let embedding = tch::Tensor::from_slice(&embed(shared, question).await?);
+	let mut knowledge = shared.knowledge.lock().map_err(unindexed)?;
+	let thresholds = shared.config.thresholds;
+	let best = knowledge.index.lookup(&embedding, &query, &thresholds, k);
+	let others = knowledge.index.search(&embedding, k);
+	Ok((best, others))
+}
+
+/// The proof material for the `matches` still validated at `at`, from the block's cache.
+async fn prove_matches(
+	shared: &Shared,
+	at: &JustifiedBlock,
+	set_start: u32,
+	matches: &[Match],
+) -> Result<Option<Proven>, ApiError> {
+	let mut proofs = Vec::with_capacity(matches.len());
+	let mut entries = Vec::with_capacity(matches.len());
+	for m in matches {
+		let (proof, cached) = shared
+			.proofs
+			.entry(&shared.source, at, m.id, Reader::Answer)
+			.await
+			.map_err(ApiError::upstream)?;
+		if cached {
+			shared.metrics.proofs_cached.inc();
+		} else {
+			shared.metrics.proofs_read.inc();
+		}
+		// Not validated at `at` (superseded since it was indexed): not an answer.
+		let Some(proof) = proof else {
+			continue;
+		};
+		let body = shared
+			.knowledge
+			.lock()
+			.ok()
+			.and_then(|k| k.entries.get(&m.id).map(|indexed| indexed.body.clone()));
+		let Some(body) = body else {
+			continue;
+		};
+		proofs.push(proof);
+		entries.push(ProvenBody { id: m.id, body: HexBytes(body) });
+	}
+	if entries.is_empty() {
+		return Ok(None);
+	}
+	let set_changes = shared
+		.proofs
+		.set_changes(&shared.source, at, set_start, Reader::Answer)
+		.await
+		.map_err(ApiError::upstream)?;
+	Ok(Some(Proven {
+		set_changes: set_changes.as_ref().clone(),
+		finality: shared.proofs.finality(at).as_ref().clone(),
+		proof: crate::proofs::union(proofs.iter().map(|p| p.as_ref())),
+		entries,
+	}))
 }
 
 async fn ask(
@@ -225,21 +306,8 @@ async fn ask(
 		return Err(ApiError::bad(format!("k must be between 1 and {MAX_K}")));
 	}
 	shared.metrics.asks.inc();
-	let embedding = embed(&shared, question.clone()).await?;
 	let thresholds = shared.config.thresholds;
-	let (best, others) = {
-		let mut knowledge =
-			shared.knowledge.lock().map_err(|_| ApiError::unavailable("the index failed"))?;
-		let embedding = tch::Tensor::from_slice(&embedding);
-		let best = knowledge.index.lookup(
-			&embedding,
-			&membria_embed::Query::new(&question),
-			&thresholds,
-			k as usize,
-		);
-		let others = knowledge.index.search(&embedding, k as usize);
-		(best, others)
-	};
+	let (best, others) = lookup(&shared, &question, k as usize).await?;
 	let at = justified(&shared)?;
 	let (matches, miss) = match best {
 		Ok(best) => {
@@ -255,16 +323,9 @@ async fn ask(
 		},
 		Err(miss) => (Vec::new(), Some(describe_miss(&miss))),
 	};
-	let ids: Vec<u64> = matches.iter().map(|m| m.id).collect();
-	let current = shared
-		.source
-		.still_validated(at.hash, ids.iter().copied())
-		.await
-		.map_err(ApiError::upstream)?;
-	let entries = bodies(&shared, &at, &current).await?;
-	if !entries.is_empty() {
+	let set_start = request.set_start.unwrap_or_default();
+	if let Some(proven) = prove_matches(&shared, &at, set_start, &matches).await? {
 		shared.metrics.ask_hits.inc();
-		let proven = prove(&shared, &at, request.set_start.unwrap_or_default(), entries).await?;
 		let provable: Vec<u64> = proven.entries.iter().map(|e| e.id).collect();
 		return Ok(Json(AskResponse {
 			matches: matches.into_iter().filter(|m| provable.contains(&m.id)).collect(),
@@ -274,6 +335,7 @@ async fn ask(
 		}));
 	}
 	shared.metrics.ask_misses.inc();
+	let ids: Vec<u64> = matches.iter().map(|m| m.id).collect();
 	let miss = if ids.is_empty() {
 		miss.unwrap_or_else(|| "no match".into())
 	} else {
@@ -292,6 +354,8 @@ async fn ask(
 /// demand the chain refused (a full block) is not lost, and the same question asked again and
 /// again is filed once a minute at most.
 pub(crate) const REFILE_AFTER: Duration = Duration::from_secs(60);
+/// Filings remembered before the stale ones are dropped.
+const MAX_FILED: usize = 10_000;
 
 fn describe_miss(miss: &membria_embed::Miss) -> String {
 	match miss {
@@ -320,6 +384,11 @@ async fn file_demand(shared: &Shared, question: &str) -> DemandFiled {
 	}
 	match filer.file(shared.source.rpc(), question).await {
 		Ok(hash) => {
+			// Filings past REFILE_AFTER mean nothing more: dropped, so the map stays bounded
+			// by what one minute of filing can hold.
+			if filed.len() >= MAX_FILED {
+				filed.retain(|_, at| at.elapsed() < REFILE_AFTER);
+			}
 			filed.insert(key, std::time::Instant::now());
 			shared.metrics.demand_filed.inc();
 			tracing::info!(question, extrinsic = ?hash, "filed demand");

@@ -5,6 +5,8 @@ use std::{
 	time::Duration,
 };
 
+use futures::StreamExt;
+
 use membria_client::{
 	cache::{phrasings, profiles},
 	rpc::RpcError,
@@ -20,10 +22,17 @@ use crate::{Indexed, Shared};
 const START_WINDOW: u32 = 64;
 /// Entries per `validated_since` page.
 const PAGE: u32 = 200;
+/// Entries indexed at once.
+const INDEXING: usize = 16;
+/// The least time between two steps.
+const MIN_STEP: Duration = Duration::from_millis(250);
+/// How long the follower waits for an announced finalized head before it polls anyway.
+const FALLBACK_POLL: Duration = Duration::from_secs(30);
 
 /// Follows the chain until the process ends; errors are logged and retried.
 pub async fn follow(shared: Arc<Shared>) {
 	let mut state = FollowState::default();
+	let mut heads = membria_client::heads::FinalizedHeads::new(&shared.config.node);
 	loop {
 		if let Err(error) = step(&shared, &mut state).await {
 			shared.metrics.follower_errors.inc();
@@ -34,7 +43,18 @@ pub async fn follow(shared: Arc<Shared>) {
 			tracing::warn!(%error, "reading the chain's events for the explorer; retrying");
 			tokio::time::sleep(Duration::from_secs(1)).await;
 		}
-		tokio::time::sleep(shared.config.poll).await;
+		// The next finalized head the node announces. Without a subscription (or with entries
+		// whose body could not be fetched yet, retried each time) the poll interval at most.
+		let wait = if heads.is_live() && state.retry.is_empty() {
+			FALLBACK_POLL.max(shared.config.poll)
+		} else {
+			shared.config.poll
+		};
+		let stepped = std::time::Instant::now();
+		heads.next(wait).await;
+		shared.metrics.head_subscription.set(i64::from(heads.is_live()));
+		// A node announcing heads without pause costs a step per MIN_STEP at most.
+		tokio::time::sleep(MIN_STEP.saturating_sub(stepped.elapsed())).await;
 	}
 }
 
@@ -87,6 +107,11 @@ async fn step(shared: &Arc<Shared>, state: &mut FollowState) -> Result<(), Follo
 		}
 	}
 	if let Some(justified) = justified {
+		// The proofs answers needed at the current block, read at the new one before answers
+		// switch to it.
+		let current = shared.justified.read().ok().and_then(|slot| slot.clone());
+		let warmed = shared.proofs.warm(&shared.source, current.as_ref(), &justified).await;
+		shared.metrics.proofs_warmed.inc_by(warmed as u64);
 		shared.metrics.justified_block.set(i64::from(justified.header.number));
 		if let Ok(mut slot) = shared.justified.write() {
 			*slot = Some(justified);
@@ -105,12 +130,19 @@ async fn step(shared: &Arc<Shared>, state: &mut FollowState) -> Result<(), Follo
 			_ => break,
 		}
 	}
-	for (id, validated_at) in validated {
-		if let Err(error) = index_entry(shared, head, id, validated_at).await {
+	// Several at once: their node reads and IPFS fetches overlap, and their phrasings share the
+	// embedding model's batches.
+	let failed: Vec<(u64, u32)> = futures::stream::iter(validated)
+		.map(|(id, validated_at)| async move {
+			let error = index_entry(shared, head, id, validated_at).await.err()?;
 			tracing::warn!(entry = id, %error, "could not index the entry yet");
-			state.retry.push((id, validated_at));
-		}
-	}
+			Some((id, validated_at))
+		})
+		.buffer_unordered(INDEXING)
+		.filter_map(|failed| async move { failed })
+		.collect()
+		.await;
+	state.retry.extend(failed);
 	state.next_since = number.saturating_add(1);
 	state.finalized = Some(number);
 	Ok(())
@@ -136,11 +168,9 @@ async fn index_entry(
 		// Superseded (or otherwise closed) since its validation: nothing to serve.
 		return Ok(());
 	}
-	let body = shared
-		.ipfs
-		.cat(&entry.cid, entry.size as usize)
-		.await
-		.map_err(|e| e.to_string())?;
+	// The node's word for the size, never more than the chain takes.
+	let size = (entry.size as usize).min(membria_client::server::MAX_BODY_SIZE);
+	let body = shared.ipfs.cat(&entry.cid, size).await.map_err(|e| e.to_string())?;
 	let facts = EntryFacts {
 		question_key: entry.question_key,
 		content_hash: entry.content_hash.0,
@@ -148,30 +178,23 @@ async fn index_entry(
 		size: entry.size,
 	};
 	let parsed = check_body(&body, &facts).map_err(|reason| format!("{reason:?}"))?;
-	let texts = phrasings(&parsed);
-	let embedder_shared = shared.clone();
-	let embeddings = tokio::task::spawn_blocking(move || {
-		let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
-		embedder_shared
-			.embedder
-			.lock()
-			.map_err(|_| "the embedder is poisoned".to_string())
-			.and_then(|e| e.embed(&texts).map_err(|e| e.to_string()))
-			.map(|t| t.to(tch::Device::Cpu))
-	})
-	.await
-	.map_err(|e| e.to_string())??;
+	let rows = shared.embeddings.texts(phrasings(&parsed)).await.map_err(|e| e.to_string())?;
+	let flat: Vec<f32> = rows.concat();
+	let embeddings = tch::Tensor::from_slice(&flat)
+		.view([rows.len() as i64, shared.embeddings.dimension() as i64]);
 	{
 		let mut knowledge =
 			shared.knowledge.lock().map_err(|_| "the index is poisoned".to_string())?;
-		// The newest validated answer to a question supersedes the ones before it.
-		let superseded: Vec<u64> = knowledge
-			.entries
-			.iter()
-			.filter(|(_, indexed)| indexed.question_key == entry.question_key)
-			.map(|(old, _)| *old)
-			.collect();
-		for old in superseded {
+		// The newest validated answer to a question supersedes the one before it (indexed at
+		// once, an older entry may finish last: it does not replace the newer one).
+		if let Some(&old) = knowledge.by_question.get(&entry.question_key) {
+			let newer = knowledge
+				.entries
+				.get(&old)
+				.is_some_and(|indexed| (indexed.validated_at, old) > (validated_at, id));
+			if newer {
+				return Ok(());
+			}
 			knowledge.remove(old);
 		}
 		knowledge.index.push(id, &embeddings, profiles(&parsed));

@@ -24,11 +24,13 @@
 #![recursion_limit = "256"]
 
 mod api;
+mod embedding;
 mod explorer;
 mod follow;
 mod metrics;
 mod openapi;
 mod pages;
+mod proofs;
 mod ratelimit;
 
 use std::{
@@ -46,6 +48,8 @@ use membria_client::{
 	wire::ValidatedEvent,
 };
 use membria_embed::{Embedder, Index};
+
+use crate::{embedding::Embeddings, proofs::Proofs};
 use membria_primitives::QuestionKey;
 use tokio::sync::broadcast;
 
@@ -74,6 +78,8 @@ pub struct GatewayConfig {
 	pub thresholds: membria_embed::Thresholds,
 	/// How many finalized blocks back the explorer reads events from when the gateway starts.
 	pub explorer_history: u32,
+	/// How many questions' embeddings are kept for when they are asked again (0: none).
+	pub embedding_cache: usize,
 }
 
 /// Why the gateway could not start.
@@ -85,6 +91,8 @@ pub enum GatewayError {
 	Ipfs(#[from] membria_ipfs::IpfsError),
 	#[error("demand account: {0}")]
 	Demand(#[from] membria_client::demand::DemandError),
+	#[error("starting the embedding model's thread: {0}")]
+	Thread(std::io::Error),
 	#[error("serving on {addr}: {source}")]
 	Serve { addr: SocketAddr, source: std::io::Error },
 }
@@ -105,6 +113,8 @@ pub(crate) struct Knowledge {
 	pub entries: HashMap<u64, Indexed>,
 	/// `(validated at, id)` of every indexed entry: the explorer lists the newest first.
 	pub newest: std::collections::BTreeSet<(u32, u64)>,
+	/// The indexed answer to each question (the newest validated one supersedes the others).
+	pub by_question: HashMap<QuestionKey, u64>,
 }
 
 impl Knowledge {
@@ -113,12 +123,16 @@ impl Knowledge {
 			self.newest.remove(&(old.validated_at, id));
 		}
 		self.newest.insert((indexed.validated_at, id));
+		self.by_question.insert(indexed.question_key, id);
 		self.entries.insert(id, indexed);
 	}
 
 	pub fn remove(&mut self, id: u64) {
 		if let Some(old) = self.entries.remove(&id) {
 			self.newest.remove(&(old.validated_at, id));
+			if self.by_question.get(&old.question_key) == Some(&id) {
+				self.by_question.remove(&old.question_key);
+			}
 		}
 		self.index.remove(id);
 	}
@@ -129,8 +143,11 @@ pub(crate) struct Shared {
 	pub config: GatewayConfig,
 	pub source: ProofSource,
 	pub ipfs: membria_ipfs::Client,
-	pub embedder: Mutex<Embedder>,
+	/// The embedding model (its own thread, batching) and the question cache.
+	pub embeddings: Embeddings,
 	pub knowledge: Mutex<Knowledge>,
+	/// Entry proofs and set changes at the justified block, made once and reused.
+	pub proofs: Proofs,
 	/// The newest finalized block with a stored justification: what proofs are made at.
 	pub justified: RwLock<Option<JustifiedBlock>>,
 	pub finalized: AtomicU32,
@@ -188,6 +205,8 @@ pub async fn run(
 fn shared(config: GatewayConfig) -> Result<Arc<Shared>, GatewayError> {
 	let embedder = Embedder::load(&config.model_dir)?;
 	let index = Index::new(embedder.dimension(), tch::Device::Cpu);
+	let embeddings =
+		Embeddings::start(embedder, config.embedding_cache).map_err(GatewayError::Thread)?;
 	let demand = config.demand_seed.as_deref().map(DemandFiler::new).transpose()?;
 	if let Some(demand) = &demand {
 		tracing::info!(account = %demand.account(), "filing demand for misses");
@@ -196,12 +215,14 @@ fn shared(config: GatewayConfig) -> Result<Arc<Shared>, GatewayError> {
 	Ok(Arc::new(Shared {
 		source: ProofSource::new(NodeRpc::new(&config.node)),
 		ipfs: membria_ipfs::Client::new(&config.ipfs, Default::default())?,
-		embedder: Mutex::new(embedder),
+		embeddings,
 		knowledge: Mutex::new(Knowledge {
 			index,
 			entries: HashMap::new(),
 			newest: Default::default(),
+			by_question: HashMap::new(),
 		}),
+		proofs: Proofs::default(),
 		justified: RwLock::new(None),
 		finalized: AtomicU32::new(0),
 		demand,

@@ -11,6 +11,13 @@ pub struct Metrics {
 	pub asks: IntCounter,
 	pub ask_hits: IntCounter,
 	pub ask_misses: IntCounter,
+	/// Misses known from the question's words alone (no embedding computed).
+	pub ask_unnamed: IntCounter,
+	pub embeddings_cached: IntCounter,
+	pub embeddings_computed: IntCounter,
+	pub proofs_cached: IntCounter,
+	pub proofs_read: IntCounter,
+	pub proofs_warmed: IntCounter,
 	pub demand_filed: IntCounter,
 	pub demand_failed: IntCounter,
 	pub syncs: IntCounter,
@@ -22,6 +29,8 @@ pub struct Metrics {
 	pub follower_errors: IntCounter,
 	pub finalized_block: IntGauge,
 	pub justified_block: IntGauge,
+	/// 1 while the follower is subscribed to the node's finalized heads, 0 while it polls.
+	pub head_subscription: IntGauge,
 }
 
 impl Default for Metrics {
@@ -32,6 +41,30 @@ impl Default for Metrics {
 			asks: counter("asks_total", "Questions asked."),
 			ask_hits: counter("ask_hits_total", "Questions answered with proven entries."),
 			ask_misses: counter("ask_misses_total", "Questions without a validated answer."),
+			ask_unnamed: counter(
+				"ask_unnamed_total",
+				"Misses known from the question's words alone: it names nothing any entry is about.",
+			),
+			embeddings_cached: counter(
+				"question_embeddings_cached_total",
+				"Questions whose embedding came from the cache.",
+			),
+			embeddings_computed: counter(
+				"question_embeddings_computed_total",
+				"Questions embedded by the model.",
+			),
+			proofs_cached: counter(
+				"entry_proofs_cached_total",
+				"Entry proofs reused from the justified block's cache.",
+			),
+			proofs_read: counter(
+				"entry_proofs_read_total",
+				"Entry proofs read from the node (once per entry and justified block).",
+			),
+			proofs_warmed: counter(
+				"entry_proofs_warmed_total",
+				"Entry proofs read at a newly justified block before answers switch to it.",
+			),
 			demand_filed: counter(
 				"demand_filed_total",
 				"Dod.request_knowledge extrinsics submitted.",
@@ -56,6 +89,10 @@ impl Default for Metrics {
 			finalized_block: http
 				.gauge("finalized_block", "The finalized head the follower saw last."),
 			justified_block: http.gauge("justified_block", "The block proofs are made against."),
+			head_subscription: http.gauge(
+				"head_subscription",
+				"1 while subscribed to the node's finalized heads, 0 while polling.",
+			),
 			http,
 		}
 	}
