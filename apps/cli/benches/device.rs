@@ -16,16 +16,15 @@
 
 use std::time::{Duration, Instant};
 
+use membria_chain::{
+	extrinsics::{signed_extrinsic, ChainFacts},
+	rpc::NodeRpc,
+};
 use membria_cli::{
 	dev_chain::{attest_call, storage_key, submit_entry_call, synthetic_body},
 	stack::{free_port, listening, DevStack, Process, StackOptions},
 };
-use membria_client::{
-	demand::{signed_extrinsic, ChainFacts},
-	device::DeviceOptions,
-	rpc::NodeRpc,
-	Device, GatewayClient, LocalOutcome, Server, Trust,
-};
+use membria_client::{device::DeviceOptions, Device, GatewayClient, LocalOutcome, Server, Trust};
 use membria_offchain::Body;
 use sp_core::{sr25519, Pair};
 

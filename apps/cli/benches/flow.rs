@@ -7,12 +7,12 @@
 
 use std::time::{Duration, Instant};
 
+use membria_chain::{
+	extrinsics::{request_knowledge_call, signed_extrinsic, ChainFacts},
+	rpc::NodeRpc,
+};
 use membria_cli::stack::{
 	node_binary, DevStack, Member, MemberPorts, NetOptions, NetStack, StackOptions,
-};
-use membria_client::{
-	demand::{request_knowledge_call, signed_extrinsic, ChainFacts},
-	rpc::NodeRpc,
 };
 use membria_primitives::question_key;
 use sp_core::{crypto::Ss58Codec, sr25519, Pair};

@@ -4,8 +4,8 @@
 //! The runtime's pallet and call indices are named here once.
 
 use codec::Encode;
-use membria_client::{
-	demand::{signed_extrinsic, ChainFacts},
+use membria_chain::{
+	extrinsics::{signed_extrinsic, ChainFacts},
 	rpc::{NodeRpc, RpcError},
 };
 use membria_offchain::{body::SCHEMA_VERSION, Body, DistillerInfo, Source};

@@ -17,11 +17,11 @@ use std::{
 };
 
 use codec::Decode;
-use membria_cli::stack::{node_binary, Member, MemberPorts, NetOptions, NetStack};
-use membria_client::{
-	demand::{signed_extrinsic, ChainFacts},
+use membria_chain::{
+	extrinsics::{signed_extrinsic, ChainFacts},
 	rpc::NodeRpc,
 };
+use membria_cli::stack::{node_binary, Member, MemberPorts, NetOptions, NetStack};
 use membria_verifier::{ChainEntry, EntryStatus};
 use sp_core::{crypto::Ss58Codec, sr25519, Pair, H256};
 

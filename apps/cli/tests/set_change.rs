@@ -7,14 +7,13 @@
 use std::time::{Duration, Instant};
 
 use codec::Encode;
-use membria_cli::stack::{DevStack, StackOptions};
-use membria_client::{
-	demand::{signed_extrinsic, ChainFacts},
+use membria_chain::{
+	extrinsics::{signed_extrinsic, ChainFacts},
+	proofs::ProofSource,
 	rpc::{from_hex, to_hex, NodeRpc},
-	source::ProofSource,
-	trust::TrustError,
-	Trust,
 };
+use membria_cli::stack::{DevStack, StackOptions};
+use membria_client::{trust::TrustError, Trust};
 use sp_core::{crypto::Ss58Codec, sr25519, Pair};
 
 const SESSION: u8 = 11;

@@ -11,23 +11,14 @@
 //! - [`cache`]: the on-disk cache of verified knowledge, re-checked when opened;
 //! - [`device`]: the commands (`sync`, `ask`, `verify`, `status`) over both, with the embedding
 //!   index for offline answers;
-//! - [`server`], [`rpc`], [`source`]: where knowledge comes from (a gateway, or a node and IPFS
-//!   directly) and how proof material is built from a node (shared with the gateway);
-//!   [`heads`]: the node's finalized-head announcements, what the gateway wakes on;
-//! - [`metadata`]: the runtime's metadata, to read storage and events by name (unproven: for
-//!   views such as the gateway's explorer);
-//! - [`demand`]: signed `Dod.request_knowledge` extrinsics;
+//! - [`server`]: where knowledge comes from (a gateway, or a node and IPFS directly, the proof
+//!   material then built with `membria-chain`, the chain access the gateway shares);
 //! - [`wire`]: the JSON the gateway and devices exchange.
 
 pub mod cache;
-pub mod demand;
 pub mod device;
 pub mod freshness;
-pub mod heads;
-pub mod metadata;
-pub mod rpc;
 pub mod server;
-pub mod source;
 pub mod trust;
 pub mod wire;
 

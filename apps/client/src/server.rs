@@ -3,14 +3,14 @@
 
 use std::time::Duration;
 
+use membria_chain::{
+	proofs::ProofSource,
+	rpc::{NodeRpc, RpcError},
+};
 use membria_primitives::question_key;
 use serde::de::DeserializeOwned;
 
-use crate::{
-	rpc::{NodeRpc, RpcError},
-	source::ProofSource,
-	wire::{AskRequest, AskResponse, ErrorBody, Proven, SyncResponse},
-};
+use crate::wire::{AskRequest, AskResponse, ErrorBody, Proven, SyncResponse};
 
 /// The most entries one sync page asks for.
 pub const SYNC_PAGE: u32 = 200;
@@ -21,7 +21,7 @@ pub const MAX_BODY_SIZE: usize = 1024 * 1024;
 /// JSON, and its share of the storage proof (the trie paths of its three keys, hex).
 const ENTRY_OVERHEAD: usize = 64 * 1024;
 /// The most a response needs whatever it carries: the justified header and up to
-/// [`crate::source::MAX_SET_CHANGES`] set changes, each a header and a justification of at most
+/// [`membria_chain::proofs::MAX_SET_CHANGES`] set changes, each a header and a justification of at most
 /// 32 authorities' precommits (a few KiB), hex, and the JSON around them.
 const RESPONSE_OVERHEAD: usize = 4 * 1024 * 1024;
 /// The most of a refusal's body the device reads (its reason).
@@ -211,7 +211,7 @@ impl NodeServer {
 		})
 	}
 
-	async fn justified(&self) -> Result<crate::source::JustifiedBlock, ServerError> {
+	async fn justified(&self) -> Result<membria_chain::proofs::JustifiedBlock, ServerError> {
 		self.source
 			.latest_justified(JUSTIFICATION_WINDOW)
 			.await?

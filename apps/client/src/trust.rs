@@ -129,12 +129,12 @@ impl Trust {
 		let top = json["genesis"]["raw"]["top"].as_object().ok_or_else(|| {
 			bad("no raw genesis storage (export it with `build-spec --raw`)".into())
 		})?;
-		let key = crate::rpc::to_hex(&AuthoritySet::storage_key());
+		let key = membria_chain::rpc::to_hex(&AuthoritySet::storage_key());
 		let value = top
 			.get(&key)
 			.and_then(|v| v.as_str())
 			.ok_or_else(|| bad("no GRANDPA authorities in its genesis".into()))?;
-		let value = crate::rpc::from_hex(value).map_err(bad)?;
+		let value = membria_chain::rpc::from_hex(value).map_err(bad)?;
 		let set = AuthoritySet::from_genesis_value(&value).map_err(|e| bad(e.to_string()))?;
 		std::fs::create_dir_all(data_dir).map_err(|e| io_error(data_dir, e))?;
 		let trust = Self { path: data_dir.join(FILE), set, set_start: 0, last_proven: 0 };

@@ -19,12 +19,10 @@ use axum::{
 	Json, Router,
 };
 use futures::Stream;
-use membria_client::{
-	source::JustifiedBlock,
-	wire::{
-		AskRequest, AskResponse, DemandFiled, ErrorBody, HexBytes, Match, Proven, ProvenBody,
-		SyncResponse,
-	},
+use membria_chain::proofs::JustifiedBlock;
+use membria_client::wire::{
+	AskRequest, AskResponse, DemandFiled, ErrorBody, HexBytes, Match, Proven, ProvenBody,
+	SyncResponse,
 };
 use membria_embed::{Miss, Scored};
 use membria_offchain::body::MAX_QUESTION_BYTES;

@@ -1,7 +1,7 @@
 //! The explorer's view of the chain: what happened to each entry (submission, every
 //! validator's vote with its stake, the decision, slashes, links), each validator's record, and
 //! the open demand and gaps — read from the gateway's node through the runtime's metadata
-//! ([`membria_client::metadata`]), so no runtime type is copied here.
+//! ([`membria_chain::metadata`]), so no runtime type is copied here.
 //!
 //! Events are read block by block as blocks are finalized (the last `history` blocks when the
 //! gateway starts), and kept within bounds: the newest [`MAX_ENTRY_TRAILS`] entries, at most
@@ -18,7 +18,7 @@ use std::{
 	sync::{atomic::Ordering, Arc, Mutex, RwLock},
 };
 
-use membria_client::{
+use membria_chain::{
 	metadata::{json_bytes, json_u128, ChainEvent, ChainMetadata, MetadataError},
 	rpc::RpcError,
 };

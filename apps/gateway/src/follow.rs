@@ -7,10 +7,9 @@ use std::{
 
 use futures::StreamExt;
 
+use membria_chain::{proofs::JustifiedBlock, rpc::RpcError};
 use membria_client::{
 	cache::{phrasings, profiles},
-	rpc::RpcError,
-	source::JustifiedBlock,
 	wire::ValidatedEvent,
 };
 use membria_offchain::{check_body, EntryFacts};
@@ -32,7 +31,7 @@ const FALLBACK_POLL: Duration = Duration::from_secs(30);
 /// Follows the chain until the process ends; errors are logged and retried.
 pub async fn follow(shared: Arc<Shared>) {
 	let mut state = FollowState::default();
-	let mut heads = membria_client::heads::FinalizedHeads::new(&shared.config.node);
+	let mut heads = membria_chain::heads::FinalizedHeads::new(&shared.config.node);
 	loop {
 		if let Err(error) = step(&shared, &mut state).await {
 			shared.metrics.follower_errors.inc();

@@ -41,12 +41,12 @@ use std::{
 	time::Duration,
 };
 
-use membria_client::{
-	demand::DemandFiler,
+use membria_chain::{
+	extrinsics::DemandFiler,
+	proofs::{JustifiedBlock, ProofSource},
 	rpc::NodeRpc,
-	source::{JustifiedBlock, ProofSource},
-	wire::ValidatedEvent,
 };
+use membria_client::wire::ValidatedEvent;
 use membria_embed::{Embedder, Index};
 
 use crate::{embedding::Embeddings, proofs::Proofs};
@@ -90,7 +90,7 @@ pub enum GatewayError {
 	#[error("IPFS client: {0}")]
 	Ipfs(#[from] membria_ipfs::IpfsError),
 	#[error("demand account: {0}")]
-	Demand(#[from] membria_client::demand::DemandError),
+	Demand(#[from] membria_chain::extrinsics::DemandError),
 	#[error("starting the embedding model's thread: {0}")]
 	Thread(std::io::Error),
 	#[error("serving on {addr}: {source}")]
@@ -192,6 +192,13 @@ pub async fn run(
 	let shared = shared(config)?;
 	let follower = tokio::spawn(follow::follow(shared.clone()));
 	tracing::info!(%addr, node = %shared.config.node, "gateway serving");
+	// Answers go out as soon as they are written: without TCP_NODELAY the last segment of a
+	// proof-sized response waits for the client's delayed ACK (tens of milliseconds).
+	let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
+		if let Err(error) = stream.set_nodelay(true) {
+			tracing::debug!(%error, "TCP_NODELAY on a connection");
+		}
+	});
 	let served = axum::serve(
 		listener,
 		api::router(shared).into_make_service_with_connect_info::<SocketAddr>(),

@@ -21,7 +21,8 @@ use axum::{
 };
 use codec::Encode;
 use futures::Stream;
-use membria_client::{metadata::ChainMetadata, server::MAX_BODY_SIZE};
+use membria_chain::metadata::ChainMetadata;
+use membria_client::server::MAX_BODY_SIZE;
 use membria_offchain::{check_body, EntryFacts};
 use membria_primitives::unixfs;
 use membria_verifier::EntryStatus;

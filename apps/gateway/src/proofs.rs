@@ -13,11 +13,11 @@ use std::{
 	sync::{Arc, Mutex},
 };
 
-use membria_client::{
+use membria_chain::{
+	proofs::{JustifiedBlock, ProofSource},
 	rpc::RpcError,
-	source::{JustifiedBlock, ProofSource},
-	wire::{HexBytes, Justified},
 };
+use membria_client::wire::{HexBytes, Justified};
 use membria_verifier::{entry_proof_keys, EntryStatus};
 use sp_core::H256;
 use tokio::sync::OnceCell;

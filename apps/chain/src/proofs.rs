@@ -1,16 +1,17 @@
 //! Builds the proof material of [`Proven`] from a node: the gateway serves it, and a device
 //! talking to a node directly (`--node`) builds it itself. Nothing here is trusted: it is what
-//! [`crate::trust::Trust::verify`] checks.
+//! the device's `Trust::verify` (`membria-client`) checks.
 
 use codec::Encode;
 use membria_primitives::QuestionKey;
-use membria_verifier::{entry_proof_keys, set_change_signal, ChainEntry, Header};
+use membria_verifier::{
+	entry_proof_keys,
+	proven::{HexBytes, Justified, Proven, ProvenBody},
+	set_change_signal, ChainEntry, Header,
+};
 use sp_core::H256;
 
-use crate::{
-	rpc::{NodeRpc, RpcError},
-	wire::{HexBytes, Justified, Proven, ProvenBody},
-};
+use crate::rpc::{NodeRpc, RpcError};
 
 /// The most authority-set changes one response carries.
 pub const MAX_SET_CHANGES: usize = 64;

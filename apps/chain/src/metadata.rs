@@ -4,7 +4,7 @@
 //! upgrade that reshapes a type is followed by fetching the metadata again, not by a release.
 //!
 //! What is decoded here is the node's word, not a proof: the gateway's explorer shows it. What a
-//! device trusts it proves ([`crate::trust`]).
+//! device trusts it proves (`membria-client`'s `trust`).
 
 use std::collections::HashMap;
 
