@@ -306,6 +306,11 @@ fn a_missed_question_is_demanded_validated_synced_and_answered_offline() {
 		assert!(metrics.contains(line), "{line} in {metrics}");
 	}
 	assert!(!metrics.contains("membria_gateway_bad_requests_total 0\n"));
+	// Blocks were justified since the question was asked: its proof was read ahead at them.
+	assert!(
+		!metrics.contains("membria_gateway_entry_proofs_warmed_total 0\n"),
+		"the asked entry's proof warmed at a later block: {metrics}"
+	);
 
 	// --- Offline: the gateway stops; the question and a paraphrase hit the verified cache. ---
 	stack.stop_gateway();

@@ -13,12 +13,13 @@ use std::{
 	sync::{Arc, Mutex},
 };
 
+use codec::Decode;
 use membria_chain::{
 	proofs::{JustifiedBlock, ProofSource},
 	rpc::RpcError,
 };
 use membria_client::wire::{HexBytes, Justified};
-use membria_verifier::{entry_proof_keys, EntryStatus};
+use membria_verifier::{entry_proof_keys, ChainEntry, EntryStatus};
 use sp_core::H256;
 use tokio::sync::OnceCell;
 
@@ -54,7 +55,7 @@ pub(crate) struct Proofs {
 /// Blocks whose proofs are kept at once.
 const SLOTS: usize = 2;
 /// Proofs read at once when warming a block, and the most entries and set starts warmed.
-const WARMING: usize = 8;
+const WARMING: usize = 2;
 const MAX_WARMED: usize = 4_096;
 const MAX_WARMED_SET_STARTS: usize = 8;
 
@@ -113,12 +114,50 @@ impl Proofs {
 				tracing::debug!(set_start, %error, "warming set changes");
 			}
 		}
-		futures::stream::iter(ids)
-			.map(|id| self.entry(source, next, id, Reader::Warming))
+		// Their records in one call, then the proofs of those still validated a few at a time:
+		// the node answers the warming on the cores the answers run on, so it is spread out.
+		let keys: Vec<Vec<u8>> = ids.iter().map(|id| membria_verifier::entry_key(*id)).collect();
+		let records = match source.rpc().storage_many(&keys, next.hash).await {
+			Ok(records) => records,
+			Err(error) => {
+				tracing::debug!(%error, "warming: reading the entries' records");
+				return 0;
+			},
+		};
+		let mut validated = Vec::with_capacity(ids.len());
+		for (id, raw) in ids.into_iter().zip(records) {
+			let entry = raw.and_then(|raw| ChainEntry::decode(&mut &raw[..]).ok());
+			match entry {
+				Some(entry) if matches!(entry.status, EntryStatus::Validated { .. }) => {
+					validated.push((id, entry.question_key))
+				},
+				// Not validated there (or unreadable: left for an answer to read).
+				Some(_) => self.fill(next, id, None),
+				None => {},
+			}
+		}
+		futures::stream::iter(validated)
+			.map(|(id, question_key)| async move {
+				let keys = entry_proof_keys(id, &question_key);
+				let nodes = source.rpc().read_proof(&keys, next.hash).await.ok()?;
+				self.fill(next, id, Some(Arc::new(nodes)));
+				Some(())
+			})
 			.buffer_unordered(WARMING)
-			.filter(|read| std::future::ready(read.is_ok()))
+			.filter(|read| std::future::ready(read.is_some()))
 			.count()
 			.await
+	}
+
+	/// Sets entry `id`'s proof at `at`, unless an answer read it first.
+	fn fill(&self, at: &JustifiedBlock, id: u64, proof: EntryProof) {
+		let cell = self.with_slot(at, |slot| {
+			(slot.entries.len() < MAX_ENTRIES || slot.entries.contains_key(&id))
+				.then(|| slot.entries.entry(id).or_default().clone())
+		});
+		if let Some(cell) = cell {
+			let _ = cell.set(proof);
+		}
 	}
 
 	/// Entry `id`'s proof at `at` (its record, the answer to its question and its tally), if
