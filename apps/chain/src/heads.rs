@@ -27,14 +27,7 @@ pub struct FinalizedHeads {
 impl FinalizedHeads {
 	/// Finalized heads of the node whose RPC is at `url` (`ws://` or `http://`: one port).
 	pub fn new(url: &str) -> Self {
-		let url = if let Some(rest) = url.strip_prefix("http://") {
-			format!("ws://{rest}")
-		} else if let Some(rest) = url.strip_prefix("https://") {
-			format!("wss://{rest}")
-		} else {
-			url.to_string()
-		};
-		Self { url, live: None }
+		Self { url: crate::rpc::node_url(url, true), live: None }
 	}
 
 	/// Whether the subscription is open now.

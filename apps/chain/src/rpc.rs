@@ -48,16 +48,23 @@ fn hash_from_hex(text: &str) -> Result<H256, String> {
 		.ok_or_else(|| format!("a hash of {} bytes", bytes.len()))
 }
 
+/// `url` with the scheme of the transport spoken: a Substrate node serves HTTP and WebSocket on
+/// one port, so `ws://` and `http://` (`wss://` and `https://`) name the same endpoint.
+pub fn node_url(url: &str, websocket: bool) -> String {
+	let (plain, secure) = if websocket { ("ws://", "wss://") } else { ("http://", "https://") };
+	if let Some(rest) = url.strip_prefix("ws://").or_else(|| url.strip_prefix("http://")) {
+		format!("{plain}{rest}")
+	} else if let Some(rest) = url.strip_prefix("wss://").or_else(|| url.strip_prefix("https://")) {
+		format!("{secure}{rest}")
+	} else {
+		url.to_string()
+	}
+}
+
 impl NodeRpc {
 	/// A client of the node at `url` (`http://`, `https://`, `ws://` or `wss://`).
 	pub fn new(url: &str) -> Self {
-		let url = if let Some(rest) = url.strip_prefix("ws://") {
-			format!("http://{rest}")
-		} else if let Some(rest) = url.strip_prefix("wss://") {
-			format!("https://{rest}")
-		} else {
-			url.to_string()
-		};
+		let url = node_url(url, false);
 		let http = reqwest::Client::builder()
 			.timeout(Duration::from_secs(30))
 			.build()
@@ -323,6 +330,16 @@ pub fn grandpa_justification(justifications: &Value) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	#[test]
+	fn one_node_url_for_each_transport() {
+		assert_eq!(node_url("ws://127.0.0.1:9944", false), "http://127.0.0.1:9944");
+		assert_eq!(node_url("http://127.0.0.1:9944", true), "ws://127.0.0.1:9944");
+		assert_eq!(node_url("wss://node.example:443", false), "https://node.example:443");
+		assert_eq!(node_url("https://node.example", true), "wss://node.example");
+		assert_eq!(node_url("http://127.0.0.1:9944", false), "http://127.0.0.1:9944");
+		assert_eq!(node_url("127.0.0.1:9944", true), "127.0.0.1:9944");
+	}
 
 	#[test]
 	fn headers_decode_from_json_and_refuse_garbage() {

@@ -473,30 +473,26 @@ fn main() {
 	// after submitting everything would leave the first entries unvotable.
 	let (mut submit_seconds, mut submit_blocks) = (0.0, 0);
 	let (mut attest_seconds, mut attest_blocks) = (0.0, 0);
-	for (batch, chunk) in bodies.chunks(BATCH).enumerate() {
-		let submits = chunk.iter().map(|(q, b)| submit_entry_call(b, q)).collect();
-		let (seconds, blocks) = runtime.block_on(submit_all(
+	// One batch of calls from `signer`, counted by the `Kcg` item `progress`.
+	let batch = |signer: &sr25519::Pair, calls: Vec<Vec<u8>>, progress: &str, what: &str| {
+		runtime.block_on(submit_all(
 			&rpc,
 			&chain,
-			&bob,
-			submits,
+			signer,
+			calls,
 			BATCH,
-			&storage_key("Kcg", "NextEntryId"),
-			"Kcg.submit_entry",
-		));
+			&storage_key("Kcg", progress),
+			what,
+		))
+	};
+	for (number, chunk) in bodies.chunks(BATCH).enumerate() {
+		let submits = chunk.iter().map(|(q, b)| submit_entry_call(b, q)).collect();
+		let (seconds, blocks) = batch(&bob, submits, "NextEntryId", "Kcg.submit_entry");
 		submit_seconds += seconds;
 		submit_blocks += blocks;
-		let first = (batch * BATCH) as u64;
+		let first = (number * BATCH) as u64;
 		let attests = (first..first + chunk.len() as u64).map(attest_call).collect();
-		let (seconds, blocks) = runtime.block_on(submit_all(
-			&rpc,
-			&chain,
-			&alice,
-			attests,
-			BATCH,
-			&storage_key("Kcg", "ValidationLogLen"),
-			"Validators.attest",
-		));
+		let (seconds, blocks) = batch(&alice, attests, "ValidationLogLen", "Validators.attest");
 		attest_seconds += seconds;
 		attest_blocks += blocks;
 	}

@@ -151,13 +151,7 @@ impl Proofs {
 
 	/// Sets entry `id`'s proof at `at`, unless an answer read it first.
 	fn fill(&self, at: &JustifiedBlock, id: u64, proof: EntryProof) {
-		let cell = self.with_slot(at, |slot| {
-			(slot.entries.len() < MAX_ENTRIES || slot.entries.contains_key(&id))
-				.then(|| slot.entries.entry(id).or_default().clone())
-		});
-		if let Some(cell) = cell {
-			let _ = cell.set(proof);
-		}
+		let _ = self.with_slot(at, |slot| cell(&mut slot.entries, id, MAX_ENTRIES)).set(proof);
 	}
 
 	/// Entry `id`'s proof at `at` (its record, the answer to its question and its tally), if
@@ -173,11 +167,7 @@ impl Proofs {
 			if reader == Reader::Answer && slot.asked.len() < MAX_ENTRIES {
 				slot.asked.insert(id);
 			}
-			match slot.entries.get(&id) {
-				Some(cell) => cell.clone(),
-				None if slot.entries.len() >= MAX_ENTRIES => Cell::default(),
-				None => slot.entries.entry(id).or_default().clone(),
-			}
+			cell(&mut slot.entries, id, MAX_ENTRIES)
 		});
 		if let Some(proof) = cell.get() {
 			return Ok((proof.clone(), true));
@@ -210,11 +200,7 @@ impl Proofs {
 			if reader == Reader::Answer && slot.asked_set_starts.len() < MAX_SET_STARTS {
 				slot.asked_set_starts.insert(set_start);
 			}
-			match slot.set_changes.get(&set_start) {
-				Some(cell) => cell.clone(),
-				None if slot.set_changes.len() >= MAX_SET_STARTS => Cell::default(),
-				None => slot.set_changes.entry(set_start).or_default().clone(),
-			}
+			cell(&mut slot.set_changes, set_start, MAX_SET_STARTS)
 		});
 		cell.get_or_try_init(|| async {
 			let changes = source.set_changes(set_start).await?;
@@ -229,6 +215,19 @@ impl Proofs {
 		self.with_slot(at, |slot| {
 			slot.finality.get_or_insert_with(|| Arc::new(at.to_wire())).clone()
 		})
+	}
+}
+
+/// The cell of `key` in `cells`, made if there is room for it (else one no one keeps).
+fn cell<K: Eq + std::hash::Hash + Copy, T>(
+	cells: &mut HashMap<K, Cell<T>>,
+	key: K,
+	max: usize,
+) -> Cell<T> {
+	match cells.get(&key) {
+		Some(cell) => cell.clone(),
+		None if cells.len() >= max => Cell::default(),
+		None => cells.entry(key).or_default().clone(),
 	}
 }
 
