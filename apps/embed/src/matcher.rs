@@ -19,7 +19,8 @@
 //!   similar (the reworded threshold), and it must not name something else the entry's body
 //!   speaks of ("atomic weight" asked, "atomic number" answered, the weight a fact beside it).
 //! - **Its kind of answer.** "Who", "when", "where" and "how many" ask for a person, a time, a
-//!   place and a quantity: a question asking for another kind than the entry's is refused.
+//!   place and a quantity: a question asking for another kind than the entry's is refused, and
+//!   a definition ("What is X?") answers no who, when or where question about X.
 //!
 //! Each entry also carries its other phrasings (its question with an abbreviation spelled out,
 //! or the reverse), embedded beside its question, so a question in either form ranks it first.
@@ -254,6 +255,16 @@ impl Profile {
 				return Err(Refusal::OtherKind { asked, answers });
 			}
 		}
+		// "What is Linux?" says what Linux is, not who made it, when or where: a definition
+		// answers no who/when/where question about its subject ("how many" it may: "How many
+		// bits are in a byte?" of "What is a byte?").
+		if let (Some(asked @ (AnswerKind::Person | AnswerKind::Time | AnswerKind::Place)), None) =
+			(query.kind, self.kind)
+		{
+			if self.attribute.is_empty() {
+				return Err(Refusal::Defines { asked });
+			}
+		}
 		// What the question names (hyphenated words and their parts), abbreviations counted
 		// both ways.
 		let mut named: BTreeSet<&str> = query.named.iter().map(String::as_str).collect();
@@ -422,6 +433,8 @@ pub enum Refusal {
 	AsksOther { asked: Vec<String>, answers: Vec<String> },
 	/// The question asks for another kind of answer ("when" of a "who" entry).
 	OtherKind { asked: AnswerKind, answers: AnswerKind },
+	/// The entry defines its subject; the question asks who, when or where.
+	Defines { asked: AnswerKind },
 	/// Not similar enough for how it is worded.
 	TooFar {
 		score: f32,
@@ -453,6 +466,11 @@ impl fmt::Display for Refusal {
 				f,
 				"answers \"{}\"; the question asks \"{}\"",
 				answers.word(),
+				asked.word()
+			),
+			Self::Defines { asked } => write!(
+				f,
+				"says what its subject is; the question asks \"{}\"",
 				asked.word()
 			),
 			Self::TooFar {
@@ -636,6 +654,22 @@ mod tests {
 			judge(&oxygen, "When was oxygen discovered?", 0.93),
 			Err(Refusal::OtherKind { asked: AnswerKind::Time, answers: AnswerKind::Person })
 		);
+		// A definition answers no who/when/where question, however close: it may not say.
+		let linux = profile("What is Linux?", "Linux is a Unix-like operating system kernel.");
+		for (question, asked) in [
+			("Who created Linux?", AnswerKind::Person),
+			("When was Linux first released?", AnswerKind::Time),
+			("Where was Linux written?", AnswerKind::Place),
+		] {
+			assert_eq!(judge(&linux, question, 0.9), Err(Refusal::Defines { asked }), "{question}");
+		}
+		assert_eq!(
+			Refusal::Defines { asked: AnswerKind::Person }.to_string(),
+			"says what its subject is; the question asks \"who\""
+		);
+		assert!(judge(&linux, "Explain what Linux is.", 0.9).is_ok());
+		let byte = profile("What is a byte?", "A byte is a unit of eight bits.");
+		assert!(judge(&byte, "How many bits are in a byte?", 0.8).is_ok());
 		let when = profile("When was oxygen discovered?", "In 1774.");
 		assert_eq!(when.attribute, terms("discovered"));
 		assert_eq!(when.subject, terms("oxygen"));
