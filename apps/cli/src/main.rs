@@ -257,8 +257,33 @@ enum Backend {
 	Openai,
 }
 
+/// Resolves when the process is asked to stop: Ctrl-C (SIGINT) or SIGTERM (`kill`, a service
+/// manager, a container runtime stopping it).
+async fn stop_requested() {
+	let terminate = async {
+		match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+			Ok(mut signal) => {
+				signal.recv().await;
+			},
+			Err(error) => {
+				tracing::warn!(%error, "SIGTERM cannot be watched: only Ctrl-C stops this process");
+				std::future::pending::<()>().await;
+			},
+		}
+	};
+	tokio::select! {
+		interrupted = tokio::signal::ctrl_c() => {
+			if let Err(error) = interrupted {
+				tracing::warn!(%error, "Ctrl-C cannot be watched");
+				std::future::pending::<()>().await;
+			}
+		},
+		() = terminate => {},
+	}
+}
+
 async fn shutdown_signal() {
-	let _ = tokio::signal::ctrl_c().await;
+	stop_requested().await;
 	tracing::info!("stopping");
 }
 

@@ -77,14 +77,14 @@ pub async fn run(
 	Ok(())
 }
 
-/// A flag set by Ctrl-C.
+/// A flag set by Ctrl-C or SIGTERM: either stops every service the stack started (a `kill` of
+/// `membria up` alone used to leave them running, holding their ports).
 fn on_interrupt() -> Arc<AtomicBool> {
 	let interrupted = Arc::new(AtomicBool::new(false));
 	let flag = interrupted.clone();
 	tokio::spawn(async move {
-		if tokio::signal::ctrl_c().await.is_ok() {
-			flag.store(true, Ordering::SeqCst);
-		}
+		crate::stop_requested().await;
+		flag.store(true, Ordering::SeqCst);
 	});
 	interrupted
 }

@@ -71,6 +71,26 @@ fn interrupt(child: &mut Child) -> std::process::ExitStatus {
 	child.wait().expect("membria up exits")
 }
 
+/// The pid on each service's status line.
+fn service_pids(seen: &[String]) -> Vec<String> {
+	["ipfs", "distiller", "node", "gateway"]
+		.iter()
+		.map(|name| {
+			let line = seen
+				.iter()
+				.find(|l| l.trim_start().starts_with(name) && l.contains(" ready "))
+				.unwrap_or_else(|| panic!("a status line for {name}: {seen:#?}"));
+			line.split("pid ")
+				.nth(1)
+				.unwrap()
+				.split_whitespace()
+				.next()
+				.unwrap()
+				.to_string()
+		})
+		.collect()
+}
+
 fn running(pid: &str) -> bool {
 	Path::new(&format!("/proc/{pid}")).exists()
 		&& !std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -125,22 +145,7 @@ fn membria_up_starts_answers_stops_and_continues() {
 	// Up: a status line per service, then ready.
 	let (mut child, lines) = up(dir.path(), &ports);
 	let seen = read_until(&lines, "ready.", Duration::from_secs(180));
-	let pids: Vec<String> = ["ipfs", "distiller", "node", "gateway"]
-		.iter()
-		.map(|name| {
-			let line = seen
-				.iter()
-				.find(|l| l.trim_start().starts_with(name) && l.contains(" ready "))
-				.unwrap_or_else(|| panic!("a status line for {name}: {seen:#?}"));
-			line.split("pid ")
-				.nth(1)
-				.unwrap()
-				.split_whitespace()
-				.next()
-				.unwrap()
-				.to_string()
-		})
-		.collect();
+	let pids = service_pids(&seen);
 	assert!(pids.iter().all(|pid| running(pid)));
 
 	// Every service exposes Prometheus metrics: the node (no longer turned off), the gateway,
@@ -203,11 +208,23 @@ fn membria_up_starts_answers_stops_and_continues() {
 
 	// Up again: the same chain goes on.
 	let (mut child, lines) = up(dir.path(), &ports);
-	read_until(&lines, "ready.", Duration::from_secs(180));
+	let seen = read_until(&lines, "ready.", Duration::from_secs(180));
+	let pids = service_pids(&seen);
 	let deadline = Instant::now() + Duration::from_secs(60);
 	while best_block(&log) <= before {
 		assert!(Instant::now() < deadline, "the chain did not continue from #{before}");
 		std::thread::sleep(Duration::from_millis(500));
 	}
-	assert!(interrupt(&mut child).success());
+	// SIGTERM to `membria up` alone, as a service manager stops it: every service stops too.
+	Command::new("kill")
+		.args(["-TERM", &child.id().to_string()])
+		.status()
+		.expect("kill runs");
+	let status = child.wait().expect("membria up exits");
+	assert!(status.success(), "{status:?}");
+	let rest = read_until(&lines, "stopped", Duration::from_secs(5));
+	assert!(rest.iter().any(|l| l.contains("continues the same chain")), "{rest:#?}");
+	for pid in &pids {
+		assert!(!running(pid), "process {pid} outlived membria up");
+	}
 }
