@@ -89,7 +89,9 @@ fn main() {
 		let rows = embedder.embed(&texts).expect("embeddings");
 		for (offset, question) in chunk.iter().enumerate() {
 			let id = (chunk_start * 64 + offset) as u64;
-			index.push(id, &rows.get(offset as i64), vec![Profile::new(question, question, &[])]);
+			index
+				.push(id, &rows.get(offset as i64), vec![Profile::new(question, question, &[])])
+				.expect("indexed");
 		}
 	}
 	let thresholds = Thresholds::default();

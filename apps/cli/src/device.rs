@@ -108,7 +108,7 @@ pub async fn sync(args: DeviceArgs, json: bool) -> anyhow::Result<()> {
 	if json {
 		let report = device.sync(&server, |_| {}).await.context("sync")?;
 		let mut out = serde_json::to_value(&report)?;
-		out["entries"] = device.cache().entries().len().into();
+		out["entries"] = device.cache().len().into();
 		println!("{out}");
 		return Ok(());
 	}
@@ -137,7 +137,7 @@ pub async fn sync(args: DeviceArgs, json: bool) -> anyhow::Result<()> {
 		report.loaded,
 		report.proven_at,
 		report.pages,
-		device.cache().entries().len()
+		device.cache().len()
 	);
 	Ok(())
 }

@@ -202,7 +202,7 @@ impl Membria {
 		let mut device = self.device.lock().await;
 		match device.sync(&self.server, |_| {}).await {
 			Ok(report) => {
-				let entries = device.cache().entries().len();
+				let entries = device.cache().len();
 				result(
 					format!(
 						"synced: {} entries verified, {} new, proven at finalized block {}; {entries} in the cache",

@@ -962,7 +962,7 @@ pub async fn sync_follow(args: DeviceArgs) -> anyhow::Result<()> {
 		() = following => {},
 		() = crate::shutdown_signal() => {},
 	}
-	let entries = device.lock().await.cache().entries().len();
+	let entries = device.lock().await.cache().len();
 	println!("{entries} entries in the cache");
 	Ok(())
 }

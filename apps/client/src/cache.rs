@@ -14,11 +14,13 @@
 //! verify again) and its files are removed; the rest is loaded into the search index.
 
 use std::{
+	collections::{BTreeMap, HashMap},
 	io::Write,
 	path::{Path, PathBuf},
+	sync::Arc,
 };
 
-use membria_embed::{Index, Profile};
+use membria_embed::{Embeddings, Index, Profile};
 use membria_offchain::{check_body, Body, EntryFacts};
 use membria_primitives::{unixfs, QuestionKey};
 
@@ -31,6 +33,8 @@ pub enum CacheError {
 	BodyMismatch(membria_offchain::CheckFailure),
 	#[error("the embeddings hold {got} values, the cache expects {expected} ({rows} phrasings of {dimension})")]
 	Dimension { expected: usize, got: usize, rows: usize, dimension: usize },
+	#[error("entry {id} is stored but could not be indexed: {source}")]
+	Index { id: u64, source: membria_embed::IndexError },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CacheError + '_ {
@@ -149,11 +153,37 @@ fn embedding_bytes(embedding: &[f32]) -> Vec<u8> {
 	embedding.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
+/// Entries re-checked and indexed together when the cache is opened.
+const LOAD_PAGE: usize = 1024;
+
+/// The cache's embedding files, read back when the approximate search ranks its candidates
+/// (checked against their records when the cache was opened or the entry stored).
+struct EmbeddingFiles {
+	dir: PathBuf,
+	dimension: usize,
+}
+
+impl Embeddings for EmbeddingFiles {
+	fn embeddings(&self, id: u64) -> Option<Vec<f32>> {
+		let raw = std::fs::read(self.dir.join(format!("{id}.f32"))).ok()?;
+		if raw.is_empty() || raw.len() % (self.dimension * 4) != 0 {
+			return None;
+		}
+		Some(
+			raw.chunks_exact(4)
+				.map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+				.collect(),
+		)
+	}
+}
+
 /// The cache: verified entries on disk and their search index in memory.
 pub struct VerifiedCache {
 	root: PathBuf,
 	dimension: usize,
-	entries: Vec<CachedEntry>,
+	entries: BTreeMap<u64, CachedEntry>,
+	/// The entries answering each question (by hex question key).
+	by_question: HashMap<String, Vec<u64>>,
 	index: Index,
 	corrupted: Vec<Corruption>,
 }
@@ -162,6 +192,15 @@ impl VerifiedCache {
 	/// Opens (creating) the cache in `root` for embeddings of `dimension`, re-checking every
 	/// entry.
 	pub fn open(root: &Path, dimension: usize) -> Result<Self, CacheError> {
+		Self::open_sized(root, dimension, membria_embed::APPROXIMATE_FROM)
+	}
+
+	/// [`open`](Self::open), the search approximate past `approximate_from` phrasings.
+	pub fn open_sized(
+		root: &Path,
+		dimension: usize,
+		approximate_from: usize,
+	) -> Result<Self, CacheError> {
 		for dir in ["entries", "bodies", "embeddings"] {
 			let dir = root.join(dir);
 			std::fs::create_dir_all(&dir).map_err(io(&dir))?;
@@ -169,8 +208,15 @@ impl VerifiedCache {
 		let mut cache = Self {
 			root: root.to_path_buf(),
 			dimension,
-			entries: Vec::new(),
-			index: Index::new(dimension, tch::Device::Cpu),
+			entries: BTreeMap::new(),
+			by_question: HashMap::new(),
+			// Past its exact size the index ranks candidates by the embeddings on disk.
+			index: Index::new(dimension, tch::Device::Cpu)
+				.approximate_from(approximate_from)
+				.rescoring_from(Arc::new(EmbeddingFiles {
+					dir: root.join("embeddings"),
+					dimension,
+				})),
 			corrupted: Vec::new(),
 		};
 		let dir = root.join("entries");
@@ -180,21 +226,32 @@ impl VerifiedCache {
 			.filter(|path| path.extension().is_some_and(|e| e == "json"))
 			.collect();
 		files.sort();
-		for file in files {
-			match cache.recheck(&file) {
-				Ok((entry, embedding, body)) => cache.load(entry, &embedding, &body),
-				Err(corruption) => {
-					tracing::warn!(file = %corruption.file.display(), reason = %corruption.reason, "cache entry refused");
-					if let Some(id) = corruption.id {
-						cache.remove_files(id);
-					} else {
-						let _ = std::fs::remove_file(&file);
-					}
-					cache.corrupted.push(corruption);
-				},
+		// Indexed a page at a time: once the index is approximate, a page goes into its graph on
+		// every core.
+		for page in files.chunks(LOAD_PAGE) {
+			let mut checked = Vec::with_capacity(page.len());
+			for file in page {
+				match cache.recheck(file) {
+					Ok(entry) => checked.push(entry),
+					Err(corruption) => cache.refuse(corruption),
+				}
+			}
+			if let Err(error) = cache.load_all(checked) {
+				tracing::warn!(%error, "cache entries not indexed");
 			}
 		}
 		Ok(cache)
+	}
+
+	/// Forgets an entry that failed its re-check, and its files.
+	fn refuse(&mut self, corruption: Corruption) {
+		tracing::warn!(file = %corruption.file.display(), reason = %corruption.reason, "cache entry refused");
+		if let Some(id) = corruption.id {
+			self.remove_files(id);
+		} else {
+			let _ = std::fs::remove_file(&corruption.file);
+		}
+		self.corrupted.push(corruption);
 	}
 
 	fn paths(&self, id: u64) -> (PathBuf, PathBuf, PathBuf) {
@@ -259,10 +316,28 @@ impl VerifiedCache {
 		Ok((entry, embedding, body))
 	}
 
-	fn load(&mut self, mut entry: CachedEntry, embeddings: &[f32], body: &Body) {
-		self.index.push(entry.id, &tch::Tensor::from_slice(embeddings), profiles(body));
-		entry.links = body.links.clone();
-		self.entries.push(entry);
+	/// Indexes checked entries and holds their records; on an error none of them is held.
+	fn load_all(&mut self, checked: Vec<(CachedEntry, Vec<f32>, Body)>) -> Result<(), CacheError> {
+		let Some(first) = checked.first().map(|(entry, _, _)| entry.id) else {
+			return Ok(());
+		};
+		let pushed = self.index.push_all(checked.iter().map(|(entry, embeddings, body)| {
+			(entry.id, tch::Tensor::from_slice(embeddings), profiles(body))
+		}));
+		if let Err(source) = pushed {
+			for (entry, _, _) in &checked {
+				if !self.entries.contains_key(&entry.id) {
+					self.index.remove(entry.id);
+				}
+			}
+			return Err(CacheError::Index { id: first, source });
+		}
+		for (mut entry, _, body) in checked {
+			entry.links = body.links;
+			self.by_question.entry(entry.question_key.clone()).or_default().push(entry.id);
+			self.entries.insert(entry.id, entry);
+		}
+		Ok(())
 	}
 
 	/// Stores a verified entry, its body and the embeddings of its [`phrasings`] (the body must
@@ -314,10 +389,8 @@ impl VerifiedCache {
 			}
 			return Err(error);
 		}
-		for s in staged {
-			self.load(s.entry, &s.embeddings, &s.body);
-		}
-		Ok(())
+		// Stored: entries the index cannot take now are loaded when the cache is next opened.
+		self.load_all(staged.into_iter().map(|s| (s.entry, s.embeddings, s.body)).collect())
 	}
 
 	/// An entry checked and made ready to write: its record, body and embedding files.
@@ -362,9 +435,9 @@ impl VerifiedCache {
 	/// Removes entry `id` (superseded by a newer answer to its question): its files, its record,
 	/// its row of the index. Whether it was there.
 	pub fn remove(&mut self, id: u64) -> Result<bool, CacheError> {
-		let Some(position) = self.entries.iter().position(|e| e.id == id) else {
+		if !self.entries.contains_key(&id) {
 			return Ok(false);
-		};
+		}
 		let (entry_path, body_path, embedding_path) = self.paths(id);
 		// The record first: without it, the rest is never loaded again.
 		for path in [entry_path, body_path, embedding_path] {
@@ -374,14 +447,43 @@ impl VerifiedCache {
 				Err(e) => return Err(io(&path)(e)),
 			}
 		}
-		self.entries.remove(position);
+		if let Some(entry) = self.entries.remove(&id) {
+			if let Some(ids) = self.by_question.get_mut(&entry.question_key) {
+				ids.retain(|held| *held != id);
+				if ids.is_empty() {
+					self.by_question.remove(&entry.question_key);
+				}
+			}
+		}
 		self.index.remove(id);
 		Ok(true)
 	}
 
-	/// The entries the cache holds.
-	pub fn entries(&self) -> &[CachedEntry] {
-		&self.entries
+	/// The entries the cache holds, by id.
+	pub fn entries(&self) -> impl ExactSizeIterator<Item = &CachedEntry> + '_ {
+		self.entries.values()
+	}
+
+	/// How many entries the cache holds.
+	pub fn len(&self) -> usize {
+		self.entries.len()
+	}
+
+	/// Whether the cache holds no entry.
+	pub fn is_empty(&self) -> bool {
+		self.entries.is_empty()
+	}
+
+	/// The entries the cache holds answering the question of (hex) key `question_key`.
+	pub fn answers_to<'a>(
+		&'a self,
+		question_key: &str,
+	) -> impl Iterator<Item = &'a CachedEntry> + 'a {
+		self.by_question
+			.get(question_key)
+			.into_iter()
+			.flatten()
+			.filter_map(|id| self.entries.get(id))
 	}
 
 	/// Entries refused when the cache was opened (their files removed): fetch and verify again.
@@ -396,13 +498,13 @@ impl VerifiedCache {
 
 	/// The cached record of `id`.
 	pub fn entry(&self, id: u64) -> Option<&CachedEntry> {
-		self.entries.iter().find(|e| e.id == id)
+		self.entries.get(&id)
 	}
 
 	/// The cached entries that link to `id`, with the relation of each link.
 	pub fn linking_to(&self, id: u64) -> Vec<(&str, &CachedEntry)> {
 		self.entries
-			.iter()
+			.values()
 			.flat_map(|from| {
 				from.links
 					.iter()

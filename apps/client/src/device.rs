@@ -1,7 +1,10 @@
 //! The device: its trust root, its verified cache with the embedding index, and the commands
 //! (`sync`, `ask`, `verify`, `status`) built on them.
 
-use std::path::{Path, PathBuf};
+use std::{
+	collections::HashMap,
+	path::{Path, PathBuf},
+};
 
 use membria_embed::{EmbedError, Embedder, Query, Thresholds};
 use membria_offchain::{body::BodyLink, Body};
@@ -246,29 +249,23 @@ impl Device {
 	/// What to do with each of `entries`, by [`freshness::admit`] against the answers the cache
 	/// holds for its question (and those earlier in `entries`).
 	fn admissions(&self, entries: &[ProvenEntry]) -> Result<Vec<Admission>, DeviceError> {
-		let mut held: Vec<(String, Answer)> = self
-			.cache
-			.entries()
-			.iter()
-			.map(|cached| {
-				let answer = Answer { id: cached.id, proven_at: cached.proven_at_number };
-				(cached.question_key.clone(), answer)
-			})
-			.collect();
+		// The answers held for each question this page names: the cache's, then the page's.
+		let mut held: HashMap<String, Vec<Answer>> = HashMap::new();
 		let mut admissions = Vec::with_capacity(entries.len());
 		for proven in entries {
 			let key = hex::encode(proven.verified.entry.question_key);
 			let offered =
 				Answer { id: proven.verified.id, proven_at: proven.verified.proven_at.number };
-			let for_key: Vec<Answer> = held
-				.iter()
-				.filter(|(held_key, _)| *held_key == key)
-				.map(|(_, answer)| *answer)
-				.collect();
-			let admission = freshness::admit(&key, &for_key, offered)?;
+			let for_key = held.entry(key.clone()).or_insert_with(|| {
+				self.cache
+					.answers_to(&key)
+					.map(|cached| Answer { id: cached.id, proven_at: cached.proven_at_number })
+					.collect()
+			});
+			let admission = freshness::admit(&key, for_key, offered)?;
 			if let Admission::New { supersedes } = &admission {
-				held.retain(|(_, answer)| !supersedes.contains(&answer.id));
-				held.push((key, offered));
+				for_key.retain(|answer| !supersedes.contains(&answer.id));
+				for_key.push(offered);
 			}
 			admissions.push(admission);
 		}
@@ -573,7 +570,7 @@ impl Device {
 	pub fn status(&self) -> Status {
 		Status {
 			data_dir: self.data_dir.clone(),
-			entries: self.cache.entries().len(),
+			entries: self.cache.len(),
 			corrupted: self.cache.corrupted().len(),
 			set_id: self.trust.set().set_id,
 			authorities: self.trust.set().authorities.len(),

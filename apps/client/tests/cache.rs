@@ -60,7 +60,7 @@ fn entries_survive_a_restart_and_are_searchable() {
 	}
 	let mut cache = VerifiedCache::open(dir.path(), DIMENSION).unwrap();
 	assert!(cache.corrupted().is_empty());
-	assert_eq!(cache.entries().len(), 2);
+	assert_eq!(cache.len(), 2);
 	let entry = cache.entry(1).unwrap();
 	assert_eq!(entry.proven_at_number, 42);
 	assert_eq!(entry.question, "What is the atomic number of carbon?");
@@ -95,7 +95,7 @@ fn a_body_that_does_not_match_is_refused_on_insert() {
 		)
 		.unwrap_err();
 	assert!(error.to_string().contains("HashMismatch"), "{error}");
-	assert!(cache.entries().is_empty());
+	assert!(cache.is_empty());
 }
 
 #[test]
@@ -125,7 +125,7 @@ fn corrupted_files_are_detected_removed_and_reported() {
 	std::fs::write(dir.path().join("entries/3.json"), b"{ not json").unwrap();
 
 	let cache = VerifiedCache::open(dir.path(), DIMENSION).unwrap();
-	let ids: Vec<u64> = cache.entries().iter().map(|e| e.id).collect();
+	let ids: Vec<u64> = cache.entries().map(|e| e.id).collect();
 	assert_eq!(ids, vec![4], "only the intact entry is trusted");
 	let reasons: Vec<String> = cache.corrupted().iter().map(|c| c.reason.clone()).collect();
 	assert_eq!(cache.corrupted().len(), 3, "{reasons:?}");
@@ -136,7 +136,7 @@ fn corrupted_files_are_detected_removed_and_reported() {
 	// Opened again: nothing left to refuse.
 	let again = VerifiedCache::open(dir.path(), DIMENSION).unwrap();
 	assert!(again.corrupted().is_empty());
-	assert_eq!(again.entries().len(), 1);
+	assert_eq!(again.len(), 1);
 }
 
 #[test]
@@ -154,7 +154,7 @@ fn a_removed_entry_is_gone_from_disk_index_and_reopening() {
 		assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), vec![2]);
 	}
 	let cache = VerifiedCache::open(dir.path(), DIMENSION).unwrap();
-	assert_eq!(cache.entries().len(), 1);
+	assert_eq!(cache.len(), 1);
 	assert!(cache.corrupted().is_empty(), "{:?}", cache.corrupted());
 }
 
@@ -185,7 +185,7 @@ fn an_entry_keeps_one_embedding_per_phrasing() {
 	// One row where the matcher embeds two: refused, nothing stored.
 	let error = insert(&mut cache, &[1.0, 0.0, 0.0, 0.0]).unwrap_err();
 	assert!(error.to_string().contains("2 phrasings of 4"), "{error}");
-	assert!(cache.entries().is_empty());
+	assert!(cache.is_empty());
 	insert(&mut cache, &[1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0]).expect("two rows");
 	// The long form's row finds it.
 	let hit = cache
@@ -209,6 +209,48 @@ fn an_entry_keeps_one_embedding_per_phrasing() {
 	record["embedding_hash"] = hex::encode(sp_crypto_hashing::blake2_256(&one_row)).into();
 	std::fs::write(&record_path, serde_json::to_vec(&record).unwrap()).unwrap();
 	let cache = VerifiedCache::open(dir.path(), DIMENSION).unwrap();
-	assert!(cache.entries().is_empty());
+	assert!(cache.is_empty());
 	assert!(cache.corrupted()[0].reason.contains("not the 2 phrasings"), "{:?}", cache.corrupted());
+}
+
+/// A unit vector of the test's width, turning with `i`.
+fn turning(i: u64) -> [f32; 4] {
+	let a = i as f32 * 0.15;
+	let v = [a.cos(), a.sin(), (a * 0.5).cos() * 0.3, 0.1];
+	let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+	v.map(|x| x / norm)
+}
+
+#[test]
+fn a_large_cache_ranks_candidates_by_its_embedding_files() {
+	let dir = tempfile::tempdir().unwrap();
+	let query = |i: u64| tch::Tensor::from_slice(&turning(i));
+	{
+		// Approximate past 8 phrasings (a device's is 16,384).
+		let mut cache = VerifiedCache::open_sized(dir.path(), DIMENSION, 8).unwrap();
+		for id in 1..=40 {
+			let question = format!("What is the atomic number of element {id}?");
+			insert(&mut cache, id, &question, &format!("Element {id}: 6"), turning(id));
+		}
+		assert!(cache.index().is_approximate());
+		let best = cache.index().search(&query(17), 2);
+		assert_eq!(best[0].id, 17);
+		// The exact similarity, read back from the entry's embedding file, not the graph's 8-bit.
+		assert!((best[0].score - 1.0).abs() < 1e-6, "{best:?}");
+		assert!(cache.remove(17).unwrap());
+		assert!(cache.index().search(&query(17), 3).iter().all(|s| s.id != 17));
+	}
+	// Reopened, the graph is built as the entries load, a page at a time.
+	let mut cache = VerifiedCache::open_sized(dir.path(), DIMENSION, 8).unwrap();
+	assert_eq!(cache.len(), 39);
+	assert!(cache.index().is_approximate());
+	let best = cache.index().search(&query(23), 1);
+	assert_eq!(best[0].id, 23);
+	assert!((best[0].score - 1.0).abs() < 1e-6, "{best:?}");
+	// Without its file an entry is still found, at its 8-bit similarity.
+	std::fs::remove_file(dir.path().join("embeddings/23.f32")).unwrap();
+	let best = cache.index().search(&query(23), 1);
+	assert_eq!(best[0].id, 23);
+	assert!((best[0].score - 1.0).abs() < 0.05, "{best:?}");
+	assert_eq!(cache.answers_to(&cache.entry(23).unwrap().question_key.clone()).count(), 1);
 }

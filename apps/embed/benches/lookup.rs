@@ -39,7 +39,9 @@ fn main() {
 		);
 		let random = &random / random.norm_scalaropt_dim(2, [-1], true);
 		for i in 0..size {
-			index.push(i as u64, &random.get(i as i64), vec![Profile::new("What is it?", "", &[])]);
+			index
+				.push(i as u64, &random.get(i as i64), vec![Profile::new("What is it?", "", &[])])
+				.expect("indexed");
 		}
 		index.search(&random.get(0), 1); // builds the matrix
 		let (mut embed, mut lookup, mut ask) = (Vec::new(), Vec::new(), Vec::new());

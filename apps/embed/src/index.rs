@@ -1,18 +1,29 @@
-//! The lookup a semantic cache makes: one matrix product of the query's embedding with every
-//! cached phrasing, the best entries in order, then the [matcher](crate::matcher) decides
-//! whether the closest ones answer the question.
+//! The lookup a semantic cache makes: the cached phrasings most similar to the query's
+//! embedding, the best entries in order, then the [matcher](crate::matcher) decides whether the
+//! closest ones answer the question.
+//!
+//! Up to [`APPROXIMATE_FROM`] phrasings the search is exact: one matrix product with every one.
+//! Past that an HNSW graph over 8-bit rows finds the candidates and their exact embeddings rank
+//! them ([`crate::approximate`]): a million phrasings searched in about 2 ms instead of 150, in
+//! about half the memory (BENCHMARKS.md "Search at a million phrasings").
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use tch::{Device, Kind, Tensor};
 
-use crate::matcher::{Profile, Query, Refusal, Thresholds};
+use crate::{
+	approximate::{Approximate, Embeddings},
+	matcher::{Profile, Query, Refusal, Thresholds},
+};
 
-/// Embeddings of cached entries (one row per phrasing), searchable with one matrix product.
+/// Phrasings searched exactly (one matrix product: about 10 ms and 100 MB at this size on one
+/// core, where the approximate search takes a fraction of a millisecond); an index that grows
+/// past them moves to the approximate search and stays there.
+pub const APPROXIMATE_FROM: usize = 65_536;
+
+/// Embeddings of cached entries (one row per phrasing) and what each entry answers.
 pub struct Index {
-	dimension: i64,
-	/// The entry each row embeds.
-	rows: Vec<u64>,
+	dimension: usize,
 	/// What each entry answers: its question's profile first, then one per other phrasing its
 	/// body gives.
 	profiles: HashMap<u64, Vec<Profile>>,
@@ -20,10 +31,36 @@ pub struct Index {
 	/// have no anchor (any question may match them): what [`Index::may_answer`] reads.
 	anchors: HashMap<String, u32>,
 	open: u32,
-	/// `[rows, dimension]`, rebuilt lazily after pushes.
+	search: Search,
+	/// Rows past which the search is approximate.
+	approximate_from: usize,
+	/// Where the approximate search reads exact embeddings back (in memory without one).
+	store: Option<Arc<dyn Embeddings>>,
+}
+
+enum Search {
+	Exact(Exact),
+	Approximate(Approximate),
+}
+
+/// Every row in one `[rows, dimension]` matrix, rebuilt lazily after pushes.
+struct Exact {
+	/// The entry each row embeds.
+	rows: Vec<u64>,
 	matrix: Option<Tensor>,
 	pending: Vec<Tensor>,
 	device: Device,
+}
+
+/// Why an entry could not be indexed.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+	/// The embeddings are not whole rows of the index's width.
+	#[error("{values} embedding values are not rows of {dimension}")]
+	Shape { values: usize, dimension: usize },
+	/// The approximate search's graph refused (it allocates as it grows).
+	#[error("the approximate search index: {0}")]
+	Graph(String),
 }
 
 /// A candidate and its cosine similarity to the query (its closest phrasing's).
@@ -67,18 +104,36 @@ impl std::fmt::Display for Miss {
 }
 
 impl Index {
-	/// An empty index of `dimension`-wide unit vectors on `device`.
+	/// An empty index of `dimension`-wide unit vectors, searched exactly on `device` until it
+	/// holds [`APPROXIMATE_FROM`] rows.
 	pub fn new(dimension: usize, device: Device) -> Self {
 		Self {
-			dimension: dimension as i64,
-			rows: Vec::new(),
+			dimension,
 			profiles: HashMap::new(),
 			anchors: HashMap::new(),
 			open: 0,
-			matrix: None,
-			pending: Vec::new(),
-			device,
+			search: Search::Exact(Exact {
+				rows: Vec::new(),
+				matrix: None,
+				pending: Vec::new(),
+				device,
+			}),
+			approximate_from: APPROXIMATE_FROM,
+			store: None,
 		}
+	}
+
+	/// The same index, approximate past `rows` rows instead of [`APPROXIMATE_FROM`].
+	pub fn approximate_from(mut self, rows: usize) -> Self {
+		self.approximate_from = rows;
+		self
+	}
+
+	/// The same index, its approximate search reading exact embeddings from `store` (which must
+	/// hold every pushed entry's) instead of keeping them in memory.
+	pub fn rescoring_from(mut self, store: Arc<dyn Embeddings>) -> Self {
+		self.store = Some(store);
+		self
 	}
 
 	/// Number of cached entries.
@@ -91,17 +146,119 @@ impl Index {
 		self.profiles.is_empty()
 	}
 
+	/// Whether the search is approximate (the index grew past its exact size).
+	pub fn is_approximate(&self) -> bool {
+		matches!(self.search, Search::Approximate(_))
+	}
+
+	/// Bytes held for the search: the exact matrix and its row map, or the graph with its
+	/// 8-bit rows (and the exact rows when no store holds them).
+	pub fn search_memory(&self) -> usize {
+		match &self.search {
+			Search::Exact(exact) => {
+				exact.rows.len() * (self.dimension * 4 + std::mem::size_of::<u64>())
+			},
+			Search::Approximate(approximate) => approximate.memory(),
+		}
+	}
+
 	/// Adds entry `id`: the unit embeddings of its phrasings (`[phrasings, dimension]`, its
 	/// question first, or one `[dimension]` row) and its profiles (its question's first; the
-	/// entry answers a query any of them accepts). An entry already there is replaced.
-	pub fn push(&mut self, id: u64, embeddings: &Tensor, profiles: Vec<Profile>) {
+	/// entry answers a query any of them accepts). An entry already there is replaced; on an
+	/// error (the graph could not grow) the index is as before, without `id`.
+	pub fn push(
+		&mut self,
+		id: u64,
+		embeddings: &Tensor,
+		profiles: Vec<Profile>,
+	) -> Result<(), IndexError> {
+		let values = embeddings.numel();
+		if values == 0 || !values.is_multiple_of(self.dimension) {
+			return Err(IndexError::Shape { values, dimension: self.dimension });
+		}
 		self.remove(id);
-		let rows = embeddings.view([-1, self.dimension]).to_kind(Kind::Float).to(self.device);
+		let rows = embeddings.view([-1, self.dimension as i64]).to_kind(Kind::Float);
 		let count = rows.size()[0] as usize;
-		self.pending.push(rows);
-		self.rows.extend(std::iter::repeat_n(id, count));
+		if let Search::Exact(exact) = &self.search {
+			if exact.rows.len() + count > self.approximate_from {
+				self.become_approximate()?;
+			}
+		}
+		match &mut self.search {
+			Search::Exact(exact) => {
+				exact.pending.push(rows.to(exact.device));
+				exact.rows.extend(std::iter::repeat_n(id, count));
+			},
+			Search::Approximate(approximate) => {
+				let values = rows_of(&rows);
+				approximate.add(id, &values)?;
+			},
+		}
 		self.count_anchors(&profiles, true);
 		self.profiles.insert(id, profiles);
+		Ok(())
+	}
+
+	/// Adds entries as [`push`](Self::push) does; once the search is approximate, the rest go
+	/// into the graph together, on every core (the last of an id pushed twice wins). On an
+	/// error the entries not yet indexed are left out.
+	pub fn push_all(
+		&mut self,
+		entries: impl IntoIterator<Item = (u64, Tensor, Vec<Profile>)>,
+	) -> Result<(), IndexError> {
+		let mut entries = entries.into_iter();
+		while !self.is_approximate() {
+			let Some((id, embeddings, profiles)) = entries.next() else {
+				return Ok(());
+			};
+			self.push(id, &embeddings, profiles)?;
+		}
+		let mut seen = std::collections::HashSet::new();
+		let mut rest: Vec<(u64, Vec<f32>, Vec<Profile>)> = entries
+			.collect::<Vec<_>>()
+			.into_iter()
+			.rev()
+			.filter(|(id, _, _)| seen.insert(*id))
+			.map(|(id, embeddings, profiles)| (id, rows_of(&embeddings), profiles))
+			.filter(|(_, rows, _)| !rows.is_empty() && rows.len().is_multiple_of(self.dimension))
+			.collect();
+		rest.reverse();
+		for (id, _, _) in &rest {
+			self.remove(*id);
+		}
+		if let Search::Approximate(approximate) = &mut self.search {
+			let rows: Vec<(u64, &[f32])> =
+				rest.iter().map(|(id, rows, _)| (*id, rows.as_slice())).collect();
+			approximate.add_all(&rows)?;
+		}
+		for (id, _, profiles) in rest {
+			self.count_anchors(&profiles, true);
+			self.profiles.insert(id, profiles);
+		}
+		Ok(())
+	}
+
+	/// Moves every row from the matrix into the graph (on every core).
+	fn become_approximate(&mut self) -> Result<(), IndexError> {
+		let Search::Exact(exact) = &mut self.search else {
+			return Ok(());
+		};
+		let values = exact.matrix().map(rows_of).unwrap_or_default();
+		let mut approximate =
+			Approximate::new(self.dimension, exact.rows.len() * 2, self.store.clone())?;
+		// One entry's rows are adjacent unless it was replaced in between: group them by entry.
+		let mut by_entry: HashMap<u64, Vec<f32>> = HashMap::new();
+		for (row, id) in exact.rows.iter().enumerate() {
+			let at = row * self.dimension;
+			if let Some(values) = values.get(at..at + self.dimension) {
+				by_entry.entry(*id).or_default().extend_from_slice(values);
+			}
+		}
+		let entries: Vec<(u64, &[f32])> =
+			by_entry.iter().map(|(id, rows)| (*id, rows.as_slice())).collect();
+		approximate.add_all(&entries)?;
+		self.search = Search::Approximate(approximate);
+		Ok(())
 	}
 
 	fn count_anchors(&mut self, profiles: &[Profile], add: bool) {
@@ -138,48 +295,19 @@ impl Index {
 			return false;
 		};
 		self.count_anchors(&profiles, false);
-		if let Some(matrix) = self.matrix().map(|m| m.shallow_clone()) {
-			let keep: Vec<i64> = (0..self.rows.len() as i64)
-				.filter(|row| self.rows[*row as usize] != id)
-				.collect();
-			self.matrix = (!keep.is_empty())
-				.then(|| matrix.index_select(0, &Tensor::from_slice(&keep).to(self.device)));
+		match &mut self.search {
+			Search::Exact(exact) => exact.remove(id),
+			Search::Approximate(approximate) => approximate.remove(id),
 		}
-		self.rows.retain(|row| *row != id);
 		true
-	}
-
-	fn matrix(&mut self) -> Option<&Tensor> {
-		if !self.pending.is_empty() {
-			let mut parts: Vec<Tensor> = self.matrix.take().into_iter().collect();
-			parts.append(&mut self.pending);
-			self.matrix = Some(Tensor::cat(&parts, 0));
-		}
-		self.matrix.as_ref()
 	}
 
 	/// The `k` entries most similar to the unit `query`, best first.
 	pub fn search(&mut self, query: &Tensor, k: usize) -> Vec<Scored> {
-		let dimension = self.dimension;
-		let device = self.device;
-		let Some(matrix) = self.matrix() else {
-			return Vec::new();
-		};
-		let query = query.view([dimension, 1]).to_kind(Kind::Float).to(device);
-		let scores = matrix.matmul(&query).squeeze_dim(1);
-		// Enough rows that `k` distinct entries are among them (an entry has a few phrasings).
-		let take = (k.saturating_mul(4)).min(self.rows.len()) as i64;
-		let (values, indices) = scores.topk(take, 0, true, true);
-		let values = Vec::<f32>::try_from(&values.to(Device::Cpu)).unwrap_or_default();
-		let indices = Vec::<i64>::try_from(&indices.to(Device::Cpu)).unwrap_or_default();
-		let mut out: Vec<Scored> = Vec::with_capacity(k);
-		for (row, score) in indices.into_iter().zip(values) {
-			let id = self.rows[row as usize];
-			if out.len() < k && !out.iter().any(|s| s.id == id) {
-				out.push(Scored { id, score });
-			}
+		match &mut self.search {
+			Search::Exact(exact) => exact.search(query, self.dimension, k),
+			Search::Approximate(approximate) => approximate.search(&rows_of(query), k),
 		}
-		out
 	}
 
 	/// The best entry among the `k` most similar to `query` (its unit `embedding`) that the
@@ -218,6 +346,56 @@ impl Index {
 	}
 }
 
+impl Exact {
+	fn matrix(&mut self) -> Option<&Tensor> {
+		if !self.pending.is_empty() {
+			let mut parts: Vec<Tensor> = self.matrix.take().into_iter().collect();
+			parts.append(&mut self.pending);
+			self.matrix = Some(Tensor::cat(&parts, 0));
+		}
+		self.matrix.as_ref()
+	}
+
+	fn remove(&mut self, id: u64) {
+		if let Some(matrix) = self.matrix().map(|m| m.shallow_clone()) {
+			let keep: Vec<i64> = (0..self.rows.len() as i64)
+				.filter(|row| self.rows[*row as usize] != id)
+				.collect();
+			self.matrix = (!keep.is_empty())
+				.then(|| matrix.index_select(0, &Tensor::from_slice(&keep).to(self.device)));
+		}
+		self.rows.retain(|row| *row != id);
+	}
+
+	fn search(&mut self, query: &Tensor, dimension: usize, k: usize) -> Vec<Scored> {
+		let device = self.device;
+		let Some(matrix) = self.matrix() else {
+			return Vec::new();
+		};
+		let query = query.view([dimension as i64, 1]).to_kind(Kind::Float).to(device);
+		let scores = matrix.matmul(&query).squeeze_dim(1);
+		// Enough rows that `k` distinct entries are among them (an entry has a few phrasings).
+		let take = (k.saturating_mul(4)).min(self.rows.len()) as i64;
+		let (values, indices) = scores.topk(take, 0, true, true);
+		let values = Vec::<f32>::try_from(&values.to(Device::Cpu)).unwrap_or_default();
+		let indices = Vec::<i64>::try_from(&indices.to(Device::Cpu)).unwrap_or_default();
+		let mut out: Vec<Scored> = Vec::with_capacity(k);
+		for (row, score) in indices.into_iter().zip(values) {
+			let id = self.rows[row as usize];
+			if out.len() < k && !out.iter().any(|s| s.id == id) {
+				out.push(Scored { id, score });
+			}
+		}
+		out
+	}
+}
+
+/// A tensor's values on the CPU, row after row.
+fn rows_of(tensor: &Tensor) -> Vec<f32> {
+	Vec::<f32>::try_from(&tensor.to_kind(Kind::Float).to(Device::Cpu).flatten(0, -1))
+		.unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;
@@ -232,16 +410,20 @@ mod tests {
 		let mut index = Index::new(3, Device::Cpu);
 		let carbon = Query::new("What is the atomic number of carbon?");
 		assert!(!index.may_answer(&carbon), "an empty index answers nothing");
-		index.push(
-			7,
-			&unit(&[1.0, 0.0, 0.0]),
-			vec![Profile::new("What is the atomic number of carbon?", "Carbon: 6", &[])],
-		);
-		index.push(
-			8,
-			&unit(&[0.0, 1.0, 0.0]),
-			vec![Profile::new("What is UDP?", "UDP: User Datagram Protocol (UDP).", &[])],
-		);
+		index
+			.push(
+				7,
+				&unit(&[1.0, 0.0, 0.0]),
+				vec![Profile::new("What is the atomic number of carbon?", "Carbon: 6", &[])],
+			)
+			.unwrap();
+		index
+			.push(
+				8,
+				&unit(&[0.0, 1.0, 0.0]),
+				vec![Profile::new("What is UDP?", "UDP: User Datagram Protocol (UDP).", &[])],
+			)
+			.unwrap();
 		assert!(index.may_answer(&carbon));
 		assert!(index.may_answer(&Query::new("What is the User Datagram Protocol?")));
 		let moon = Query::new("How heavy is the moon of planet 7?");
@@ -252,11 +434,161 @@ mod tests {
 		// Removing an entry withdraws its anchors; replacing one counts them once.
 		assert!(index.remove(7));
 		assert!(!index.may_answer(&carbon));
-		index.push(8, &unit(&[0.0, 0.0, 1.0]), vec![Profile::new("What is UDP?", "UDP.", &[])]);
+		index
+			.push(8, &unit(&[0.0, 0.0, 1.0]), vec![Profile::new("What is UDP?", "UDP.", &[])])
+			.unwrap();
 		index.remove(8);
 		assert!(index.anchors.is_empty() && index.open == 0);
 		// An entry without a subject may answer anything.
-		index.push(9, &unit(&[0.0, 0.0, 1.0]), vec![Profile::new("What is it?", "It.", &[])]);
+		index
+			.push(9, &unit(&[0.0, 0.0, 1.0]), vec![Profile::new("What is it?", "It.", &[])])
+			.unwrap();
 		assert!(index.may_answer(&moon));
+	}
+
+	/// `count` random unit rows of `dimension`, seeded.
+	fn random_rows(count: i64, dimension: i64, seed: i64) -> Tensor {
+		tch::manual_seed(seed);
+		let rows = Tensor::randn([count, dimension], (Kind::Float, Device::Cpu));
+		&rows / rows.norm_scalaropt_dim(2, [-1], true)
+	}
+
+	fn open_profile() -> Vec<Profile> {
+		vec![Profile::new("What is it?", "It.", &[])]
+	}
+
+	#[test]
+	fn approximate_search_ranks_like_the_exact_one() {
+		let (count, dimension) = (3_000, 64);
+		let rows = random_rows(count, dimension, 11);
+		let mut exact = Index::new(dimension as usize, Device::Cpu).approximate_from(usize::MAX);
+		let mut approximate = Index::new(dimension as usize, Device::Cpu).approximate_from(1_000);
+		// Two phrasings for the first entries, one for the rest.
+		let mut id = 0u64;
+		let mut row = 0i64;
+		while row < count {
+			let take = if id < 100 { 2 } else { 1 };
+			let phrasings = rows.narrow(0, row, take.min(count - row));
+			exact.push(id, &phrasings, open_profile()).unwrap();
+			approximate.push(id, &phrasings, open_profile()).unwrap();
+			if id == 500 {
+				assert!(!approximate.is_approximate(), "exact up to its size");
+			}
+			row += take;
+			id += 1;
+		}
+		assert!(approximate.is_approximate() && !exact.is_approximate());
+		assert_eq!(approximate.len(), exact.len());
+		// Queries near stored rows (a paraphrase: similarity about 0.9), and each row itself:
+		// rows pushed before the move to the graph are found as well as those after.
+		let noise = random_rows(300, dimension, 12);
+		let mut agree = 0;
+		for q in 0..300i64 {
+			let stored = rows.get(q * 10);
+			let query = &stored * 0.9 + &noise.get(q) * 0.45;
+			let query = &query / query.norm();
+			let want = exact.search(&query, 3);
+			let got = approximate.search(&query, 3);
+			assert_eq!(got.len(), 3);
+			if want[0].id == got[0].id {
+				agree += 1;
+				// The candidates are ranked by their exact similarity, not the 8-bit one.
+				assert!((want[0].score - got[0].score).abs() < 1e-4, "{want:?} {got:?}");
+			}
+			assert!(got.windows(2).all(|w| w[0].score >= w[1].score), "best first: {got:?}");
+		}
+		assert!(agree >= 297, "recall@1 {agree}/300");
+	}
+
+	#[test]
+	fn approximate_search_forgets_removed_and_replaced_entries() {
+		let dimension = 32;
+		let rows = random_rows(400, dimension, 21);
+		let mut index = Index::new(dimension as usize, Device::Cpu).approximate_from(100);
+		for id in 0..300 {
+			index.push(id, &rows.get(id as i64), open_profile()).unwrap();
+		}
+		assert!(index.is_approximate());
+		assert!(index.remove(7));
+		assert!(!index.remove(7));
+		let found = index.search(&rows.get(7), 5);
+		assert!(found.iter().all(|s| s.id != 7), "{found:?}");
+		// Entry 8 now embeds row 350: found there, not at its old row.
+		index.push(8, &rows.get(350), open_profile()).unwrap();
+		assert_eq!(index.search(&rows.get(350), 1)[0].id, 8);
+		assert!(index.search(&rows.get(8), 5).iter().all(|s| s.id != 8 || s.score < 0.9));
+		assert_eq!(index.len(), 299);
+		// Values that are not whole rows are refused, and the entry there stays.
+		let torn = Tensor::zeros([dimension + 5], (Kind::Float, Device::Cpu));
+		let refused = index.push(8, &torn, open_profile());
+		assert!(matches!(refused, Err(IndexError::Shape { values: 37, dimension: 32 })));
+		assert_eq!(index.search(&rows.get(350), 1)[0].id, 8);
+		// A batch: the last of an id pushed twice wins.
+		index
+			.push_all([
+				(500, rows.get(360), open_profile()),
+				(501, rows.get(361), open_profile()),
+				(500, rows.get(362), open_profile()),
+			])
+			.unwrap();
+		assert_eq!(index.search(&rows.get(362), 1)[0].id, 500);
+		assert_eq!(index.search(&rows.get(361), 1)[0].id, 501);
+		assert!(index.search(&rows.get(360), 3).iter().all(|s| s.id != 500 || s.score < 0.9));
+		assert_eq!(index.len(), 301);
+	}
+
+	/// Exact rows from outside the index (a device's embedding files), counting reads; rows it
+	/// no longer has are ranked by the graph's 8-bit similarity.
+	struct Store {
+		rows: std::sync::Mutex<HashMap<u64, Vec<f32>>>,
+		reads: std::sync::atomic::AtomicUsize,
+	}
+
+	impl Embeddings for Store {
+		fn embeddings(&self, id: u64) -> Option<Vec<f32>> {
+			self.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+			self.rows.lock().unwrap().get(&id).cloned()
+		}
+	}
+
+	#[test]
+	fn approximate_search_reads_exact_rows_from_a_store() {
+		let dimension = 48;
+		let rows = random_rows(600, dimension, 31);
+		let store = Arc::new(Store {
+			rows: std::sync::Mutex::new(
+				(0..600u64).map(|id| (id, rows_of(&rows.get(id as i64)))).collect(),
+			),
+			reads: Default::default(),
+		});
+		let mut index = Index::new(dimension as usize, Device::Cpu)
+			.approximate_from(200)
+			.rescoring_from(store.clone());
+		for id in 0..600 {
+			index.push(id, &rows.get(id as i64), open_profile()).unwrap();
+		}
+		assert!(index.is_approximate());
+		let before = index.search_memory();
+		let best = index.search(&rows.get(42), 1);
+		assert_eq!(best[0].id, 42);
+		assert!((best[0].score - 1.0).abs() < 1e-5, "exact: {best:?}");
+		assert!(store.reads.load(std::sync::atomic::Ordering::Relaxed) > 0);
+		// Without its exact rows an entry is still found, at about its similarity.
+		store.rows.lock().unwrap().remove(&43);
+		let best = index.search(&rows.get(43), 1);
+		assert_eq!(best[0].id, 43);
+		assert!((best[0].score - 1.0).abs() < 0.05, "8-bit: {best:?}");
+		// Nor with rows torn short (a store that lies about their width).
+		store.rows.lock().unwrap().insert(44, vec![1.0; 5]);
+		let best = index.search(&rows.get(44), 1);
+		assert_eq!(best[0].id, 44);
+		assert!((best[0].score - 1.0).abs() < 0.05, "8-bit: {best:?}");
+		// The index keeps no exact rows of its own, unlike one without a store.
+		let mut in_memory = Index::new(dimension as usize, Device::Cpu).approximate_from(200);
+		for id in 0..600 {
+			in_memory.push(id, &rows.get(id as i64), open_profile()).unwrap();
+		}
+		let exact_rows = 600 * dimension as usize * 4;
+		assert!(in_memory.search_memory() >= before + exact_rows, "{before} bytes");
 	}
 }

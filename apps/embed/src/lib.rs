@@ -10,6 +10,7 @@
 //! CPU by default (CUDA when present), one thread unless told otherwise: on small machines
 //! libtorch's default threading is far slower for single queries.
 
+pub mod approximate;
 pub mod index;
 pub mod matcher;
 
@@ -247,7 +248,8 @@ impl Embedder {
 	}
 }
 
-pub use index::{Index, Miss, Scored};
+pub use approximate::Embeddings;
+pub use index::{Index, IndexError, Miss, Scored, APPROXIMATE_FROM};
 pub use matcher::{Profile, Query, Refusal, Thresholds};
 pub use membria_primitives::AnswerKind;
 

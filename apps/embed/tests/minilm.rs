@@ -75,7 +75,7 @@ fn the_index_hits_paraphrases_and_refuses_near_misses() {
 		let mut texts = vec![question.to_string()];
 		texts.extend(profile.phrasings().iter().cloned());
 		let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
-		index.push(id, &model.embed(&texts).unwrap(), vec![profile]);
+		index.push(id, &model.embed(&texts).unwrap(), vec![profile]).unwrap();
 	};
 	for (id, question, answer) in entries {
 		push(&mut index, id, question, answer);
@@ -137,7 +137,7 @@ fn an_entry_answers_its_bodys_other_phrasings() {
 			texts.extend(phrasings);
 			profiles.extend(phrasings.iter().map(|p| Profile::new(p, answer, &[])));
 		}
-		index.push(7, &model.embed(&texts).unwrap(), profiles);
+		index.push(7, &model.embed(&texts).unwrap(), profiles).unwrap();
 		let embedding = model.embed(&[asked]).unwrap();
 		index.lookup(&embedding, &Query::new(asked), &Thresholds::default(), 5)
 	};

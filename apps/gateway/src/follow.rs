@@ -186,7 +186,8 @@ async fn index_entry(
 			shared.knowledge.lock().map_err(|_| "the index is poisoned".to_string())?;
 		// The newest validated answer to a question supersedes the one before it (indexed at
 		// once, an older entry may finish last: it does not replace the newer one).
-		if let Some(&old) = knowledge.by_question.get(&entry.question_key) {
+		let old = knowledge.by_question.get(&entry.question_key).copied();
+		if let Some(old) = old {
 			let newer = knowledge
 				.entries
 				.get(&old)
@@ -194,9 +195,15 @@ async fn index_entry(
 			if newer {
 				return Ok(());
 			}
+		}
+		// Indexed before the old answer goes: if the index cannot grow, the old one stays.
+		knowledge
+			.index
+			.push(id, &embeddings, profiles(&parsed))
+			.map_err(|e| e.to_string())?;
+		if let Some(old) = old {
 			knowledge.remove(old);
 		}
-		knowledge.index.push(id, &embeddings, profiles(&parsed));
 		knowledge.insert(
 			id,
 			Indexed {
