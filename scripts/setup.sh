@@ -34,11 +34,12 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 	cargo install cargo-fuzz --version 0.13.2 --locked
 fi
 
-# --- Debian packages: protoc (litep2p), clang + libclang (bindgen), the distiller's trusted -----
+# --- Debian packages: protoc (litep2p), clang + libclang (bindgen), g++ (tch's and usearch's ----
+# --- C++), the distiller's trusted -------------------------------------------------------------
 # --- corpus (FOLDOC and the elements database, read where Debian puts them: /usr/share/dictd), --
 # --- and chromium, the browser the explorer's test drives (playwright-core, below) --------------
 missing_debs=()
-for pkg in protobuf-compiler clang libclang-dev dict-foldoc dict-elements chromium; do
+for pkg in protobuf-compiler clang libclang-dev g++ dict-foldoc dict-elements chromium; do
 	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing_debs+=("$pkg")
 done
 if ((${#missing_debs[@]})); then
