@@ -85,6 +85,10 @@ pub struct ServeArgs {
 	/// How many matching entries go into the local model's context.
 	#[arg(long, env = "MEMBRIA_PASSAGES", default_value_t = 3)]
 	pub passages: usize,
+	/// Disk for prepared knowledge, in MiB: the model's KV cache of each set of passages,
+	/// computed on first use and read back after (under `<data-dir>/prepared`); 0 keeps none.
+	#[arg(long, env = "MEMBRIA_PREPARED_MB", default_value_t = 512)]
+	pub prepared_mb: u64,
 	#[command(flatten)]
 	pub device: DeviceArgs,
 }
@@ -98,6 +102,7 @@ struct Shared {
 	upstream: Option<Upstream>,
 	generate_model: Option<PathBuf>,
 	generator: Mutex<Option<Arc<std::sync::Mutex<membria_generate::Generator>>>>,
+	prepared: Option<membria_generate::PrefixStore>,
 	passages: usize,
 	served: AtomicU64,
 }
@@ -707,12 +712,16 @@ async fn generate(
 		.collect();
 	let question = question.to_string();
 	let mut on_piece = on_piece;
+	let prepared = shared.prepared.clone();
 	let generation = tokio::task::spawn_blocking(move || {
 		// One generation at a time: the model is one set of tensors.
 		let generator = generator.lock().map_err(|_| {
 			membria_generate::GenerateError::Model("an earlier generation panicked".into())
 		})?;
-		let knowledge = generator.prepare(&passages)?;
+		let knowledge = match &prepared {
+			Some(store) => generator.prepare_stored(&passages, store)?,
+			None => generator.prepare(&passages)?,
+		};
 		let settings = membria_generate::Settings { max_tokens, ..Default::default() };
 		generator.answer(&knowledge, &question, settings, |piece| on_piece(piece))
 	})
@@ -919,6 +928,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 		upstream,
 		generate_model: args.generate_model.clone(),
 		generator: Mutex::new(None),
+		prepared: crate::device::prepared_store(&args.device.data_dir()?, args.prepared_mb),
 		passages: args.passages,
 		served: AtomicU64::new(0),
 	});

@@ -272,6 +272,11 @@ impl Gguf {
 	}
 
 	/// An unsigned integer metadata value.
+	/// The blake2-256 of the whole file: what names this model's prepared prefixes on disk.
+	pub fn digest(&self) -> [u8; 32] {
+		sp_crypto_hashing::blake2_256(&self.bytes)
+	}
+
 	pub fn uint(&self, key: &str) -> Result<u64, GgufError> {
 		match self.get(key)? {
 			Value::UInt(v) => Ok(*v),

