@@ -20,7 +20,7 @@ use std::{
 	sync::Arc,
 };
 
-use membria_embed::{Embeddings, Index, Profile};
+use membria_embed::{embedding_bytes, Embeddings, Index, Profile};
 use membria_offchain::{check_body, Body, EntryFacts};
 use membria_primitives::{unixfs, QuestionKey};
 
@@ -149,10 +149,6 @@ pub fn phrasings(body: &Body) -> Vec<String> {
 		.collect()
 }
 
-fn embedding_bytes(embedding: &[f32]) -> Vec<u8> {
-	embedding.iter().flat_map(|x| x.to_le_bytes()).collect()
-}
-
 /// Entries re-checked and indexed together when the cache is opened.
 const LOAD_PAGE: usize = 1024;
 
@@ -169,11 +165,7 @@ impl Embeddings for EmbeddingFiles {
 		if raw.is_empty() || raw.len() % (self.dimension * 4) != 0 {
 			return None;
 		}
-		Some(
-			raw.chunks_exact(4)
-				.map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-				.collect(),
-		)
+		Some(membria_embed::embedding_values(&raw))
 	}
 }
 
@@ -309,10 +301,7 @@ impl VerifiedCache {
 				),
 			));
 		}
-		let embedding = raw
-			.chunks_exact(4)
-			.map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-			.collect();
+		let embedding = membria_embed::embedding_values(&raw);
 		Ok((entry, embedding, body))
 	}
 

@@ -37,11 +37,7 @@ impl Embeddings for RowFile {
 		let width = DIMENSION as usize * 4;
 		let mut raw = vec![0u8; width];
 		self.0.read_exact_at(&mut raw, id * width as u64).ok()?;
-		Some(
-			raw.chunks_exact(4)
-				.map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-				.collect(),
-		)
+		Some(membria_embed::embedding_values(&raw))
 	}
 }
 

@@ -249,6 +249,18 @@ impl Embedder {
 }
 
 pub use approximate::Embeddings;
+
+/// Embeddings as files hold them: `f32` little-endian, row after row.
+pub fn embedding_bytes(values: &[f32]) -> Vec<u8> {
+	values.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// What [`embedding_bytes`] wrote (a trailing partial value ignored).
+pub fn embedding_values(raw: &[u8]) -> Vec<f32> {
+	raw.chunks_exact(4)
+		.map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+		.collect()
+}
 pub use index::{Index, IndexError, Miss, Scored, APPROXIMATE_FROM};
 pub use matcher::{Profile, Query, Refusal, Thresholds};
 pub use membria_primitives::AnswerKind;
