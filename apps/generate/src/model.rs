@@ -1,10 +1,19 @@
-//! The Llama forward pass in tch: RMSNorm, rotary embeddings in GGML's layout (adjacent pairs:
-//! the GGUF converter permuted the query and key weights for it), grouped-query attention over
-//! a KV cache, SwiGLU, and the output head tied to the token embeddings.
+//! The Llama forward pass: RMSNorm, rotary embeddings in GGML's layout (adjacent pairs: the
+//! GGUF converter permuted the query and key weights for it), grouped-query attention over a KV
+//! cache, SwiGLU, and the output head tied to the token embeddings. The weight matrices stay
+//! quantized ([`crate::quant`]); the rest is plain Rust on `f32` rows, attention heads spread
+//! over the cores ([`crate::team`]). tch only holds the logits returned and reads and writes a
+//! cache's file.
+
+use std::sync::{Mutex, PoisonError};
 
 use tch::{Kind, Tensor};
 
-use crate::gguf::{Gguf, GgufError};
+use crate::{
+	gguf::{Gguf, GgufError},
+	quant::{lanes_dot as dot, matmul, Activations, QMatrix},
+	team::team,
+};
 
 /// The shape of the model, from the GGUF metadata.
 #[derive(Clone, Debug)]
@@ -51,34 +60,38 @@ impl Config {
 }
 
 struct Layer {
-	attn_norm: Tensor,
-	/// Projections stored transposed (`[in, out]`), so a forward is `x.matmul(w)`.
-	wq: Tensor,
-	wk: Tensor,
-	wv: Tensor,
-	wo: Tensor,
-	ffn_norm: Tensor,
-	w_gate: Tensor,
-	w_up: Tensor,
-	w_down: Tensor,
+	attn_norm: Vec<f32>,
+	/// Projections as the file stores them (`[out, in]`).
+	wq: QMatrix,
+	wk: QMatrix,
+	wv: QMatrix,
+	wo: QMatrix,
+	ffn_norm: Vec<f32>,
+	w_gate: QMatrix,
+	w_up: QMatrix,
+	w_down: QMatrix,
 }
 
-/// Keys and values of the tokens seen so far, per layer (`[tokens, kv_heads, head_dim]`).
+/// Keys and values of the tokens seen so far, per layer (`[tokens, kv_heads, head_dim]`, row
+/// after row).
+#[derive(Clone)]
 pub struct KvCache {
-	keys: Vec<Option<Tensor>>,
-	values: Vec<Option<Tensor>>,
+	keys: Vec<Vec<f32>>,
+	values: Vec<Vec<f32>>,
+	kv_heads: usize,
+	head_dim: usize,
 	len: usize,
 }
 
 impl KvCache {
-	/// Writes the cache as safetensors (`k.<layer>`, `v.<layer>`) to `path`.
+	/// Writes the cache as safetensors (`k.<layer>`, `v.<layer>`, `f32`
+	/// `[tokens, kv_heads, head_dim]`) to `path`.
 	pub fn write(&self, path: &std::path::Path) -> Result<(), tch::TchError> {
+		let shape = [self.len as i64, self.kv_heads as i64, self.head_dim as i64];
 		let mut named: Vec<(String, Tensor)> = Vec::new();
 		for (i, (k, v)) in self.keys.iter().zip(&self.values).enumerate() {
-			if let (Some(k), Some(v)) = (k, v) {
-				named.push((format!("k.{i}"), k.contiguous()));
-				named.push((format!("v.{i}"), v.contiguous()));
-			}
+			named.push((format!("k.{i}"), Tensor::from_slice(k).reshape(shape)));
+			named.push((format!("v.{i}"), Tensor::from_slice(v).reshape(shape)));
 		}
 		Tensor::write_safetensors(&named, path)
 	}
@@ -93,17 +106,26 @@ impl KvCache {
 			return None;
 		}
 		let shape = [tokens as i64, config.kv_heads, config.head_dim];
-		let take = |name: String| -> Option<Tensor> {
+		let take = |name: String| -> Option<Vec<f32>> {
 			let tensor = named.get(&name)?;
-			(tensor.kind() == Kind::Float && tensor.size() == shape).then(|| tensor.shallow_clone())
+			if tensor.kind() != Kind::Float || tensor.size() != shape {
+				return None;
+			}
+			Vec::<f32>::try_from(tensor.reshape([-1])).ok()
 		};
 		let mut keys = Vec::with_capacity(config.layers);
 		let mut values = Vec::with_capacity(config.layers);
 		for i in 0..config.layers {
-			keys.push(Some(take(format!("k.{i}"))?));
-			values.push(Some(take(format!("v.{i}"))?));
+			keys.push(take(format!("k.{i}"))?);
+			values.push(take(format!("v.{i}"))?);
 		}
-		Some(Self { keys, values, len: tokens })
+		Some(Self {
+			keys,
+			values,
+			kv_heads: config.kv_heads as usize,
+			head_dim: config.head_dim as usize,
+			len: tokens,
+		})
 	}
 
 	/// How many tokens it holds.
@@ -116,141 +138,314 @@ impl KvCache {
 	}
 }
 
-impl Clone for KvCache {
-	fn clone(&self) -> Self {
-		let copy = |t: &Option<Tensor>| t.as_ref().map(|t| t.copy());
-		Self {
-			keys: self.keys.iter().map(copy).collect(),
-			values: self.values.iter().map(copy).collect(),
-			len: self.len,
+/// A Llama model with its weight matrices quantized in memory.
+pub struct Llama {
+	pub config: Config,
+	/// The token embeddings (`[vocab, dim]`), also the output head unless the file has its own.
+	embeddings: QMatrix,
+	output: Option<QMatrix>,
+	layers: Vec<Layer>,
+	norm: Vec<f32>,
+}
+
+/// Each row of `x` (rows of `weight.len()`) RMS-normalized and scaled by `weight`.
+fn rms_norm(x: &[f32], weight: &[f32], eps: f64) -> Vec<f32> {
+	let mut out = Vec::with_capacity(x.len());
+	for row in x.chunks_exact(weight.len()) {
+		let mean = dot(row, row) / row.len() as f32;
+		let scale = 1.0 / (mean + eps as f32).sqrt();
+		out.extend(row.iter().zip(weight).map(|(v, w)| v * scale * w));
+	}
+	out
+}
+
+fn add(x: &mut [f32], y: &[f32]) {
+	for (x, y) in x.iter_mut().zip(y) {
+		*x += y;
+	}
+}
+
+/// `rows` (tokens × `heads` × `head_dim`) rotated in place by `cos` and `sin`
+/// (tokens × `head_dim / 2`), on adjacent pairs.
+fn rope(rows: &mut [f32], head_dim: usize, cos: &[f32], sin: &[f32]) {
+	let half = head_dim / 2;
+	let per_token = rows.len() / (cos.len() / half).max(1);
+	for (t, token) in rows.chunks_exact_mut(per_token).enumerate() {
+		let (cos, sin) = (&cos[t * half..(t + 1) * half], &sin[t * half..(t + 1) * half]);
+		for head in token.chunks_exact_mut(head_dim) {
+			for (p, pair) in head.chunks_exact_mut(2).enumerate() {
+				let (even, odd) = (pair[0], pair[1]);
+				pair[0] = even * cos[p] - odd * sin[p];
+				pair[1] = even * sin[p] + odd * cos[p];
+			}
 		}
 	}
 }
 
-/// A Llama model with its weights in memory as `f32`.
-pub struct Llama {
-	pub config: Config,
-	embeddings: Tensor,
-	embeddings_t: Tensor,
-	layers: Vec<Layer>,
-	norm: Tensor,
+/// The attention of one token's query heads that share a key/value head, over the keys and
+/// values they see.
+struct Attention<'a> {
+	/// The heads' query rows, one after the other.
+	queries: &'a [f32],
+	keys: &'a [f32],
+	values: &'a [f32],
+	head_dim: usize,
+	/// Where their key/value head starts in a token's row, and a token's row width.
+	first: usize,
+	stride: usize,
+	seen: usize,
+	scale: f32,
 }
 
-fn rms_norm(x: &Tensor, weight: &Tensor, eps: f64) -> Tensor {
-	let variance = x.pow_tensor_scalar(2).mean_dim(-1, true, Kind::Float);
-	x * (variance + eps).rsqrt() * weight
+impl Attention<'_> {
+	fn run(&self, out: &mut [f32]) {
+		#[cfg(target_arch = "x86_64")]
+		if crate::quant::simd() {
+			// SAFETY: `simd()` is true only where the CPU has AVX2 and FMA.
+			return unsafe { self.run_avx2(out) };
+		}
+		self.run_portable(out)
+	}
+
+	#[cfg(target_arch = "x86_64")]
+	#[target_feature(enable = "avx2,fma")]
+	unsafe fn run_avx2(&self, out: &mut [f32]) {
+		self.run_portable(out)
+	}
+
+	#[inline(always)]
+	fn run_portable(&self, out: &mut [f32]) {
+		let (width, seen) = (self.head_dim, self.seen);
+		let heads = self.queries.len() / width;
+		let row = |j: usize| self.first + j * self.stride..self.first + j * self.stride + width;
+		// weights[h · seen + j]: head h's weight of key j.
+		let mut weights = vec![0f32; heads * seen];
+		for j in 0..seen {
+			let key = &self.keys[row(j)];
+			for (h, query) in self.queries.chunks_exact(width).enumerate() {
+				weights[h * seen + j] = dot(query, key) * self.scale;
+			}
+		}
+		for head in weights.chunks_exact_mut(seen) {
+			let largest = head.iter().fold(f32::NEG_INFINITY, |m, w| m.max(*w));
+			let mut total = 0f32;
+			for w in head.iter_mut() {
+				*w = (*w - largest).exp();
+				total += *w;
+			}
+			for w in head.iter_mut() {
+				*w /= total;
+			}
+		}
+		for j in 0..seen {
+			let value = &self.values[row(j)];
+			for (h, out) in out.chunks_exact_mut(width).enumerate() {
+				let weight = weights[h * seen + j];
+				for (o, v) in out.iter_mut().zip(value) {
+					*o += weight * v;
+				}
+			}
+		}
+	}
 }
 
 impl Llama {
 	/// Loads the model from a GGUF file's tensors.
 	pub fn load(gguf: &Gguf) -> Result<Self, GgufError> {
 		let config = Config::read(gguf)?;
-		let matrix = |name: String| -> Result<Tensor, GgufError> {
-			Ok(gguf.tensor(&name)?.tr().contiguous())
+		let dim = config.dim as usize;
+		let kv_width = (config.kv_heads * config.head_dim) as usize;
+		// A matrix of `cols` inputs and, where given, `rows` outputs.
+		let matrix = |name: String, rows: Option<usize>, cols: usize| {
+			let m = QMatrix::from_gguf(&name, gguf.raw(&name)?)?;
+			if m.cols() != cols || rows.is_some_and(|rows| m.rows() != rows) {
+				return Err(GgufError::Malformed {
+					reason: format!(
+						"{} × {}, not {} × {cols}",
+						m.rows(),
+						m.cols(),
+						rows.map_or("any".to_string(), |r| r.to_string())
+					),
+					what: name,
+				});
+			}
+			Ok(m)
+		};
+		// A vector of `len` values (a norm's weights).
+		let vector = |name: String, len: usize| {
+			let raw = gguf.raw(&name)?;
+			let values = crate::gguf::dequantize(raw.kind, raw.bytes, raw.count)
+				.ok_or(GgufError::UnsupportedType { name: name.clone(), kind: raw.kind })?;
+			if values.len() != len {
+				return Err(GgufError::Malformed {
+					reason: format!("{} values, not {len}", values.len()),
+					what: name,
+				});
+			}
+			Ok(values)
 		};
 		let mut layers = Vec::with_capacity(config.layers);
 		for i in 0..config.layers {
 			let name = |part: &str| format!("blk.{i}.{part}.weight");
+			let w_gate = matrix(name("ffn_gate"), None, dim)?;
+			let hidden = w_gate.rows();
 			layers.push(Layer {
-				attn_norm: gguf.tensor(&name("attn_norm"))?,
-				wq: matrix(name("attn_q"))?,
-				wk: matrix(name("attn_k"))?,
-				wv: matrix(name("attn_v"))?,
-				wo: matrix(name("attn_output"))?,
-				ffn_norm: gguf.tensor(&name("ffn_norm"))?,
-				w_gate: matrix(name("ffn_gate"))?,
-				w_up: matrix(name("ffn_up"))?,
-				w_down: matrix(name("ffn_down"))?,
+				attn_norm: vector(name("attn_norm"), dim)?,
+				wq: matrix(name("attn_q"), Some(dim), dim)?,
+				wk: matrix(name("attn_k"), Some(kv_width), dim)?,
+				wv: matrix(name("attn_v"), Some(kv_width), dim)?,
+				wo: matrix(name("attn_output"), Some(dim), dim)?,
+				ffn_norm: vector(name("ffn_norm"), dim)?,
+				w_up: matrix(name("ffn_up"), Some(hidden), dim)?,
+				w_down: matrix(name("ffn_down"), Some(dim), hidden)?,
+				w_gate,
 			});
 		}
-		let embeddings = gguf.tensor("token_embd.weight")?;
-		let embeddings_t = match gguf.tensors.contains_key("output.weight") {
-			true => matrix("output.weight".into())?,
-			false => embeddings.tr().contiguous(),
+		let embeddings = matrix("token_embd.weight".into(), None, dim)?;
+		let output = match gguf.tensors.contains_key("output.weight") {
+			true => Some(matrix("output.weight".into(), Some(embeddings.rows()), dim)?),
+			false => None,
 		};
-		Ok(Self {
-			norm: gguf.tensor("output_norm.weight")?,
+		let model = Self {
+			norm: vector("output_norm.weight".into(), dim)?,
 			embeddings,
-			embeddings_t,
+			output,
 			layers,
 			config,
-		})
+		};
+		tracing::debug!(bytes = model.weight_bytes(), "quantized weights in memory");
+		Ok(model)
+	}
+
+	/// Bytes the weight matrices take in memory.
+	pub fn weight_bytes(&self) -> usize {
+		let layers: usize = self
+			.layers
+			.iter()
+			.map(|l| {
+				[&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down]
+					.iter()
+					.map(|m| m.bytes())
+					.sum::<usize>()
+			})
+			.sum();
+		layers + self.embeddings.bytes() + self.output.as_ref().map_or(0, QMatrix::bytes)
+	}
+
+	/// How many tokens the embeddings know (ids `0..vocab`).
+	pub fn vocab(&self) -> usize {
+		self.embeddings.rows()
 	}
 
 	/// An empty cache for this model.
 	pub fn new_cache(&self) -> KvCache {
 		KvCache {
-			keys: (0..self.config.layers).map(|_| None).collect(),
-			values: (0..self.config.layers).map(|_| None).collect(),
+			keys: vec![Vec::new(); self.config.layers],
+			values: vec![Vec::new(); self.config.layers],
+			kv_heads: self.config.kv_heads as usize,
+			head_dim: self.config.head_dim as usize,
 			len: 0,
 		}
 	}
 
-	/// Rotary embedding of `x` (`[tokens, heads, head_dim]`) for positions from `start`, on
-	/// adjacent pairs.
-	fn rope(&self, x: &Tensor, start: usize) -> Tensor {
-		let (tokens, heads, head_dim) = x.size3().unwrap_or((0, 0, 0));
-		let half = head_dim / 2;
+	/// The rotary angles' cosines and sines for `tokens` positions from `start`
+	/// (`tokens × head_dim / 2` each), shared by every layer's queries and keys.
+	fn angles(&self, start: usize, tokens: usize) -> (Vec<f32>, Vec<f32>) {
+		let half = self.config.head_dim as usize / 2;
 		// θ_i = base^(-2i / head_dim)
-		let inverse = Tensor::arange(half, (Kind::Float, x.device()))
-			.multiply_scalar(-2.0 * self.config.rope_base.ln() / head_dim as f64)
-			.exp();
-		let positions =
-			Tensor::arange_start(start as i64, start as i64 + tokens, (Kind::Float, x.device()));
-		let angles = positions.unsqueeze(1).matmul(&inverse.unsqueeze(0));
-		let (cos, sin) = (angles.cos().unsqueeze(1), angles.sin().unsqueeze(1));
-		let pairs = x.reshape([tokens, heads, half, 2]);
-		let even = pairs.select(3, 0);
-		let odd = pairs.select(3, 1);
-		let rotated_even = &even * &cos - &odd * &sin;
-		let rotated_odd = &even * &sin + &odd * &cos;
-		Tensor::stack(&[rotated_even, rotated_odd], 3).reshape([tokens, heads, head_dim])
+		let inverse: Vec<f64> = (0..half)
+			.map(|i| {
+				(-2.0 * i as f64 * self.config.rope_base.ln() / self.config.head_dim as f64).exp()
+			})
+			.collect();
+		let (mut cos, mut sin) = (Vec::new(), Vec::new());
+		for position in start..start + tokens {
+			for theta in &inverse {
+				let angle = (position as f64 * theta) as f32;
+				cos.push(angle.cos());
+				sin.push(angle.sin());
+			}
+		}
+		(cos, sin)
+	}
+
+	/// Causal attention of `queries` (the `count` new tokens × heads × head_dim, the first at
+	/// position `start`) over every key and value of the layer so far: tokens × dim.
+	fn attend(&self, queries: &[f32], keys: &[f32], values: &[f32], start: usize) -> Vec<f32> {
+		let config = &self.config;
+		let (heads, kv_heads, head_dim) =
+			(config.heads as usize, config.kv_heads as usize, config.head_dim as usize);
+		let group = heads / kv_heads;
+		let scale = 1.0 / (head_dim as f32).sqrt();
+		let mut out = vec![0f32; queries.len()];
+		// One task per (token, key/value head): the rows of its `group` query heads (head h
+		// reads key/value head h / group), each key and value row read once for all of them.
+		let width = group * head_dim;
+		let rows: Vec<Mutex<&mut [f32]>> = out.chunks_mut(width).map(Mutex::new).collect();
+		let work = queries.len() * (start + queries.len() / (heads * head_dim)) * 2;
+		team().for_each_sized(rows.len(), work, |index| {
+			let mut out = rows[index].lock().unwrap_or_else(PoisonError::into_inner);
+			let (token, kv) = (index / kv_heads, index % kv_heads);
+			let rows = Attention {
+				queries: &queries[index * width..(index + 1) * width],
+				keys,
+				values,
+				head_dim,
+				first: kv * head_dim,
+				stride: kv_heads * head_dim,
+				// Query `token` (position start + token) sees keys up to its own position.
+				seen: start + token + 1,
+				scale,
+			};
+			rows.run(&mut out);
+		});
+		drop(rows);
+		out
 	}
 
 	/// Runs `tokens` after what `cache` holds (and adds them to it); the logits of the last
 	/// token (`[vocab]`).
 	pub fn forward(&self, tokens: &[i64], cache: &mut KvCache) -> Tensor {
-		let _guard = tch::no_grad_guard();
 		let config = &self.config;
-		let count = tokens.len() as i64;
+		let dim = config.dim as usize;
+		let head_dim = config.head_dim as usize;
 		let start = cache.len;
-		let ids = Tensor::from_slice(tokens);
-		let mut x = self.embeddings.index_select(0, &ids);
-		let total = start as i64 + count;
-		// Query i (at position start + i) sees keys up to start + i.
-		let mask = Tensor::ones([count, total], (Kind::Bool, x.device()))
-			.triu(start as i64 + 1)
-			.unsqueeze(0);
-		let group = config.heads / config.kv_heads;
+		let mut x = Vec::with_capacity(tokens.len() * dim);
+		for token in tokens {
+			// Ids come from the model's tokenizer, checked against the vocabulary at load; an
+			// unknown one reads as zeros rather than another token's row.
+			match usize::try_from(*token).ok().and_then(|t| self.embeddings.row(t)) {
+				Some(row) => x.extend(row),
+				None => x.extend(std::iter::repeat_n(0f32, dim)),
+			}
+		}
+		let (cos, sin) = self.angles(start, tokens.len());
 		for (i, layer) in self.layers.iter().enumerate() {
-			let h = rms_norm(&x, &layer.attn_norm, config.eps);
-			let q = h.matmul(&layer.wq).reshape([count, config.heads, config.head_dim]);
-			let k = h.matmul(&layer.wk).reshape([count, config.kv_heads, config.head_dim]);
-			let v = h.matmul(&layer.wv).reshape([count, config.kv_heads, config.head_dim]);
-			let q = self.rope(&q, start);
-			let k = self.rope(&k, start);
-			let k = match &cache.keys[i] {
-				Some(past) => Tensor::cat(&[past, &k], 0),
-				None => k,
-			};
-			let v = match &cache.values[i] {
-				Some(past) => Tensor::cat(&[past, &v], 0),
-				None => v,
-			};
-			let keys = k.repeat_interleave_self_int(group, 1, None).permute([1, 2, 0]);
-			let values = v.repeat_interleave_self_int(group, 1, None).transpose(0, 1);
-			cache.keys[i] = Some(k);
-			cache.values[i] = Some(v);
-			let scores = q.transpose(0, 1).matmul(&keys) / (config.head_dim as f64).sqrt();
-			let weights = scores.masked_fill(&mask, f64::NEG_INFINITY).softmax(-1, Kind::Float);
-			let attended = weights.matmul(&values).transpose(0, 1).reshape([count, config.dim]);
-			x += attended.matmul(&layer.wo);
-			let h = rms_norm(&x, &layer.ffn_norm, config.eps);
-			let gated = h.matmul(&layer.w_gate).silu() * h.matmul(&layer.w_up);
-			x += gated.matmul(&layer.w_down);
+			let h = Activations::quantize(&rms_norm(&x, &layer.attn_norm, config.eps), dim);
+			let [mut q, mut k, v]: [Vec<f32>; 3] = matmul(&[&layer.wq, &layer.wk, &layer.wv], &h)
+				.try_into()
+				.unwrap_or_else(|_| unreachable!("three matrices, three products"));
+			rope(&mut q, head_dim, &cos, &sin);
+			rope(&mut k, head_dim, &cos, &sin);
+			cache.keys[i].extend_from_slice(&k);
+			cache.values[i].extend_from_slice(&v);
+			let attended = self.attend(&q, &cache.keys[i], &cache.values[i], start);
+			add(&mut x, &matmul(&[&layer.wo], &Activations::quantize(&attended, dim))[0]);
+			let h = Activations::quantize(&rms_norm(&x, &layer.ffn_norm, config.eps), dim);
+			let [gate, up]: [Vec<f32>; 2] = matmul(&[&layer.w_gate, &layer.w_up], &h)
+				.try_into()
+				.unwrap_or_else(|_| unreachable!("two matrices, two products"));
+			// SwiGLU: silu(gate) · up.
+			let gated: Vec<f32> =
+				gate.iter().zip(&up).map(|(g, u)| g / (1.0 + (-g).exp()) * u).collect();
+			let hidden = layer.w_down.cols();
+			add(&mut x, &matmul(&[&layer.w_down], &Activations::quantize(&gated, hidden))[0]);
 		}
 		cache.len = start + tokens.len();
-		let last = x.select(0, count - 1);
-		rms_norm(&last, &self.norm, config.eps).matmul(&self.embeddings_t)
+		let last = &x[x.len().saturating_sub(dim)..];
+		let head = self.output.as_ref().unwrap_or(&self.embeddings);
+		let logits =
+			matmul(&[head], &Activations::quantize(&rms_norm(last, &self.norm, config.eps), dim));
+		Tensor::from_slice(&logits[0])
 	}
 }
