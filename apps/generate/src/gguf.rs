@@ -175,6 +175,10 @@ pub(crate) fn half(bytes: &[u8]) -> f32 {
 
 /// Dequantizes `count` values of GGML type `kind` from `raw`.
 pub fn dequantize(kind: u32, raw: &[u8], count: usize) -> Option<Vec<f32>> {
+	// As many bytes as `count` values take: what is allocated is bounded by the file.
+	if byte_size(kind, count)? != raw.len() {
+		return None;
+	}
 	let mut out = Vec::with_capacity(count);
 	match kind {
 		F32 => {
@@ -223,7 +227,10 @@ fn byte_size(kind: u32, count: usize) -> Option<usize> {
 		Q8_0 => (32, 34),
 		_ => return None,
 	};
-	count.is_multiple_of(block).then(|| count / block * bytes)
+	count
+		.is_multiple_of(block)
+		.then(|| (count / block).checked_mul(bytes))
+		.flatten()
 }
 
 impl Gguf {
@@ -407,6 +414,16 @@ mod tests {
 		assert_eq!(dequantize(Q8_0, &block, 32).unwrap(), vec![-6.0; 32]);
 		assert!(dequantize(Q8_0, &block[..30], 32).is_none());
 		assert!(dequantize(99, &block, 32).is_none());
+	}
+
+	#[test]
+	fn sizes_that_overflow_are_refused_before_allocating() {
+		// 2^62 values of 4 bytes: the byte count wraps.
+		assert_eq!(byte_size(F32, 1 << 62), None);
+		assert_eq!(byte_size(Q8_0, usize::MAX / 32 * 32), None);
+		// A count the bytes do not hold is refused, not allocated.
+		assert!(dequantize(F32, &[0; 8], 1 << 40).is_none());
+		assert_eq!(dequantize(F32, &[0; 8], 2), Some(vec![0.0, 0.0]));
 	}
 
 	#[test]

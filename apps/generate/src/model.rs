@@ -37,17 +37,30 @@ impl Config {
 				reason: format!("{arch}, not llama"),
 			});
 		}
-		let dim = gguf.uint("llama.embedding_length")? as i64;
-		let heads = gguf.uint("llama.attention.head_count")? as i64;
-		let kv_heads = gguf.uint("llama.attention.head_count_kv")? as i64;
-		if heads == 0 || kv_heads == 0 || dim % heads != 0 || heads % kv_heads != 0 {
+		// Sizes a file states are bounded before anything is sized by them.
+		let bounded = |key: &str, most: u64| -> Result<u64, GgufError> {
+			match gguf.uint(key)? {
+				value @ 1.. if value <= most => Ok(value),
+				value => Err(GgufError::Malformed {
+					what: key.into(),
+					reason: format!("{value}, not 1 to {most}"),
+				}),
+			}
+		};
+		let dim = bounded("llama.embedding_length", 1 << 16)? as i64;
+		let heads = bounded("llama.attention.head_count", 1 << 10)? as i64;
+		let kv_heads = bounded("llama.attention.head_count_kv", 1 << 10)? as i64;
+		// Rotary embeddings turn pairs of a head's values.
+		if dim % heads != 0 || heads % kv_heads != 0 || (dim / heads) % 2 != 0 {
 			return Err(GgufError::Malformed {
 				what: "attention heads".into(),
 				reason: format!("{heads} heads, {kv_heads} key/value heads, width {dim}"),
 			});
 		}
+		// Nine tensors a layer.
+		let layers = bounded("llama.block_count", (gguf.tensors.len() / 9).max(1) as u64)?;
 		Ok(Self {
-			layers: gguf.uint("llama.block_count")? as usize,
+			layers: layers as usize,
 			dim,
 			heads,
 			kv_heads,
@@ -447,5 +460,70 @@ impl Llama {
 		let logits =
 			matmul(&[head], &Activations::quantize(&rms_norm(last, &self.norm, config.eps), dim));
 		Tensor::from_slice(&logits[0])
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	/// A GGUF file of metadata only: `general.architecture = llama` and the `llama.*` sizes.
+	fn file(sizes: &[(&str, u64)]) -> Gguf {
+		let mut bytes = b"GGUF".to_vec();
+		bytes.extend(3u32.to_le_bytes());
+		bytes.extend(0u64.to_le_bytes()); // tensors
+		bytes.extend((sizes.len() as u64 + 1).to_le_bytes());
+		let key = |bytes: &mut Vec<u8>, key: &str| {
+			bytes.extend((key.len() as u64).to_le_bytes());
+			bytes.extend(key.as_bytes());
+		};
+		key(&mut bytes, "general.architecture");
+		bytes.extend(8u32.to_le_bytes());
+		bytes.extend(5u64.to_le_bytes());
+		bytes.extend(b"llama");
+		for (name, value) in sizes {
+			key(&mut bytes, &format!("llama.{name}"));
+			bytes.extend(10u32.to_le_bytes());
+			bytes.extend(value.to_le_bytes());
+		}
+		Gguf::parse(bytes).unwrap()
+	}
+
+	fn sizes(dim: u64, heads: u64, kv_heads: u64, layers: u64) -> Gguf {
+		file(&[
+			("embedding_length", dim),
+			("attention.head_count", heads),
+			("attention.head_count_kv", kv_heads),
+			("block_count", layers),
+			("context_length", 2048),
+		])
+	}
+
+	#[test]
+	fn sizes_a_file_states_are_bounded_before_use() {
+		// No tensors: not even one layer's nine.
+		let error = Config::read(&sizes(576, 9, 3, 30)).unwrap_err().to_string();
+		assert!(error.contains("block_count"), "{error}");
+		for (dim, heads, kv_heads) in [
+			(576, 0, 3),             // no heads
+			(1 << 40, 9, 3),         // a width past any model
+			(u64::MAX, u64::MAX, 1), // sizes that wrap as signed integers
+			(32, 32, 32),            // heads of one value: nothing to rotate
+			(96, 32, 32),            // heads of three values: an odd one left unrotated
+			(576, 9, 2),             // query heads not a multiple of the key/value heads
+		] {
+			let error = Config::read(&sizes(dim, heads, kv_heads, 1)).unwrap_err();
+			assert!(
+				matches!(error, GgufError::Malformed { .. }),
+				"{dim} {heads} {kv_heads}: {error}"
+			);
+		}
+	}
+
+	#[test]
+	fn no_tokens_run_nothing() {
+		let x = Activations::quantize(&[], 64);
+		let m = QMatrix::quantize(2, 64, &[0.5; 128]);
+		assert_eq!(matmul(&[&m], &x), vec![Vec::<f32>::new()]);
 	}
 }

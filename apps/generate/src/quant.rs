@@ -290,6 +290,9 @@ pub fn matmul(parts: &[&QMatrix], x: &Activations) -> Vec<Vec<f32>> {
 			vec![0f32; m.rows * tokens]
 		})
 		.collect();
+	if tokens == 0 {
+		return outs;
+	}
 	let rows_per_task = (TASK_ROWS / tokens).max(4);
 	// Tasks: a run of rows of one matrix, with the part of its output they write.
 	let mut tasks: Vec<(&QMatrix, usize, Mutex<&mut [f32]>)> = Vec::new();
@@ -457,6 +460,7 @@ mod avx2 {
 				&& x.scales.len() == tokens * per_row
 				&& x.sums.len() == tokens * per_row
 				&& grouped <= tokens
+				&& grouped.is_multiple_of(TOKENS)
 		);
 		let ones = _mm256_set1_epi16(1);
 		let low = _mm_set1_epi8(0x0f);

@@ -132,10 +132,12 @@ impl Team {
 			}
 		}
 		*shared.job.lock().unwrap_or_else(PoisonError::into_inner) = None;
+		// Cleared in any case, so the next step does not re-raise this one's panic.
+		let helper_panicked = shared.panicked.swap(false, Ordering::SeqCst);
 		if let Err(panic) = mine {
 			std::panic::resume_unwind(panic);
 		}
-		if shared.panicked.swap(false, Ordering::SeqCst) {
+		if helper_panicked {
 			panic!("a generation thread panicked");
 		}
 	}
@@ -219,8 +221,10 @@ fn helper(shared: &'static Shared) {
 		if joined {
 			// SAFETY: `run` keeps the step alive until no helper that joined it is active.
 			let job = unsafe { &*job };
-			if catch_unwind(AssertUnwindSafe(job)).is_err() {
+			if let Err(payload) = catch_unwind(AssertUnwindSafe(job)) {
 				shared.panicked.store(true, Ordering::SeqCst);
+				// Its drop could panic too, outside any catch: leaked instead.
+				std::mem::forget(payload);
 			}
 			shared.state.fetch_sub(1, Ordering::Release);
 		}
@@ -304,6 +308,26 @@ mod tests {
 			ran.fetch_add(1, Ordering::Relaxed);
 		});
 		assert_eq!(ran.load(Ordering::Relaxed), 10);
+	}
+
+	#[test]
+	fn a_panicked_step_leaves_the_next_one_alone() {
+		let team = Team::new(1);
+		for _ in 0..50 {
+			// Every task panics: the caller's and, when it joins, the helper's.
+			let failed = catch_unwind(AssertUnwindSafe(|| {
+				team.for_each(8, |_| {
+					work();
+					panic!("every task fails");
+				});
+			}));
+			assert!(failed.is_err());
+			let ran = AtomicUsize::new(0);
+			team.for_each(8, |_| {
+				ran.fetch_add(1, Ordering::Relaxed);
+			});
+			assert_eq!(ran.load(Ordering::Relaxed), 8);
+		}
 	}
 
 	#[test]
