@@ -99,25 +99,22 @@ impl QMatrix {
 				}
 				Blocks::Four { scales, mins, nibbles }
 			},
-			gguf::Q8_0 => {
-				let count = raw.bytes.len() / 34;
+			// A half scale, then 32 signed bytes (Q8_0) or 16 bytes of 4-bit quants, offset by
+			// 8, low nibbles first (Q4_0): both signed 8-bit here, exactly.
+			kind @ (gguf::Q8_0 | gguf::Q4_0) => {
+				let size = if kind == gguf::Q8_0 { 34 } else { 18 };
+				let count = raw.bytes.len() / size;
 				let mut scales = Vec::with_capacity(count);
 				let mut quants = Vec::with_capacity(count * BLOCK);
-				for block in raw.bytes.chunks_exact(34) {
+				for block in raw.bytes.chunks_exact(size) {
 					scales.push(half(&block[0..2]));
-					quants.extend(block[2..34].iter().map(|q| *q as i8));
-				}
-				Blocks::Eight { scales, quants }
-			},
-			gguf::Q4_0 => {
-				let count = raw.bytes.len() / 18;
-				let mut scales = Vec::with_capacity(count);
-				let mut quants = Vec::with_capacity(count * BLOCK);
-				for block in raw.bytes.chunks_exact(18) {
-					scales.push(half(&block[0..2]));
-					let nibbles = &block[2..18];
-					quants.extend(nibbles.iter().map(|q| (q & 0x0f) as i8 - 8));
-					quants.extend(nibbles.iter().map(|q| (q >> 4) as i8 - 8));
+					let data = &block[2..];
+					if kind == gguf::Q8_0 {
+						quants.extend(data.iter().map(|q| *q as i8));
+					} else {
+						quants.extend(data.iter().map(|q| (q & 0x0f) as i8 - 8));
+						quants.extend(data.iter().map(|q| (q >> 4) as i8 - 8));
+					}
 				}
 				Blocks::Eight { scales, quants }
 			},
@@ -203,17 +200,18 @@ impl QMatrix {
 			return unsafe { avx2::rows_into(self, first, out, x) };
 		}
 		let _ = simd;
-		self.rows_with(first, out, x, dot8, dot4)
+		self.rows_with(first, out, x, 0, dot8, dot4)
 	}
 
-	/// [`rows_into`](Self::rows_into) by the given block kernels (inlined into each caller, so
-	/// the AVX2 one's loops are compiled for AVX2 too).
+	/// [`rows_into`](Self::rows_into) for the tokens from `from` on, by the given block kernels
+	/// (inlined into each caller, so the AVX2 one's loops are compiled for AVX2 too).
 	#[inline(always)]
 	fn rows_with(
 		&self,
 		first: usize,
 		out: &mut [f32],
 		x: &Activations,
+		from: usize,
 		dot8: impl Fn(&[f32], &[i8], &[f32], &[i8]) -> f32,
 		dot4: impl Fn(&[f32], &[f32], &[u8], &[f32], &[f32], &[i8]) -> f32,
 	) {
@@ -229,7 +227,7 @@ impl QMatrix {
 				Blocks::Eight { scales, quants } => {
 					let (w_scales, w_quants) =
 						(&scales[b.clone()], &quants[b.start * BLOCK..b.end * BLOCK]);
-					for (t, value) in row_out.iter_mut().enumerate() {
+					for (t, value) in (from..).zip(&mut row_out[from..]) {
 						let (a_scales, _, a_quants) = activations(t);
 						*value = dot8(w_scales, w_quants, a_scales, a_quants);
 					}
@@ -237,7 +235,7 @@ impl QMatrix {
 				Blocks::Four { scales, mins, nibbles } => {
 					let (w_scales, w_mins) = (&scales[b.clone()], &mins[b.clone()]);
 					let w_nibbles = &nibbles[b.start * BLOCK / 2..b.end * BLOCK / 2];
-					for (t, value) in row_out.iter_mut().enumerate() {
+					for (t, value) in (from..).zip(&mut row_out[from..]) {
 						let (a_scales, a_sums, a_quants) = activations(t);
 						*value = dot4(w_scales, w_mins, w_nibbles, a_scales, a_sums, a_quants);
 					}
@@ -372,13 +370,14 @@ mod avx2 {
 	/// Tokens multiplied together by [`rows_by_four`].
 	const TOKENS: usize = 4;
 
-	/// [`rows_into`] for several tokens: each weight block is loaded (and unpacked) once for
-	/// four tokens, four sums kept in registers. The last tokens short of four go one by one.
+	/// [`rows_into`] for the most tokens a multiple of four: each weight block is loaded (and
+	/// unpacked) once for four tokens, four sums kept in registers. Returns how many tokens it
+	/// did (the first ones).
 	///
 	/// # Safety
 	/// The CPU has AVX2 and FMA.
 	#[target_feature(enable = "avx2,fma")]
-	unsafe fn rows_by_four(m: &QMatrix, first: usize, out: &mut [f32], x: &Activations) {
+	unsafe fn rows_by_four(m: &QMatrix, first: usize, out: &mut [f32], x: &Activations) -> usize {
 		let per_row = m.cols / BLOCK;
 		let tokens = x.tokens;
 		let rows = out.len() / tokens;
@@ -399,35 +398,7 @@ mod avx2 {
 				four_tokens::<true>(scales, mins, nibbles, first, out, x, grouped)
 			},
 		}
-		for (i, row_out) in out.chunks_exact_mut(tokens).enumerate() {
-			let row = (first + i) * per_row;
-			let w = row..row + per_row;
-			for (t, value) in row_out.iter_mut().enumerate().skip(grouped) {
-				let a = t * per_row..(t + 1) * per_row;
-				let a_quants = &x.quants[a.start * BLOCK..a.end * BLOCK];
-				// SAFETY: as this function's.
-				*value = match &m.blocks {
-					super::Blocks::Eight { scales, quants } => unsafe {
-						dot8(
-							&scales[w.clone()],
-							&quants[w.start * BLOCK..w.end * BLOCK],
-							&x.scales[a],
-							a_quants,
-						)
-					},
-					super::Blocks::Four { scales, mins, nibbles } => unsafe {
-						dot4(
-							&scales[w.clone()],
-							&mins[w.clone()],
-							&nibbles[w.start * BLOCK / 2..w.end * BLOCK / 2],
-							&x.scales[a.clone()],
-							&x.sums[a],
-							a_quants,
-						)
-					},
-				};
-			}
-		}
+		grouped
 	}
 
 	/// The first `grouped` tokens (a multiple of four) of rows `first..` into `out`, for 8-bit
@@ -536,18 +507,18 @@ mod avx2 {
 	/// The CPU has AVX2 and FMA.
 	#[target_feature(enable = "avx2,fma")]
 	pub unsafe fn rows_into(m: &QMatrix, first: usize, out: &mut [f32], x: &Activations) {
-		if x.tokens >= TOKENS {
-			// SAFETY: as this function's.
-			return unsafe { rows_by_four(m, first, out, x) };
-		}
+		// Four tokens at a time per weight block, then the rest one by one.
+		// SAFETY: as this function's.
+		let grouped =
+			if x.tokens >= TOKENS { unsafe { rows_by_four(m, first, out, x) } } else { 0 };
 		m.rows_with(
 			first,
 			out,
 			x,
-			// SAFETY: as this function's.
-			|ws, wq, a_scales, aq| unsafe { dot8(ws, wq, a_scales, aq) },
-			// SAFETY: as this function's.
-			|ws, wm, wn, a_scales, sums, aq| unsafe { dot4(ws, wm, wn, a_scales, sums, aq) },
+			grouped,
+			// SAFETY (both): as this function's.
+			|ws, wq, a_scales, aq| unsafe { dot::<false>(ws, &[], bytes(wq), a_scales, &[], aq) },
+			|ws, wm, wn, a_scales, sums, aq| unsafe { dot::<true>(ws, wm, wn, a_scales, sums, aq) },
 		)
 	}
 
@@ -574,40 +545,6 @@ mod avx2 {
 		// SAFETY: `i8` and `u8` have the same size and alignment, and every bit pattern is a
 		// valid `u8`; the slice borrows `quants`.
 		unsafe { std::slice::from_raw_parts(quants.as_ptr().cast::<u8>(), quants.len()) }
-	}
-
-	/// Signed 8-bit weights · signed 8-bit activations, block by block.
-	///
-	/// # Safety
-	/// The CPU has AVX2 and FMA.
-	#[target_feature(enable = "avx2,fma")]
-	#[inline]
-	pub unsafe fn dot8(
-		w_scales: &[f32],
-		w_quants: &[i8],
-		a_scales: &[f32],
-		a_quants: &[i8],
-	) -> f32 {
-		// SAFETY: as this function's.
-		unsafe { dot::<false>(w_scales, &[], bytes(w_quants), a_scales, &[], a_quants) }
-	}
-
-	/// `Q4_1` weights · signed 8-bit activations, block by block.
-	///
-	/// # Safety
-	/// The CPU has AVX2 and FMA.
-	#[target_feature(enable = "avx2,fma")]
-	#[inline]
-	pub unsafe fn dot4(
-		w_scales: &[f32],
-		w_mins: &[f32],
-		w_nibbles: &[u8],
-		a_scales: &[f32],
-		a_sums: &[f32],
-		a_quants: &[i8],
-	) -> f32 {
-		// SAFETY: as this function's.
-		unsafe { dot::<true>(w_scales, w_mins, w_nibbles, a_scales, a_sums, a_quants) }
 	}
 
 	/// One row of weights · one token's activations, block by block: 8-bit weights (`FOUR`
@@ -768,6 +705,28 @@ mod tests {
 					);
 					assert!((outs[1][t * rows + r] - portable).abs() < 1e-4);
 				}
+			}
+		}
+	}
+
+	#[test]
+	fn stored_forms_read_back_as_the_file_says() {
+		// One row of 32 values per form; Q8_0 and Q4_0 are held exactly, F32 rounded to 8 bits.
+		let mut q8 = vec![0x00, 0x40]; // d = 2
+		q8.extend((0..32u8).map(|i| i.wrapping_mul(9)));
+		let mut q4 = vec![0x00, 0x3c]; // d = 1
+		q4.extend((0..16u8).map(|i| i | ((15 - i) << 4)));
+		let f32s: Vec<u8> = values(32, 5).iter().flat_map(|v| v.to_le_bytes()).collect();
+		let dims = [32u64, 1];
+		for (kind, bytes, exact) in
+			[(gguf::Q8_0, q8, true), (gguf::Q4_0, q4, true), (gguf::F32, f32s, false)]
+		{
+			let raw = RawTensor { kind, dims: &dims, count: 32, bytes: &bytes };
+			let row = QMatrix::from_gguf("m", raw).unwrap().row(0).unwrap();
+			let want = gguf::dequantize(kind, &bytes, 32).unwrap();
+			for (got, want) in row.iter().zip(&want) {
+				let error = if exact { 0.0 } else { 1.0 / 127.0 };
+				assert!((got - want).abs() <= error, "{kind}: {got} vs {want}");
 			}
 		}
 	}
