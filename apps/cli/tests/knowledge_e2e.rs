@@ -175,7 +175,7 @@ fn answers_say_what_was_asked_links_are_checked_and_shown_lies_and_give_ups_are_
 	let node_log = std::fs::read_to_string(stack.node.log()).unwrap();
 	assert!(
 		node_log.contains(&format!(
-			"gap {abandoned}: giving the claim up (the teacher has no answer to the question)"
+			"gap {abandoned}: giving the gap up (the teacher has no answer to the question)"
 		)),
 		"the node log says why, in words"
 	);

@@ -147,6 +147,21 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
+	/// Submits `who`'s entry for `gap`, under its claim (the KCG checks the claim back through
+	/// [`GapClaims::entry_submitted`]).
+	pub(crate) fn do_submit_answer(
+		who: T::AccountId,
+		gap: GapId,
+		cid: alloc::vec::Vec<u8>,
+		content_hash: sp_core::H256,
+		size: u32,
+		links: membria_kcg_primitives::EntryLinks,
+	) -> DispatchResult {
+		let record = Gaps::<T>::get(gap).ok_or(Error::<T>::UnknownGap)?;
+		T::Knowledge::submit(who, record.question_key, cid, content_hash, size, links, Some(gap))?;
+		Ok(())
+	}
+
 	/// Ends `who`'s claim on `gap` before its term, without a slash: its teacher cannot answer.
 	/// The gap is open to other agents at once (never to `who` again); the
 	/// [`MAX_ABANDONS`]-th agent to give it up closes it as if it had expired.
@@ -157,17 +172,25 @@ impl<T: Config> Pallet<T> {
 	) -> DispatchResult {
 		let mut record = Gaps::<T>::get(gap).ok_or(Error::<T>::UnknownGap)?;
 		let now = frame_system::Pallet::<T>::block_number();
-		let claim = record
-			.claim
-			.as_ref()
-			.filter(|claim| claim.agent == who && claim.until > now)
-			.ok_or(Error::<T>::NotClaimant)?;
-		// An entry being voted on is settled by its vote (slashed if it fails), not given up.
-		ensure!(claim.entry.is_none(), Error::<T>::AgentHasPendingEntry);
+		match &record.claim {
+			// Declining a gap nobody claimed: only a registered agent's word counts.
+			None => {
+				ensure!(Agents::<T>::contains_key(&who), Error::<T>::NotAgent);
+				ensure!(!record.abandoned_by.contains(&who), Error::<T>::GaveUpGap);
+			},
+			Some(claim) => {
+				ensure!(claim.agent == who && claim.until > now, Error::<T>::NotClaimant);
+				// An entry being voted on is settled by its vote (slashed if it fails), not
+				// given up.
+				ensure!(claim.entry.is_none(), Error::<T>::AgentHasPendingEntry);
+				Self::forget_claim(gap, &who);
+			},
+		}
 		record.abandoned_by.try_push(who.clone()).map_err(|_| Error::<T>::GaveUpGap)?;
 		record.claim = None;
+		// An agent worked on it: at expiry the requesters' fees go to the pot.
+		record.claimed = true;
 		let last = record.abandoned_by.is_full();
-		Self::forget_claim(gap, &who);
 		Self::deposit_event(Event::ClaimAbandoned { gap, agent: who, reason });
 		if last {
 			Self::close_unanswered(gap, record);
@@ -363,5 +386,13 @@ impl<T: Config> EntryClosed<T::AccountId> for Pallet<T> {
 			// At most the claimant agent slashed.
 			_ => T::WeightInfo::entry_closed_punish(),
 		}
+	}
+}
+
+/// The validators' worker on the same node runs the agent's publication first, so that the
+/// bodies of its entries now on chain are on IPFS when the validator checks them.
+impl<T: Config> membria_kcg_primitives::BeforeVoting for Pallet<T> {
+	fn before_voting() {
+		offchain::publish_bodies::<T>();
 	}
 }

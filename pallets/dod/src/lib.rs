@@ -12,9 +12,14 @@
 //! - [`Pallet::claim_gap`]: one agent gets the gap for `claim_period` blocks; an unused claim
 //!   lapses (costing its agent `agent_slash` of its bond) and the gap can be claimed again.
 //! - [`Pallet::submit_answer`]: the claimant submits the entry (a KCG entry naming the gap).
+//! - [`Pallet::answer_gap`]: both at once, for an agent that distilled before claiming: a gap
+//!   is answered a block sooner (gap → validated in 3 blocks: the gap, the answer, the
+//!   attestations). The body's CID and hash are public with the call, the body is not: the agent
+//!   publishes it once its entry is on chain, so copying the call earns nothing.
 //! - [`Pallet::abandon_claim`]: a claimant whose teacher cannot answer gives the claim up with a
 //!   reason ([`AbandonReason`], [`Event::ClaimAbandoned`]): no slash, the gap is open to other
-//!   agents at once; after [`MAX_ABANDONS`] give-ups the gap closes unanswered.
+//!   agents at once; an agent can decline an unclaimed gap the same way; after [`MAX_ABANDONS`]
+//!   give-ups (or declines) the gap closes unanswered.
 //! - When the KCG closes an entry ([`membria_kcg_primitives::EntryClosed`]): the claimant's entry for the
 //!   gap validated → the gap is filled (requesters' deposits back, the bounty to its author);
 //!   another entry for the gap's question validated → the question is answered, the gap closes
@@ -32,7 +37,8 @@
 //! worked on costs them their fees.
 //!
 //! The agent's off-chain worker ([`offchain`]) runs on nodes with a `dod!` key of a registered
-//! agent: claim, distill, add to IPFS, submit — idempotent across blocks, restarts and re-orgs.
+//! agent: distill, claim and submit in one call, publish the body to IPFS once the entry is on
+//! chain — idempotent across blocks, restarts and re-orgs.
 //!
 //! Code layout (as the validators pallet, after pallet-staking): `lib.rs` holds the config,
 //! storage, events, errors and thin calls; `impls.rs` the `do_*` functions, gaps and claims and
@@ -407,22 +413,39 @@ pub mod pallet {
 			links: EntryLinks,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			let record = Gaps::<T>::get(gap).ok_or(Error::<T>::UnknownGap)?;
-			T::Knowledge::submit(
-				who,
-				record.question_key,
-				cid,
-				content_hash,
-				size,
-				links,
-				Some(gap),
-			)?;
-			Ok(())
+			Self::do_submit_answer(who, gap, cid, content_hash, size, links)
+		}
+
+		/// Claims an open gap and submits the caller's entry for it at once: `claim_gap` then
+		/// `submit_answer`, in one transaction (all or nothing), so a gap is answered a block
+		/// sooner. The call carries only the body's CID, hash and size, which say nothing of
+		/// the answer; the agent publishes the body once its entry is on chain, so a copy of
+		/// the call earns its sender nothing (its entry's body is never published: it expires
+		/// and costs its author the deposit and `agent_slash`).
+		#[pallet::call_index(7)]
+		#[pallet::weight(
+			T::WeightInfo::claim_gap()
+				.saturating_add(T::WeightInfo::submit_answer())
+				.saturating_add(T::Knowledge::links_weight(links.len() as u32))
+		)]
+		pub fn answer_gap(
+			origin: OriginFor<T>,
+			gap: GapId,
+			cid: alloc::vec::Vec<u8>,
+			content_hash: sp_core::H256,
+			size: u32,
+			links: EntryLinks,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_claim_gap(who.clone(), gap)?;
+			Self::do_submit_answer(who, gap, cid, content_hash, size, links)
 		}
 
 		/// Gives the caller's claim on `gap` up before its term, with the reason (its teacher has
 		/// no answer, or a service it needs is down), instead of letting it lapse: no slash, and
-		/// the gap is open to other agents at once, never to the caller again. When
+		/// the gap is open to other agents at once, never to the caller again. An agent may also
+		/// decline a gap nobody holds a claim on (it asks its teacher before claiming, with
+		/// `answer_gap`): the same record, without a claim to end. When
 		/// `MAX_ABANDONS` agents have given a gap up, it closes as an expired gap does
 		/// (deposits back; fees, for the agents' work, to the pot). Refused while the caller's
 		/// entry for the gap is being voted on.

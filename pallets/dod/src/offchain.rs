@@ -3,18 +3,27 @@
 //! On every imported block, for each open gap (a few per block), on a node whose keystore holds
 //! a `dod!` key of a registered agent:
 //!
-//! 1. unclaimed (or the claim lapsed): send `claim_gap`;
-//! 2. claimed by this node's agent, no entry yet: ask the distiller (`--dod-distiller`, else
-//!    `--distiller`) for a body, check it is a body for the gap's question, add it to IPFS
-//!    (`--ipfs-api`; the next endpoint when there are several and one fails), check the CID IPFS
-//!    returns against our own computation (another CID is a faulty IPFS node: a failed call, never
-//!    a submission), and send `submit_answer` with the CID, blake2-256 and size.
+//! 1. open (unclaimed, or the claim lapsed), or claimed by this node's agent without an entry:
+//!    ask the distiller (`--dod-distiller`, else `--distiller`) for a body, check it is a body
+//!    for the gap's question (and its links), check an IPFS node answers, and send `answer_gap`
+//!    (claim and entry in one call; `submit_answer` under a claim already held) with the body's
+//!    CID, blake2-256 and size, computed here;
+//! 2. once the entry is on chain: add the body to IPFS (`--ipfs-api`; the next endpoint when
+//!    there are several and one fails), checking the CID IPFS returns against our own (another
+//!    CID is a faulty IPFS node: a failed call). The validators' worker on the same node does
+//!    this first ([`publish_bodies`]), so it finds the body in the same block.
+//!
+//! The body stays off IPFS until its entry is on chain: the transaction in the pool shows only
+//! the CID and hash, so another agent copying it gets an entry whose body nobody publishes
+//! (it expires, at its author's cost), never the bounty. A teacher's "no" three times in a row
+//! gives the gap up on chain (`abandon_claim`), with or without a claim.
 //!
 //! Idempotent across blocks, restarts and re-orgs: each gap has an offchain storage lock and a
 //! persistent work record keyed by the gap id (not the block): what was sent at which block, and
 //! the distilled body, so a retry after a restart or a lost transaction stores the same bytes
-//! under the same CID. A transaction not seen on chain `RESEND_AFTER` blocks after it was sent
-//! is sent again. A failed HTTP call changes nothing on chain; it is retried in a later block.
+//! under the same CID. An entry sent under a claim and not seen on chain `RESEND_AFTER` blocks
+//! later is sent again; an `answer_gap` not seen by then (lost, or beaten by another agent's) is
+//! distilled afresh after a pause. A failed HTTP call changes nothing on chain; it is retried in a later block.
 
 use alloc::vec::Vec;
 use codec::{Decode, Encode};
@@ -60,14 +69,15 @@ const MAX_BODY_BYTES: usize = 64 * 1024;
 /// What this node has done for one gap (persistent offchain storage).
 #[derive(Encode, Decode, Default, Debug)]
 pub struct GapWork<BlockNumber> {
-	/// Block at which `claim_gap` was last sent.
-	pub claim_sent: Option<BlockNumber>,
-	/// Block at which `submit_answer` was last sent.
+	/// Block at which the entry (`answer_gap`, or `submit_answer` under a claim) was last sent.
 	pub submit_sent: Option<BlockNumber>,
 	/// Block before which nothing is retried (after a failed HTTP call).
 	pub retry_at: Option<BlockNumber>,
-	/// The body distilled for the gap, reused by every retry.
+	/// The body distilled for the gap, reused by every retry; kept off IPFS until its entry is
+	/// on chain.
 	pub body: Option<Vec<u8>>,
+	/// The body is on IPFS: its entry is on chain and [`publish_bodies`] added it.
+	pub published: bool,
 	/// Entries of this node for the gap that were not accepted.
 	pub attempts: u32,
 	/// Failed tries in a row (the distiller or IPFS): each doubles the wait before the next,
@@ -89,9 +99,11 @@ impl GapWork<u32> {
 	}
 }
 
-/// The offchain storage key of a gap's work record.
+/// The offchain storage key of a gap's work record. (Records of the agent that claimed before
+/// distilling were kept under `membria::dod::work::`; their entries' bodies were on IPFS before
+/// the entries were sent, so nothing is lost by leaving them.)
 pub fn work_key(gap: GapId) -> Vec<u8> {
-	item_key(b"membria::dod::work::", gap)
+	item_key(b"membria::dod::answer::", gap)
 }
 
 fn lock_key(gap: GapId) -> Vec<u8> {
@@ -100,12 +112,12 @@ fn lock_key(gap: GapId) -> Vec<u8> {
 
 /// Runs the agent for this block.
 pub fn run_agent<T: Config>(now: BlockNumberFor<T>) {
-	let agents: Vec<_> = Signer::<T, T::AgentAuthorityId>::keystore_accounts()
-		.filter(|account| Agents::<T>::contains_key(&account.id))
-		.collect();
+	let agents = local_agents::<T>();
 	if agents.is_empty() {
 		return;
 	}
+	// On a node that also validates, the validator's worker has done this already.
+	publish_bodies_of::<T>(&agents);
 	let gaps: Vec<(GapId, GapOf<T>)> = Gaps::<T>::iter()
 		// A gap this node's agent gave up is left to others.
 		.filter(|(_, gap)| !gap.abandoned_by.iter().any(|who| agents.iter().any(|a| a.id == *who)))
@@ -131,6 +143,64 @@ pub fn run_agent<T: Config>(now: BlockNumberFor<T>) {
 	}
 }
 
+/// The registered agents whose `dod!` keys this node holds.
+fn local_agents<T: Config>() -> Vec<frame_system::offchain::Account<T>> {
+	Signer::<T, T::AgentAuthorityId>::keystore_accounts()
+		.filter(|account| Agents::<T>::contains_key(&account.id))
+		.collect()
+}
+
+/// Publishes to IPFS the body of every entry of this node's agents that is now on chain and not
+/// published yet (the validators' worker runs this first: [`crate::Pallet`]'s `BeforeVoting`).
+pub fn publish_bodies<T: Config>() {
+	let agents = local_agents::<T>();
+	if !agents.is_empty() {
+		publish_bodies_of::<T>(&agents);
+	}
+}
+
+fn publish_bodies_of<T: Config>(agents: &[frame_system::offchain::Account<T>]) {
+	for (id, gap) in Gaps::<T>::iter() {
+		let Some(entry) = gap
+			.claim
+			.as_ref()
+			.filter(|claim| agents.iter().any(|a| a.id == claim.agent))
+			.and_then(|claim| claim.entry)
+		else {
+			continue;
+		};
+		let pending = |work: &GapWork<u32>| !work.published && work.body.is_some();
+		let key = work_key(id);
+		let store = StorageValueRef::persistent(&key);
+		if !store.get::<GapWork<u32>>().ok().flatten().is_some_and(|work| pending(&work)) {
+			continue;
+		}
+		with_item_lock::<frame_system::Pallet<T>, _>(
+			&lock_key(id),
+			RESEND_AFTER,
+			Duration::from_millis(ADD_TRIES as u64 * IPFS_DEADLINE_MS),
+			|| {
+				let mut work: GapWork<u32> = store.get().ok().flatten().unwrap_or_default();
+				let Some(body) = work.body.clone().filter(|_| pending(&work)) else { return };
+				match add_to_ipfs(&body) {
+					Ok(_) => {
+						log::info!(
+							target: LOG_TARGET,
+							"gap {id}: entry {entry} is on chain; its body is published"
+						);
+						work.published = true;
+						store.set(&work);
+					},
+					Err(failure) => log::warn!(
+						target: LOG_TARGET,
+						"gap {id}: IPFS add failed ({failure}); entry {entry}'s body is published once it works"
+					),
+				}
+			},
+		);
+	}
+}
+
 fn recently(now: u32, at: Option<u32>, blocks: u32) -> bool {
 	at.is_some_and(|at| now < at.saturating_add(blocks))
 }
@@ -145,62 +215,50 @@ fn work_on_gap<T: Config>(
 	let store = StorageValueRef::persistent(&key);
 	let mut work: GapWork<u32> = store.get().ok().flatten().unwrap_or_default();
 	let block: u32 = sp_runtime::SaturatedConversion::saturated_into(now);
-	if recently(block, work.retry_at, 0) {
+	if recently(block, work.retry_at, 0) || recently(block, work.submit_sent, RESEND_AFTER) {
 		return;
 	}
-	let claimant = gap
-		.claim
-		.as_ref()
-		.filter(|claim| claim.until > now)
-		.and_then(|claim| agents.iter().find(|a| a.id == claim.agent));
-
-	let Some(agent) = claimant else {
-		if work.submit_sent.is_some() {
-			// This node submitted an entry for the gap and the gap is unclaimed again: the entry
+	// This node's agent's claim on the gap, if it holds one (without an entry: see `run_agent`).
+	let claim = gap.claim.as_ref().filter(|claim| claim.until > now);
+	let claimant = claim.and_then(|claim| agents.iter().find(|a| a.id == claim.agent));
+	if claimant.is_none() && work.submit_sent.is_some() {
+		if work.published {
+			// Our entry made it on chain (its body was published) and the gap is open again: it
 			// was rejected, expired or retracted. Distill afresh, after a pause that grows with
 			// every failed attempt (a bad teacher must not burn the bond block after block).
 			work.attempts = work.attempts.saturating_add(1);
 			work.retry_at =
 				Some(block.saturating_add(BACKOFF_AFTER_FAILURE.saturating_mul(work.attempts)));
-			work.submit_sent = None;
-			work.claim_sent = None;
 			work.body = None;
-			store.set(&work);
+			work.published = false;
 			log::warn!(target: LOG_TARGET, "gap {id}: our entry was not accepted; retrying after a pause");
-			return;
-		}
-		if recently(block, work.claim_sent, RESEND_AFTER) {
-			return;
-		}
-		let Some(agent) = agents.first() else { return };
-		let sent = Signer::<T, T::AgentAuthorityId>::any_account()
-			.send_single_signed_transaction(agent, Call::claim_gap { gap: id });
-		if sent == Some(Ok(())) {
-			log::info!(target: LOG_TARGET, "gap {id}: claim sent at block {block}");
-			work.claim_sent = Some(block);
-			store.set(&work);
 		} else {
-			log::warn!(target: LOG_TARGET, "gap {id}: could not send the claim");
+			// Our answer never made it on chain (lost, or another agent's landed first and
+			// failed since). The same body is sent again: should the first transaction still
+			// land, the body published for it is the one it names.
+			work.retry_at = Some(block.saturating_add(retry_after(1)));
+			log::warn!(target: LOG_TARGET, "gap {id}: our answer is not on chain; sending it again");
 		}
-		return;
-	};
-
-	if recently(block, work.submit_sent, RESEND_AFTER) {
+		work.submit_sent = None;
+		store.set(&work);
 		return;
 	}
-	let claim_until: u32 = gap
-		.claim
-		.as_ref()
-		.map(|claim| sp_runtime::SaturatedConversion::saturated_into(claim.until))
-		.unwrap_or(block);
+	// Someone's claim lapsed on the gap: it cannot be given up (its slash stands), only taken
+	// over by an answer.
+	let lapsed = gap.claim.is_some() && claim.is_none();
+	let Some(agent) = claimant.or_else(|| agents.first()) else { return };
+	let claim_until: Option<u32> = claimant
+		.and(claim)
+		.map(|claim| sp_runtime::SaturatedConversion::saturated_into(claim.until));
 	// Whether to give up after a failed try: a "no" from the teacher, `GIVE_UP_AFTER` times;
-	// anything else, once the next try would come too late for the claim.
+	// anything else only under a claim, once the next try would come too late for it (without a
+	// claim, waiting costs nothing).
 	let give_up_now = |reason: AbandonReason, failures: u32, wait: u32| match reason {
-		AbandonReason::NoAnswer => failures >= GIVE_UP_AFTER,
-		_ => block.saturating_add(wait) >= claim_until,
+		AbandonReason::NoAnswer => failures >= GIVE_UP_AFTER && !lapsed,
+		_ => claim_until.is_some_and(|until| block.saturating_add(wait) >= until),
 	};
 	// A failed try (`what` failed, `reason` what it says of the question): wait longer before the
-	// next, or give the claim up now; the record is kept either way.
+	// next, or give the gap up now; the record is kept either way.
 	let failed = |work: &mut GapWork<u32>,
 	              reason: AbandonReason,
 	              failure: &dyn core::fmt::Display,
@@ -233,8 +291,7 @@ fn work_on_gap<T: Config>(
 	};
 	// The links the body proposes, as the chain records them; each must name an entry that is
 	// validated now (the chain refuses the submission otherwise): a body whose link went stale
-	// is a "no" from the teacher (three make the agent give the gap up, before its claim can
-	// lapse and cost the bond).
+	// is a "no" from the teacher (three make the agent give the gap up).
 	let targets = match link_targets::<T>(&body) {
 		Ok(targets) => targets,
 		Err(stale) => {
@@ -267,38 +324,40 @@ fn work_on_gap<T: Config>(
 			},
 		}
 	}
+	// The body goes to IPFS once its entry is on chain ([`publish_bodies`]); an IPFS node that
+	// is down now would leave the entry unpublished, so none is sent until one answers.
+	if let Err(failure) = ipfs_answers() {
+		failed(&mut work, AbandonReason::StorageUnavailable, &failure, "IPFS add failed");
+		return;
+	}
 	let links = EntryLinks::truncate_from(
 		targets.iter().map(|target| (target.entry, target.relation)).collect::<Vec<_>>(),
 	);
-	let cid = match add_to_ipfs(&body) {
-		Ok(cid) => cid,
-		Err(failure) => {
-			failed(&mut work, AbandonReason::StorageUnavailable, &failure, "IPFS add failed");
-			return;
-		},
-	};
-	let call = Call::submit_answer {
-		gap: id,
-		cid,
-		content_hash: sp_core::H256(sp_io::hashing::blake2_256(&body)),
-		size: body.len() as u32,
-		links,
+	let cid = unixfs::file_cid(&body, CidVersion::V1);
+	let content_hash = sp_core::H256(sp_io::hashing::blake2_256(&body));
+	let size = body.len() as u32;
+	// Under a claim of ours, the entry alone; else the claim and the entry in one call.
+	let call = match claimant {
+		Some(_) => Call::submit_answer { gap: id, cid, content_hash, size, links },
+		None => Call::answer_gap { gap: id, cid, content_hash, size, links },
 	};
 	let sent =
 		Signer::<T, T::AgentAuthorityId>::any_account().send_single_signed_transaction(agent, call);
 	if sent == Some(Ok(())) {
-		log::info!(target: LOG_TARGET, "gap {id}: entry sent at block {block} ({} bytes)", body.len());
+		log::info!(target: LOG_TARGET, "gap {id}: entry sent at block {block} ({size} bytes)");
 		work.submit_sent = Some(block);
 		work.retry_at = None;
 		work.failures = 0;
+		work.published = false;
 		store.set(&work);
 	} else {
 		log::warn!(target: LOG_TARGET, "gap {id}: could not send the entry");
 	}
 }
 
-/// Gives the agent's claim on `gap` up on chain, with `reason`, after `failures` failed tries
-/// (the last one `failure`), instead of letting it lapse and cost the bond.
+/// Gives `gap` up on chain (`abandon_claim`: the agent's claim, if it holds one, else the open
+/// gap), with `reason`, after `failures` failed tries (the last one `failure`), instead of
+/// letting a claim lapse and cost the bond, or the gap wait for this agent.
 fn give_up<T: Config>(
 	agent: &frame_system::offchain::Account<T>,
 	gap: GapId,
@@ -311,7 +370,7 @@ fn give_up<T: Config>(
 	if sent == Some(Ok(())) {
 		log::warn!(
 			target: LOG_TARGET,
-			"gap {gap}: giving the claim up ({}) after {failures} failed tries; the last: {failure}",
+			"gap {gap}: giving the gap up ({}) after {failures} failed tries; the last: {failure}",
 			reason_in_words(reason)
 		);
 	} else {
@@ -422,6 +481,25 @@ fn links_hold(question: &str, body: &[u8], targets: &[LinkTarget]) -> Result<boo
 	let verdict =
 		protocol::parse_verify_response(&response).ok_or(CallFailure::Status(200, response))?;
 	Ok(verdict.verdict().approves())
+}
+
+/// Whether an IPFS endpoint (`--ipfs-api`, the first [`ADD_TRIES`]) answers: checked before an
+/// entry is sent, whose body has to be published once the entry is on chain.
+fn ipfs_answers() -> Result<(), CallFailure> {
+	let mut failure = CallFailure::NotConfigured("--ipfs-api");
+	for base in ipfs_endpoints().into_iter().take(ADD_TRIES) {
+		match post(
+			&protocol::endpoint(&base, "api/v0/version"),
+			"text/plain",
+			&[],
+			IPFS_DEADLINE_MS,
+			4096,
+		) {
+			Ok(_) => return Ok(()),
+			Err(error) => failure = error,
+		}
+	}
+	Err(failure)
 }
 
 /// Adds the body to the first IPFS endpoint (`--ipfs-api`, up to [`ADD_TRIES`] of them) that

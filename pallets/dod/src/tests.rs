@@ -455,3 +455,84 @@ fn the_last_allowed_give_up_closes_the_gap() {
 		Dod::do_try_state().unwrap();
 	});
 }
+
+fn answer(who: AccountId, gap: GapId, cid: Vec<u8>) -> DispatchResult {
+	Dod::answer_gap(
+		RuntimeOrigin::signed(who),
+		gap,
+		cid,
+		H256::repeat_byte(1),
+		100,
+		Default::default(),
+	)
+}
+
+/// Issue 15, goal 4: claim and entry in one call, a block sooner. It takes the gap exactly as
+/// `claim_gap` would, and its entry is the claimant's as `submit_answer`'s would be.
+#[test]
+fn an_agent_answers_a_gap_in_one_call() {
+	run_test(|| {
+		let gap = open_gap();
+		assert_noop!(answer(AGENT, 99, cid(1)), Error::<Test>::UnknownGap);
+		assert_noop!(answer(ALICE, gap, cid(1)), Error::<Test>::NotAgent);
+		assert_ok!(answer(AGENT, gap, cid(1)));
+		let claim = Gaps::<Test>::get(gap).unwrap().claim.expect("claimed");
+		assert_eq!((claim.agent, claim.entry), (AGENT, Some(0)));
+		assert_eq!(Agents::<Test>::get(AGENT).unwrap().claims.to_vec(), vec![gap]);
+		System::assert_has_event(Event::GapClaimed { gap, agent: AGENT, until: 6 }.into());
+		System::assert_has_event(Event::GapEntrySubmitted { gap, entry: 0, agent: AGENT }.into());
+		let entry = pallet_kcg::Entries::<Test>::get(0).unwrap();
+		assert_eq!((entry.author, entry.gap), (AGENT, Some(gap)));
+		// Taken: another agent's answer (a copy of the call, say) is refused.
+		assert_ok!(Dod::register_agent(RuntimeOrigin::signed(AGENT_2)));
+		assert_noop!(answer(AGENT_2, gap, cid(1)), Error::<Test>::AlreadyClaimed);
+		// Validated, it fills the gap as an answer under a claim does.
+		assert_ok!(<Kcg as EntryVoting>::decide(0, Decision::Validated));
+		assert!(Gaps::<Test>::get(gap).is_none());
+		System::assert_has_event(
+			Event::GapFilled { gap, entry: 0, author: AGENT, bounty: 40 }.into(),
+		);
+		Dod::do_try_state().unwrap();
+	});
+}
+
+/// An answer the KCG refuses claims nothing: the call is all or nothing.
+#[test]
+fn an_answer_the_kcg_refuses_leaves_the_gap_open() {
+	run_test(|| {
+		let gap = open_gap();
+		assert_noop!(answer(AGENT, gap, vec![0x01, 0x55]), pallet_kcg::Error::<Test>::InvalidCid);
+		assert_eq!(Gaps::<Test>::get(gap).unwrap().claim, None);
+		assert!(Agents::<Test>::get(AGENT).unwrap().claims.is_empty());
+		// A claim already held is answered with `submit_answer`.
+		assert_ok!(Dod::claim_gap(RuntimeOrigin::signed(AGENT), gap));
+		assert_noop!(answer(AGENT, gap, cid(1)), Error::<Test>::AlreadyClaimed);
+		assert_ok!(submit(AGENT, gap));
+	});
+}
+
+/// An agent that asks its teacher before claiming declines an open gap the way a claimant
+/// gives its claim up: recorded with the reason, never answered by it, closing the gap with the
+/// others' give-ups.
+#[test]
+fn an_agent_declines_an_open_gap() {
+	run_test(|| {
+		let gap = open_gap();
+		let decline =
+			|who, gap| Dod::abandon_claim(RuntimeOrigin::signed(who), gap, AbandonReason::NoAnswer);
+		assert_noop!(decline(ALICE, gap), Error::<Test>::NotAgent);
+		assert_ok!(decline(AGENT, gap));
+		System::assert_last_event(
+			Event::ClaimAbandoned { gap, agent: AGENT, reason: AbandonReason::NoAnswer }.into(),
+		);
+		let record = Gaps::<Test>::get(gap).unwrap();
+		assert_eq!((record.claim, record.abandoned_by.to_vec()), (None, vec![AGENT]));
+		assert!(record.claimed, "an agent worked on it: the fees are forfeit at expiry");
+		assert_noop!(decline(AGENT, gap), Error::<Test>::GaveUpGap);
+		assert_noop!(answer(AGENT, gap, cid(1)), Error::<Test>::GaveUpGap);
+		// Another agent can still answer it.
+		assert_ok!(Dod::register_agent(RuntimeOrigin::signed(AGENT_2)));
+		assert_ok!(answer(AGENT_2, gap, cid(1)));
+		Dod::do_try_state().unwrap();
+	});
+}

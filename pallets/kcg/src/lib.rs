@@ -927,6 +927,8 @@ pub mod pallet {
 						cid: record.cid.into_inner(),
 						size: record.size,
 						session: record.session,
+						submitted: record.submitted_at,
+						gap: record.gap,
 						deadline,
 						links,
 					})

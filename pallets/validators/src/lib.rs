@@ -135,7 +135,11 @@ pub mod pallet {
 		type RuntimeHoldReason: From<HoldReason>;
 
 		/// The knowledge entries validators vote on (pallet-kcg).
-		type Entries: EntryVoting<AccountId = Self::AccountId>;
+		type Entries: EntryVoting<AccountId = Self::AccountId, BlockNumber = BlockNumberFor<Self>>;
+
+		/// Off-chain work the validator's worker has done before it checks entries: the DoD
+		/// agent of the same node publishes the bodies of its entries now on chain (`Dod`).
+		type BeforeVoting: membria_kcg_primitives::BeforeVoting;
 
 		/// Accounts that have session keys set (pallet-session's `NextKeys`): only they can be
 		/// selected as authorities.

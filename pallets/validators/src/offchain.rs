@@ -43,14 +43,17 @@ use frame_system::{
 	offchain::{Account, SendSignedTransaction, Signer},
 	pallet_prelude::BlockNumberFor,
 };
-use membria_kcg_primitives::{EntryVoting, MaxEntryLinks, OpenEntry};
+use membria_kcg_primitives::{BeforeVoting, EntryVoting, MaxEntryLinks, OpenEntry};
 use membria_offchain::{
 	check_body,
 	ocw::{fetch_body, ipfs_endpoints, item_key, post, setting, with_item_lock, CallFailure},
 	protocol, settings, CheckFailure, EntryFacts,
 };
 use membria_primitives::{unixfs::cid_to_text, EntryId, RejectReason, SessionIndex, Verdict};
-use sp_runtime::offchain::{storage::StorageValueRef, Duration};
+use sp_runtime::{
+	offchain::{storage::StorageValueRef, Duration, Timestamp},
+	traits::UniqueSaturatedInto,
+};
 
 use crate::{Call, Config, SessionStakes, Votes};
 
@@ -64,6 +67,10 @@ const RESEND_AFTER: u32 = 5;
 pub use membria_offchain::ocw::{retry_after, MAX_RETRY_AFTER};
 const IPFS_DEADLINE_MS: u64 = 10_000;
 const VERIFY_DEADLINE_MS: u64 = 30_000;
+/// How long the first fetch of a new entry's body waits for its agent to publish it.
+const PUBLISH_WAIT_MS: u64 = 3_000;
+/// Pause between two fetches while waiting for a new entry's body.
+const PUBLISH_POLL_MS: u64 = 250;
 /// Persistent offchain storage key of the rotation's cursor: the last entry fetched.
 pub const CURSOR_KEY: &[u8] = b"membria::kcgv::cursor";
 
@@ -101,6 +108,11 @@ pub fn run_validator<T: Config>(now: BlockNumberFor<T>) {
 		return;
 	}
 	let block: u32 = sp_runtime::SaturatedConversion::saturated_into(now);
+	// A DoD agent on this node publishes the bodies of its entries now on chain first: they are
+	// then on IPFS for the checks below, in this block rather than the next.
+	T::BeforeVoting::before_voting();
+	// How long this block's worker may wait, in all, for bodies of new entries to be published.
+	let wait_until = sp_io::offchain::timestamp().add(Duration::from_millis(PUBLISH_WAIT_MS));
 	let open = T::Entries::open_entry_ids();
 	let cursor_store = StorageValueRef::persistent(CURSOR_KEY);
 	let cursor: Option<EntryId> = cursor_store.get().ok().flatten();
@@ -143,7 +155,7 @@ pub fn run_validator<T: Config>(now: BlockNumberFor<T>) {
 		}
 		if work.verdict.is_some() {
 			// Checked already: send the kept verdict again, no fetch needed.
-			on_entry::<T, _>(block, &entry, &voters, false);
+			on_entry::<T, _>(block, wait_until, &entry, &voters, false);
 		} else if work.failures == 0 {
 			fresh.push((entry, voters));
 		} else if retries.len() < FETCHES_PER_BLOCK {
@@ -159,15 +171,16 @@ pub fn run_validator<T: Config>(now: BlockNumberFor<T>) {
 		retries.len()
 	);
 	for (entry, voters) in fresh.into_iter().chain(retries).take(FETCHES_PER_BLOCK) {
-		on_entry::<T, _>(block, &entry, &voters, true);
+		on_entry::<T, _>(block, wait_until, &entry, &voters, true);
 		cursor_store.set(&entry.entry);
 	}
 }
 
 /// Works on `entry` holding its lock, so the workers of successive blocks never act on it at
 /// once.
-fn on_entry<T: Config, EntryBlockNumber>(
+fn on_entry<T: Config, EntryBlockNumber: Copy + UniqueSaturatedInto<u32>>(
 	block: u32,
+	wait_until: Timestamp,
 	entry: &OpenEntry<EntryBlockNumber>,
 	voters: &[&Account<T>],
 	may_fetch: bool,
@@ -175,12 +188,14 @@ fn on_entry<T: Config, EntryBlockNumber>(
 	let worked = with_item_lock::<frame_system::Pallet<T>, _>(
 		&item_key(b"membria::kcgv::lock::", entry.entry),
 		RESEND_AFTER,
-		// The body, up to `MaxEntryLinks` linked bodies, and the verification.
+		// The wait for a new body, the body, up to `MaxEntryLinks` linked bodies, and the
+		// verification.
 		Duration::from_millis(
-			IPFS_DEADLINE_MS * (1 + u64::from(<MaxEntryLinks as sp_core::Get<u32>>::get()))
+			PUBLISH_WAIT_MS
+				+ IPFS_DEADLINE_MS * (1 + u64::from(<MaxEntryLinks as sp_core::Get<u32>>::get()))
 				+ VERIFY_DEADLINE_MS,
 		),
-		|| vote_on_entry::<T, _>(block, entry, voters, may_fetch),
+		|| vote_on_entry::<T, _>(block, wait_until, entry, voters, may_fetch),
 	);
 	if worked.is_none() {
 		log::debug!(target: LOG_TARGET, "entry {}: another worker is still on it", entry.entry);
@@ -190,8 +205,9 @@ fn on_entry<T: Config, EntryBlockNumber>(
 /// Checks `entry` (once; the verdict is kept) and sends the attestation of every local key in
 /// `voters`, unless one was sent recently or a failed check is waiting to be retried. Fetches
 /// nothing unless `may_fetch`.
-fn vote_on_entry<T: Config, EntryBlockNumber>(
+fn vote_on_entry<T: Config, EntryBlockNumber: Copy + UniqueSaturatedInto<u32>>(
 	block: u32,
+	wait_until: Timestamp,
 	entry: &OpenEntry<EntryBlockNumber>,
 	voters: &[&Account<T>],
 	may_fetch: bool,
@@ -205,7 +221,7 @@ fn vote_on_entry<T: Config, EntryBlockNumber>(
 	let verdict = match work.verdict {
 		Some(verdict) => verdict,
 		None if !may_fetch => return,
-		None => match evaluate(entry, work.failures) {
+		None => match evaluate(entry, work.failures, block, wait_until) {
 			Ok(verdict) => verdict,
 			Err(failure) => {
 				work.failures = work.failures.saturating_add(1);
@@ -240,22 +256,47 @@ fn vote_on_entry<T: Config, EntryBlockNumber>(
 /// Checks an entry, fetching its body from the IPFS endpoint for this `attempt` (they take
 /// turns, so a retry asks another one when there are several): a verdict, or why none could
 /// be reached.
-fn evaluate<BlockNumber>(
+fn evaluate<BlockNumber: Copy + UniqueSaturatedInto<u32>>(
 	entry: &OpenEntry<BlockNumber>,
 	attempt: u32,
+	block: u32,
+	wait_until: Timestamp,
 ) -> Result<Verdict, CallFailure> {
 	let endpoints = ipfs_endpoints();
 	let turn = entry.entry.wrapping_add(u64::from(attempt)) % (endpoints.len().max(1) as u64);
 	let ipfs = endpoints.get(turn as usize).ok_or(CallFailure::NotConfigured("--ipfs-api"))?;
 	let distiller =
 		setting(settings::DISTILLER).ok_or(CallFailure::NotConfigured("--distiller"))?;
-	let bytes = post(
-		&protocol::ipfs_cat_url(ipfs, &cid_to_text(&entry.cid)),
-		"application/octet-stream",
-		&[],
-		IPFS_DEADLINE_MS,
-		entry.size as usize,
-	)?;
+	let url = protocol::ipfs_cat_url(ipfs, &cid_to_text(&entry.cid));
+	let cat =
+		|deadline_ms| post(&url, "application/octet-stream", &[], deadline_ms, entry.size as usize);
+	// A DoD agent's entry of this block (or the one before) may be a moment older than its body
+	// on IPFS: the agent publishes the body once the entry is on chain, on its own node. The
+	// wait is shared by the block's whole worker (each fetch meanwhile given only the time
+	// left), so entries whose bodies nobody publishes cannot hold it up for longer than that.
+	let submitted: u32 = entry.submitted.unique_saturated_into();
+	let bytes = if attempt == 0 && entry.gap.is_some() && submitted.saturating_add(1) >= block {
+		loop {
+			let left = wait_until.diff(&sp_io::offchain::timestamp()).millis();
+			let deadline = if sp_io::offchain::timestamp() < wait_until {
+				left.clamp(PUBLISH_POLL_MS, IPFS_DEADLINE_MS)
+			} else {
+				IPFS_DEADLINE_MS
+			};
+			match cat(deadline) {
+				Err(CallFailure::Status(..) | CallFailure::Unreachable | CallFailure::Timeout)
+					if sp_io::offchain::timestamp() < wait_until =>
+				{
+					sp_io::offchain::sleep_until(
+						sp_io::offchain::timestamp().add(Duration::from_millis(PUBLISH_POLL_MS)),
+					);
+				},
+				outcome => break outcome?,
+			}
+		}
+	} else {
+		cat(IPFS_DEADLINE_MS)?
+	};
 	let facts = EntryFacts {
 		question_key: entry.question_key,
 		content_hash: entry.content_hash,

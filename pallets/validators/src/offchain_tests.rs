@@ -53,6 +53,8 @@ struct Request {
 struct ServerState {
 	/// What each URL answers (`POST` any body): a status and bytes; any other URL is a `500`.
 	routes: BTreeMap<String, (u16, Vec<u8>)>,
+	/// Routes that answer only from a time on (unix ms): a body published a moment later.
+	later: BTreeMap<String, u64>,
 	/// The URL of every request, in order.
 	asked: Vec<String>,
 	/// The URL and body of every request, in order.
@@ -69,6 +71,14 @@ struct Server(Arc<Mutex<ServerState>>);
 impl Server {
 	fn answer(&self, url: &str, status: u16, bytes: &[u8]) {
 		self.0.lock().unwrap().routes.insert(url.into(), (status, bytes.to_vec()));
+	}
+
+	/// Answers `url` with `bytes` from `delay_ms` after now on (a `500` before).
+	fn answer_after(&self, url: &str, delay_ms: u64, bytes: &[u8]) {
+		let mut state = self.0.lock().unwrap();
+		let from = state.timestamp + delay_ms;
+		state.later.insert(url.into(), from);
+		state.routes.insert(url.into(), (200, bytes.to_vec()));
 	}
 
 	/// Takes the URLs asked since the last call.
@@ -138,7 +148,11 @@ impl offchain::Externalities for Server {
 		}
 		let request = state.requests.get(&id.0).ok_or(HttpError::Invalid)?;
 		let (url, body) = (request.url.clone(), request.body.clone());
-		let response = state.routes.get(&url).cloned().unwrap_or((500, Vec::new()));
+		let not_yet = state.later.get(&url).is_some_and(|from| state.timestamp < *from);
+		let response = match state.routes.get(&url) {
+			Some(response) if !not_yet => response.clone(),
+			_ => (500, Vec::new()),
+		};
 		state.asked.push(url.clone());
 		state.posted.push((url, body));
 		let request = state.requests.get_mut(&id.0).ok_or(HttpError::Invalid)?;
@@ -344,6 +358,83 @@ fn work(entry: u64) -> VoteWork {
 
 fn is_cat(url: &str) -> bool {
 	url.contains("/api/v0/cat")
+}
+
+/// Issue 15, goal 4: an agent publishes its entry's body once the entry is on chain, a moment
+/// after the block. The worker waits for the body of an entry of this block instead of trying
+/// again a block later; an older entry's missing body, or one of an entry for no gap (whose
+/// author published it before submitting), is no reason to wait, and the whole worker waits
+/// at most `PUBLISH_WAIT_MS`.
+#[test]
+fn a_body_published_a_moment_after_its_entry_is_voted_on_in_the_same_block() {
+	let World { mut ext, server, pool } = world(&[(ALICE, MIN_BOND)], IPFS);
+	ext.execute_with(|| {
+		let for_gap = |question: &str, bytes: &[u8], gap| {
+			let id = pallet_kcg::NextEntryId::<Test>::get();
+			assert_ok!(Kcg::submit_entry(
+				RuntimeOrigin::signed(AUTHOR),
+				question_key(question),
+				cid(bytes),
+				H256(sp_io::hashing::blake2_256(bytes)),
+				bytes.len() as u32,
+				Default::default(),
+				Some(gap)
+			));
+			id
+		};
+		let fresh = body("What is Ethernet?");
+		let entry = for_gap("What is Ethernet?", &fresh, 0);
+		server.answer_after(&cat_url(IPFS, &fresh), 1_000, &fresh);
+		Validators::offchain_worker(1);
+		assert_eq!(take_attestations(&pool), vec![(ALICE, entry, Verdict::Approve)]);
+		let fetches = server.take_asked().into_iter().filter(|url| is_cat(url)).count();
+		assert_eq!(fetches as u64, 1 + 1_000 / PUBLISH_POLL_MS, "polled until published");
+
+		// Two new entries for gaps whose bodies never come: the worker waits for them, in all,
+		// as long as it may for one.
+		let (never, never_too) = (body("What is FDDI?"), body("What is ARCNET?"));
+		let unpublished =
+			[for_gap("What is FDDI?", &never, 1), for_gap("What is ARCNET?", &never_too, 2)];
+		run_to_block(2);
+		let started = sp_io::offchain::timestamp();
+		Validators::offchain_worker(2);
+		let waited = sp_io::offchain::timestamp().diff(&started).millis();
+		assert!(
+			(PUBLISH_WAIT_MS..PUBLISH_WAIT_MS + 2 * PUBLISH_POLL_MS).contains(&waited),
+			"{waited} ms"
+		);
+		assert!(take_attestations(&pool).is_empty());
+		for id in unpublished {
+			assert_eq!(work(id).failures, 1);
+		}
+		server.take_asked();
+
+		// An entry for no gap, and an entry two blocks old: one fetch each, no wait, no vote.
+		let plain = body("What is Wi-Fi?");
+		submit("What is Wi-Fi?", &plain);
+		run_to_block(3);
+		let started = sp_io::offchain::timestamp();
+		Validators::offchain_worker(3);
+		assert_eq!(sp_io::offchain::timestamp(), started, "no wait");
+		// The two above are tried again (once each: a retry waits for nothing), and the new one.
+		let mut asked = server.take_asked();
+		asked.sort();
+		let mut expected =
+			vec![cat_url(IPFS, &plain), cat_url(IPFS, &never), cat_url(IPFS, &never_too)];
+		expected.sort();
+		assert_eq!(asked, expected);
+		let old = body("What is Token Ring?");
+		let stale = for_gap("What is Token Ring?", &old, 3);
+		run_to_block(5);
+		server.answer_after(&cat_url(IPFS, &old), 1_000, &old);
+		let started = sp_io::offchain::timestamp();
+		Validators::offchain_worker(5);
+		assert_eq!(sp_io::offchain::timestamp(), started, "no wait");
+		assert!(take_attestations(&pool).is_empty());
+		let asked = server.take_asked();
+		assert_eq!(asked.iter().filter(|url| **url == cat_url(IPFS, &old)).count(), 1);
+		assert_eq!(work(stale).failures, 1);
+	});
 }
 
 /// A body's links are checked with the bodies they link to: the worker reads each linked entry's

@@ -233,10 +233,28 @@ pub struct OpenEntry<BlockNumber> {
 	pub cid: alloc::vec::Vec<u8>,
 	pub size: u32,
 	pub session: SessionIndex,
+	/// The block it was submitted in: a DoD agent publishes an entry's body once the entry is
+	/// on chain, so a worker looking at an entry of its very block may have to wait a moment
+	/// for the body.
+	pub submitted: BlockNumber,
+	/// The knowledge gap it answers, if any (a DoD agent's entry).
+	pub gap: Option<GapId>,
 	pub deadline: BlockNumber,
 	/// The entries it links to, in the order submitted (a target no longer on chain is left
 	/// out; the worker then finds the body's links and the chain's differ).
 	pub links: alloc::vec::Vec<LinkTarget>,
+}
+
+/// Off-chain work a validator's worker has done first, on every block: the DoD agent of the same
+/// node publishes the bodies of its entries that are now on chain (it keeps them back until
+/// then, so that its transaction cannot be copied), and the validator then finds them on IPFS
+/// in the same block instead of a block later.
+pub trait BeforeVoting {
+	fn before_voting();
+}
+
+impl BeforeVoting for () {
+	fn before_voting() {}
 }
 
 /// The current validator session.

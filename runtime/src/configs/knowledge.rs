@@ -70,6 +70,8 @@ impl pallet_kcg_validators::Config for Runtime {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Entries = Kcg;
+	// The DoD agent of the node publishes its entries' bodies before the validator checks them.
+	type BeforeVoting = Dod;
 	type HasSessionKeys = HasSessionKeys;
 	type PotId = ValidatorsPotId;
 	type MaxValidators = ConstU32<MAX_AUTHORITIES>;
