@@ -14,7 +14,7 @@ use sp_keyring::Sr25519Keyring;
 
 #[test]
 fn a_validator_sealing_two_blocks_for_one_slot_loses_its_bond() {
-	let dir = TempDir::new("aura-equivocation");
+	let dir = TempDir::new("aura-equivocation").expect("a scratch directory");
 	let bob = start_validator(dir.path(), "local", "bob", "--bob", None, &[]);
 	let bootnode = multiaddr(&bob);
 	let charlie =

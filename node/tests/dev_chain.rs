@@ -11,7 +11,7 @@ use sp_keyring::Sr25519Keyring;
 
 #[test]
 fn dev_chain_finalizes_and_continues_after_restart() {
-	let dir = TempDir::new("restart");
+	let dir = TempDir::new("restart").expect("a scratch directory");
 
 	let node = Node::start_dev(dir.path(), &[]);
 	let finalized = node.wait_until(Duration::from_secs(120), "3 finalized blocks", |node| {
@@ -37,7 +37,7 @@ fn dev_chain_finalizes_and_continues_after_restart() {
 
 #[test]
 fn instant_seal_makes_and_finalizes_a_block_per_transaction() {
-	let dir = TempDir::new("instant");
+	let dir = TempDir::new("instant").expect("a scratch directory");
 	let node = Node::start_dev(dir.path(), &["--sealing", "instant"]);
 
 	assert_eq!(node.best_number(), 0, "instant seal must not author empty blocks");
@@ -59,7 +59,7 @@ fn instant_seal_makes_and_finalizes_a_block_per_transaction() {
 
 #[test]
 fn manual_seal_makes_blocks_on_request() {
-	let dir = TempDir::new("manual");
+	let dir = TempDir::new("manual").expect("a scratch directory");
 	let node = Node::start_dev(dir.path(), &["--sealing", "manual"]);
 
 	std::thread::sleep(Duration::from_secs(1));
@@ -73,7 +73,7 @@ fn manual_seal_makes_blocks_on_request() {
 
 #[test]
 fn garbage_extrinsic_is_refused_and_the_chain_keeps_finalizing() {
-	let dir = TempDir::new("garbage");
+	let dir = TempDir::new("garbage").expect("a scratch directory");
 	let node = Node::start_dev(dir.path(), &[]);
 
 	for garbage in ["0xdeadbeef", "0x", "not hex at all"] {
@@ -94,7 +94,7 @@ fn run_node(args: &[&str]) -> (Option<i32>, String) {
 
 #[test]
 fn unknown_chain_exits_with_one_line_reason() {
-	let dir = TempDir::new("badchain");
+	let dir = TempDir::new("badchain").expect("a scratch directory");
 	let base = dir.path().to_string_lossy().into_owned();
 	let (code, stderr) = run_node(&["--chain", "no-such-chain", "--base-path", &base]);
 	assert_ne!(code, Some(0), "unknown chain was accepted");

@@ -84,7 +84,7 @@ fn poke(node: &Node) {
 
 #[test]
 fn demand_becomes_a_validated_answer_unattended() {
-	let dir = TempDir::new("dod-flow");
+	let dir = TempDir::new("dod-flow").expect("a scratch directory");
 	let ipfs = Service::ipfs(dir.path(), free_port(), &dir.path().join("ipfs"));
 	let distiller = Service::distiller(dir.path(), free_port(), None);
 	let node = Node::start_dev(dir.path(), &node_args(&ipfs.url(), &distiller.url()));
@@ -183,7 +183,7 @@ fn demand_becomes_a_validated_answer_unattended() {
 
 #[test]
 fn a_body_that_does_not_answer_is_rejected_and_its_agent_slashed() {
-	let dir = TempDir::new("dod-wrong");
+	let dir = TempDir::new("dod-wrong").expect("a scratch directory");
 	// A teacher that is wrong about Ethernet (the validators' corpus is Debian's FOLDOC).
 	let wrong = dir.path().join("wrong-corpus");
 	std::fs::create_dir_all(&wrong).unwrap();
@@ -232,7 +232,7 @@ fn a_body_that_does_not_answer_is_rejected_and_its_agent_slashed() {
 
 #[test]
 fn an_entry_whose_bytes_do_not_match_its_hash_is_rejected() {
-	let dir = TempDir::new("dod-hash");
+	let dir = TempDir::new("dod-hash").expect("a scratch directory");
 	let ipfs = Service::ipfs(dir.path(), free_port(), &dir.path().join("ipfs"));
 	let distiller = Service::distiller(dir.path(), free_port(), None);
 	let node = Node::start_dev(dir.path(), &node_args(&ipfs.url(), &distiller.url()));
@@ -278,7 +278,7 @@ fn an_entry_whose_bytes_do_not_match_its_hash_is_rejected() {
 
 #[test]
 fn ipfs_down_and_a_restart_mid_flow_neither_vote_nor_duplicate() {
-	let dir = TempDir::new("dod-outage");
+	let dir = TempDir::new("dod-outage").expect("a scratch directory");
 	let ipfs_port = free_port();
 	let ipfs_url = format!("http://127.0.0.1:{ipfs_port}");
 	let distiller = Service::distiller(dir.path(), free_port(), None);
@@ -345,7 +345,7 @@ fn ipfs_down_and_a_restart_mid_flow_neither_vote_nor_duplicate() {
 /// agent.
 #[test]
 fn a_question_the_teacher_cannot_answer_is_given_up_with_its_reason() {
-	let dir = TempDir::new("dod-give-up");
+	let dir = TempDir::new("dod-give-up").expect("a scratch directory");
 	let ipfs = Service::ipfs(dir.path(), free_port(), &dir.path().join("ipfs"));
 	let distiller = Service::distiller(dir.path(), free_port(), None);
 	let node = Node::start_dev(dir.path(), &node_args(&ipfs.url(), &distiller.url()));

@@ -97,7 +97,7 @@ fn read_proof(node: &Node, keys: &[Vec<u8>], at: &Value) -> Vec<Vec<u8>> {
 #[test]
 fn a_device_proves_what_it_loads_and_refuses_tampering() {
 	let trusted = genesis_authorities();
-	let dir = TempDir::new("trust");
+	let dir = TempDir::new("trust").expect("a scratch directory");
 	let node = Node::start_dev(dir.path(), &["--justification-period", "2"]);
 
 	// An entry, validated by Alice (the dev chain's one validator).
@@ -335,7 +335,7 @@ fn fuzz_seeds_from_a_dev_chain() {
 	use sp_keyring::Ed25519Keyring;
 	let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../verifier/fuzz/seeds");
 	let genesis = genesis_authorities();
-	let dir = TempDir::new("seeds");
+	let dir = TempDir::new("seeds").expect("a scratch directory");
 	let node = Node::start_dev(dir.path(), &["--justification-period", "1"]);
 
 	// Two entries, submitted by Bob and validated by Alice.

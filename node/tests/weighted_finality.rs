@@ -50,7 +50,7 @@ fn chain_spec(dir: &std::path::Path) -> std::path::PathBuf {
 
 #[test]
 fn cheap_seats_cannot_finalize_without_the_stake() {
-	let dir = TempDir::new("weighted-finality");
+	let dir = TempDir::new("weighted-finality").expect("a scratch directory");
 	let spec = chain_spec(dir.path());
 	let spec = spec.to_str().unwrap();
 	let bob = start_validator(dir.path(), spec, "bob", "--bob", None, &[]);

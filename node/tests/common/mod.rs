@@ -5,12 +5,13 @@
 
 use std::{
 	io::{Read, Write},
-	net::{TcpListener, TcpStream},
+	net::TcpStream,
 	path::{Path, PathBuf},
-	process::{Child, Command, ExitStatus, Stdio},
-	sync::atomic::{AtomicU16, Ordering},
+	process::{Command, ExitStatus},
 	time::{Duration, Instant},
 };
+
+use membria_launch::{local_addr, Process};
 
 use codec::Encode;
 use serde_json::{json, Value};
@@ -18,58 +19,17 @@ use serde_json::{json, Value};
 /// The node binary cargo built for these tests.
 pub const NODE_BIN: &str = env!("CARGO_BIN_EXE_membria-node");
 
-/// Ports are handed out from a per-process range chosen from the process id, then checked free,
-/// so tests that run at the same time (threads, or other test binaries) do not collide.
-static NEXT_PORT: AtomicU16 = AtomicU16::new(0);
-
+/// A port nobody listens on now (the shared launcher's: a per-process range, so concurrent test
+/// binaries do not collide).
 pub fn free_port() -> u16 {
-	let _ = NEXT_PORT.compare_exchange(
-		0,
-		20_000 + (std::process::id() % 400) as u16 * 100,
-		Ordering::SeqCst,
-		Ordering::SeqCst,
-	);
-	loop {
-		let port = NEXT_PORT.fetch_add(1, Ordering::SeqCst);
-		if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-			return port;
-		}
-	}
+	membria_launch::free_port().expect("a free port")
 }
 
-/// Numbers scratch directories (apart from ports: sharing one counter let a directory made
-/// before the first port take the port range's start).
-static NEXT_DIR: AtomicU16 = AtomicU16::new(0);
-
-/// A unique scratch directory under the system temp dir, removed on drop.
-pub struct TempDir(PathBuf);
-
-impl TempDir {
-	pub fn new(label: &str) -> Self {
-		let path = std::env::temp_dir().join(format!(
-			"membria-test-{label}-{}-{}",
-			std::process::id(),
-			NEXT_DIR.fetch_add(1, Ordering::SeqCst)
-		));
-		let _ = std::fs::remove_dir_all(&path);
-		std::fs::create_dir_all(&path).expect("create temp dir");
-		Self(path)
-	}
-
-	pub fn path(&self) -> &Path {
-		&self.0
-	}
-}
-
-impl Drop for TempDir {
-	fn drop(&mut self) {
-		let _ = std::fs::remove_dir_all(&self.0);
-	}
-}
+pub use membria_launch::TempDir;
 
 /// A running `membria-node`; stopped (and waited for) on drop.
 pub struct Node {
-	child: Option<Child>,
+	process: Process,
 	pub rpc_port: u16,
 	pub log_path: PathBuf,
 }
@@ -90,8 +50,8 @@ impl Node {
 		let rpc_port = free_port();
 		let p2p_port = free_port();
 		let log_path = base.join(format!("node-{rpc_port}.log"));
-		let log = std::fs::File::create(&log_path).expect("create node log");
-		let child = Command::new(NODE_BIN)
+		let mut command = Command::new(NODE_BIN);
+		command
 			.arg("--base-path")
 			.arg(chain_dir)
 			.args(["--rpc-port", &rpc_port.to_string()])
@@ -103,12 +63,10 @@ impl Node {
 				std::env::var("MEMBRIA_TEST_NODE_LOG")
 					.map(|l| vec!["-l".to_string(), l])
 					.unwrap_or_default(),
-			)
-			.stdout(Stdio::null())
-			.stderr(log)
-			.spawn()
+			);
+		let process = Process::spawn_command("membria-node", &mut command, log_path.clone())
 			.expect("start membria-node");
-		let node = Node { child: Some(child), rpc_port, log_path };
+		let node = Node { process, rpc_port, log_path };
 		node.wait_until(Duration::from_secs(60), "RPC to answer", |node| {
 			node.try_rpc("system_health", json!([])).ok()
 		});
@@ -172,29 +130,16 @@ impl Node {
 		self.rpc("chain_getBlockHash", json!([number]))
 	}
 
-	/// Stops the node the way Ctrl-C does (SIGINT) and waits for it to exit.
+	/// Stops the node the way Ctrl-C does (SIGINT), waits up to 30 s for it to exit (then kills
+	/// it), and gives its exit status.
 	pub fn stop(mut self) -> ExitStatus {
-		self.shutdown().expect("node was running")
-	}
-
-	fn shutdown(&mut self) -> Option<ExitStatus> {
-		let mut child = self.child.take()?;
-		let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
-		let deadline = Instant::now() + Duration::from_secs(30);
-		while Instant::now() < deadline {
-			if let Ok(Some(status)) = child.try_wait() {
-				return Some(status);
-			}
-			std::thread::sleep(Duration::from_millis(100));
-		}
-		let _ = child.kill();
-		child.wait().ok()
+		self.process.stop_within(Duration::from_secs(30)).expect("node was running")
 	}
 }
 
 impl Drop for Node {
 	fn drop(&mut self) {
-		self.shutdown();
+		self.process.stop_within(Duration::from_secs(30));
 	}
 }
 
@@ -346,7 +291,7 @@ pub fn membria_bin() -> PathBuf {
 
 /// A running `membria` service (IPFS node, distiller…); stopped on drop.
 pub struct Service {
-	child: Option<Child>,
+	process: Process,
 	pub port: u16,
 	pub log_path: PathBuf,
 }
@@ -355,19 +300,16 @@ impl Service {
 	/// Starts `membria <args> --listen 127.0.0.1:<port>` and waits until it accepts connections.
 	pub fn start(base: &Path, name: &str, port: u16, args: &[&str]) -> Service {
 		let log_path = base.join(format!("{name}-{port}.log"));
-		let log = std::fs::File::create(&log_path).expect("create service log");
-		let child = Command::new(membria_bin())
-			.args(args)
-			.args(["--listen", &format!("127.0.0.1:{port}")])
-			.stdout(Stdio::null())
-			.stderr(log)
-			.spawn()
-			.expect("start membria");
-		let service = Service { child: Some(child), port, log_path };
-		let deadline = Instant::now() + Duration::from_secs(60);
-		while TcpStream::connect(("127.0.0.1", port)).is_err() {
-			assert!(Instant::now() < deadline, "{name} did not start:\n{}", service.log());
-			std::thread::sleep(Duration::from_millis(100));
+		let mut command = Command::new(membria_bin());
+		command.args(args).args(["--listen", &format!("127.0.0.1:{port}")]);
+		let process =
+			Process::spawn_command(name, &mut command, log_path.clone()).expect("start membria");
+		let mut service = Service { process, port, log_path };
+		let ready = service
+			.process
+			.wait_ready(Duration::from_secs(60), || membria_launch::listening(local_addr(port)));
+		if let Err(error) = ready {
+			panic!("{name} did not start ({error}):\n{}", service.log());
 		}
 		service
 	}
@@ -395,30 +337,15 @@ impl Service {
 		std::fs::read_to_string(&self.log_path).unwrap_or_default()
 	}
 
-	/// Stops the service (SIGINT) and waits for it.
+	/// Stops the service (SIGINT, killed after 10 s) and waits for it.
 	pub fn stop(mut self) {
-		self.shutdown();
-	}
-
-	fn shutdown(&mut self) {
-		if let Some(mut child) = self.child.take() {
-			let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
-			let deadline = Instant::now() + Duration::from_secs(10);
-			while Instant::now() < deadline {
-				if let Ok(Some(_)) = child.try_wait() {
-					return;
-				}
-				std::thread::sleep(Duration::from_millis(50));
-			}
-			let _ = child.kill();
-			let _ = child.wait();
-		}
+		self.process.stop_within(Duration::from_secs(10));
 	}
 }
 
 impl Drop for Service {
 	fn drop(&mut self) {
-		self.shutdown();
+		self.process.stop_within(Duration::from_secs(10));
 	}
 }
 
