@@ -78,6 +78,11 @@ pub struct GapWork<BlockNumber> {
 	pub body: Option<Vec<u8>>,
 	/// The body is on IPFS: its entry is on chain and [`publish_bodies`] added it.
 	pub published: bool,
+	/// Block before which the body is not offered to IPFS again (after failed adds: 1, 2, 4 …
+	/// blocks), so an IPFS node that is down does not hold up every block's workers.
+	pub publish_at: Option<BlockNumber>,
+	/// Failed adds of the body in a row.
+	pub publish_failures: u32,
 	/// Entries of this node for the gap that were not accepted.
 	pub attempts: u32,
 	/// Failed tries in a row (the distiller or IPFS): each doubles the wait before the next,
@@ -160,6 +165,8 @@ pub fn publish_bodies<T: Config>() {
 }
 
 fn publish_bodies_of<T: Config>(agents: &[frame_system::offchain::Account<T>]) {
+	let block: u32 =
+		sp_runtime::SaturatedConversion::saturated_into(frame_system::Pallet::<T>::block_number());
 	for (id, gap) in Gaps::<T>::iter() {
 		let Some(entry) = gap
 			.claim
@@ -169,7 +176,9 @@ fn publish_bodies_of<T: Config>(agents: &[frame_system::offchain::Account<T>]) {
 		else {
 			continue;
 		};
-		let pending = |work: &GapWork<u32>| !work.published && work.body.is_some();
+		let pending = |work: &GapWork<u32>| {
+			!work.published && work.body.is_some() && !recently(block, work.publish_at, 0)
+		};
 		let key = work_key(id);
 		let store = StorageValueRef::persistent(&key);
 		if !store.get::<GapWork<u32>>().ok().flatten().is_some_and(|work| pending(&work)) {
@@ -189,13 +198,20 @@ fn publish_bodies_of<T: Config>(agents: &[frame_system::offchain::Account<T>]) {
 							"gap {id}: entry {entry} is on chain; its body is published"
 						);
 						work.published = true;
-						store.set(&work);
+						work.publish_at = None;
+						work.publish_failures = 0;
 					},
-					Err(failure) => log::warn!(
-						target: LOG_TARGET,
-						"gap {id}: IPFS add failed ({failure}); entry {entry}'s body is published once it works"
-					),
+					Err(failure) => {
+						work.publish_failures = work.publish_failures.saturating_add(1);
+						let wait = retry_after(work.publish_failures);
+						work.publish_at = Some(block.saturating_add(wait));
+						log::warn!(
+							target: LOG_TARGET,
+							"gap {id}: IPFS add failed ({failure}); entry {entry}'s body is offered again in {wait} blocks"
+						);
+					},
 				}
+				store.set(&work);
 			},
 		);
 	}

@@ -858,6 +858,10 @@ pub mod pallet {
 		fn links_weight(links: u32) -> Weight {
 			T::WeightInfo::submit_entry(links).saturating_sub(T::WeightInfo::submit_entry(0))
 		}
+
+		fn deadline_capacity() -> u32 {
+			T::MaxEntriesPerBlock::get().saturating_mul(T::DeadlineSpill::get().saturating_add(1))
+		}
 	}
 
 	impl<T: Config> EntryVoting for Pallet<T> {

@@ -210,6 +210,11 @@ pub trait KnowledgeBase<AccountId> {
 	/// What `links` links add to the weight of [`KnowledgeBase::submit`] (reading each target),
 	/// beyond a submission without links.
 	fn links_weight(links: u32) -> Weight;
+
+	/// How many entries submitted in one block can find a voting deadline (the deadline block
+	/// and the blocks it spills into): benchmarks of callers fill all but one place, the worst
+	/// case of the search.
+	fn deadline_capacity() -> u32;
 }
 
 /// What a validator's off-chain worker needs of an entry another links to: where its body is
