@@ -64,8 +64,8 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `5129`
 		//  Estimated: `8129`
-		// Minimum execution time: 94_220_000 picoseconds.
-		Weight::from_parts(103_715_000, 0)
+		// Minimum execution time: 91_796_000 picoseconds.
+		Weight::from_parts(99_708_000, 0)
 			.saturating_add(Weight::from_parts(0, 8129))
 			.saturating_add(T::DbWeight::get().reads(8))
 			.saturating_add(T::DbWeight::get().writes(7))
@@ -82,8 +82,8 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `379`
 		//  Estimated: `3604`
-		// Minimum execution time: 58_287_000 picoseconds.
-		Weight::from_parts(60_660_000, 0)
+		// Minimum execution time: 58_256_000 picoseconds.
+		Weight::from_parts(60_600_000, 0)
 			.saturating_add(Weight::from_parts(0, 3604))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -101,11 +101,11 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1201 + c * (4380 ±0)`
 		//  Estimated: `3604 + c * (7335 ±0)`
-		// Minimum execution time: 50_475_000 picoseconds.
-		Weight::from_parts(61_349_181, 0)
+		// Minimum execution time: 50_545_000 picoseconds.
+		Weight::from_parts(59_808_754, 0)
 			.saturating_add(Weight::from_parts(0, 3604))
-			// Standard Error: 149_901
-			.saturating_add(Weight::from_parts(20_445_235, 0).saturating_mul(c.into()))
+			// Standard Error: 123_783
+			.saturating_add(Weight::from_parts(20_296_347, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(c.into())))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -126,8 +126,8 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `6003`
 		//  Estimated: `8325`
-		// Minimum execution time: 92_548_000 picoseconds.
-		Weight::from_parts(98_817_000, 0)
+		// Minimum execution time: 91_596_000 picoseconds.
+		Weight::from_parts(96_583_000, 0)
 			.saturating_add(Weight::from_parts(0, 8325))
 			.saturating_add(T::DbWeight::get().reads(7))
 			.saturating_add(T::DbWeight::get().writes(6))
@@ -146,8 +146,8 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `15077`
 		//  Estimated: `170185`
-		// Minimum execution time: 4_539_740_000 picoseconds.
-		Weight::from_parts(4_612_339_000, 0)
+		// Minimum execution time: 4_589_613_000 picoseconds.
+		Weight::from_parts(4_672_766_000, 0)
 			.saturating_add(Weight::from_parts(0, 170185))
 			.saturating_add(T::DbWeight::get().reads(131))
 			.saturating_add(T::DbWeight::get().writes(132))
@@ -158,7 +158,7 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 	/// Proof: `Kcg::VotingPeriod` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `Kcg::NextEntryId` (r:1 w:1)
 	/// Proof: `Kcg::NextEntryId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
-	/// Storage: `Kcg::Deadlines` (r:1 w:1)
+	/// Storage: `Kcg::Deadlines` (r:8 w:1)
 	/// Proof: `Kcg::Deadlines` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
@@ -170,12 +170,12 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 	/// Proof: `Kcg::Entries` (`max_values`: None, `max_size`: Some(305), added: 2780, mode: `MaxEncodedLen`)
 	fn submit_answer() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `5772`
-		//  Estimated: `8325`
-		// Minimum execution time: 93_119_000 picoseconds.
-		Weight::from_parts(100_250_000, 0)
-			.saturating_add(Weight::from_parts(0, 8325))
-			.saturating_add(T::DbWeight::get().reads(7))
+		//  Measured:  `10142`
+		//  Estimated: `24998`
+		// Minimum execution time: 164_574_000 picoseconds.
+		Weight::from_parts(177_242_000, 0)
+			.saturating_add(Weight::from_parts(0, 24998))
+			.saturating_add(T::DbWeight::get().reads(14))
 			.saturating_add(T::DbWeight::get().writes(6))
 	}
 	/// Storage: `Dod::Params` (r:0 w:1)
@@ -184,8 +184,8 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 5_128_000 picoseconds.
-		Weight::from_parts(5_748_000, 0)
+		// Minimum execution time: 4_957_000 picoseconds.
+		Weight::from_parts(5_738_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -209,13 +209,13 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1079 + d * (14130 ±0) + g * (14348 ±0)`
 		//  Estimated: `3862 + d * (164682 ±0) + g * (167296 ±0)`
-		// Minimum execution time: 30_811_123_000 picoseconds.
-		Weight::from_parts(31_659_426_000, 0)
+		// Minimum execution time: 32_220_829_000 picoseconds.
+		Weight::from_parts(32_682_462_000, 0)
 			.saturating_add(Weight::from_parts(0, 3862))
-			// Standard Error: 71_292_129
-			.saturating_add(Weight::from_parts(982_567_969, 0).saturating_mul(d.into()))
-			// Standard Error: 71_292_129
-			.saturating_add(Weight::from_parts(1_009_418_316, 0).saturating_mul(g.into()))
+			// Standard Error: 73_769_457
+			.saturating_add(Weight::from_parts(1_025_238_245, 0).saturating_mul(d.into()))
+			// Standard Error: 73_769_457
+			.saturating_add(Weight::from_parts(1_062_153_545, 0).saturating_mul(g.into()))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().reads((127_u64).saturating_mul(d.into())))
 			.saturating_add(T::DbWeight::get().reads((129_u64).saturating_mul(g.into())))
@@ -239,8 +239,8 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `14800`
 		//  Estimated: `170185`
-		// Minimum execution time: 4_796_723_000 picoseconds.
-		Weight::from_parts(4_869_041_000, 0)
+		// Minimum execution time: 4_868_726_000 picoseconds.
+		Weight::from_parts(4_956_306_000, 0)
 			.saturating_add(Weight::from_parts(0, 170185))
 			.saturating_add(T::DbWeight::get().reads(132))
 			.saturating_add(T::DbWeight::get().writes(132))
@@ -259,8 +259,8 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `14733`
 		//  Estimated: `168286`
-		// Minimum execution time: 2_427_555_000 picoseconds.
-		Weight::from_parts(2_484_600_000, 0)
+		// Minimum execution time: 2_451_187_000 picoseconds.
+		Weight::from_parts(2_524_075_000, 0)
 			.saturating_add(Weight::from_parts(0, 168286))
 			.saturating_add(T::DbWeight::get().reads(131))
 			.saturating_add(T::DbWeight::get().writes(131))
@@ -279,8 +279,8 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `5890`
 		//  Estimated: `8325`
-		// Minimum execution time: 79_148_000 picoseconds.
-		Weight::from_parts(83_714_000, 0)
+		// Minimum execution time: 79_117_000 picoseconds.
+		Weight::from_parts(88_761_000, 0)
 			.saturating_add(Weight::from_parts(0, 8325))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().writes(5))

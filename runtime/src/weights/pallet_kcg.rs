@@ -60,12 +60,12 @@ impl<T: frame_system::Config> pallet_kcg::WeightInfo for WeightInfo<T> {
 	fn submit_entry(l: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `5926 + l * (738 ±0)`
-		//  Estimated: `27999 + l * (2870 ±29)`
-		// Minimum execution time: 143_153_000 picoseconds.
-		Weight::from_parts(160_983_704, 0)
+		//  Estimated: `27999 + l * (2870 ±23)`
+		// Minimum execution time: 138_565_000 picoseconds.
+		Weight::from_parts(165_916_153, 0)
 			.saturating_add(Weight::from_parts(0, 27999))
-			// Standard Error: 209_559
-			.saturating_add(Weight::from_parts(8_779_150, 0).saturating_mul(l.into()))
+			// Standard Error: 174_855
+			.saturating_add(Weight::from_parts(6_698_446, 0).saturating_mul(l.into()))
 			.saturating_add(T::DbWeight::get().reads(14))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(l.into())))
 			.saturating_add(T::DbWeight::get().writes(5))
@@ -81,10 +81,10 @@ impl<T: frame_system::Config> pallet_kcg::WeightInfo for WeightInfo<T> {
 		//  Measured:  `0`
 		//  Estimated: `0`
 		// Minimum execution time: 160_000 picoseconds.
-		Weight::from_parts(1_702_458, 0)
+		Weight::from_parts(1_710_785, 0)
 			.saturating_add(Weight::from_parts(0, 0))
-			// Standard Error: 3_791
-			.saturating_add(Weight::from_parts(3_993_939, 0).saturating_mul(l.into()))
+			// Standard Error: 3_682
+			.saturating_add(Weight::from_parts(4_039_393, 0).saturating_mul(l.into()))
 			.saturating_add(T::DbWeight::get().writes(1))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(l.into())))
 	}
@@ -102,8 +102,8 @@ impl<T: frame_system::Config> pallet_kcg::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1908`
 		//  Estimated: `6196`
-		// Minimum execution time: 112_627_000 picoseconds.
-		Weight::from_parts(130_334_000, 0)
+		// Minimum execution time: 109_682_000 picoseconds.
+		Weight::from_parts(118_265_000, 0)
 			.saturating_add(Weight::from_parts(0, 6196))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(6))
@@ -114,8 +114,8 @@ impl<T: frame_system::Config> pallet_kcg::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 4_687_000 picoseconds.
-		Weight::from_parts(5_198_000, 0)
+		// Minimum execution time: 4_817_000 picoseconds.
+		Weight::from_parts(5_327_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -136,11 +136,11 @@ impl<T: frame_system::Config> pallet_kcg::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `627 + n * (207 ±0)`
 		//  Estimated: `6196 + n * (2780 ±0)`
-		// Minimum execution time: 3_785_000 picoseconds.
-		Weight::from_parts(15_470_091, 0)
+		// Minimum execution time: 3_875_000 picoseconds.
+		Weight::from_parts(5_693_013, 0)
 			.saturating_add(Weight::from_parts(0, 6196))
-			// Standard Error: 103_999
-			.saturating_add(Weight::from_parts(80_475_346, 0).saturating_mul(n.into()))
+			// Standard Error: 46_260
+			.saturating_add(Weight::from_parts(78_844_891, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(3))

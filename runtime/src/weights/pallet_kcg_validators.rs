@@ -56,8 +56,8 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `465`
 		//  Estimated: `3850`
-		// Minimum execution time: 64_136_000 picoseconds.
-		Weight::from_parts(66_930_000, 0)
+		// Minimum execution time: 64_335_000 picoseconds.
+		Weight::from_parts(67_019_000, 0)
 			.saturating_add(Weight::from_parts(0, 3850))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -74,8 +74,8 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `504`
 		//  Estimated: `3850`
-		// Minimum execution time: 64_906_000 picoseconds.
-		Weight::from_parts(67_481_000, 0)
+		// Minimum execution time: 64_986_000 picoseconds.
+		Weight::from_parts(67_660_000, 0)
 			.saturating_add(Weight::from_parts(0, 3850))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -94,8 +94,8 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `470`
 		//  Estimated: `3850`
-		// Minimum execution time: 29_404_000 picoseconds.
-		Weight::from_parts(31_347_000, 0)
+		// Minimum execution time: 29_614_000 picoseconds.
+		Weight::from_parts(31_566_000, 0)
 			.saturating_add(Weight::from_parts(0, 3850))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -112,8 +112,8 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `545`
 		//  Estimated: `3850`
-		// Minimum execution time: 54_411_000 picoseconds.
-		Weight::from_parts(56_635_000, 0)
+		// Minimum execution time: 54_561_000 picoseconds.
+		Weight::from_parts(57_115_000, 0)
 			.saturating_add(Weight::from_parts(0, 3850))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -130,8 +130,8 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `431`
 		//  Estimated: `3850`
-		// Minimum execution time: 23_335_000 picoseconds.
-		Weight::from_parts(25_027_000, 0)
+		// Minimum execution time: 23_114_000 picoseconds.
+		Weight::from_parts(24_947_000, 0)
 			.saturating_add(Weight::from_parts(0, 3850))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(2))
@@ -144,8 +144,8 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `303`
 		//  Estimated: `3513`
-		// Minimum execution time: 14_522_000 picoseconds.
-		Weight::from_parts(15_623_000, 0)
+		// Minimum execution time: 14_692_000 picoseconds.
+		Weight::from_parts(15_763_000, 0)
 			.saturating_add(Weight::from_parts(0, 3513))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(2))
@@ -164,8 +164,8 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `2164`
 		//  Estimated: `5014`
-		// Minimum execution time: 37_706_000 picoseconds.
-		Weight::from_parts(41_802_000, 0)
+		// Minimum execution time: 37_215_000 picoseconds.
+		Weight::from_parts(41_251_000, 0)
 			.saturating_add(Weight::from_parts(0, 5014))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(2))
@@ -204,12 +204,12 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 	fn attest_and_decide(v: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `1170 + v * (272 ±0)`
-		//  Estimated: `6196 + v * (2603 ±5)`
-		// Minimum execution time: 296_391_000 picoseconds.
-		Weight::from_parts(139_944_257, 0)
+		//  Estimated: `6196 + v * (2603 ±4)`
+		// Minimum execution time: 295_798_000 picoseconds.
+		Weight::from_parts(139_922_470, 0)
 			.saturating_add(Weight::from_parts(0, 6196))
-			// Standard Error: 49_836
-			.saturating_add(Weight::from_parts(52_492_634, 0).saturating_mul(v.into()))
+			// Standard Error: 45_755
+			.saturating_add(Weight::from_parts(52_471_523, 0).saturating_mul(v.into()))
 			.saturating_add(T::DbWeight::get().reads(14))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(v.into())))
 			.saturating_add(T::DbWeight::get().writes(10))
@@ -222,8 +222,8 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 4_897_000 picoseconds.
-		Weight::from_parts(5_438_000, 0)
+		// Minimum execution time: 5_048_000 picoseconds.
+		Weight::from_parts(5_568_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -235,8 +235,8 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `1974`
 		//  Estimated: `82302`
-		// Minimum execution time: 34_141_000 picoseconds.
-		Weight::from_parts(37_676_000, 0)
+		// Minimum execution time: 34_481_000 picoseconds.
+		Weight::from_parts(36_935_000, 0)
 			.saturating_add(Weight::from_parts(0, 82302))
 			.saturating_add(T::DbWeight::get().reads(32))
 			.saturating_add(T::DbWeight::get().writes(33))
