@@ -288,6 +288,16 @@ fn submit(question: &str, bytes: &[u8]) -> u64 {
 
 /// Submits an entry for `question` with `bytes` and, on chain, `links`.
 fn submit_linked(question: &str, bytes: &[u8], links: Vec<(u64, Relation)>) -> u64 {
+	submit_entry(question, bytes, links, None)
+}
+
+/// Submits an entry for `question` with `bytes`, on chain `links`, answering `gap`.
+fn submit_entry(
+	question: &str,
+	bytes: &[u8],
+	links: Vec<(u64, Relation)>,
+	gap: Option<u64>,
+) -> u64 {
 	let id = pallet_kcg::NextEntryId::<Test>::get();
 	assert_ok!(Kcg::submit_entry(
 		RuntimeOrigin::signed(AUTHOR),
@@ -296,7 +306,7 @@ fn submit_linked(question: &str, bytes: &[u8], links: Vec<(u64, Relation)>) -> u
 		H256(sp_io::hashing::blake2_256(bytes)),
 		bytes.len() as u32,
 		links.try_into().expect("at most MaxEntryLinks"),
-		None
+		gap
 	));
 	id
 }
@@ -369,19 +379,8 @@ fn is_cat(url: &str) -> bool {
 fn a_body_published_a_moment_after_its_entry_is_voted_on_in_the_same_block() {
 	let World { mut ext, server, pool } = world(&[(ALICE, MIN_BOND)], IPFS);
 	ext.execute_with(|| {
-		let for_gap = |question: &str, bytes: &[u8], gap| {
-			let id = pallet_kcg::NextEntryId::<Test>::get();
-			assert_ok!(Kcg::submit_entry(
-				RuntimeOrigin::signed(AUTHOR),
-				question_key(question),
-				cid(bytes),
-				H256(sp_io::hashing::blake2_256(bytes)),
-				bytes.len() as u32,
-				Default::default(),
-				Some(gap)
-			));
-			id
-		};
+		let for_gap =
+			|question: &str, bytes: &[u8], gap| submit_entry(question, bytes, vec![], Some(gap));
 		let fresh = body("What is Ethernet?");
 		let entry = for_gap("What is Ethernet?", &fresh, 0);
 		server.answer_after(&cat_url(IPFS, &fresh), 1_000, &fresh);
