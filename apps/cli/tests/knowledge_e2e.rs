@@ -17,18 +17,13 @@ mod common;
 
 use std::time::Duration;
 
-use codec::Decode;
 use common::{membria, run_membria, wait_for};
+use membria_chain::metadata::ChainMetadata;
 use membria_cli::{
 	dev_chain::{storage_key, submit_entry_call, DevChain},
 	stack::{DevStack, StackOptions},
 };
 use membria_verifier::{ChainEntry, EntryStatus};
-
-/// `Dod`'s index in the runtime and `ClaimAbandoned`'s in its events; `AbandonReason::NoAnswer`.
-const DOD: u8 = 21;
-const CLAIM_ABANDONED: u8 = 7;
-const NO_ANSWER: u8 = 0;
 
 fn first_line(out: &str) -> &str {
 	out.lines().next().unwrap_or_default()
@@ -160,11 +155,13 @@ fn answers_say_what_was_asked_links_are_checked_and_shown_lies_and_give_ups_are_
 				chain.rpc.call("chain_getHeader", serde_json::json!([head])).await.ok()?;
 			let number = header["number"].as_str()?.trim_start_matches("0x");
 			let number = u32::from_str_radix(number, 16).ok()?;
+			// The events read by the runtime's own metadata: no pallet or variant index here.
+			let metadata = ChainMetadata::fetch(&chain.rpc, head).await.ok()?;
 			for block in (1..=number).rev() {
 				let hash = chain.rpc.block_hash(block).await.ok()??;
 				let events =
-					chain.rpc.storage(&storage_key("System", "Events"), hash).await.ok()?;
-				if let Some(gap) = events.and_then(|raw| abandon_in(&raw)) {
+					chain.rpc.storage(&storage_key("System", "Events"), hash).await.ok()??;
+				if let Some(gap) = abandoned_gap(&metadata, &events) {
 					return Some(gap);
 				}
 			}
@@ -182,14 +179,15 @@ fn answers_say_what_was_asked_links_are_checked_and_shown_lies_and_give_ups_are_
 	drop(stack);
 }
 
-/// The gap of a `Dod.ClaimAbandoned { gap, agent, reason: NoAnswer }` in a block's raw
-/// `System.Events`: the event's bytes are the pallet and variant indices, the gap (u64), the
-/// agent (32 bytes) and the reason.
-fn abandon_in(raw: &[u8]) -> Option<u64> {
-	raw.windows(2 + 8 + 32 + 1).find_map(|window| {
-		(window[0] == DOD && window[1] == CLAIM_ABANDONED && window[42] == NO_ANSWER)
-			.then(|| u64::decode(&mut &window[2..10]).ok())
+/// The gap of a `Dod.ClaimAbandoned { gap, agent, reason: NoAnswer }` among a block's raw
+/// `System.Events`, decoded with the runtime's metadata.
+fn abandoned_gap(metadata: &ChainMetadata, raw: &[u8]) -> Option<u64> {
+	let events = metadata.decode_events(raw).expect("the block's events decode");
+	events.into_iter().find_map(|event| {
+		(event.pallet == "Dod"
+			&& event.event == "ClaimAbandoned"
+			&& event.fields["reason"] == "NoAnswer")
+			.then(|| event.fields["gap"].as_u64())
 			.flatten()
-			.filter(|gap| *gap < 1_000)
 	})
 }
