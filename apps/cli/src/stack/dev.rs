@@ -7,9 +7,9 @@ use std::{
 };
 
 use super::{
-	check_port_free, free_port, http_status, listening, local_addr, local_node_flags, node_binary,
-	offchain_service_flags, rpc_ready, spawn_distiller, spawn_ipfs, write_dev_chain_spec,
-	MemberPorts, Process, StackError,
+	check_port_free, free_port, gateway_args, http_status, listening, local_addr, local_node_flags,
+	node_binary, offchain_service_flags, rpc_ready, spawn_distiller, spawn_ipfs,
+	write_dev_chain_spec, MemberPorts, Process, StackError,
 };
 
 /// Where the dev stack listens: one chain member's services, and the gateway.
@@ -126,17 +126,8 @@ impl DevStack {
 	/// Starts the gateway (again) and waits until it has a justified block to prove against.
 	pub fn start_gateway(&mut self) -> Result<(), StackError> {
 		let ports = self.options.ports;
-		let mut args = vec![
-			"gateway".into(),
-			"--listen".into(),
-			format!("127.0.0.1:{}", ports.gateway),
-			"--node".into(),
-			ports.member.node_url(),
-			"--ipfs".into(),
-			ports.member.ipfs_url(),
-			"--poll-ms".into(),
-			"300".into(),
-		];
+		let mut args = gateway_args(ports.gateway, &ports.member);
+		args.extend(["--poll-ms".into(), "300".into()]);
 		if let Some(seed) = &self.options.demand_seed {
 			args.extend(["--demand-seed".into(), seed.clone()]);
 		}

@@ -146,6 +146,20 @@ pub(crate) fn local_node_flags(base: &Path, ports: &MemberPorts) -> Vec<String> 
 	]
 }
 
+/// `membria gateway` listening on `port`, reading the chain and IPFS of the member at `member`:
+/// the arguments every stack starts its gateway with (each adds its own after them).
+pub(crate) fn gateway_args(port: u16, member: &MemberPorts) -> Vec<String> {
+	vec![
+		"gateway".into(),
+		"--listen".into(),
+		format!("127.0.0.1:{port}"),
+		"--node".into(),
+		member.node_url(),
+		"--ipfs".into(),
+		member.ipfs_url(),
+	]
+}
+
 /// The flags that point a node's off-chain workers at its IPFS node and distiller.
 pub(crate) fn offchain_service_flags(ipfs_url: &str, distiller_url: &str) -> [String; 4] {
 	["--ipfs-api".into(), ipfs_url.into(), "--distiller".into(), distiller_url.into()]

@@ -4,7 +4,7 @@
 use std::{path::PathBuf, time::Duration};
 
 use super::{
-	check_port_free, free_port, http_status, listening, local_addr, local_node_flags,
+	check_port_free, free_port, gateway_args, http_status, listening, local_addr, local_node_flags,
 	offchain_service_flags, rpc_ready, spawn_distiller, spawn_ipfs, write_chain_spec, Process,
 	StackError,
 };
@@ -246,16 +246,10 @@ impl NetStack {
 					"gateway",
 					&options.membria,
 					&[
-						"gateway".into(),
-						"--listen".into(),
-						format!("127.0.0.1:{port}"),
-						"--node".into(),
-						first.ports.node_url(),
-						"--ipfs".into(),
-						first.ports.ipfs_url(),
-						"--demand-seed".into(),
-						"//Ferdie".into(),
-					],
+						gateway_args(port, &first.ports),
+						vec!["--demand-seed".into(), "//Ferdie".into()],
+					]
+					.concat(),
 					&logs,
 				)?;
 				gateway.wait_ready(Duration::from_secs(120), || {
