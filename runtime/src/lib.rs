@@ -158,8 +158,12 @@ pub type UncheckedExtrinsic =
 /// The payload that is signed.
 pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 
-/// Migrations to run on runtime upgrade: KCG entries gain their links (storage version 1).
-type Migrations = (pallet_kcg::migrations::MigrateV0ToV1<Runtime>,);
+/// Migrations to run on runtime upgrade: KCG entries gain their links, and open entries' votes
+/// move into ballots (both storage version 1).
+type Migrations = (
+	pallet_kcg::migrations::MigrateV0ToV1<Runtime>,
+	pallet_kcg_validators::migrations::MigrateV0ToV1<Runtime>,
+);
 
 /// Dispatches extrinsics to the pallets.
 pub type Executive = frame_executive::Executive<

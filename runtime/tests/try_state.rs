@@ -57,3 +57,51 @@ fn the_invariants_hold_after_bonding_voting_and_deciding_and_catch_a_broken_tota
 		assert!(all_invariants_hold().is_err());
 	});
 }
+
+#[test]
+fn the_migration_to_ballots_passes_its_checks_and_leaves_the_invariants_holding() {
+	use frame_support::traits::{OnRuntimeUpgrade, StorageVersion};
+	use pallet_kcg_validators::{migrations, Ballots};
+	local_chain().execute_with(|| {
+		run_to_session(1);
+		let submit = |seed: u8| {
+			let mut cid = vec![0x01, 0x55, 0x12, 0x20];
+			cid.extend([seed; 32]);
+			assert_ok!(Kcg::submit_entry(
+				RuntimeOrigin::signed(account(Sr25519Keyring::Eve)),
+				question_key(&format!("what does migration {seed} move")),
+				cid,
+				sp_core::H256::repeat_byte(seed),
+				100,
+				Default::default(),
+				None,
+			));
+		};
+		submit(1);
+		submit(2);
+		// Storage as version 0 left it: no ballots, one vote on entry 0 in `Votes`.
+		StorageVersion::new(0).put::<Validators>();
+		Ballots::<Runtime>::remove(0);
+		Ballots::<Runtime>::remove(1);
+		let alice = account(Sr25519Keyring::Alice);
+		migrations::v1::Votes::<Runtime>::insert(0, &alice, Verdict::Approve);
+		assert!(all_invariants_hold().is_err(), "open entries without ballots");
+
+		assert_ok!(migrations::MigrateV0ToV1::<Runtime>::try_on_runtime_upgrade(true));
+
+		assert_eq!(Ballots::<Runtime>::get(0).map(|b| b.votes.len()), Some(1));
+		assert_eq!(Ballots::<Runtime>::get(1).map(|b| b.votes.len()), Some(0));
+		assert_ok!(all_invariants_hold());
+		// Alice's migrated vote counts: with Bob's, two of the three equal stakes decide.
+		assert_ok!(Validators::attest(
+			RuntimeOrigin::signed(account(Sr25519Keyring::Bob)),
+			0,
+			Verdict::Approve
+		));
+		assert!(matches!(
+			pallet_kcg::Entries::<Runtime>::get(0).map(|e| e.status),
+			Some(pallet_kcg::EntryStatus::Validated { .. })
+		));
+		assert_ok!(all_invariants_hold());
+	});
+}

@@ -57,3 +57,63 @@ fn a_deciding_vote_fits_in_a_normal_extrinsic() {
 			> Weight::from_parts(1_000_000, 0).ref_time()
 	);
 }
+
+#[test]
+fn a_full_attest_many_fits_in_a_normal_extrinsic() {
+	let weights = RuntimeBlockWeights::get();
+	let limit = weights
+		.get(DispatchClass::Normal)
+		.max_extrinsic
+		.expect("normal extrinsics have a limit");
+	// Every vote at its worst and `MaxDecisionsPerCall` of them deciding.
+	let most = <Runtime as pallet_kcg_validators::Config>::MaxVotesPerCall::get();
+	let call = pallet_kcg_validators::Pallet::<Runtime>::attest_many_weight(most);
+	assert!(call.all_lte(limit), "a full attest_many weighs {call:?}, over {limit:?}");
+	// Charged at most a quarter of a block: a block holds several validators' calls.
+	let quarter = limit / 4;
+	assert!(call.all_lte(quarter), "a full attest_many weighs {call:?}, over {quarter:?}");
+}
+
+/// How many attestations the normal class of one block holds, sent as full `attest_many`
+/// calls and a last smaller one. A call is admitted if its declared weight (every vote at its
+/// worst, `MaxDecisionsPerCall` decisions) fits what is left; the block is then charged what
+/// it did: each vote `actual(n)` for `n` votes, none deciding, and the extrinsic's base weight.
+fn attestations_per_block(actual: impl Fn(u32) -> Weight) -> u32 {
+	let weights = RuntimeBlockWeights::get();
+	let normal = weights.get(DispatchClass::Normal);
+	let room = normal.max_total.expect("the normal class has a limit");
+	let per_call = <Runtime as pallet_kcg_validators::Config>::MaxVotesPerCall::get();
+	let declared = |n: u32| {
+		normal
+			.base_extrinsic
+			.saturating_add(pallet_kcg_validators::Pallet::<Runtime>::attest_many_weight(n))
+	};
+	let fits = |used: Weight, n: u32| used.saturating_add(declared(n)).all_lte(room);
+	let mut used = Weight::zero();
+	let mut votes = 0u32;
+	while fits(used, per_call) {
+		used = used.saturating_add(normal.base_extrinsic).saturating_add(actual(per_call));
+		votes += per_call;
+	}
+	// The last call: the most votes whose declared weight still fits.
+	let (mut low, mut high) = (0u32, per_call);
+	while low < high {
+		let mid = (low + high).div_ceil(2);
+		if fits(used, mid) {
+			low = mid;
+		} else {
+			high = mid - 1;
+		}
+	}
+	votes + low
+}
+
+/// Issue 15, goal 4: at least 10,000 attestations a block. A vote reads and writes its entry's
+/// ballot, opened with the entry (benchmarked on ballots every other validator voted on).
+/// Printed for BENCHMARKS.md ("Attestations per block").
+#[test]
+fn ten_thousand_attestations_fit_a_block() {
+	let votes = attestations_per_block(ValidatorWeights::attest_many);
+	println!("attestations per block: {votes}");
+	assert!(votes >= 10_000, "only {votes} attestations fit a block");
+}

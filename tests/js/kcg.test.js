@@ -79,6 +79,35 @@ test('an entry submitted and attested by //Alice is Validated and becomes the an
   carbonEntry = entryId;
 });
 
+test('one attestMany votes on several entries; a refused vote is reported and the rest stand', async () => {
+  const { api } = node;
+  const ids = [];
+  for (const element of ['Neon', 'Argon']) {
+    const question = `Is ${element} a noble gas?`;
+    const key = (await api.call.kcgApi.questionKey(question)).unwrap();
+    const body = stringToU8a(JSON.stringify({ v: 1, question, answer: `Yes, ${element} is a noble gas.` }));
+    const submitted = await signAndFinalize(
+      api.tx.kcg.submitEntry(key, rawCid(body), blake2AsHex(body, 256), body.length, [], null), alice);
+    const event = eventsOf(submitted.events, 'kcg').find((e) => e.method === 'EntrySubmitted');
+    ids.push(event.data.entry.toNumber());
+  }
+  // //Alice, the dev chain's one validator, decides each entry with her vote; her second vote
+  // on the first entry comes after it closed.
+  const attested = await signAndFinalize(
+    api.tx.validators.attestMany([[ids[0], 'Approve'], [ids[1], 'Approve'], [ids[0], 'Approve']]), alice);
+  const events = eventsOf(attested.events, 'validators');
+  const decided = events.filter((e) => e.method === 'EntryDecided').map((e) => e.data.entry.toNumber());
+  assert.deepEqual(decided, ids);
+  for (const id of ids) {
+    assert.ok((await api.query.kcg.entries(id)).unwrap().status.isValidated, `entry ${id}`);
+  }
+  const refused = events.filter((e) => e.method === 'AttestationRefused');
+  assert.equal(refused.length, 1);
+  assert.equal(refused[0].data.entry.toNumber(), ids[0]);
+  const error = api.registry.findMetaError(refused[0].data.error.asModule);
+  assert.equal(`${error.section}.${error.name}`, 'validators.EntryClosed');
+});
+
 test('an entry links to a validated one; the link is decided with it and becomes an edge', async () => {
   const { api } = node;
   assert.ok(carbonEntry !== undefined, 'the first test validated an entry');

@@ -88,6 +88,7 @@ impl pallet_kcg::Config for Test {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Slashed = CountSlashed;
 	type Sessions = SessionZero;
+	type OnEntryOpened = ();
 	type OnEntryClosed = Dod;
 	type Gaps = Dod;
 	type EntryDeposit = ConstU128<ENTRY_DEPOSIT>;

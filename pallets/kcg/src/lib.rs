@@ -162,6 +162,11 @@ pub mod pallet {
 		/// The current validator session: its stake decides the entries submitted during it.
 		type Sessions: CurrentSession;
 
+		/// Told when an entry opens for votes (its submission), so that its ballot is ready for
+		/// the first vote. Its cost is in this pallet's and its callers' benchmarks, run on the
+		/// runtime with the runtime's listener.
+		type OnEntryOpened: EntryOpened<BlockNumberFor<Self>>;
+
 		/// Told when an entry's vote is over (decided, expired or retracted), so that votes on
 		/// it can be cleared and demand on its question answered.
 		type OnEntryClosed: EntryClosed<Self::AccountId>;
@@ -578,6 +583,7 @@ pub mod pallet {
 			};
 			Entries::<T>::insert(id, entry);
 			NextEntryId::<T>::put(next_id);
+			T::OnEntryOpened::entry_opened(id, session, deadline);
 			Self::deposit_event(Event::EntrySubmitted {
 				entry: id,
 				author,
@@ -868,13 +874,15 @@ pub mod pallet {
 		type BlockNumber = BlockNumberFor<T>;
 		type AccountId = T::AccountId;
 
-		fn open_for_votes(entry: EntryId) -> Result<SessionIndex, VoteRefusal> {
+		fn open_for_votes(
+			entry: EntryId,
+		) -> Result<(SessionIndex, BlockNumberFor<T>), VoteRefusal> {
 			let record = Entries::<T>::get(entry).ok_or(VoteRefusal::UnknownEntry)?;
 			match record.status {
 				EntryStatus::Pending { deadline }
 					if frame_system::Pallet::<T>::block_number() < deadline =>
 				{
-					Ok(record.session)
+					Ok((record.session, deadline))
 				},
 				EntryStatus::Pending { .. } => Err(VoteRefusal::VotingClosed),
 				_ => Err(VoteRefusal::AlreadyClosed),

@@ -134,6 +134,7 @@ impl pallet_kcg::Config for Test {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Slashed = CountSlashed;
 	type Sessions = TestSessions;
+	type OnEntryOpened = ();
 	type OnEntryClosed = RecordClosed;
 	type Gaps = TestGaps;
 	type EntryDeposit = ConstU128<ENTRY_DEPOSIT>;

@@ -191,7 +191,7 @@ fn submissions_per_deadline_block_are_bounded() {
 fn validation_makes_the_answer_and_returns_the_deposit() {
 	run_test(|| {
 		let id = submit(ALICE, "What is Rust?", 1);
-		assert_eq!(Kcg::open_for_votes(id), Ok(0));
+		assert_eq!(Kcg::open_for_votes(id).map(|(session, _)| session), Ok(0));
 		run_to_block(5);
 		assert_ok!(Kcg::decide(id, Decision::Validated));
 		assert_eq!(status(id), EntryStatus::Validated { at: 5 });
@@ -262,7 +262,7 @@ fn undecided_entries_expire_at_their_deadline_and_cost_their_author_the_expiry_s
 	run_test(|| {
 		let id = submit(ALICE, "q", 1);
 		run_to_block(VOTING_PERIOD);
-		assert_eq!(Kcg::open_for_votes(id), Ok(0));
+		assert_eq!(Kcg::open_for_votes(id).map(|(session, _)| session), Ok(0));
 		run_to_block(1 + VOTING_PERIOD);
 		assert_eq!(status(id), EntryStatus::Expired);
 		// An entry nobody could judge (its body never became available) is not free: the

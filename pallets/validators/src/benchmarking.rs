@@ -50,6 +50,38 @@ fn snapshot<T: Config>(session: SessionIndex, n: u32) -> Vec<T::AccountId> {
 	validators
 }
 
+const REJECT: Verdict = Verdict::Reject(RejectReason::Incorrect);
+
+/// `n` entries open for votes, each with its own question; as many a block as the KCG takes.
+fn open_entries<T: Config + pallet_kcg::Config>(n: u32) -> Vec<EntryId> {
+	let author = funded::<T>("author", 0);
+	(0..n)
+		.map(|i| {
+			let mut key = [0xeeu8; 32];
+			key[..4].copy_from_slice(&i.to_le_bytes());
+			let submit = || {
+				let mut cid = alloc::vec![0x01, 0x55, 0x12, 0x20];
+				cid.extend(key);
+				pallet_kcg::Pallet::<T>::do_submit_entry(
+					author.clone(),
+					key,
+					cid.try_into().expect("fits"),
+					Default::default(),
+					100,
+					Default::default(),
+					None,
+				)
+			};
+			submit().unwrap_or_else(|_| {
+				// This block's deadlines are full: the next block.
+				let now = frame_system::Pallet::<T>::block_number();
+				frame_system::Pallet::<T>::set_block_number(now + 1u32.into());
+				submit().expect("submit")
+			})
+		})
+		.collect()
+}
+
 #[benchmarks(where T: pallet_kcg::Config + Config<Entries = pallet_kcg::Pallet<T>>)]
 mod benchmarks {
 	use super::*;
@@ -118,28 +150,28 @@ mod benchmarks {
 		assert!(!Candidates::<T>::contains_key(&who));
 	}
 
+	/// `n` votes on ballots that every other validator voted on: each vote reads and writes the
+	/// largest ballot, and takes its first place.
 	#[benchmark]
-	fn attest() {
-		let validators = snapshot::<T>(0, T::MaxValidators::get().max(3));
-		let author = funded::<T>("author", 0);
-		let entry = pallet_kcg::Pallet::<T>::do_submit_entry(
-			author,
-			[1u8; 32],
-			{
-				let mut cid = alloc::vec![0x01, 0x55, 0x12, 0x20];
-				cid.extend([1u8; 32]);
-				cid.try_into().expect("fits")
-			},
-			Default::default(),
-			100,
-			Default::default(),
-			None,
-		)
-		.expect("submit");
-		let voter = validators[0].clone();
+	fn attest_many(n: Linear<0, { T::MaxVotesPerCall::get() }>) {
+		let max = T::MaxValidators::get().max(3);
+		let validators = snapshot::<T>(0, max);
+		let entries = open_entries::<T>(n);
+		for entry in &entries {
+			let others: Vec<_> = (1..max).map(|position| (position as u16, REJECT)).collect();
+			// The ballot opened with the entry, with a tally of nothing: the vote below decides
+			// no entry.
+			Ballots::<T>::mutate(entry, |ballot| {
+				let ballot = ballot.as_mut().expect("opened with the entry");
+				ballot.votes = BoundedVec::truncate_from(others);
+			});
+		}
+		let votes = entries.iter().map(|entry| (*entry, Verdict::Approve)).collect();
 		#[extrinsic_call]
-		attest(RawOrigin::Signed(voter.clone()), entry, Verdict::Approve);
-		assert!(Votes::<T>::contains_key(entry, &voter));
+		_(RawOrigin::Signed(validators[0].clone()), BoundedVec::truncate_from(votes));
+		for entry in entries {
+			assert_eq!(Ballots::<T>::get(entry).map(|b| b.votes.len() as u32), Some(max));
+		}
 	}
 
 	/// The vote that decides an entry on which `v` validators voted: all earlier voters
@@ -166,21 +198,30 @@ mod benchmarks {
 		// then approvals up to one short of the threshold.
 		let needed = (2 * v).div_ceil(3);
 		let rejecting = v - needed;
-		for validator in &validators[..rejecting as usize] {
-			Votes::<T>::insert(entry, validator, Verdict::Reject(RejectReason::Incorrect));
-		}
+		let votes = (0..v - 1)
+			.map(|position| {
+				(position as u16, if position < rejecting { REJECT } else { Verdict::Approve })
+			})
+			.collect();
 		let stake = params::<T>().min_validator_bond;
-		for validator in &validators[rejecting as usize..(v - 1) as usize] {
-			Votes::<T>::insert(entry, validator, Verdict::Approve);
-		}
-		Tallies::<T>::insert(
+		let deadline = Ballots::<T>::get(entry).expect("opened with the entry").deadline;
+		Ballots::<T>::insert(
 			entry,
-			Tally { approve: stake * (needed - 1).into(), reject: stake * rejecting.into() },
+			Ballot {
+				session: 0,
+				deadline,
+				tally: Tally {
+					approve: stake * (needed - 1).into(),
+					reject: stake * rejecting.into(),
+				},
+				votes: BoundedVec::truncate_from(votes),
+			},
 		);
 		let last = validators[(v - 1) as usize].clone();
 		#[extrinsic_call]
 		attest(RawOrigin::Signed(last), entry, Verdict::Approve);
-		assert_eq!(Votes::<T>::iter_prefix(entry).count(), 0);
+		assert!(!Ballots::<T>::contains_key(entry));
+		assert!(Tallies::<T>::contains_key(entry));
 	}
 
 	#[benchmark]
@@ -191,15 +232,22 @@ mod benchmarks {
 		assert_eq!(Params::<T>::get(), Some(new));
 	}
 
-	/// An entry with a vote from each of `MaxValidators` expires: every vote and the tally go.
+	/// An entry with a vote from each of `MaxValidators` expires: its ballot goes.
 	#[benchmark]
 	fn entry_closed() {
-		let validators = snapshot::<T>(0, T::MaxValidators::get().max(3));
+		let max = T::MaxValidators::get().max(3);
+		snapshot::<T>(0, max);
 		let entry: EntryId = 1;
-		for validator in &validators {
-			Votes::<T>::insert(entry, validator, Verdict::Approve);
-		}
-		Tallies::<T>::insert(entry, Tally::default());
+		let votes = (0..max).map(|position| (position as u16, REJECT)).collect();
+		Ballots::<T>::insert(
+			entry,
+			Ballot {
+				session: 0,
+				deadline: frame_system::pallet_prelude::BlockNumberFor::<T>::max_value(),
+				tally: Tally::default(),
+				votes: BoundedVec::truncate_from(votes),
+			},
+		);
 		let summary = EntrySummary {
 			question_key: [0u8; 32],
 			author: funded::<T>("author", 0),
@@ -214,8 +262,7 @@ mod benchmarks {
 				Closure::Expired,
 			);
 		}
-		assert_eq!(Votes::<T>::iter_prefix(entry).count(), 0);
-		assert!(!Tallies::<T>::contains_key(entry));
+		assert!(!Ballots::<T>::contains_key(entry));
 	}
 
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(&[]), crate::mock::Test);

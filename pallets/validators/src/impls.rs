@@ -6,14 +6,13 @@
 use crate::*;
 use alloc::vec::Vec;
 use frame_support::{
-	dispatch::DispatchResultWithPostInfo,
 	ensure,
 	pallet_prelude::*,
 	traits::{Contains, EstimateNextSessionRotation, Imbalance, OnUnbalanced},
 };
 use frame_system::pallet_prelude::*;
-use membria_kcg_primitives::{Closure, EntryClosed, EntrySummary, EntryVoting, VoteRefusal};
-use membria_primitives::{EntryId, SessionIndex, Verdict};
+use membria_kcg_primitives::{Closure, EntryClosed, EntryOpened, EntrySummary};
+use membria_primitives::{EntryId, SessionIndex};
 use sp_runtime::{
 	traits::{AccountIdConversion, Saturating, UniqueSaturatedInto, Zero},
 	Perbill, Permill,
@@ -46,49 +45,6 @@ impl<T: Config> Pallet<T> {
 		ensure!(Candidates::<T>::take(who).is_some(), Error::<T>::NotValidating);
 		Self::deposit_event(Event::Chilled { who: who.clone() });
 		Ok(())
-	}
-
-	/// Records `who`'s verdict on `entry` with its stake in the entry's session, and decides
-	/// the entry when the tally crosses a threshold ([`Tally::decision`]).
-	pub(crate) fn do_attest(
-		who: &T::AccountId,
-		entry: EntryId,
-		verdict: Verdict,
-	) -> DispatchResultWithPostInfo {
-		let session = T::Entries::open_for_votes(entry).map_err(|refusal| match refusal {
-			VoteRefusal::UnknownEntry => Error::<T>::UnknownEntry,
-			VoteRefusal::AlreadyClosed => Error::<T>::EntryClosed,
-			VoteRefusal::VotingClosed => Error::<T>::VotingClosed,
-		})?;
-		let total = SessionTotalStake::<T>::get(session);
-		ensure!(!total.is_zero(), Error::<T>::NoStakeSnapshot);
-		let stakes = SessionStakes::<T>::get(session);
-		let stake = stakes
-			.iter()
-			.find(|(validator, _)| validator == who)
-			.map(|(_, stake)| *stake)
-			.ok_or(Error::<T>::NotActiveValidator)?;
-		ensure!(!Votes::<T>::contains_key(entry, who), Error::<T>::AlreadyVoted);
-
-		Votes::<T>::insert(entry, who, verdict);
-		let mut tally = Tallies::<T>::get(entry).unwrap_or_default();
-		if verdict.approves() {
-			tally.approve = tally.approve.saturating_add(stake);
-		} else {
-			tally.reject = tally.reject.saturating_add(stake);
-		}
-		Self::deposit_event(Event::Attested { entry, validator: who.clone(), verdict, stake });
-
-		match tally.decision(total) {
-			None => {
-				Tallies::<T>::insert(entry, tally);
-				Ok(Some(T::WeightInfo::attest()).into())
-			},
-			Some(decision) => {
-				let voters = Self::decide(entry, decision, tally, total, &stakes)?;
-				Ok(Some(Self::attest_weight(voters)).into())
-			},
-		}
 	}
 
 	/// The account of the reward pot.
@@ -211,15 +167,36 @@ impl<T: Config> Pallet<T> {
 		for who in Candidates::<T>::iter_keys() {
 			ensure!(Ledgers::<T>::contains_key(&who), "a candidate without a bond");
 		}
-		for (entry, tally) in Tallies::<T>::iter() {
-			let session = T::Entries::open_for_votes(entry);
-			if let Ok(session) = session {
-				let total = SessionTotalStake::<T>::get(session);
-				ensure!(
-					tally.approve.saturating_add(tally.reject) <= total,
-					"an entry's tally exceeds its session's stake"
-				);
+		for entry in <T::Entries as membria_kcg_primitives::EntryVoting>::open_entry_ids() {
+			ensure!(Ballots::<T>::contains_key(entry), "an entry open for votes has no ballot");
+		}
+		for (entry, ballot) in Ballots::<T>::iter() {
+			ensure!(
+				<T::Entries as membria_kcg_primitives::EntryVoting>::open_for_votes(entry)
+					== Ok((ballot.session, ballot.deadline)),
+				"a ballot of an entry that is not open for votes, or of another session or deadline"
+			);
+			ensure!(!Tallies::<T>::contains_key(entry), "an open entry has a final tally");
+			let stakes = SessionStakes::<T>::get(ballot.session);
+			let mut tally = Tally::<BalanceOf<T>>::default();
+			let mut previous: Option<u16> = None;
+			for (position, verdict) in &ballot.votes {
+				ensure!(previous < Some(*position), "a ballot's voters are not sorted and unique");
+				previous = Some(*position);
+				let (_, stake) = stakes
+					.get(usize::from(*position))
+					.ok_or("a ballot names a voter outside its session")?;
+				if verdict.approves() {
+					tally.approve = tally.approve.saturating_add(*stake);
+				} else {
+					tally.reject = tally.reject.saturating_add(*stake);
+				}
 			}
+			ensure!(tally == ballot.tally, "a ballot's tally differs from its votes");
+			ensure!(
+				tally.decision(SessionTotalStake::<T>::get(ballot.session)).is_none(),
+				"a ballot's tally decides its entry, which is still open"
+			);
 		}
 		for (session, stakes) in SessionStakes::<T>::iter() {
 			let total =
@@ -349,12 +326,18 @@ impl<T: Config> EstimateNextSessionRotation<BlockNumberFor<T>> for Pallet<T> {
 	}
 }
 
+impl<T: Config> EntryOpened<BlockNumberFor<T>> for Pallet<T> {
+	fn entry_opened(entry: EntryId, session: SessionIndex, deadline: BlockNumberFor<T>) {
+		// The ballot is there before the first vote, so every vote reads and writes one record.
+		Ballots::<T>::insert(entry, Ballot::new(session, deadline));
+	}
+}
+
 impl<T: Config> EntryClosed<T::AccountId> for Pallet<T> {
 	fn entry_closed(entry: EntryId, _: &EntrySummary<T::AccountId>, closure: Closure) {
-		// Decided entries are settled by `decide`; the others only drop their votes.
+		// Decided entries are settled by `decide`; the others only drop their ballot.
 		if matches!(closure, Closure::Expired | Closure::Retracted) {
-			let _ = Votes::<T>::clear_prefix(entry, T::MaxValidators::get(), None);
-			Tallies::<T>::remove(entry);
+			Ballots::<T>::remove(entry);
 		}
 	}
 

@@ -14,8 +14,11 @@
 //!   session keys become the authorities, and their bonds are snapshotted as that session's
 //!   voting stake ([`SessionStakes`]).
 //! - **Attestation**: [`Pallet::attest`] records an active validator's verdict on a pending
-//!   entry, weighted by its stake in the entry's session. Approving stake of at least two thirds
-//!   validates the entry; rejecting stake of more than one third rejects it.
+//!   entry, weighted by its stake in the entry's session; [`Pallet::attest_many`] records many
+//!   (a refused one is reported and changes nothing). Approving stake of at least two thirds
+//!   validates the entry; rejecting stake of more than one third rejects it. An open entry's
+//!   votes and running tally are one record, its [`Ballot`] ([`Ballots`]), so a vote reads and
+//!   writes one item.
 //! - **Finality weight**: each GRANDPA voter weighs its stake in the session snapshot
 //!   ([`finality`], [`Pallet::finality_weights`]), so seats bought at the minimum bond hold the
 //!   finality weight of their stake, not of their number.
@@ -40,8 +43,9 @@
 //! ### Code layout (as pallet-staking's)
 //!
 //! `lib.rs` holds the config, storage, events, errors and thin calls; `ledger.rs` is the one
-//! writer of a bond (ledger, hold and `TotalBonded` together); `settlement.rs` decides, slashes
-//! and rewards; `impls.rs` holds the `do_*` functions, session planning, invariants and the
+//! writer of a bond (ledger, hold and `TotalBonded` together); `voting.rs` records votes in
+//! ballots; `settlement.rs` decides, slashes and rewards; `migrations.rs` the storage
+//! migrations; `impls.rs` holds the `do_*` functions, session planning, invariants and the
 //! traits other pallets call; `finality.rs` the stake-to-weight arithmetic of GRANDPA voters.
 
 #![cfg_attr(not(feature = "std"), no_std)]
@@ -62,7 +66,9 @@ mod types;
 
 mod impls;
 mod ledger;
+pub mod migrations;
 mod settlement;
+mod voting;
 pub mod weights;
 
 /// The `kcgv` key type: the validator account's key its node's off-chain worker attests with.
@@ -109,7 +115,7 @@ pub mod pallet {
 	use sp_runtime::Perbill;
 
 	/// The in-code storage version.
-	const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -165,6 +171,16 @@ pub mod pallet {
 		/// session's snapshot is dropped, so this must cover the KCG voting period.
 		#[pallet::constant]
 		type SessionHistory: Get<u32>;
+
+		/// The most votes one `attest_many` carries.
+		#[pallet::constant]
+		type MaxVotesPerCall: Get<u32>;
+
+		/// The most entries one `attest_many` may decide: each decision settles every vote on
+		/// its entry, so the call's weight allows for this many at their worst. A vote that
+		/// would decide one more is refused ([`Error::DecisionLimit`]) and can be sent again.
+		#[pallet::constant]
+		type MaxDecisionsPerCall: Get<u32>;
 
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
@@ -230,14 +246,14 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type SessionStart<T: Config> = StorageValue<_, BlockNumberFor<T>, ValueQuery>;
 
-	/// Verdicts on entries still being voted on: `(entry, validator) → verdict`.
+	/// The vote on each entry open for votes: its session, deadline, running tally and voters,
+	/// in one record (a vote reads and writes only this). Opened with the entry (the KCG's
+	/// `OnEntryOpened`); gone when the entry is decided, expires or is retracted.
 	#[pallet::storage]
-	pub type Votes<T: Config> =
-		StorageDoubleMap<_, Twox64Concat, EntryId, Blake2_128Concat, T::AccountId, Verdict>;
+	pub type Ballots<T: Config> = StorageMap<_, Twox64Concat, EntryId, BallotOf<T>>;
 
-	/// The stake behind each side of an entry's vote: the running tally while it is voted on,
-	/// the final one once it is decided (kept as its record: a device proves the stake that
-	/// approved an entry with it).
+	/// The final tally of each decided entry: the stake behind each side (kept as its record: a
+	/// device proves the stake that approved an entry with it).
 	#[pallet::storage]
 	pub type Tallies<T: Config> = StorageMap<_, Twox64Concat, EntryId, Tally<BalanceOf<T>>>;
 
@@ -292,6 +308,8 @@ pub mod pallet {
 		SessionPlanned { session: SessionIndex, validators: u32, total_stake: BalanceOf<T> },
 		/// A validator voted on an entry with the stake it had in the entry's session.
 		Attested { entry: EntryId, validator: T::AccountId, verdict: Verdict, stake: BalanceOf<T> },
+		/// A vote of an `attest_many` was refused, for `error`; the call's other votes stand.
+		AttestationRefused { entry: EntryId, validator: T::AccountId, error: DispatchError },
 		/// An entry was decided by its tally.
 		EntryDecided {
 			entry: EntryId,
@@ -356,6 +374,12 @@ pub mod pallet {
 		InvalidParams,
 		/// The staking parameters were never set.
 		ParamsMissing,
+		/// The entry is open for votes but has no ballot: an invariant is broken (`try_state`
+		/// reports it).
+		NoBallot,
+		/// The `attest_many` already decided `MaxDecisionsPerCall` entries: this vote would
+		/// decide one more. Send it again in another call.
+		DecisionLimit,
 	}
 
 	#[pallet::hooks]
@@ -372,6 +396,14 @@ pub mod pallet {
 			assert!(
 				T::MaxCandidates::get() >= T::MaxValidators::get(),
 				"Validators: MaxCandidates must cover a full validator set"
+			);
+			assert!(
+				T::MaxValidators::get() <= u32::from(u16::MAX),
+				"Validators: a ballot numbers voters with u16"
+			);
+			assert!(
+				T::MaxVotesPerCall::get() > 0 && T::MaxDecisionsPerCall::get() > 0,
+				"Validators: attest_many must carry a vote and may decide an entry"
 			);
 			assert!(
 				T::SessionHistory::get() > 1,
@@ -466,6 +498,21 @@ pub mod pallet {
 			Self::do_attest(&who, entry, verdict)
 		}
 
+		/// Votes on many pending entries at once, each as [`Pallet::attest`] would. Votes are
+		/// taken one by one: a refused one (already voted, entry closed, not a validator of its
+		/// session, or one decision more than [`Config::MaxDecisionsPerCall`]) changes nothing
+		/// and is reported in [`Event::AttestationRefused`]; the others stand. Pays for the votes
+		/// and decisions it made.
+		#[pallet::call_index(8)]
+		#[pallet::weight(Pallet::<T>::attest_many_weight(votes.len() as u32))]
+		pub fn attest_many(
+			origin: OriginFor<T>,
+			votes: BoundedVec<(EntryId, Verdict), T::MaxVotesPerCall>,
+		) -> DispatchResultWithPostInfo {
+			let who = ensure_signed(origin)?;
+			Self::do_attest_many(&who, votes.into_inner())
+		}
+
 		/// Sets the staking parameters. Root only.
 		#[pallet::call_index(7)]
 		#[pallet::weight(T::WeightInfo::set_params())]
@@ -483,6 +530,13 @@ pub mod pallet {
 }
 
 use frame_support::traits::fungible::Inspect;
+
+/// An entry's ballot in this runtime.
+pub type BallotOf<T> = Ballot<
+	BalanceOf<T>,
+	frame_system::pallet_prelude::BlockNumberFor<T>,
+	<T as Config>::MaxValidators,
+>;
 
 /// The balance type of the currency bonds are held in.
 pub type BalanceOf<T> =

@@ -99,6 +99,7 @@ impl pallet_kcg::Config for Test {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Slashed = Validators;
 	type Sessions = TestSessions;
+	type OnEntryOpened = Validators;
 	type OnEntryClosed = Validators;
 	type Gaps = AnyGap;
 	type EntryDeposit = ConstU128<ENTRY_DEPOSIT>;
@@ -126,8 +127,13 @@ impl pallet_kcg_validators::Config for Test {
 	type MaxCandidates = ConstU32<MAX_CANDIDATES>;
 	type MaxUnlockingChunks = ConstU32<MAX_CHUNKS>;
 	type SessionHistory = ConstU32<SESSION_HISTORY>;
+	type MaxVotesPerCall = ConstU32<MAX_VOTES_PER_CALL>;
+	type MaxDecisionsPerCall = ConstU32<MAX_DECISIONS_PER_CALL>;
 	type WeightInfo = ();
 }
+
+pub const MAX_VOTES_PER_CALL: u32 = 64;
+pub const MAX_DECISIONS_PER_CALL: u32 = 2;
 
 pub const ALICE: AccountId = 1;
 pub const BOB: AccountId = 2;

@@ -4,7 +4,8 @@
 //! an entry's session that have not voted on it yet: fetch the body by its CID from IPFS
 //! (`--ipfs-api`), check it against the entry ([`membria_offchain::check_body`]: CID, size,
 //! blake2-256, schema, question key), then ask the distiller (`--distiller`) whether it answers
-//! the question correctly (`/verify`), and send `attest` with the verdict.
+//! the question correctly (`/verify`), and send the verdict. Each key sends the verdicts of a
+//! block in one `attest_many`.
 //!
 //! ## What is a vote
 //!
@@ -39,6 +40,7 @@
 
 use alloc::{collections::BTreeMap, vec::Vec};
 use codec::{Decode, Encode};
+use frame_support::BoundedVec;
 use frame_system::{
 	offchain::{Account, SendSignedTransaction, Signer},
 	pallet_prelude::BlockNumberFor,
@@ -55,7 +57,7 @@ use sp_runtime::{
 	traits::UniqueSaturatedInto,
 };
 
-use crate::{Call, Config, SessionStakes, Votes};
+use crate::{BalanceOf, Ballots, Call, Config, SessionStakes, SessionTotalStake};
 
 const LOG_TARGET: &str = "runtime::validators::worker";
 /// Bodies fetched per block, each followed by at most one `/verify` call.
@@ -120,8 +122,11 @@ pub fn run_validator<T: Config>(now: BlockNumberFor<T>) {
 	let split = cursor.map_or(0, |cursor| open.partition_point(|id| *id <= cursor));
 	let rotation = open[split..].iter().chain(&open[..split]).copied();
 
-	// Which local keys may vote in a session, read once per session.
-	let mut in_session: BTreeMap<SessionIndex, Vec<usize>> = BTreeMap::new();
+	// The session's stake, and which local keys may vote in it with their places and stakes in
+	// its snapshot, read once per session.
+	let mut in_session: BTreeMap<SessionIndex, Session<T>> = BTreeMap::new();
+	// The votes each local key sends in this block.
+	let mut batches: BTreeMap<usize, Vec<Vote>> = BTreeMap::new();
 	let mut fresh = Vec::new();
 	let mut retries = Vec::new();
 	for id in rotation {
@@ -139,23 +144,46 @@ pub fn run_validator<T: Config>(now: BlockNumberFor<T>) {
 		let Some(entry) = T::Entries::open_entry(id) else {
 			continue;
 		};
-		let members = in_session.entry(entry.session).or_insert_with(|| {
+		let session = in_session.entry(entry.session).or_insert_with(|| {
 			let stakes = SessionStakes::<T>::get(entry.session);
-			(0..accounts.len())
-				.filter(|i| stakes.iter().any(|(validator, _)| *validator == accounts[*i].id))
-				.collect()
+			let members = (0..accounts.len())
+				.filter_map(|i| {
+					let position =
+						stakes.iter().position(|(validator, _)| *validator == accounts[i].id)?;
+					Some((i, u16::try_from(position).ok()?, stakes[position].1))
+				})
+				.collect();
+			Session { total: SessionTotalStake::<T>::get(entry.session), members }
 		});
-		let voters: Vec<&Account<T>> = members
+		let Some(ballot) = Ballots::<T>::get(id) else {
+			continue;
+		};
+		// Which vote would decide the entry as the ballot stands: an `attest_many` may decide
+		// only so many entries.
+		let decides = |position: u16, stake: BalanceOf<T>, verdict: Verdict| {
+			let mut after = ballot.clone();
+			after.record(position, stake, verdict) && after.tally.decision(session.total).is_some()
+		};
+		let voters: Vec<Voter> = session
+			.members
 			.iter()
-			.map(|i| &accounts[*i])
-			.filter(|account| !Votes::<T>::contains_key(id, &account.id))
+			.filter(|(_, position, _)| !ballot.has_voted(*position))
+			.map(|(account, position, stake)| Voter {
+				account: *account,
+				approval_decides: decides(*position, *stake, Verdict::Approve),
+				rejection_decides: decides(
+					*position,
+					*stake,
+					Verdict::Reject(RejectReason::Incorrect),
+				),
+			})
 			.collect();
 		if voters.is_empty() {
 			continue;
 		}
 		if work.verdict.is_some() {
 			// Checked already: send the kept verdict again, no fetch needed.
-			on_entry::<T, _>(block, wait_until, &entry, &voters, false);
+			on_entry::<T, _>(block, wait_until, &entry, &voters, false, &mut batches);
 		} else if work.failures == 0 {
 			fresh.push((entry, voters));
 		} else if retries.len() < FETCHES_PER_BLOCK {
@@ -171,8 +199,81 @@ pub fn run_validator<T: Config>(now: BlockNumberFor<T>) {
 		retries.len()
 	);
 	for (entry, voters) in fresh.into_iter().chain(retries).take(FETCHES_PER_BLOCK) {
-		on_entry::<T, _>(block, wait_until, &entry, &voters, true);
+		on_entry::<T, _>(block, wait_until, &entry, &voters, true, &mut batches);
 		cursor_store.set(&entry.entry);
+	}
+	for (voter, votes) in batches {
+		send_votes::<T>(&accounts[voter], votes);
+	}
+}
+
+/// A session as the worker reads it once: its stake, and the local keys that vote in it with
+/// their places and stakes in its snapshot.
+struct Session<T: Config> {
+	total: BalanceOf<T>,
+	members: Vec<(usize, u16, BalanceOf<T>)>,
+}
+
+/// A local key that has not voted on an entry, and whether its vote would decide the entry.
+struct Voter {
+	account: usize,
+	approval_decides: bool,
+	rejection_decides: bool,
+}
+
+/// One vote to send, and whether it would decide its entry as the ballot stood.
+struct Vote {
+	entry: EntryId,
+	verdict: Verdict,
+	decides: bool,
+}
+
+/// Splits `votes` into calls of at most `most` votes, of which at most `decisions` would
+/// decide their entry: a call that decides more refuses the extra votes.
+fn calls(votes: Vec<Vote>, most: usize, decisions: usize) -> Vec<Vec<(EntryId, Verdict)>> {
+	let mut calls = Vec::new();
+	let mut call = Vec::new();
+	let mut deciding = 0;
+	for vote in votes {
+		if call.len() >= most || (vote.decides && deciding >= decisions) {
+			calls.push(core::mem::take(&mut call));
+			deciding = 0;
+		}
+		deciding += usize::from(vote.decides);
+		call.push((vote.entry, vote.verdict));
+	}
+	if !call.is_empty() {
+		calls.push(call);
+	}
+	calls
+}
+
+/// Sends `votes` signed by `voter`, in as few `attest_many` as the call's bounds allow. The
+/// entries of a call that could not be sent are sent again from the next block on.
+fn send_votes<T: Config>(voter: &Account<T>, votes: Vec<Vote>) {
+	let most = (<T::MaxVotesPerCall as sp_core::Get<u32>>::get() as usize).max(1);
+	let decisions = (<T::MaxDecisionsPerCall as sp_core::Get<u32>>::get() as usize).max(1);
+	for chunk in calls(votes, most, decisions) {
+		// A chunk holds at most `MaxVotesPerCall` votes: nothing is cut.
+		let call = Call::attest_many { votes: BoundedVec::truncate_from(chunk.clone()) };
+		let sent = Signer::<T, T::ValidatorAuthorityId>::any_account()
+			.send_single_signed_transaction(voter, call);
+		if sent == Some(Ok(())) {
+			for (entry, verdict) in &chunk {
+				log::info!(target: LOG_TARGET, "entry {entry}: attested {verdict:?}");
+			}
+			continue;
+		}
+		for (entry, _) in &chunk {
+			log::warn!(target: LOG_TARGET, "entry {entry}: could not send the attestation");
+			let key = work_key(*entry);
+			let store = StorageValueRef::persistent(&key);
+			let _ = store.mutate::<VoteWork, (), _>(|work| {
+				let mut work = work.ok().flatten().unwrap_or_default();
+				work.sent_at = None;
+				Ok(work)
+			});
+		}
 	}
 }
 
@@ -182,8 +283,9 @@ fn on_entry<T: Config, EntryBlockNumber: Copy + UniqueSaturatedInto<u32>>(
 	block: u32,
 	wait_until: Timestamp,
 	entry: &OpenEntry<EntryBlockNumber>,
-	voters: &[&Account<T>],
+	voters: &[Voter],
 	may_fetch: bool,
+	batches: &mut BTreeMap<usize, Vec<Vote>>,
 ) {
 	let worked = with_item_lock::<frame_system::Pallet<T>, _>(
 		&item_key(b"membria::kcgv::lock::", entry.entry),
@@ -195,32 +297,48 @@ fn on_entry<T: Config, EntryBlockNumber: Copy + UniqueSaturatedInto<u32>>(
 				+ IPFS_DEADLINE_MS * (1 + u64::from(<MaxEntryLinks as sp_core::Get<u32>>::get()))
 				+ VERIFY_DEADLINE_MS,
 		),
-		|| vote_on_entry::<T, _>(block, wait_until, entry, voters, may_fetch),
+		|| vote_on_entry(block, wait_until, entry, may_fetch),
 	);
-	if worked.is_none() {
-		log::debug!(target: LOG_TARGET, "entry {}: another worker is still on it", entry.entry);
+	match worked {
+		None => {
+			log::debug!(target: LOG_TARGET, "entry {}: another worker is still on it", entry.entry)
+		},
+		Some(Some(verdict)) => {
+			for voter in voters {
+				let decides = if verdict.approves() {
+					voter.approval_decides
+				} else {
+					voter.rejection_decides
+				};
+				batches.entry(voter.account).or_default().push(Vote {
+					entry: entry.entry,
+					verdict,
+					decides,
+				});
+			}
+		},
+		Some(None) => {},
 	}
 }
 
-/// Checks `entry` (once; the verdict is kept) and sends the attestation of every local key in
-/// `voters`, unless one was sent recently or a failed check is waiting to be retried. Fetches
-/// nothing unless `may_fetch`.
-fn vote_on_entry<T: Config, EntryBlockNumber: Copy + UniqueSaturatedInto<u32>>(
+/// Checks `entry` (once; the verdict is kept) and returns the verdict to send now, unless one
+/// was sent recently or a failed check is waiting to be retried; the send is recorded as of
+/// `block`. Fetches nothing unless `may_fetch`.
+fn vote_on_entry<EntryBlockNumber: Copy + UniqueSaturatedInto<u32>>(
 	block: u32,
 	wait_until: Timestamp,
 	entry: &OpenEntry<EntryBlockNumber>,
-	voters: &[&Account<T>],
 	may_fetch: bool,
-) {
+) -> Option<Verdict> {
 	let key = work_key(entry.entry);
 	let store = StorageValueRef::persistent(&key);
 	let mut work: VoteWork = store.get().ok().flatten().unwrap_or_default();
 	if work.waiting(block) {
-		return;
+		return None;
 	}
 	let verdict = match work.verdict {
 		Some(verdict) => verdict,
-		None if !may_fetch => return,
+		None if !may_fetch => return None,
 		None => match evaluate(entry, work.failures, block, wait_until) {
 			Ok(verdict) => verdict,
 			Err(failure) => {
@@ -233,24 +351,15 @@ fn vote_on_entry<T: Config, EntryBlockNumber: Copy + UniqueSaturatedInto<u32>>(
 				);
 				work.retry_at = Some(block.saturating_add(wait));
 				store.set(&work);
-				return;
+				return None;
 			},
 		},
 	};
 	work.verdict = Some(verdict);
 	work.retry_at = None;
-	for voter in voters {
-		let call = Call::attest { entry: entry.entry, verdict };
-		let sent = Signer::<T, T::ValidatorAuthorityId>::any_account()
-			.send_single_signed_transaction(voter, call);
-		if sent == Some(Ok(())) {
-			log::info!(target: LOG_TARGET, "entry {}: attested {verdict:?}", entry.entry);
-			work.sent_at = Some(block);
-		} else {
-			log::warn!(target: LOG_TARGET, "entry {}: could not send the attestation", entry.entry);
-		}
-	}
+	work.sent_at = Some(block);
 	store.set(&work);
+	Some(verdict)
 }
 
 /// Checks an entry, fetching its body from the IPFS endpoint for this `attempt` (they take

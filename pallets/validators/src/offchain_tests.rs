@@ -328,11 +328,12 @@ fn next_block() -> u64 {
 	block
 }
 
-/// Takes the transactions the worker sent: `(signer, entry, verdict)` of each attestation.
+/// Takes the transactions the worker sent: `(signer, entry, verdict)` of each attestation, in
+/// the order sent (the worker sends a key's votes of a block in `attest_many` calls).
 fn take_attestations(pool: &dyn Fn() -> Vec<Vec<u8>>) -> Vec<(AccountId, u64, Verdict)> {
 	pool()
 		.into_iter()
-		.map(|bytes| {
+		.flat_map(|bytes| {
 			let xt = frame_system::mocking::MockUncheckedExtrinsic::<
 				Test,
 				sp_runtime::testing::TestSignature,
@@ -343,9 +344,10 @@ fn take_attestations(pool: &dyn Fn() -> Vec<Vec<u8>>) -> Vec<(AccountId, u64, Ve
 				panic!("the worker signs its attestations");
 			};
 			match xt.function {
-				RuntimeCall::Validators(Call::attest { entry, verdict }) => {
-					(signer, entry, verdict)
-				},
+				RuntimeCall::Validators(Call::attest_many { votes }) => votes
+					.into_iter()
+					.map(|(entry, verdict)| (signer, entry, verdict))
+					.collect::<Vec<_>>(),
 				other => panic!("unexpected call {other:?}"),
 			}
 		})
@@ -768,4 +770,32 @@ fn entries_already_voted_on_take_no_place() {
 			vec![cat_url(IPFS, &honest), protocol::endpoint(DISTILLER, "verify")]
 		);
 	});
+}
+
+fn vote(entry: EntryId, decides: bool) -> Vote {
+	Vote { entry, verdict: Verdict::Approve, decides }
+}
+
+#[test]
+fn calls_hold_at_most_their_votes_and_decisions() {
+	let votes = vec![
+		vote(1, true),
+		vote(2, false),
+		vote(3, true),
+		vote(4, true),
+		vote(5, false),
+		vote(6, false),
+		vote(7, false),
+	];
+	let entries = |calls: Vec<Vec<(EntryId, Verdict)>>| -> Vec<Vec<EntryId>> {
+		calls
+			.into_iter()
+			.map(|call| call.into_iter().map(|(e, _)| e).collect())
+			.collect()
+	};
+	// Two decisions a call: the third deciding vote starts a new call.
+	assert_eq!(entries(calls(votes, 4, 2)), vec![vec![1, 2, 3], vec![4, 5, 6, 7]],);
+	let votes = (1..=5).map(|entry| vote(entry, false)).collect();
+	assert_eq!(entries(calls(votes, 2, 2)), vec![vec![1, 2], vec![3, 4], vec![5]]);
+	assert!(calls(Vec::new(), 4, 2).is_empty());
 }

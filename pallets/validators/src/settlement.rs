@@ -21,24 +21,18 @@ use sp_runtime::{
 };
 
 impl<T: Config> Pallet<T> {
-	/// What a vote that decides its entry weighs with `voters` votes to settle: the benchmark
-	/// of the decision plus the worst the KCG's listeners of a closed entry can add (a gap's
-	/// requesters paid), which the benchmark's entry, answering no gap, does not reach.
-	pub(crate) fn attest_weight(voters: u32) -> Weight {
-		T::WeightInfo::attest_and_decide(voters).saturating_add(T::Entries::decide_weight())
-	}
-
-	/// Records the decision in the KCG, then slashes the losing voters into the pot and pays
-	/// the winning ones, except the entry's author, this decision's reward. Returns how many
-	/// votes were settled.
+	/// Records the decision in the KCG, then slashes the losing voters of `ballot` into the pot
+	/// and pays the winning ones, except the entry's author, this decision's reward. `stakes`
+	/// is the snapshot of the ballot's session. Returns how many votes were settled.
 	pub(crate) fn decide(
 		entry: EntryId,
 		decision: Decision,
-		tally: Tally<BalanceOf<T>>,
+		ballot: &BallotOf<T>,
 		total: BalanceOf<T>,
 		stakes: &[(T::AccountId, BalanceOf<T>)],
 	) -> Result<u32, DispatchError> {
 		let author = T::Entries::decide(entry, decision)?;
+		let tally = ballot.tally;
 		Tallies::<T>::insert(entry, tally);
 		Self::deposit_event(Event::EntryDecided {
 			entry,
@@ -52,18 +46,17 @@ impl<T: Config> Pallet<T> {
 		let slash_ratio = params.wrong_vote_slash;
 		let mut winners: Vec<(T::AccountId, BalanceOf<T>)> = Vec::new();
 		let mut voters = 0u32;
-		for (validator, verdict) in Votes::<T>::drain_prefix(entry) {
+		for (position, verdict) in &ballot.votes {
+			let Some((validator, stake)) = stakes.get(usize::from(*position)) else {
+				frame_support::defensive!("a ballot names a voter outside its session");
+				continue;
+			};
 			voters.saturating_inc();
 			let won = verdict.approves() == (decision == Decision::Validated);
-			if won && validator != author {
-				let stake = stakes
-					.iter()
-					.find(|(v, _)| *v == validator)
-					.map(|(_, s)| *s)
-					.unwrap_or_default();
-				winners.push((validator, stake));
+			if won && *validator != author {
+				winners.push((validator.clone(), *stake));
 			} else if !won {
-				Self::slash_wrong_vote(&validator, entry, slash_ratio);
+				Self::slash_wrong_vote(validator, entry, slash_ratio);
 			}
 		}
 		Self::reward_decision(entry, &winners, &params);

@@ -301,6 +301,155 @@ fn attest_refuses_outsiders_double_votes_and_closed_entries() {
 	});
 }
 
+fn attest_many(
+	who: AccountId,
+	votes: &[(u64, Verdict)],
+) -> frame_support::dispatch::PostDispatchInfo {
+	Validators::attest_many(RuntimeOrigin::signed(who), votes.to_vec().try_into().unwrap())
+		.expect("attest_many never fails as a whole for a signed caller")
+}
+
+/// What the mock charges `n` votes that decide nothing.
+fn votes_weight(n: u32) -> frame_support::weights::Weight {
+	<() as WeightInfo>::attest_many(n)
+}
+
+fn refused(entry: u64, validator: AccountId, error: Error<Test>) -> RuntimeEvent {
+	Event::AttestationRefused { entry, validator, error: error.into() }.into()
+}
+
+#[test]
+fn attest_many_records_every_vote_and_reports_each_refused_one() {
+	run_test(&equal_validators(&[ALICE, BOB, CHARLIE, DAVE]), || {
+		let first = submit_entry();
+		let second = submit_entry();
+		let post = attest_many(
+			ALICE,
+			&[(first, Verdict::Approve), (second, REJECT), (first, REJECT), (99, Verdict::Approve)],
+		);
+		let ballot = Ballots::<Test>::get(first).expect("opened with the entry");
+		assert_eq!(ballot.votes.into_inner(), vec![(0, Verdict::Approve)], "Alice is first");
+		assert_eq!(ballot.tally, Tally { approve: MIN_BOND, reject: 0 });
+		let ballot = Ballots::<Test>::get(second).expect("opened");
+		assert_eq!(ballot.tally, Tally { approve: 0, reject: MIN_BOND });
+		System::assert_has_event(refused(first, ALICE, Error::<Test>::AlreadyVoted));
+		System::assert_has_event(refused(99, ALICE, Error::<Test>::UnknownEntry));
+		// Paid: four votes (two recorded, two refused), nothing for decisions.
+		assert_eq!(post.actual_weight, Some(votes_weight(4)));
+		assert!(votes_weight(4).all_lt(Validators::attest_many_weight(4)));
+
+		// Bob's votes land on open ballots, in his place.
+		let post = attest_many(BOB, &[(second, Verdict::Approve), (first, Verdict::Approve)]);
+		assert_eq!(post.actual_weight, Some(votes_weight(2)));
+		let ballot = Ballots::<Test>::get(first).unwrap();
+		assert_eq!(ballot.votes.into_inner(), vec![(0, Verdict::Approve), (1, Verdict::Approve)]);
+		assert!(
+			matches!(entry_status(first), EntryStatus::Pending { .. }),
+			"2 of 4 decide nothing"
+		);
+
+		// An outsider's votes are all refused and change nothing.
+		let third = submit_entry();
+		attest_many(EVE, &[(third, Verdict::Approve)]);
+		System::assert_has_event(refused(third, EVE, Error::<Test>::NotActiveValidator));
+		assert_eq!(Ballots::<Test>::get(third), Some(Ballot::new(0, 1 + VOTING_PERIOD)));
+
+		// No ballot for an open entry is a broken invariant, named (and `try_state` says so).
+		let ballot = Ballots::<Test>::take(third).unwrap();
+		assert!(Validators::do_try_state().is_err());
+		attest_many(ALICE, &[(third, Verdict::Approve)]);
+		System::assert_has_event(refused(third, ALICE, Error::<Test>::NoBallot));
+		Ballots::<Test>::insert(third, ballot);
+	});
+}
+
+#[test]
+fn attest_many_decides_at_most_its_limit_and_a_refused_decision_changes_nothing() {
+	run_test(&equal_validators(&[ALICE, BOB, CHARLIE]), || {
+		let entries: Vec<u64> = (0..=MAX_DECISIONS_PER_CALL).map(|_| submit_entry()).collect();
+		let approvals: Vec<(u64, Verdict)> =
+			entries.iter().map(|entry| (*entry, Verdict::Approve)).collect();
+		attest_many(ALICE, &approvals);
+		// Bob's approvals each reach two thirds: the call decides its limit, refuses the rest.
+		let post = attest_many(BOB, &approvals);
+		let (decided, left) = entries.split_at(MAX_DECISIONS_PER_CALL as usize);
+		for entry in decided {
+			assert_eq!(entry_status(*entry), EntryStatus::Validated { at: 1 });
+			assert!(Tallies::<Test>::contains_key(entry));
+		}
+		for entry in left {
+			System::assert_has_event(refused(*entry, BOB, Error::<Test>::DecisionLimit));
+			assert!(matches!(entry_status(*entry), EntryStatus::Pending { .. }));
+			let ballot = Ballots::<Test>::get(entry).expect("still open");
+			assert_eq!(ballot.votes.len(), 1, "Bob's vote was rolled back");
+			assert!(!Tallies::<Test>::contains_key(entry));
+		}
+		// Paid for the decisions it made and the refused vote, not for its limit.
+		let voters = Validators::attest_weight(2).saturating_mul(MAX_DECISIONS_PER_CALL.into());
+		assert_eq!(
+			post.actual_weight,
+			Some(voters.saturating_add(votes_weight(left.len() as u32)))
+		);
+		// The refused vote, sent again, decides.
+		attest_many(BOB, &[(left[0], Verdict::Approve)]);
+		assert_eq!(entry_status(left[0]), EntryStatus::Validated { at: 1 });
+		assert!(!Ballots::<Test>::contains_key(left[0]));
+	});
+}
+
+#[test]
+fn a_ballot_counts_each_voter_once() {
+	let mut ballot = Ballot::<Balance, u64, frame_support::traits::ConstU32<3>>::new(0, 10);
+	assert!(ballot.record(2, 10, Verdict::Approve));
+	assert!(ballot.record(0, 5, REJECT));
+	assert!(!ballot.record(2, 10, REJECT), "a second vote");
+	assert!(ballot.record(1, 1, Verdict::Approve));
+	assert!(!ballot.record(3, 1, Verdict::Approve), "full");
+	assert_eq!(ballot.tally, Tally { approve: 11, reject: 5 });
+	assert_eq!(
+		ballot.votes.into_inner(),
+		vec![(0, REJECT), (1, Verdict::Approve), (2, Verdict::Approve)]
+	);
+}
+
+#[test]
+fn the_migration_moves_open_entries_votes_into_ballots() {
+	use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion};
+	run_test(&equal_validators(&[ALICE, BOB, CHARLIE]), || {
+		let open = submit_entry();
+		let quiet = submit_entry();
+		let decided = submit_entry();
+		assert_ok!(attest(ALICE, decided, Verdict::Approve));
+		assert_ok!(attest(BOB, decided, Verdict::Approve));
+		let final_tally = Tallies::<Test>::get(decided).unwrap();
+		// Version 0's records of an open entry: one vote each, and the running tally.
+		StorageVersion::new(0).put::<Validators>();
+		Ballots::<Test>::remove(open);
+		Ballots::<Test>::remove(quiet);
+		migrations::v1::Votes::<Test>::insert(open, CHARLIE, REJECT);
+		migrations::v1::Votes::<Test>::insert(open, ALICE, Verdict::Approve);
+		Tallies::<Test>::insert(open, Tally { approve: MIN_BOND, reject: MIN_BOND });
+
+		migrations::MigrateV0ToV1::<Test>::on_runtime_upgrade();
+
+		assert_eq!(Validators::on_chain_storage_version(), 1);
+		let ballot = Ballots::<Test>::get(open).expect("the open entry's ballot");
+		assert_eq!(ballot.votes.into_inner(), vec![(0, Verdict::Approve), (2, REJECT)]);
+		assert_eq!(ballot.tally, Tally { approve: MIN_BOND, reject: MIN_BOND });
+		assert!(!Tallies::<Test>::contains_key(open), "the running tally moved");
+		assert_eq!(
+			Ballots::<Test>::get(quiet),
+			Some(Ballot::new(0, 1 + VOTING_PERIOD)),
+			"an entry without votes"
+		);
+		assert_eq!(Tallies::<Test>::get(decided), Some(final_tally), "a final tally stays");
+		assert_eq!(migrations::v1::Votes::<Test>::iter().count(), 0);
+		// Bob's vote now decides the entry on its migrated ballot.
+		assert_ok!(attest(BOB, open, Verdict::Approve));
+		assert_eq!(entry_status(open), EntryStatus::Validated { at: 1 });
+	});
+}
+
 #[test]
 fn exactly_two_thirds_validates_and_just_below_does_not() {
 	run_test(&equal_validators(&[ALICE, BOB, CHARLIE]), || {
@@ -355,7 +504,7 @@ fn one_validator_decides_alone() {
 		let entry = submit_entry();
 		assert_ok!(attest(ALICE, entry, Verdict::Approve));
 		assert_eq!(entry_status(entry), EntryStatus::Validated { at: 1 });
-		assert_eq!(Votes::<Test>::iter_prefix(entry).count(), 0, "votes are settled");
+		assert!(!Ballots::<Test>::contains_key(entry), "the ballot is settled");
 		let tally = Tallies::<Test>::get(entry).expect("the decided tally is kept");
 		assert!(tally.approve > 0);
 		assert_eq!(tally.reject, 0);
@@ -424,11 +573,13 @@ fn expired_and_retracted_entries_drop_their_votes_without_slashing() {
 		let retracted = submit_entry();
 		assert_ok!(attest(ALICE, expiring, REJECT));
 		assert_ok!(attest(ALICE, retracted, Verdict::Approve));
+		assert!(Ballots::<Test>::contains_key(retracted));
 		assert_ok!(Kcg::retract(RuntimeOrigin::signed(AUTHOR), retracted));
-		assert_eq!(Votes::<Test>::iter_prefix(retracted).count(), 0);
+		assert!(!Ballots::<Test>::contains_key(retracted));
+		assert!(Ballots::<Test>::contains_key(expiring));
 		run_to_block(1 + VOTING_PERIOD);
 		assert_eq!(entry_status(expiring), EntryStatus::Expired);
-		assert_eq!(Votes::<Test>::iter_prefix(expiring).count(), 0);
+		assert!(!Ballots::<Test>::contains_key(expiring));
 		assert!(Tallies::<Test>::get(expiring).is_none());
 		assert_eq!(bonded(ALICE), MIN_BOND);
 		// The retraction fee and the expiry slash (the author's, not the voters') went to the

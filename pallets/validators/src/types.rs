@@ -5,7 +5,7 @@ use frame_support::{
 	traits::Get, BoundedVec, CloneNoBound, DebugNoBound, DefaultNoBound, EqNoBound,
 	PartialEqNoBound,
 };
-use membria_primitives::Decision;
+use membria_primitives::{Decision, SessionIndex, Verdict};
 use scale_info::TypeInfo;
 use sp_runtime::{traits::AtLeast32BitUnsigned, Perbill};
 
@@ -146,5 +146,67 @@ impl<Balance: From<u32>, BlockNumber: From<u32>> Parameters<Balance, BlockNumber
 			decision_reward: 1u32.into(),
 			pot_share: Perbill::from_percent(1),
 		}
+	}
+}
+
+/// The vote on one entry while it is open: its session, the running tally, and who voted how.
+/// One record per entry, so a vote reads and writes one storage item.
+#[derive(
+	CloneNoBound, DebugNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, MaxEncodedLen, TypeInfo,
+)]
+#[scale_info(skip_type_params(MaxVoters))]
+#[codec(mel_bound(Balance: MaxEncodedLen, BlockNumber: MaxEncodedLen))]
+pub struct Ballot<Balance, BlockNumber, MaxVoters>
+where
+	Balance: Clone + core::fmt::Debug + PartialEq + Eq,
+	BlockNumber: Clone + core::fmt::Debug + PartialEq + Eq,
+	MaxVoters: Get<u32>,
+{
+	/// The session whose stake decides the entry.
+	pub session: SessionIndex,
+	/// The block the vote closes at: the entry expires at its start.
+	pub deadline: BlockNumber,
+	/// The stake behind each side so far.
+	pub tally: Tally<Balance>,
+	/// `(voter's position in the session's snapshot, verdict)`, sorted by position.
+	pub votes: BoundedVec<(u16, Verdict), MaxVoters>,
+}
+
+impl<Balance, BlockNumber, MaxVoters> Ballot<Balance, BlockNumber, MaxVoters>
+where
+	Balance: AtLeast32BitUnsigned + Copy + core::fmt::Debug,
+	BlockNumber: Clone + core::fmt::Debug + PartialEq + Eq,
+	MaxVoters: Get<u32>,
+{
+	/// An empty ballot of `session`, closing at `deadline`.
+	pub fn new(session: SessionIndex, deadline: BlockNumber) -> Self {
+		Self {
+			session,
+			deadline,
+			tally: Tally { approve: Balance::zero(), reject: Balance::zero() },
+			votes: BoundedVec::new(),
+		}
+	}
+
+	/// Whether the validator at `position` has voted.
+	pub fn has_voted(&self, position: u16) -> bool {
+		self.votes.binary_search_by_key(&position, |(voter, _)| *voter).is_ok()
+	}
+
+	/// Records the vote of the validator at `position` with `stake`: `false` (and nothing
+	/// changes) if it has voted already or the ballot is full.
+	pub fn record(&mut self, position: u16, stake: Balance, verdict: Verdict) -> bool {
+		let Err(slot) = self.votes.binary_search_by_key(&position, |(voter, _)| *voter) else {
+			return false;
+		};
+		if self.votes.try_insert(slot, (position, verdict)).is_err() {
+			return false;
+		}
+		if verdict.approves() {
+			self.tally.approve = self.tally.approve.saturating_add(stake);
+		} else {
+			self.tally.reject = self.tally.reject.saturating_add(stake);
+		}
+		true
 	}
 }

@@ -14,12 +14,13 @@ pub trait WeightInfo {
 	fn withdraw_unbonded() -> Weight;
 	fn validate() -> Weight;
 	fn chill() -> Weight;
-	/// A vote that does not decide its entry.
-	fn attest() -> Weight;
+	/// `n` votes of one call, none deciding, each on a ballot that `MaxValidators - 1` other
+	/// validators voted on.
+	fn attest_many(n: u32) -> Weight;
 	/// A vote that decides its entry, settling `v` votes (slashes and rewards).
 	fn attest_and_decide(v: u32) -> Weight;
 	fn set_params() -> Weight;
-	/// An entry expired or retracted with `MaxValidators` votes on it: votes and tally dropped.
+	/// An entry expired or retracted with `MaxValidators` votes on it: its ballot dropped.
 	fn entry_closed() -> Weight;
 }
 
@@ -53,8 +54,10 @@ impl WeightInfo for () {
 	fn chill() -> Weight {
 		estimate(20_000_000, 3_500, 2, 2, RocksDbWeight::get())
 	}
-	fn attest() -> Weight {
-		estimate(40_000_000, 8_000, 6, 2, RocksDbWeight::get())
+	fn attest_many(n: u32) -> Weight {
+		estimate(30_000_000, 4_000, 2, 0, RocksDbWeight::get()).saturating_add(
+			estimate(12_000_000, 1_500, 1, 1, RocksDbWeight::get()).saturating_mul(n.into()),
+		)
 	}
 	fn attest_and_decide(v: u32) -> Weight {
 		estimate(120_000_000, 12_000, 14, 12, RocksDbWeight::get()).saturating_add(

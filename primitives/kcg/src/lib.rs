@@ -120,6 +120,18 @@ pub enum Closure {
 	Retracted,
 }
 
+/// Told when an entry opens for votes: its submission. What a listener does here is in the
+/// benchmarks of the calls that submit entries, which run on the runtime with its listeners.
+pub trait EntryOpened<BlockNumber> {
+	/// `entry` was submitted: the stake of `session` decides it, and its vote closes at the
+	/// start of block `deadline`.
+	fn entry_opened(entry: EntryId, session: SessionIndex, deadline: BlockNumber);
+}
+
+impl<BlockNumber> EntryOpened<BlockNumber> for () {
+	fn entry_opened(_: EntryId, _: SessionIndex, _: BlockNumber) {}
+}
+
 /// Told when an entry's vote is over.
 pub trait EntryClosed<AccountId> {
 	fn entry_closed(entry: EntryId, summary: &EntrySummary<AccountId>, closure: Closure);
@@ -285,8 +297,9 @@ pub trait EntryVoting {
 	/// Who authors entries.
 	type AccountId;
 
-	/// The session whose stake decides `entry`, if the entry is open for votes.
-	fn open_for_votes(entry: EntryId) -> Result<SessionIndex, VoteRefusal>;
+	/// The session whose stake decides `entry` and the block its vote closes at (it expires at
+	/// the start of that block), if the entry is open for votes.
+	fn open_for_votes(entry: EntryId) -> Result<(SessionIndex, Self::BlockNumber), VoteRefusal>;
 
 	/// Records the validators' decision on a pending entry; returns the entry's author (who must
 	/// not be rewarded for deciding it).

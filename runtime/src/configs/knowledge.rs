@@ -48,6 +48,7 @@ impl pallet_kcg::Config for Runtime {
 	type Slashed = Validators;
 	type Sessions = SessionIndexOf;
 	// Validators clear votes and settle stakes first; then DoD fills or reopens the gap.
+	type OnEntryOpened = Validators;
 	type OnEntryClosed = (Validators, Dod);
 	type Gaps = Dod;
 	type EntryDeposit = ConstU128<ENTRY_DEPOSIT>;
@@ -79,6 +80,11 @@ impl pallet_kcg_validators::Config for Runtime {
 	type MaxUnlockingChunks = ConstU32<16>;
 	// Covers the voting period with room: an entry's session snapshot must outlive its vote.
 	type SessionHistory = ConstU32<64>;
+	// A validator's worker sends its votes of a block in one call.
+	type MaxVotesPerCall = ConstU32<1024>;
+	// A deciding vote settles every voter of its entry (up to ~33 ms at worst): the call's
+	// declared weight allows for two, so a full call still leaves room in a block for others.
+	type MaxDecisionsPerCall = ConstU32<2>;
 	type WeightInfo = crate::weights::pallet_kcg_validators::WeightInfo<Runtime>;
 }
 

@@ -64,8 +64,8 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `5129`
 		//  Estimated: `8129`
-		// Minimum execution time: 91_796_000 picoseconds.
-		Weight::from_parts(99_708_000, 0)
+		// Minimum execution time: 92_838_000 picoseconds.
+		Weight::from_parts(102_982_000, 0)
 			.saturating_add(Weight::from_parts(0, 8129))
 			.saturating_add(T::DbWeight::get().reads(8))
 			.saturating_add(T::DbWeight::get().writes(7))
@@ -82,8 +82,8 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `379`
 		//  Estimated: `3604`
-		// Minimum execution time: 58_256_000 picoseconds.
-		Weight::from_parts(60_600_000, 0)
+		// Minimum execution time: 58_396_000 picoseconds.
+		Weight::from_parts(60_921_000, 0)
 			.saturating_add(Weight::from_parts(0, 3604))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -101,11 +101,11 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1201 + c * (4380 ±0)`
 		//  Estimated: `3604 + c * (7335 ±0)`
-		// Minimum execution time: 50_545_000 picoseconds.
-		Weight::from_parts(59_808_754, 0)
+		// Minimum execution time: 50_184_000 picoseconds.
+		Weight::from_parts(61_052_724, 0)
 			.saturating_add(Weight::from_parts(0, 3604))
-			// Standard Error: 123_783
-			.saturating_add(Weight::from_parts(20_296_347, 0).saturating_mul(c.into()))
+			// Standard Error: 157_226
+			.saturating_add(Weight::from_parts(21_557_461, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(c.into())))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -126,8 +126,8 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `6003`
 		//  Estimated: `8325`
-		// Minimum execution time: 91_596_000 picoseconds.
-		Weight::from_parts(96_583_000, 0)
+		// Minimum execution time: 94_870_000 picoseconds.
+		Weight::from_parts(106_497_000, 0)
 			.saturating_add(Weight::from_parts(0, 8325))
 			.saturating_add(T::DbWeight::get().reads(7))
 			.saturating_add(T::DbWeight::get().writes(6))
@@ -146,8 +146,8 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `15077`
 		//  Estimated: `170185`
-		// Minimum execution time: 4_589_613_000 picoseconds.
-		Weight::from_parts(4_672_766_000, 0)
+		// Minimum execution time: 4_645_696_000 picoseconds.
+		Weight::from_parts(4_793_305_000, 0)
 			.saturating_add(Weight::from_parts(0, 170185))
 			.saturating_add(T::DbWeight::get().reads(131))
 			.saturating_add(T::DbWeight::get().writes(132))
@@ -166,17 +166,19 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
 	/// Storage: `Session::CurrentIndex` (r:1 w:0)
 	/// Proof: `Session::CurrentIndex` (`max_values`: Some(1), `max_size`: None, mode: `Measured`)
+	/// Storage: `Validators::Ballots` (r:0 w:1)
+	/// Proof: `Validators::Ballots` (`max_values`: None, `max_size`: Some(185), added: 2660, mode: `MaxEncodedLen`)
 	/// Storage: `Kcg::Entries` (r:0 w:1)
 	/// Proof: `Kcg::Entries` (`max_values`: None, `max_size`: Some(305), added: 2780, mode: `MaxEncodedLen`)
 	fn submit_answer() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `10142`
 		//  Estimated: `24998`
-		// Minimum execution time: 164_574_000 picoseconds.
-		Weight::from_parts(177_242_000, 0)
+		// Minimum execution time: 168_259_000 picoseconds.
+		Weight::from_parts(193_677_000, 0)
 			.saturating_add(Weight::from_parts(0, 24998))
 			.saturating_add(T::DbWeight::get().reads(14))
-			.saturating_add(T::DbWeight::get().writes(6))
+			.saturating_add(T::DbWeight::get().writes(7))
 	}
 	/// Storage: `Dod::Params` (r:0 w:1)
 	/// Proof: `Dod::Params` (`max_values`: Some(1), `max_size`: Some(68), added: 563, mode: `MaxEncodedLen`)
@@ -184,8 +186,8 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 4_957_000 picoseconds.
-		Weight::from_parts(5_738_000, 0)
+		// Minimum execution time: 5_107_000 picoseconds.
+		Weight::from_parts(5_708_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -209,13 +211,13 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1079 + d * (14130 ±0) + g * (14348 ±0)`
 		//  Estimated: `3862 + d * (164682 ±0) + g * (167296 ±0)`
-		// Minimum execution time: 32_220_829_000 picoseconds.
-		Weight::from_parts(32_682_462_000, 0)
+		// Minimum execution time: 31_737_583_000 picoseconds.
+		Weight::from_parts(32_356_519_000, 0)
 			.saturating_add(Weight::from_parts(0, 3862))
-			// Standard Error: 73_769_457
-			.saturating_add(Weight::from_parts(1_025_238_245, 0).saturating_mul(d.into()))
-			// Standard Error: 73_769_457
-			.saturating_add(Weight::from_parts(1_062_153_545, 0).saturating_mul(g.into()))
+			// Standard Error: 72_114_063
+			.saturating_add(Weight::from_parts(1_110_158_035, 0).saturating_mul(d.into()))
+			// Standard Error: 72_114_063
+			.saturating_add(Weight::from_parts(1_063_412_191, 0).saturating_mul(g.into()))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().reads((127_u64).saturating_mul(d.into())))
 			.saturating_add(T::DbWeight::get().reads((129_u64).saturating_mul(g.into())))
@@ -239,8 +241,8 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `14800`
 		//  Estimated: `170185`
-		// Minimum execution time: 4_868_726_000 picoseconds.
-		Weight::from_parts(4_956_306_000, 0)
+		// Minimum execution time: 4_875_095_000 picoseconds.
+		Weight::from_parts(4_987_031_000, 0)
 			.saturating_add(Weight::from_parts(0, 170185))
 			.saturating_add(T::DbWeight::get().reads(132))
 			.saturating_add(T::DbWeight::get().writes(132))
@@ -259,8 +261,8 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `14733`
 		//  Estimated: `168286`
-		// Minimum execution time: 2_451_187_000 picoseconds.
-		Weight::from_parts(2_524_075_000, 0)
+		// Minimum execution time: 2_451_218_000 picoseconds.
+		Weight::from_parts(2_544_005_000, 0)
 			.saturating_add(Weight::from_parts(0, 168286))
 			.saturating_add(T::DbWeight::get().reads(131))
 			.saturating_add(T::DbWeight::get().writes(131))
@@ -279,8 +281,8 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `5890`
 		//  Estimated: `8325`
-		// Minimum execution time: 79_117_000 picoseconds.
-		Weight::from_parts(88_761_000, 0)
+		// Minimum execution time: 79_177_000 picoseconds.
+		Weight::from_parts(87_179_000, 0)
 			.saturating_add(Weight::from_parts(0, 8325))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().writes(5))

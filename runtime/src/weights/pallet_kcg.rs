@@ -56,19 +56,21 @@ impl<T: frame_system::Config> pallet_kcg::WeightInfo for WeightInfo<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
 	/// Storage: `Session::CurrentIndex` (r:1 w:0)
 	/// Proof: `Session::CurrentIndex` (`max_values`: Some(1), `max_size`: None, mode: `Measured`)
+	/// Storage: `Validators::Ballots` (r:0 w:1)
+	/// Proof: `Validators::Ballots` (`max_values`: None, `max_size`: Some(185), added: 2660, mode: `MaxEncodedLen`)
 	/// The range of component `l` is `[0, 8]`.
 	fn submit_entry(l: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `5926 + l * (738 ±0)`
-		//  Estimated: `27999 + l * (2870 ±23)`
-		// Minimum execution time: 138_565_000 picoseconds.
-		Weight::from_parts(165_916_153, 0)
+		//  Estimated: `27999 + l * (2870 ±29)`
+		// Minimum execution time: 153_877_000 picoseconds.
+		Weight::from_parts(174_684_211, 0)
 			.saturating_add(Weight::from_parts(0, 27999))
-			// Standard Error: 174_855
-			.saturating_add(Weight::from_parts(6_698_446, 0).saturating_mul(l.into()))
+			// Standard Error: 199_906
+			.saturating_add(Weight::from_parts(7_364_913, 0).saturating_mul(l.into()))
 			.saturating_add(T::DbWeight::get().reads(14))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(l.into())))
-			.saturating_add(T::DbWeight::get().writes(5))
+			.saturating_add(T::DbWeight::get().writes(6))
 			.saturating_add(Weight::from_parts(0, 2870).saturating_mul(l.into()))
 	}
 	/// Storage: `Kcg::Links` (r:0 w:8)
@@ -80,11 +82,11 @@ impl<T: frame_system::Config> pallet_kcg::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 160_000 picoseconds.
-		Weight::from_parts(1_710_785, 0)
+		// Minimum execution time: 150_000 picoseconds.
+		Weight::from_parts(1_735_626, 0)
 			.saturating_add(Weight::from_parts(0, 0))
-			// Standard Error: 3_682
-			.saturating_add(Weight::from_parts(4_039_393, 0).saturating_mul(l.into()))
+			// Standard Error: 3_787
+			.saturating_add(Weight::from_parts(3_979_376, 0).saturating_mul(l.into()))
 			.saturating_add(T::DbWeight::get().writes(1))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(l.into())))
 	}
@@ -96,14 +98,14 @@ impl<T: frame_system::Config> pallet_kcg::WeightInfo for WeightInfo<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Kcg::Deadlines` (r:1 w:1)
 	/// Proof: `Kcg::Deadlines` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
-	/// Storage: `Validators::Tallies` (r:0 w:1)
-	/// Proof: `Validators::Tallies` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
+	/// Storage: `Validators::Ballots` (r:0 w:1)
+	/// Proof: `Validators::Ballots` (`max_values`: None, `max_size`: Some(185), added: 2660, mode: `MaxEncodedLen`)
 	fn retract() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1908`
+		//  Measured:  `1766`
 		//  Estimated: `6196`
-		// Minimum execution time: 109_682_000 picoseconds.
-		Weight::from_parts(118_265_000, 0)
+		// Minimum execution time: 107_569_000 picoseconds.
+		Weight::from_parts(114_530_000, 0)
 			.saturating_add(Weight::from_parts(0, 6196))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(6))
@@ -114,8 +116,8 @@ impl<T: frame_system::Config> pallet_kcg::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 4_817_000 picoseconds.
-		Weight::from_parts(5_327_000, 0)
+		// Minimum execution time: 4_787_000 picoseconds.
+		Weight::from_parts(5_298_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -129,18 +131,18 @@ impl<T: frame_system::Config> pallet_kcg::WeightInfo for WeightInfo<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(139), added: 2614, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:2 w:2)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
-	/// Storage: `Validators::Tallies` (r:0 w:64)
-	/// Proof: `Validators::Tallies` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
+	/// Storage: `Validators::Ballots` (r:0 w:64)
+	/// Proof: `Validators::Ballots` (`max_values`: None, `max_size`: Some(185), added: 2660, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[0, 64]`.
 	fn on_initialize_expire(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `627 + n * (207 ±0)`
+		//  Measured:  `485 + n * (207 ±0)`
 		//  Estimated: `6196 + n * (2780 ±0)`
-		// Minimum execution time: 3_875_000 picoseconds.
-		Weight::from_parts(5_693_013, 0)
+		// Minimum execution time: 3_855_000 picoseconds.
+		Weight::from_parts(13_608_344, 0)
 			.saturating_add(Weight::from_parts(0, 6196))
-			// Standard Error: 46_260
-			.saturating_add(Weight::from_parts(78_844_891, 0).saturating_mul(n.into()))
+			// Standard Error: 48_370
+			.saturating_add(Weight::from_parts(76_688_796, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(3))

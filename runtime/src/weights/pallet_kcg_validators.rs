@@ -56,8 +56,8 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `465`
 		//  Estimated: `3850`
-		// Minimum execution time: 64_335_000 picoseconds.
-		Weight::from_parts(67_019_000, 0)
+		// Minimum execution time: 63_695_000 picoseconds.
+		Weight::from_parts(66_488_000, 0)
 			.saturating_add(Weight::from_parts(0, 3850))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -74,8 +74,8 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `504`
 		//  Estimated: `3850`
-		// Minimum execution time: 64_986_000 picoseconds.
-		Weight::from_parts(67_660_000, 0)
+		// Minimum execution time: 64_275_000 picoseconds.
+		Weight::from_parts(66_899_000, 0)
 			.saturating_add(Weight::from_parts(0, 3850))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -94,8 +94,8 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `470`
 		//  Estimated: `3850`
-		// Minimum execution time: 29_614_000 picoseconds.
-		Weight::from_parts(31_566_000, 0)
+		// Minimum execution time: 29_183_000 picoseconds.
+		Weight::from_parts(30_986_000, 0)
 			.saturating_add(Weight::from_parts(0, 3850))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -112,8 +112,8 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `545`
 		//  Estimated: `3850`
-		// Minimum execution time: 54_561_000 picoseconds.
-		Weight::from_parts(57_115_000, 0)
+		// Minimum execution time: 54_511_000 picoseconds.
+		Weight::from_parts(56_874_000, 0)
 			.saturating_add(Weight::from_parts(0, 3850))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -130,8 +130,8 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `431`
 		//  Estimated: `3850`
-		// Minimum execution time: 23_114_000 picoseconds.
-		Weight::from_parts(24_947_000, 0)
+		// Minimum execution time: 23_055_000 picoseconds.
+		Weight::from_parts(24_706_000, 0)
 			.saturating_add(Weight::from_parts(0, 3850))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(2))
@@ -144,42 +144,41 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `303`
 		//  Estimated: `3513`
-		// Minimum execution time: 14_692_000 picoseconds.
-		Weight::from_parts(15_763_000, 0)
+		// Minimum execution time: 14_271_000 picoseconds.
+		Weight::from_parts(15_433_000, 0)
 			.saturating_add(Weight::from_parts(0, 3513))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(2))
 	}
-	/// Storage: `Kcg::Entries` (r:1 w:0)
-	/// Proof: `Kcg::Entries` (`max_values`: None, `max_size`: Some(305), added: 2780, mode: `MaxEncodedLen`)
-	/// Storage: `Validators::SessionTotalStake` (r:1 w:0)
-	/// Proof: `Validators::SessionTotalStake` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	/// Storage: `Validators::Ballots` (r:1024 w:1024)
+	/// Proof: `Validators::Ballots` (`max_values`: None, `max_size`: Some(185), added: 2660, mode: `MaxEncodedLen`)
 	/// Storage: `Validators::SessionStakes` (r:1 w:0)
 	/// Proof: `Validators::SessionStakes` (`max_values`: None, `max_size`: Some(1549), added: 4024, mode: `MaxEncodedLen`)
-	/// Storage: `Validators::Votes` (r:1 w:1)
-	/// Proof: `Validators::Votes` (`max_values`: None, `max_size`: Some(66), added: 2541, mode: `MaxEncodedLen`)
-	/// Storage: `Validators::Tallies` (r:1 w:1)
-	/// Proof: `Validators::Tallies` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
-	fn attest() -> Weight {
+	/// Storage: `Validators::SessionTotalStake` (r:1 w:0)
+	/// Proof: `Validators::SessionTotalStake` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	/// The range of component `n` is `[0, 1024]`.
+	fn attest_many(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `2164`
-		//  Estimated: `5014`
-		// Minimum execution time: 37_215_000 picoseconds.
-		Weight::from_parts(41_251_000, 0)
+		//  Measured:  `1951 + n * (53 ±0)`
+		//  Estimated: `5014 + n * (2660 ±0)`
+		// Minimum execution time: 4_157_000 picoseconds.
+		Weight::from_parts(4_586_000, 0)
 			.saturating_add(Weight::from_parts(0, 5014))
-			.saturating_add(T::DbWeight::get().reads(5))
-			.saturating_add(T::DbWeight::get().writes(2))
+			// Standard Error: 23_786
+			.saturating_add(Weight::from_parts(10_789_994, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(2))
+			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(n.into())))
+			.saturating_add(Weight::from_parts(0, 2660).saturating_mul(n.into()))
 	}
+	/// Storage: `Validators::Ballots` (r:1 w:1)
+	/// Proof: `Validators::Ballots` (`max_values`: None, `max_size`: Some(185), added: 2660, mode: `MaxEncodedLen`)
+	/// Storage: `Validators::SessionStakes` (r:1 w:0)
+	/// Proof: `Validators::SessionStakes` (`max_values`: None, `max_size`: Some(1549), added: 4024, mode: `MaxEncodedLen`)
+	/// Storage: `Validators::SessionTotalStake` (r:1 w:0)
+	/// Proof: `Validators::SessionTotalStake` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Kcg::Entries` (r:1 w:1)
 	/// Proof: `Kcg::Entries` (`max_values`: None, `max_size`: Some(305), added: 2780, mode: `MaxEncodedLen`)
-	/// Storage: `Validators::SessionTotalStake` (r:1 w:0)
-	/// Proof: `Validators::SessionTotalStake` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
-	/// Storage: `Validators::SessionStakes` (r:1 w:0)
-	/// Proof: `Validators::SessionStakes` (`max_values`: None, `max_size`: Some(1549), added: 4024, mode: `MaxEncodedLen`)
-	/// Storage: `Validators::Votes` (r:33 w:32)
-	/// Proof: `Validators::Votes` (`max_values`: None, `max_size`: Some(66), added: 2541, mode: `MaxEncodedLen`)
-	/// Storage: `Validators::Tallies` (r:1 w:1)
-	/// Proof: `Validators::Tallies` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	/// Storage: `Kcg::Deadlines` (r:1 w:1)
 	/// Proof: `Kcg::Deadlines` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:11 w:11)
@@ -198,22 +197,24 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 	/// Proof: `Validators::Ledgers` (`max_values`: None, `max_size`: Some(385), added: 2860, mode: `MaxEncodedLen`)
 	/// Storage: `Validators::TotalBonded` (r:1 w:1)
 	/// Proof: `Validators::TotalBonded` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
+	/// Storage: `Validators::Tallies` (r:0 w:1)
+	/// Proof: `Validators::Tallies` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
 	/// Storage: `Kcg::ValidationLog` (r:0 w:1)
 	/// Proof: `Kcg::ValidationLog` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// The range of component `v` is `[3, 32]`.
 	fn attest_and_decide(v: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1170 + v * (272 ±0)`
+		//  Measured:  `1202 + v * (220 ±0)`
 		//  Estimated: `6196 + v * (2603 ±4)`
-		// Minimum execution time: 295_798_000 picoseconds.
-		Weight::from_parts(139_922_470, 0)
+		// Minimum execution time: 270_030_000 picoseconds.
+		Weight::from_parts(127_876_320, 0)
 			.saturating_add(Weight::from_parts(0, 6196))
-			// Standard Error: 45_755
-			.saturating_add(Weight::from_parts(52_471_523, 0).saturating_mul(v.into()))
-			.saturating_add(T::DbWeight::get().reads(14))
-			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(v.into())))
-			.saturating_add(T::DbWeight::get().writes(10))
-			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(v.into())))
+			// Standard Error: 48_755
+			.saturating_add(Weight::from_parts(47_112_822, 0).saturating_mul(v.into()))
+			.saturating_add(T::DbWeight::get().reads(13))
+			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(v.into())))
+			.saturating_add(T::DbWeight::get().writes(11))
+			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(v.into())))
 			.saturating_add(Weight::from_parts(0, 2603).saturating_mul(v.into()))
 	}
 	/// Storage: `Validators::Params` (r:0 w:1)
@@ -222,23 +223,20 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 5_048_000 picoseconds.
-		Weight::from_parts(5_568_000, 0)
+		// Minimum execution time: 5_018_000 picoseconds.
+		Weight::from_parts(5_598_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
-	/// Storage: `Validators::Votes` (r:32 w:32)
-	/// Proof: `Validators::Votes` (`max_values`: None, `max_size`: Some(66), added: 2541, mode: `MaxEncodedLen`)
-	/// Storage: `Validators::Tallies` (r:0 w:1)
-	/// Proof: `Validators::Tallies` (`max_values`: None, `max_size`: Some(48), added: 2523, mode: `MaxEncodedLen`)
+	/// Storage: `Validators::Ballots` (r:0 w:1)
+	/// Proof: `Validators::Ballots` (`max_values`: None, `max_size`: Some(185), added: 2660, mode: `MaxEncodedLen`)
 	fn entry_closed() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1974`
-		//  Estimated: `82302`
-		// Minimum execution time: 34_481_000 picoseconds.
-		Weight::from_parts(36_935_000, 0)
-			.saturating_add(Weight::from_parts(0, 82302))
-			.saturating_add(T::DbWeight::get().reads(32))
-			.saturating_add(T::DbWeight::get().writes(33))
+		//  Measured:  `0`
+		//  Estimated: `0`
+		// Minimum execution time: 1_893_000 picoseconds.
+		Weight::from_parts(2_664_000, 0)
+			.saturating_add(Weight::from_parts(0, 0))
+			.saturating_add(T::DbWeight::get().writes(1))
 	}
 }
