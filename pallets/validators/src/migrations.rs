@@ -9,7 +9,10 @@ use crate::{Ballot, Ballots, Config, Pallet, SessionStakes, Tallies};
 
 /// Version 0 → 1: each entry open for votes gets its [`Ballot`], into which its votes move from
 /// one record per vote (`Votes`) and its running tally (`Tallies`); `Tallies` keeps only decided
-/// entries. Every old vote and tally is read and removed once.
+/// entries. Every old vote and tally is read and removed once. One block: what it reads is
+/// bounded by the open entries (`Kcg::MaxEntriesPerBlock` a deadline block over the voting
+/// period) times `MaxValidators` votes each; a chain with more than a block's worth of open
+/// votes would need it stepped (pallet-migrations).
 pub type MigrateV0ToV1<T> =
 	VersionedMigration<0, 1, v1::IntoBallots<T>, Pallet<T>, <T as frame_system::Config>::DbWeight>;
 
@@ -43,13 +46,6 @@ pub mod v1 {
 				writes.saturating_inc();
 				votes.entry(entry).or_default().push((validator, verdict));
 			}
-			for entry in votes.keys() {
-				// A running tally belongs to an open entry: it moves into its ballot (votes on
-				// an entry no longer open, a version 0 leftover, are dropped).
-				reads.saturating_inc();
-				writes.saturating_inc();
-				Tallies::<T>::remove(entry);
-			}
 			let open = T::Entries::open_entry_ids();
 			reads.saturating_accrue(open.len() as u64);
 			for entry in open {
@@ -58,6 +54,10 @@ pub mod v1 {
 					continue;
 				};
 				let voters = votes.remove(&entry).unwrap_or_default();
+				// An open entry's running tally moves into its ballot (a decided entry's final
+				// tally stays: devices prove it).
+				writes.saturating_inc();
+				Tallies::<T>::remove(entry);
 				reads.saturating_inc();
 				let stakes = SessionStakes::<T>::get(session);
 				let mut ballot = Ballot::new(session, deadline);

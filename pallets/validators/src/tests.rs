@@ -370,8 +370,14 @@ fn attest_many_decides_at_most_its_limit_and_a_refused_decision_changes_nothing(
 		let approvals: Vec<(u64, Verdict)> =
 			entries.iter().map(|entry| (*entry, Verdict::Approve)).collect();
 		attest_many(ALICE, &approvals);
-		// Bob's approvals each reach two thirds: the call decides its limit, refuses the rest.
+		// The last entry's record is gone from the KCG for a moment: had its decision been
+		// tried, the KCG's error would show instead of the limit.
+		let last = *entries.last().unwrap();
+		let record = pallet_kcg::Entries::<Test>::take(last).unwrap();
+		// Bob's approvals each reach two thirds: the call decides its limit, refuses the rest
+		// before settling anything.
 		let post = attest_many(BOB, &approvals);
+		pallet_kcg::Entries::<Test>::insert(last, record);
 		let (decided, left) = entries.split_at(MAX_DECISIONS_PER_CALL as usize);
 		for entry in decided {
 			assert_eq!(entry_status(*entry), EntryStatus::Validated { at: 1 });

@@ -69,9 +69,13 @@ impl<T: Config> Pallet<T> {
 	/// [`Config::MaxDecisionsPerCall`] of them deciding an entry voted on by every validator.
 	pub fn attest_many_weight(votes: u32) -> Weight {
 		let decisions = votes.min(T::MaxDecisionsPerCall::get());
-		T::WeightInfo::attest_many(votes).saturating_add(
-			Self::attest_weight(T::MaxValidators::get()).saturating_mul(decisions.into()),
-		)
+		// Votes on entries of other sessions than the benchmark's one read their snapshots.
+		let sessions = u64::from(votes.min(T::SessionHistory::get()));
+		T::WeightInfo::attest_many(votes)
+			.saturating_add(
+				Self::attest_weight(T::MaxValidators::get()).saturating_mul(decisions.into()),
+			)
+			.saturating_add(T::DbWeight::get().reads(sessions.saturating_mul(2)))
 	}
 
 	/// Records `who`'s verdict on `entry` with its stake in the entry's session, and decides
@@ -82,7 +86,7 @@ impl<T: Config> Pallet<T> {
 		verdict: Verdict,
 	) -> DispatchResultWithPostInfo {
 		let mut sessions = Sessions::<T>(Vec::new());
-		let weight = match Self::vote(who, entry, verdict, &mut sessions)? {
+		let weight = match Self::vote(who, entry, verdict, &mut sessions, true)? {
 			Voted::Recorded => T::WeightInfo::attest_many(1),
 			Voted::Decided { voters } => Self::attest_weight(voters),
 		};
@@ -101,8 +105,9 @@ impl<T: Config> Pallet<T> {
 		let (mut undecided, mut decisions) = (0u32, 0u32);
 		let mut weight = Weight::zero();
 		for (entry, verdict) in votes {
+			let may_decide = decisions < T::MaxDecisionsPerCall::get();
 			let outcome = frame_support::storage::with_storage_layer(|| {
-				Self::vote_within(who, entry, verdict, &mut sessions, decisions)
+				Self::vote(who, entry, verdict, &mut sessions, may_decide)
 			});
 			match outcome {
 				Ok(Voted::Recorded) => undecided.saturating_inc(),
@@ -120,32 +125,26 @@ impl<T: Config> Pallet<T> {
 				},
 			}
 		}
-		Ok(Some(weight.saturating_add(T::WeightInfo::attest_many(undecided))).into())
-	}
-
-	/// One vote of an `attest_many` that has decided `decisions` entries so far.
-	fn vote_within(
-		who: &T::AccountId,
-		entry: EntryId,
-		verdict: Verdict,
-		sessions: &mut Sessions<T>,
-		decisions: u32,
-	) -> Result<Voted, DispatchError> {
-		let voted = Self::vote(who, entry, verdict, sessions)?;
-		if matches!(voted, Voted::Decided { .. }) && decisions >= T::MaxDecisionsPerCall::get() {
-			// Rolled back by the vote's storage layer.
-			return Err(Error::<T>::DecisionLimit.into());
-		}
-		Ok(voted)
+		// The benchmark reads one session's snapshot; each other session read costs two reads.
+		let more_sessions = (sessions.0.len() as u64).saturating_sub(1);
+		Ok(Some(
+			weight
+				.saturating_add(T::WeightInfo::attest_many(undecided))
+				.saturating_add(T::DbWeight::get().reads(more_sessions.saturating_mul(2))),
+		)
+		.into())
 	}
 
 	/// Records one vote in its entry's ballot, and decides the entry if the tally now crosses a
-	/// threshold.
+	/// threshold — unless `may_decide` is false: such a vote is refused with
+	/// [`Error::DecisionLimit`] before anything is settled (its ballot change is rolled back by
+	/// the caller's storage layer).
 	fn vote(
 		who: &T::AccountId,
 		entry: EntryId,
 		verdict: Verdict,
 		sessions: &mut Sessions<T>,
+		may_decide: bool,
 	) -> Result<Voted, DispatchError> {
 		// Opened with its entry: no ballot is a closed or an unknown entry.
 		let Some(mut ballot) = Ballots::<T>::get(entry) else {
@@ -177,6 +176,7 @@ impl<T: Config> Pallet<T> {
 				Ballots::<T>::insert(entry, ballot);
 				Ok(Voted::Recorded)
 			},
+			Some(_) if !may_decide => Err(Error::<T>::DecisionLimit.into()),
 			Some(decision) => {
 				Ballots::<T>::remove(entry);
 				let voters = Self::decide(entry, decision, &ballot, view.total, &view.stakes)?;
