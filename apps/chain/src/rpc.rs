@@ -121,6 +121,12 @@ impl NodeRpc {
 		hash_from_hex(&text).map_err(|e| Self::malformed("chain_getFinalizedHead", e))
 	}
 
+	/// The hash of the node's best block.
+	pub async fn best_head(&self) -> Result<H256, RpcError> {
+		let text: String = self.call("chain_getBlockHash", json!([])).await?;
+		hash_from_hex(&text).map_err(|e| Self::malformed("chain_getBlockHash", e))
+	}
+
 	/// The hash of block `number` on the node's best chain.
 	pub async fn block_hash(&self, number: u32) -> Result<Option<H256>, RpcError> {
 		let text: Option<String> = self.call("chain_getBlockHash", json!([number])).await?;

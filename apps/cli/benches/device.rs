@@ -17,7 +17,7 @@
 use std::time::{Duration, Instant};
 
 use membria_chain::{
-	extrinsics::{signed_extrinsic, ChainFacts},
+	extrinsics::{keypair, Call, Keypair, Transactions},
 	rpc::NodeRpc,
 };
 use membria_cli::{
@@ -26,7 +26,6 @@ use membria_cli::{
 };
 use membria_client::{device::DeviceOptions, Device, GatewayClient, LocalOutcome, Server, Trust};
 use membria_offchain::Body;
-use sp_core::{sr25519, Pair};
 
 const QUESTION: &str = "What is Ethernet?";
 
@@ -64,15 +63,17 @@ const BATCH: usize = 60;
 /// from the first submission to the block that counted the last call.
 async fn submit_all(
 	rpc: &NodeRpc,
-	chain: &ChainFacts,
-	signer: &sr25519::Pair,
-	calls: Vec<Vec<u8>>,
+	transactions: &Transactions,
+	signer: &Keypair,
+	calls: Vec<Call>,
 	batch: usize,
 	progress_key: &[u8],
 	what: &str,
 ) -> (f64, u32) {
-	use sp_core::crypto::Ss58Codec;
-	let nonce = rpc.account_next_index(&signer.public().to_ss58check()).await.expect("a nonce");
+	let nonce = rpc
+		.account_next_index(&membria_chain::extrinsics::account(signer))
+		.await
+		.expect("a nonce");
 	let count_at_best = || async {
 		let best = rpc.block_hash(best_number(rpc).await).await.ok().flatten();
 		let value = match best {
@@ -89,7 +90,9 @@ async fn submit_all(
 	for (number, chunk) in calls.chunks(batch).enumerate() {
 		for (i, call) in chunk.iter().enumerate() {
 			let index = (number * batch + i) as u32;
-			let extrinsic = signed_extrinsic(signer, call, nonce + index, chain);
+			let extrinsic = transactions
+				.sign(signer, call, u64::from(nonce + index))
+				.expect("the call encodes");
 			rpc.submit_extrinsic(&extrinsic).await.expect("the node takes the extrinsic");
 		}
 		let target = base + (number * batch + chunk.len()) as u64;
@@ -430,13 +433,9 @@ fn main() {
 	let rpc = NodeRpc::new(&ports.member.node_url());
 	let ipfs =
 		membria_ipfs::Client::new(&ports.member.ipfs_url(), Default::default()).expect("IPFS");
-	let chain = runtime.block_on(async {
-		ChainFacts {
-			genesis: rpc.block_hash(0).await.unwrap().unwrap(),
-			spec_version: rpc.runtime_version().await.unwrap().0,
-			transaction_version: rpc.runtime_version().await.unwrap().1,
-		}
-	});
+	let transactions = runtime
+		.block_on(Transactions::of_node(&rpc))
+		.expect("the node's runtime metadata");
 
 	// Entry 0: the distiller's own answer to QUESTION, then the synthetic ones.
 	let http = reqwest::blocking::Client::new();
@@ -465,8 +464,8 @@ fn main() {
 	});
 	let ipfs_seconds = started.elapsed().as_secs_f64();
 
-	let bob = sr25519::Pair::from_string("//Bob", None).unwrap();
-	let alice = sr25519::Pair::from_string("//Alice", None).unwrap();
+	let bob = keypair("//Bob").unwrap();
+	let alice = keypair("//Alice").unwrap();
 	let n = bodies.len() as u64;
 	// A batch of entries, then their attestations, in turn: a vote needs its entry's session
 	// stake snapshot, which the chain keeps for a few sessions only, so attesting everything
@@ -474,10 +473,10 @@ fn main() {
 	let (mut submit_seconds, mut submit_blocks) = (0.0, 0);
 	let (mut attest_seconds, mut attest_blocks) = (0.0, 0);
 	// One batch of calls from `signer`, counted by the `Kcg` item `progress`.
-	let batch = |signer: &sr25519::Pair, calls: Vec<Vec<u8>>, progress: &str, what: &str| {
+	let batch = |signer: &Keypair, calls: Vec<Call>, progress: &str, what: &str| {
 		runtime.block_on(submit_all(
 			&rpc,
-			&chain,
+			&transactions,
 			signer,
 			calls,
 			BATCH,

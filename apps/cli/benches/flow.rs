@@ -8,14 +8,13 @@
 use std::time::{Duration, Instant};
 
 use membria_chain::{
-	extrinsics::{request_knowledge_call, signed_extrinsic, ChainFacts},
+	extrinsics::{account, keypair, request_knowledge_call, Transactions},
 	rpc::NodeRpc,
 };
 use membria_cli::stack::{
 	node_binary, DevStack, Member, MemberPorts, NetOptions, NetStack, StackOptions,
 };
 use membria_primitives::question_key;
-use sp_core::{crypto::Ss58Codec, sr25519, Pair};
 
 const QUESTION: &str = "What is Ethernet?";
 
@@ -36,22 +35,17 @@ async fn best(rpc: &NodeRpc) -> (u32, sp_core::H256) {
 /// Files demand from each of `requesters`; waits for the validated answer. (blocks, seconds).
 async fn gap_to_validated(url: &str, requesters: &[&str]) -> (u32, f64) {
 	let rpc = NodeRpc::new(url);
-	let (spec_version, transaction_version) = rpc.runtime_version().await.unwrap();
-	let chain = ChainFacts {
-		genesis: rpc.block_hash(0).await.unwrap().unwrap(),
-		spec_version,
-		transaction_version,
-	};
+	let transactions = Transactions::of_node(&rpc).await.expect("the node's runtime metadata");
 	let answer = membria_verifier::answer_key(&question_key(QUESTION));
 	let (start, _) = best(&rpc).await;
 	let started = Instant::now();
 	for seed in requesters {
-		let who = sr25519::Pair::from_string(seed, None).unwrap();
-		let nonce = rpc.account_next_index(&who.public().to_ss58check()).await.unwrap();
-		let call = request_knowledge_call(QUESTION);
-		rpc.submit_extrinsic(&signed_extrinsic(&who, &call, nonce, &chain))
-			.await
-			.expect("the demand is accepted");
+		let who = keypair(seed).unwrap();
+		let nonce = rpc.account_next_index(&account(&who)).await.unwrap();
+		let extrinsic = transactions
+			.sign(&who, &request_knowledge_call(QUESTION), nonce.into())
+			.expect("the call encodes");
+		rpc.submit_extrinsic(&extrinsic).await.expect("the demand is accepted");
 	}
 	loop {
 		let (number, hash) = best(&rpc).await;

@@ -18,12 +18,12 @@ use std::{
 
 use codec::Decode;
 use membria_chain::{
-	extrinsics::{signed_extrinsic, ChainFacts},
+	extrinsics::{account, keypair, Call, Keypair, Transactions},
 	rpc::NodeRpc,
 };
 use membria_cli::stack::{node_binary, Member, MemberPorts, NetOptions, NetStack};
 use membria_verifier::{ChainEntry, EntryStatus};
-use sp_core::{crypto::Ss58Codec, sr25519, Pair, H256};
+use sp_core::H256;
 
 fn storage_key(pallet: &str, item: &str) -> Vec<u8> {
 	let mut key = sp_crypto_hashing::twox_128(pallet.as_bytes()).to_vec();
@@ -88,17 +88,13 @@ impl Chain {
 	}
 
 	/// Submits `call` signed by `who` (next nonce).
-	fn submit(&self, who: &sr25519::Pair, call: &[u8]) {
+	fn submit(&self, who: &Keypair, call: &Call) {
 		self.runtime.block_on(async {
-			let (spec_version, transaction_version) = self.rpc.runtime_version().await.unwrap();
-			let chain = ChainFacts {
-				genesis: self.rpc.block_hash(0).await.unwrap().unwrap(),
-				spec_version,
-				transaction_version,
-			};
-			let nonce = self.rpc.account_next_index(&who.public().to_ss58check()).await.unwrap();
+			let transactions = Transactions::of_node(&self.rpc).await.expect("the node's metadata");
+			let nonce = self.rpc.account_next_index(&account(who)).await.unwrap();
+			let extrinsic = transactions.sign(who, call, nonce.into()).expect("the call encodes");
 			self.rpc
-				.submit_extrinsic(&signed_extrinsic(who, call, nonce, &chain))
+				.submit_extrinsic(&extrinsic)
 				.await
 				.expect("the node takes the extrinsic");
 		});
@@ -131,8 +127,7 @@ fn submit_entry(chain: &Chain, alice: &MemberPorts, question: &str) -> u64 {
 	let id: u64 = chain.value(&storage_key("Kcg", "NextEntryId")).unwrap_or_default();
 	// With the links the body proposes, as an agent submits it.
 	let call = membria_cli::dev_chain::submit_entry_call(&body, question);
-	let bob = sr25519::Pair::from_string("//Bob", None).unwrap();
-	chain.submit(&bob, &call);
+	chain.submit(&keypair("//Bob").unwrap(), &call);
 	wait_until(&format!("entry {id} on chain"), Duration::from_secs(60), || {
 		chain.entry(id).is_some()
 	});

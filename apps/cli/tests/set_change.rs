@@ -8,16 +8,12 @@ use std::time::{Duration, Instant};
 
 use codec::Encode;
 use membria_chain::{
-	extrinsics::{signed_extrinsic, ChainFacts},
+	extrinsics::{account, call, keypair, Transactions, Value},
 	proofs::ProofSource,
 	rpc::{from_hex, to_hex, NodeRpc},
 };
 use membria_cli::stack::{DevStack, StackOptions};
 use membria_client::{trust::TrustError, Trust};
-use sp_core::{crypto::Ss58Codec, sr25519, Pair};
-
-const SESSION: u8 = 11;
-const SET_KEYS: u8 = 0;
 
 fn grandpa_set_id_key() -> Vec<u8> {
 	let mut key = sp_crypto_hashing::twox_128(b"Grandpa").to_vec();
@@ -36,29 +32,25 @@ fn a_device_follows_an_authority_set_change() {
 	.expect("the dev stack");
 	let runtime = tokio::runtime::Runtime::new().unwrap();
 	let rpc = NodeRpc::new(&stack.options.ports.member.node_url());
-	let alice = sr25519::Pair::from_string("//Alice", None).unwrap();
+	let alice = keypair("//Alice").unwrap();
 
 	runtime.block_on(async {
 		// New session keys in the node's keystore, with the proof that Alice owns them.
 		let generated: serde_json::Value = rpc
-			.call("author_rotateKeysWithOwner", serde_json::json!([to_hex(&alice.public().0)]))
+			.call("author_rotateKeysWithOwner", serde_json::json!([to_hex(&alice.public_key().0)]))
 			.await
 			.expect("the node generates keys");
 		let keys = from_hex(generated["keys"].as_str().unwrap()).unwrap();
 		let proof = from_hex(generated["proof"].as_str().expect("a proof")).unwrap();
-		let mut call = vec![SESSION, SET_KEYS];
-		call.extend(&keys);
-		proof.encode_to(&mut call);
-		let (spec_version, transaction_version) = rpc.runtime_version().await.unwrap();
-		let chain = ChainFacts {
-			genesis: rpc.block_hash(0).await.unwrap().unwrap(),
-			spec_version,
-			transaction_version,
-		};
-		let nonce = rpc.account_next_index(&alice.public().to_ss58check()).await.unwrap();
-		rpc.submit_extrinsic(&signed_extrinsic(&alice, &call, nonce, &chain))
-			.await
-			.expect("set_keys is accepted");
+		// `Session.set_keys(keys, proof)`: the keys as the node encoded them, read back into the
+		// runtime's `SessionKeys` type by the metadata.
+		let transactions = Transactions::of_node(&rpc).await.expect("the node's metadata");
+		let session_keys =
+			transactions.argument("Session", "set_keys", 0, &keys).expect("session keys");
+		let set_keys = call("Session", "set_keys", vec![session_keys, Value::from_bytes(proof)]);
+		let nonce = rpc.account_next_index(&account(&alice)).await.unwrap();
+		let extrinsic = transactions.sign(&alice, &set_keys, nonce.into()).expect("encodes");
+		rpc.submit_extrinsic(&extrinsic).await.expect("set_keys is accepted");
 
 		// Two sessions (10 blocks each on dev) later, the set changes; finality goes on.
 		let started = Instant::now();

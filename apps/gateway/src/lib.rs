@@ -90,7 +90,7 @@ pub enum GatewayError {
 	#[error("IPFS client: {0}")]
 	Ipfs(#[from] membria_ipfs::IpfsError),
 	#[error("demand account: {0}")]
-	Demand(#[from] membria_chain::extrinsics::DemandError),
+	Demand(#[from] membria_chain::extrinsics::TxError),
 	#[error("starting the embedding model's thread: {0}")]
 	Thread(std::io::Error),
 	#[error("serving on {addr}: {source}")]
