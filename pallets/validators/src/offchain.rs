@@ -248,8 +248,8 @@ fn calls(votes: Vec<Vote>, most: usize, decisions: usize) -> Vec<Vec<(EntryId, V
 	calls
 }
 
-/// Sends `votes` signed by `voter`, in as few `attest_many` as the call's bounds allow. The
-/// entries of a call that could not be sent are sent again from the next block on.
+/// Sends `votes` signed by `voter`, in as few `attest_many` as the call's bounds allow. A call
+/// that could not be sent is sent again after [`RESEND_AFTER`] blocks.
 fn send_votes<T: Config>(voter: &Account<T>, votes: Vec<Vote>) {
 	let most = (<T::MaxVotesPerCall as sp_core::Get<u32>>::get() as usize).max(1);
 	let decisions = (<T::MaxDecisionsPerCall as sp_core::Get<u32>>::get() as usize).max(1);
@@ -264,15 +264,13 @@ fn send_votes<T: Config>(voter: &Account<T>, votes: Vec<Vote>) {
 			}
 			continue;
 		}
+		// Sent again once the vote is not on chain `RESEND_AFTER` blocks after this one, like a
+		// vote that was sent and lost (the work record is left as the entry's lock wrote it).
 		for (entry, _) in &chunk {
-			log::warn!(target: LOG_TARGET, "entry {entry}: could not send the attestation");
-			let key = work_key(*entry);
-			let store = StorageValueRef::persistent(&key);
-			let _ = store.mutate::<VoteWork, (), _>(|work| {
-				let mut work = work.ok().flatten().unwrap_or_default();
-				work.sent_at = None;
-				Ok(work)
-			});
+			log::warn!(
+				target: LOG_TARGET,
+				"entry {entry}: could not send the attestation; again in {RESEND_AFTER} blocks"
+			);
 		}
 	}
 }
