@@ -270,10 +270,14 @@ mod tests {
 	fn a_process_is_stopped_as_ctrl_c_stops_it_and_readiness_is_probed() {
 		let dir = TempDir::new("launch").unwrap();
 		let port = free_port().unwrap();
-		// A listener that says when it is interrupted, and exits 0 for it.
+		// A listener that says when it is interrupted and exits with its own code (7), so the
+		// status shows its handler ran rather than a kill.
 		let script = format!(
 			"import signal, socket, sys, time\n\
-			 signal.signal(signal.SIGINT, lambda *_: (print('interrupted', flush=True), sys.exit(0)))\n\
+			 def on_interrupt(*_):\n\
+			 \x20   print('interrupted', flush=True)\n\
+			 \x20   sys.exit(7)\n\
+			 signal.signal(signal.SIGINT, on_interrupt)\n\
 			 s = socket.socket(); s.bind(('127.0.0.1', {port})); s.listen()\n\
 			 while True: time.sleep(0.05)\n"
 		);
@@ -285,7 +289,7 @@ mod tests {
 		assert!(process.is_running());
 		let status = process.stop_within(Duration::from_secs(10)).expect("reaped");
 		assert!(!process.is_running());
-		assert!(status.success(), "{status:?}: {}", process.log_text());
+		assert_eq!(status.code(), Some(7), "{status:?}: {}", process.log_text());
 		assert_eq!(process.log_text(), "interrupted\n");
 		let error =
 			Process::spawn("missing", Path::new("/nonexistent/program"), &["x"], dir.path())

@@ -36,13 +36,17 @@ fn the_worst_block_of_expiries_leaves_room_for_extrinsics() {
 	);
 }
 
-#[test]
-fn a_deciding_vote_fits_in_a_normal_extrinsic() {
-	let weights = RuntimeBlockWeights::get();
-	let limit = weights
+/// The most one normal-class extrinsic may weigh.
+fn normal_extrinsic_limit() -> Weight {
+	RuntimeBlockWeights::get()
 		.get(DispatchClass::Normal)
 		.max_extrinsic
-		.expect("normal extrinsics have a limit");
+		.expect("normal extrinsics have a limit")
+}
+
+#[test]
+fn a_deciding_vote_fits_in_a_normal_extrinsic() {
+	let limit = normal_extrinsic_limit();
 	let voters = <Runtime as pallet_kcg_validators::Config>::MaxValidators::get();
 	// The vote settles every voter and the KCG's listeners pay a gap's most requesters.
 	let decide = ValidatorWeights::attest_and_decide(voters)
@@ -60,17 +64,12 @@ fn a_deciding_vote_fits_in_a_normal_extrinsic() {
 
 #[test]
 fn a_full_attest_many_fits_in_a_normal_extrinsic() {
-	let weights = RuntimeBlockWeights::get();
-	let limit = weights
-		.get(DispatchClass::Normal)
-		.max_extrinsic
-		.expect("normal extrinsics have a limit");
 	// Every vote at its worst and `MaxDecisionsPerCall` of them deciding.
 	let most = <Runtime as pallet_kcg_validators::Config>::MaxVotesPerCall::get();
 	let call = pallet_kcg_validators::Pallet::<Runtime>::attest_many_weight(most);
-	assert!(call.all_lte(limit), "a full attest_many weighs {call:?}, over {limit:?}");
-	// Charged at most a quarter of a block: a block holds several validators' calls.
-	let quarter = limit / 4;
+	// At most a quarter of what one extrinsic may weigh: a block holds several validators'
+	// full calls.
+	let quarter = normal_extrinsic_limit() / 4;
 	assert!(call.all_lte(quarter), "a full attest_many weighs {call:?}, over {quarter:?}");
 }
 

@@ -153,7 +153,7 @@ mod benchmarks {
 	/// `n` votes on ballots that every other validator voted on: each vote reads and writes the
 	/// largest ballot, and takes its first place.
 	#[benchmark]
-	fn attest_many(n: Linear<0, { T::MaxVotesPerCall::get() }>) {
+	fn attest_many(n: Linear<1, { T::MaxVotesPerCall::get() }>) {
 		let max = T::MaxValidators::get().max(3);
 		let validators = snapshot::<T>(0, max);
 		let entries = open_entries::<T>(n);

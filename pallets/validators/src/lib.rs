@@ -374,6 +374,8 @@ pub mod pallet {
 		InvalidParams,
 		/// The staking parameters were never set.
 		ParamsMissing,
+		/// `attest_many` was given no votes.
+		NoVotes,
 		/// The entry is open for votes but has no ballot: an invariant is broken (`try_state`
 		/// reports it).
 		NoBallot,
@@ -510,6 +512,7 @@ pub mod pallet {
 			votes: BoundedVec<(EntryId, Verdict), T::MaxVotesPerCall>,
 		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
+			ensure!(!votes.is_empty(), Error::<T>::NoVotes);
 			Self::do_attest_many(&who, votes.into_inner())
 		}
 

@@ -348,6 +348,13 @@ fn attest_many_records_every_vote_and_reports_each_refused_one() {
 			"2 of 4 decide nothing"
 		);
 
+		// A call without votes is refused, named.
+		assert_noop!(
+			Validators::attest_many(RuntimeOrigin::signed(ALICE), Default::default())
+				.map_err(|e| e.error),
+			Error::<Test>::NoVotes
+		);
+
 		// An outsider's votes are all refused and change nothing.
 		let third = submit_entry();
 		attest_many(EVE, &[(third, Verdict::Approve)]);

@@ -64,8 +64,8 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `5129`
 		//  Estimated: `8129`
-		// Minimum execution time: 92_838_000 picoseconds.
-		Weight::from_parts(102_982_000, 0)
+		// Minimum execution time: 94_500_000 picoseconds.
+		Weight::from_parts(103_373_000, 0)
 			.saturating_add(Weight::from_parts(0, 8129))
 			.saturating_add(T::DbWeight::get().reads(8))
 			.saturating_add(T::DbWeight::get().writes(7))
@@ -82,8 +82,8 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `379`
 		//  Estimated: `3604`
-		// Minimum execution time: 58_396_000 picoseconds.
-		Weight::from_parts(60_921_000, 0)
+		// Minimum execution time: 58_086_000 picoseconds.
+		Weight::from_parts(60_650_000, 0)
 			.saturating_add(Weight::from_parts(0, 3604))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -101,11 +101,11 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1201 + c * (4380 ±0)`
 		//  Estimated: `3604 + c * (7335 ±0)`
-		// Minimum execution time: 50_184_000 picoseconds.
-		Weight::from_parts(61_052_724, 0)
+		// Minimum execution time: 50_435_000 picoseconds.
+		Weight::from_parts(64_368_549, 0)
 			.saturating_add(Weight::from_parts(0, 3604))
-			// Standard Error: 157_226
-			.saturating_add(Weight::from_parts(21_557_461, 0).saturating_mul(c.into()))
+			// Standard Error: 192_572
+			.saturating_add(Weight::from_parts(20_769_224, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(c.into())))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -126,8 +126,8 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `6003`
 		//  Estimated: `8325`
-		// Minimum execution time: 94_870_000 picoseconds.
-		Weight::from_parts(106_497_000, 0)
+		// Minimum execution time: 93_589_000 picoseconds.
+		Weight::from_parts(105_146_000, 0)
 			.saturating_add(Weight::from_parts(0, 8325))
 			.saturating_add(T::DbWeight::get().reads(7))
 			.saturating_add(T::DbWeight::get().writes(6))
@@ -146,8 +146,8 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `15077`
 		//  Estimated: `170185`
-		// Minimum execution time: 4_645_696_000 picoseconds.
-		Weight::from_parts(4_793_305_000, 0)
+		// Minimum execution time: 4_567_520_000 picoseconds.
+		Weight::from_parts(4_715_399_000, 0)
 			.saturating_add(Weight::from_parts(0, 170185))
 			.saturating_add(T::DbWeight::get().reads(131))
 			.saturating_add(T::DbWeight::get().writes(132))
@@ -174,8 +174,8 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `10142`
 		//  Estimated: `24998`
-		// Minimum execution time: 168_259_000 picoseconds.
-		Weight::from_parts(193_677_000, 0)
+		// Minimum execution time: 181_458_000 picoseconds.
+		Weight::from_parts(204_562_000, 0)
 			.saturating_add(Weight::from_parts(0, 24998))
 			.saturating_add(T::DbWeight::get().reads(14))
 			.saturating_add(T::DbWeight::get().writes(7))
@@ -186,8 +186,8 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 5_107_000 picoseconds.
-		Weight::from_parts(5_708_000, 0)
+		// Minimum execution time: 5_028_000 picoseconds.
+		Weight::from_parts(5_628_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -211,13 +211,13 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1079 + d * (14130 ±0) + g * (14348 ±0)`
 		//  Estimated: `3862 + d * (164682 ±0) + g * (167296 ±0)`
-		// Minimum execution time: 31_737_583_000 picoseconds.
-		Weight::from_parts(32_356_519_000, 0)
+		// Minimum execution time: 32_013_291_000 picoseconds.
+		Weight::from_parts(32_536_235_000, 0)
 			.saturating_add(Weight::from_parts(0, 3862))
-			// Standard Error: 72_114_063
-			.saturating_add(Weight::from_parts(1_110_158_035, 0).saturating_mul(d.into()))
-			// Standard Error: 72_114_063
-			.saturating_add(Weight::from_parts(1_063_412_191, 0).saturating_mul(g.into()))
+			// Standard Error: 68_666_015
+			.saturating_add(Weight::from_parts(1_059_658_993, 0).saturating_mul(d.into()))
+			// Standard Error: 68_666_015
+			.saturating_add(Weight::from_parts(1_079_884_654, 0).saturating_mul(g.into()))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().reads((127_u64).saturating_mul(d.into())))
 			.saturating_add(T::DbWeight::get().reads((129_u64).saturating_mul(g.into())))
@@ -241,8 +241,8 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `14800`
 		//  Estimated: `170185`
-		// Minimum execution time: 4_875_095_000 picoseconds.
-		Weight::from_parts(4_987_031_000, 0)
+		// Minimum execution time: 4_818_262_000 picoseconds.
+		Weight::from_parts(4_942_024_000, 0)
 			.saturating_add(Weight::from_parts(0, 170185))
 			.saturating_add(T::DbWeight::get().reads(132))
 			.saturating_add(T::DbWeight::get().writes(132))
@@ -261,8 +261,8 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `14733`
 		//  Estimated: `168286`
-		// Minimum execution time: 2_451_218_000 picoseconds.
-		Weight::from_parts(2_544_005_000, 0)
+		// Minimum execution time: 2_429_916_000 picoseconds.
+		Weight::from_parts(2_516_424_000, 0)
 			.saturating_add(Weight::from_parts(0, 168286))
 			.saturating_add(T::DbWeight::get().reads(131))
 			.saturating_add(T::DbWeight::get().writes(131))
@@ -281,8 +281,8 @@ impl<T: frame_system::Config> pallet_dod::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `5890`
 		//  Estimated: `8325`
-		// Minimum execution time: 79_177_000 picoseconds.
-		Weight::from_parts(87_179_000, 0)
+		// Minimum execution time: 79_658_000 picoseconds.
+		Weight::from_parts(87_229_000, 0)
 			.saturating_add(Weight::from_parts(0, 8325))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().writes(5))

@@ -62,16 +62,16 @@ impl<T: frame_system::Config> pallet_kcg::WeightInfo for WeightInfo<T> {
 	fn submit_entry(l: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `5926 + l * (738 ±0)`
-		//  Estimated: `27999 + l * (2870 ±29)`
-		// Minimum execution time: 153_877_000 picoseconds.
-		Weight::from_parts(174_684_211, 0)
+		//  Estimated: `27999 + l * (2867 ±26)`
+		// Minimum execution time: 159_627_000 picoseconds.
+		Weight::from_parts(181_183_830, 0)
 			.saturating_add(Weight::from_parts(0, 27999))
-			// Standard Error: 199_906
-			.saturating_add(Weight::from_parts(7_364_913, 0).saturating_mul(l.into()))
+			// Standard Error: 350_683
+			.saturating_add(Weight::from_parts(6_855_847, 0).saturating_mul(l.into()))
 			.saturating_add(T::DbWeight::get().reads(14))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(l.into())))
 			.saturating_add(T::DbWeight::get().writes(6))
-			.saturating_add(Weight::from_parts(0, 2870).saturating_mul(l.into()))
+			.saturating_add(Weight::from_parts(0, 2867).saturating_mul(l.into()))
 	}
 	/// Storage: `Kcg::Links` (r:0 w:8)
 	/// Proof: `Kcg::Links` (`max_values`: None, `max_size`: Some(49), added: 2524, mode: `MaxEncodedLen`)
@@ -82,11 +82,11 @@ impl<T: frame_system::Config> pallet_kcg::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 150_000 picoseconds.
-		Weight::from_parts(1_735_626, 0)
+		// Minimum execution time: 160_000 picoseconds.
+		Weight::from_parts(1_719_173, 0)
 			.saturating_add(Weight::from_parts(0, 0))
-			// Standard Error: 3_787
-			.saturating_add(Weight::from_parts(3_979_376, 0).saturating_mul(l.into()))
+			// Standard Error: 3_768
+			.saturating_add(Weight::from_parts(4_088_235, 0).saturating_mul(l.into()))
 			.saturating_add(T::DbWeight::get().writes(1))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(l.into())))
 	}
@@ -104,8 +104,8 @@ impl<T: frame_system::Config> pallet_kcg::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1766`
 		//  Estimated: `6196`
-		// Minimum execution time: 107_569_000 picoseconds.
-		Weight::from_parts(114_530_000, 0)
+		// Minimum execution time: 107_078_000 picoseconds.
+		Weight::from_parts(114_789_000, 0)
 			.saturating_add(Weight::from_parts(0, 6196))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(6))
@@ -116,8 +116,8 @@ impl<T: frame_system::Config> pallet_kcg::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 4_787_000 picoseconds.
-		Weight::from_parts(5_298_000, 0)
+		// Minimum execution time: 4_676_000 picoseconds.
+		Weight::from_parts(5_208_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -138,11 +138,11 @@ impl<T: frame_system::Config> pallet_kcg::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `485 + n * (207 ±0)`
 		//  Estimated: `6196 + n * (2780 ±0)`
-		// Minimum execution time: 3_855_000 picoseconds.
-		Weight::from_parts(13_608_344, 0)
+		// Minimum execution time: 3_916_000 picoseconds.
+		Weight::from_parts(6_988_027, 0)
 			.saturating_add(Weight::from_parts(0, 6196))
-			// Standard Error: 48_370
-			.saturating_add(Weight::from_parts(76_688_796, 0).saturating_mul(n.into()))
+			// Standard Error: 48_481
+			.saturating_add(Weight::from_parts(76_158_643, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(3))

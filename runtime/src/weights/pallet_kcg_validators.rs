@@ -56,8 +56,8 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `465`
 		//  Estimated: `3850`
-		// Minimum execution time: 63_695_000 picoseconds.
-		Weight::from_parts(66_488_000, 0)
+		// Minimum execution time: 63_975_000 picoseconds.
+		Weight::from_parts(66_829_000, 0)
 			.saturating_add(Weight::from_parts(0, 3850))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -74,8 +74,8 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `504`
 		//  Estimated: `3850`
-		// Minimum execution time: 64_275_000 picoseconds.
-		Weight::from_parts(66_899_000, 0)
+		// Minimum execution time: 65_117_000 picoseconds.
+		Weight::from_parts(67_720_000, 0)
 			.saturating_add(Weight::from_parts(0, 3850))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -94,8 +94,8 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `470`
 		//  Estimated: `3850`
-		// Minimum execution time: 29_183_000 picoseconds.
-		Weight::from_parts(30_986_000, 0)
+		// Minimum execution time: 29_223_000 picoseconds.
+		Weight::from_parts(31_236_000, 0)
 			.saturating_add(Weight::from_parts(0, 3850))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -112,8 +112,8 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `545`
 		//  Estimated: `3850`
-		// Minimum execution time: 54_511_000 picoseconds.
-		Weight::from_parts(56_874_000, 0)
+		// Minimum execution time: 54_241_000 picoseconds.
+		Weight::from_parts(57_165_000, 0)
 			.saturating_add(Weight::from_parts(0, 3850))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -130,8 +130,8 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `431`
 		//  Estimated: `3850`
-		// Minimum execution time: 23_055_000 picoseconds.
-		Weight::from_parts(24_706_000, 0)
+		// Minimum execution time: 22_974_000 picoseconds.
+		Weight::from_parts(25_087_000, 0)
 			.saturating_add(Weight::from_parts(0, 3850))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(2))
@@ -145,7 +145,7 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		//  Measured:  `303`
 		//  Estimated: `3513`
 		// Minimum execution time: 14_271_000 picoseconds.
-		Weight::from_parts(15_433_000, 0)
+		Weight::from_parts(16_235_000, 0)
 			.saturating_add(Weight::from_parts(0, 3513))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(2))
@@ -156,16 +156,16 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 	/// Proof: `Validators::SessionStakes` (`max_values`: None, `max_size`: Some(1549), added: 4024, mode: `MaxEncodedLen`)
 	/// Storage: `Validators::SessionTotalStake` (r:1 w:0)
 	/// Proof: `Validators::SessionTotalStake` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
-	/// The range of component `n` is `[0, 1024]`.
+	/// The range of component `n` is `[1, 1024]`.
 	fn attest_many(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1951 + n * (53 ±0)`
+		//  Measured:  `1980 + n * (53 ±0)`
 		//  Estimated: `5014 + n * (2660 ±0)`
-		// Minimum execution time: 4_157_000 picoseconds.
-		Weight::from_parts(4_586_000, 0)
+		// Minimum execution time: 32_549_000 picoseconds.
+		Weight::from_parts(34_902_000, 0)
 			.saturating_add(Weight::from_parts(0, 5014))
-			// Standard Error: 23_786
-			.saturating_add(Weight::from_parts(10_789_994, 0).saturating_mul(n.into()))
+			// Standard Error: 33_553
+			.saturating_add(Weight::from_parts(10_835_778, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(n.into())))
@@ -206,11 +206,11 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `1202 + v * (220 ±0)`
 		//  Estimated: `6196 + v * (2603 ±4)`
-		// Minimum execution time: 270_030_000 picoseconds.
-		Weight::from_parts(127_876_320, 0)
+		// Minimum execution time: 272_183_000 picoseconds.
+		Weight::from_parts(128_386_094, 0)
 			.saturating_add(Weight::from_parts(0, 6196))
-			// Standard Error: 48_755
-			.saturating_add(Weight::from_parts(47_112_822, 0).saturating_mul(v.into()))
+			// Standard Error: 58_492
+			.saturating_add(Weight::from_parts(47_938_022, 0).saturating_mul(v.into()))
 			.saturating_add(T::DbWeight::get().reads(13))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(v.into())))
 			.saturating_add(T::DbWeight::get().writes(11))
@@ -223,8 +223,8 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 5_018_000 picoseconds.
-		Weight::from_parts(5_598_000, 0)
+		// Minimum execution time: 4_767_000 picoseconds.
+		Weight::from_parts(5_298_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -234,8 +234,8 @@ impl<T: frame_system::Config> pallet_kcg_validators::WeightInfo for WeightInfo<T
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 1_893_000 picoseconds.
-		Weight::from_parts(2_664_000, 0)
+		// Minimum execution time: 2_043_000 picoseconds.
+		Weight::from_parts(2_904_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
