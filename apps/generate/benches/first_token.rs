@@ -46,8 +46,13 @@ fn percentiles(samples: &mut [f64]) -> (f64, f64) {
 	(at(0.5), at(0.99))
 }
 
-/// Milliseconds from preparing the knowledge to the first token of the answer.
-fn first_token(generator: &Generator, store: Option<&PrefixStore>, passages: &[Passage]) -> f64 {
+/// Milliseconds from preparing the knowledge to the first token of the answer, and of them
+/// preparing the knowledge and running the question's tokens.
+fn first_token(
+	generator: &Generator,
+	store: Option<&PrefixStore>,
+	passages: &[Passage],
+) -> (f64, f64, f64) {
 	let started = Instant::now();
 	let knowledge = match store {
 		Some(store) => generator.prepare_stored(passages, store),
@@ -56,12 +61,13 @@ fn first_token(generator: &Generator, store: Option<&PrefixStore>, passages: &[P
 	.expect("prepared");
 	let mut at = None;
 	let settings = Settings { max_tokens: 1, ..Settings::default() };
-	generator
+	let generation = generator
 		.answer(&knowledge, QUESTION, settings, |_| {
 			at.get_or_insert_with(|| started.elapsed().as_secs_f64() * 1e3);
 		})
 		.expect("answered");
-	at.unwrap_or_else(|| started.elapsed().as_secs_f64() * 1e3)
+	let total = at.unwrap_or_else(|| started.elapsed().as_secs_f64() * 1e3);
+	(total, knowledge.prefill_ms, generation.question_ms)
 }
 
 fn main() {
@@ -77,10 +83,15 @@ fn main() {
 
 	let _ = first_token(&generator, None, &passages);
 	let mut prefilled: Vec<f64> =
-		(0..rounds).map(|_| first_token(&generator, None, &passages)).collect();
+		(0..rounds).map(|_| first_token(&generator, None, &passages).0).collect();
 	let _ = first_token(&generator, Some(&store), &passages);
-	let mut read_back: Vec<f64> =
-		(0..rounds).map(|_| first_token(&generator, Some(&store), &passages)).collect();
+	let (mut read_back, mut reads, mut questions) = (Vec::new(), Vec::new(), Vec::new());
+	for _ in 0..rounds {
+		let (total, read, question) = first_token(&generator, Some(&store), &passages);
+		read_back.push(total);
+		reads.push(read);
+		questions.push(question);
+	}
 
 	let output = Command::new(llama_cpp_python())
 		.args(["-c", PEER])
@@ -114,6 +125,11 @@ fn main() {
 		"  prefilled:                   p50 {prefilled_50:>7.1} ms  p99 {prefilled_99:>7.1} ms"
 	);
 	println!("  read back from disk:         p50 {read_50:>7.1} ms  p99 {read_99:>7.1} ms");
+	println!(
+		"    of which reading the prefix p50 {:>7.1} ms, the question's tokens p50 {:>7.1} ms",
+		percentiles(&mut reads).0,
+		percentiles(&mut questions).0
+	);
 	println!("  llama.cpp cold:              p50 {cold_50:>7.1} ms  p99 {cold_99:>7.1} ms");
 	println!("  llama.cpp warm (prefix held): p50 {warm_50:>6.1} ms  p99 {warm_99:>7.1} ms");
 	println!(

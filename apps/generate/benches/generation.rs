@@ -12,7 +12,7 @@ use std::{process::Command, time::Instant};
 mod common;
 
 use common::{llama_cpp_python, PASSAGE, QUESTION};
-use membria_generate::{default_model_path, Generator, Passage};
+use membria_generate::{default_model_path, greedy, Generator, Passage};
 
 const PEER: &str = r#"
 import json, sys, time
@@ -54,7 +54,7 @@ fn ours(generator: &Generator, prompt: &[i64], count: usize) -> Run {
 	let mut tokens = Vec::with_capacity(count);
 	let mut first = None;
 	while tokens.len() < count {
-		let next = logits.argmax(0, false).int64_value(&[]);
+		let next = greedy(&logits).expect("logits");
 		tokens.push(next);
 		first.get_or_insert_with(Instant::now);
 		if tokens.len() == count {

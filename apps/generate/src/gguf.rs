@@ -4,8 +4,6 @@
 
 use std::{collections::HashMap, path::Path};
 
-use tch::Tensor;
-
 /// Why a GGUF file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum GgufError {
@@ -372,16 +370,6 @@ impl Gguf {
 			.and_then(|end| self.bytes.get(start..end))
 			.ok_or(GgufError::Truncated("tensor data"))?;
 		Ok(RawTensor { kind: info.kind, dims: &info.dims, count, bytes: raw })
-	}
-
-	/// A tensor dequantized to `f32`, shaped as PyTorch would (GGML dims reversed: `[rows,
-	/// columns]` for a matrix).
-	pub fn tensor(&self, name: &str) -> Result<Tensor, GgufError> {
-		let raw = self.raw(name)?;
-		let values = dequantize(raw.kind, raw.bytes, raw.count)
-			.ok_or_else(|| GgufError::UnsupportedType { name: name.into(), kind: raw.kind })?;
-		let shape: Vec<i64> = raw.dims.iter().rev().map(|d| *d as i64).collect();
-		Ok(Tensor::from_slice(&values).reshape(&shape))
 	}
 }
 

@@ -2,12 +2,12 @@
 //! GGUF converter permuted the query and key weights for it), grouped-query attention over a KV
 //! cache, SwiGLU, and the output head tied to the token embeddings. The weight matrices stay
 //! quantized ([`crate::quant`]); the rest is plain Rust on `f32` rows, attention heads spread
-//! over the cores ([`crate::team`]). tch only holds the logits returned and reads and writes a
-//! cache's file.
+//! over the cores ([`crate::team`]). No libtorch: its OpenMP threads spin on the cores after
+//! each of its operations, which a forward pass of tens of milliseconds shares with them.
 
 use std::sync::{Mutex, PoisonError};
 
-use tch::{Kind, Tensor};
+use safetensors::{tensor::TensorView, Dtype, SafeTensors};
 
 use crate::{
 	gguf::{Gguf, GgufError},
@@ -99,32 +99,41 @@ pub struct KvCache {
 impl KvCache {
 	/// Writes the cache as safetensors (`k.<layer>`, `v.<layer>`, `f32`
 	/// `[tokens, kv_heads, head_dim]`) to `path`.
-	pub fn write(&self, path: &std::path::Path) -> Result<(), tch::TchError> {
-		let shape = [self.len as i64, self.kv_heads as i64, self.head_dim as i64];
-		let mut named: Vec<(String, Tensor)> = Vec::new();
-		for (i, (k, v)) in self.keys.iter().zip(&self.values).enumerate() {
-			named.push((format!("k.{i}"), Tensor::from_slice(k).reshape(shape)));
-			named.push((format!("v.{i}"), Tensor::from_slice(v).reshape(shape)));
+	pub fn write(&self, path: &std::path::Path) -> Result<(), safetensors::SafeTensorError> {
+		let shape = vec![self.len, self.kv_heads, self.head_dim];
+		let bytes =
+			|values: &[f32]| -> Vec<u8> { values.iter().flat_map(|v| v.to_le_bytes()).collect() };
+		let data: Vec<(String, Vec<u8>)> = self
+			.keys
+			.iter()
+			.zip(&self.values)
+			.enumerate()
+			.flat_map(|(i, (k, v))| [(format!("k.{i}"), bytes(k)), (format!("v.{i}"), bytes(v))])
+			.collect();
+		let mut views = Vec::with_capacity(data.len());
+		for (name, bytes) in &data {
+			views.push((name.as_str(), TensorView::new(Dtype::F32, shape.clone(), bytes)?));
 		}
-		Tensor::write_safetensors(&named, path)
+		safetensors::serialize_to_file(views, &None, path)
 	}
 
 	/// Reads a cache [`write`](Self::write) wrote, if it is one of `config`'s model holding
 	/// `tokens` tokens: every layer's keys and values, `f32`, `[tokens, kv_heads, head_dim]`.
 	/// Anything else (a torn file, another model's, another length) is `None`.
 	pub fn read(path: &std::path::Path, config: &Config, tokens: usize) -> Option<Self> {
-		let named: std::collections::HashMap<String, Tensor> =
-			Tensor::read_safetensors(path).ok()?.into_iter().collect();
+		let file = std::fs::read(path).ok()?;
+		let named = SafeTensors::deserialize(&file).ok()?;
 		if named.len() != config.layers * 2 {
 			return None;
 		}
-		let shape = [tokens as i64, config.kv_heads, config.head_dim];
+		let shape = [tokens, config.kv_heads as usize, config.head_dim as usize];
 		let take = |name: String| -> Option<Vec<f32>> {
-			let tensor = named.get(&name)?;
-			if tensor.kind() != Kind::Float || tensor.size() != shape {
+			let tensor = named.tensor(&name).ok()?;
+			if tensor.dtype() != Dtype::F32 || tensor.shape() != shape {
 				return None;
 			}
-			Vec::<f32>::try_from(tensor.reshape([-1])).ok()
+			let values = tensor.data().chunks_exact(4);
+			Some(values.map(|v| f32::from_le_bytes([v[0], v[1], v[2], v[3]])).collect())
 		};
 		let mut keys = Vec::with_capacity(config.layers);
 		let mut values = Vec::with_capacity(config.layers);
@@ -139,6 +148,23 @@ impl KvCache {
 			head_dim: config.head_dim as usize,
 			len: tokens,
 		})
+	}
+
+	/// A copy with room for `tokens` more without moving (a copy of a prepared prefix grows by
+	/// the question and the answer; growing a tight copy would copy it again).
+	pub fn with_room(&self, tokens: usize) -> Self {
+		let room = |layers: &[Vec<f32>]| -> Vec<Vec<f32>> {
+			layers
+				.iter()
+				.map(|values| {
+					let mut copy =
+						Vec::with_capacity(values.len() + tokens * self.kv_heads * self.head_dim);
+					copy.extend_from_slice(values);
+					copy
+				})
+				.collect()
+		};
+		Self { keys: room(&self.keys), values: room(&self.values), ..*self }
 	}
 
 	/// How many tokens it holds.
@@ -168,6 +194,53 @@ fn rms_norm(x: &[f32], weight: &[f32], eps: f64) -> Vec<f32> {
 		let mean = dot(row, row) / row.len() as f32;
 		let scale = 1.0 / (mean + eps as f32).sqrt();
 		out.extend(row.iter().zip(weight).map(|(v, w)| v * scale * w));
+	}
+	out
+}
+
+/// `e^x` in plain arithmetic (so a loop of it vectorizes, where `f32::exp` is a library call a
+/// value): `2^n · e^r` with `n = round(x / ln 2)`, `|r| ≤ ln 2 / 2` and `e^r` to its seventh
+/// Taylor term (relative error under 2·10⁻⁷). Below `e^-87` it is `e^-87`, above `e^88` `e^88`.
+#[inline(always)]
+pub(crate) fn exp(x: f32) -> f32 {
+	let x = x.clamp(-87.0, 88.0);
+	let n = (x * std::f32::consts::LOG2_E).round_ties_even();
+	// ln 2 in two parts, the first with few bits, so n · ln 2 is subtracted exactly.
+	let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
+	let mut p = 1.0f32 / 5040.0;
+	for c in [1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0] {
+		p = p * r + c;
+	}
+	p * f32::from_bits(((n as i32 + 127) as u32) << 23)
+}
+
+/// Values of a head's output summed at once over the keys (four AVX2 vectors, held in
+/// registers).
+const WIDE: usize = 32;
+
+/// SwiGLU: `silu(gate) · up`, value by value.
+fn swiglu(gate: &[f32], up: &[f32]) -> Vec<f32> {
+	#[cfg(target_arch = "x86_64")]
+	if crate::quant::simd() {
+		// SAFETY: `simd()` is true only where the CPU has AVX2 and FMA.
+		return unsafe { swiglu_avx2(gate, up) };
+	}
+	swiglu_portable(gate, up)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn swiglu_avx2(gate: &[f32], up: &[f32]) -> Vec<f32> {
+	swiglu_portable(gate, up)
+}
+
+#[inline(always)]
+fn swiglu_portable(gate: &[f32], up: &[f32]) -> Vec<f32> {
+	// A loop over a slice, not an iterator collected: `collect` is a function of its own,
+	// compiled without the caller's AVX2, where rounding is a library call.
+	let mut out = vec![0f32; gate.len().min(up.len())];
+	for ((o, g), u) in out.iter_mut().zip(gate).zip(up) {
+		*o = g / (1.0 + exp(-g)) * u;
 	}
 	out
 }
@@ -241,20 +314,40 @@ impl Attention<'_> {
 		}
 		for head in weights.chunks_exact_mut(seen) {
 			let largest = head.iter().fold(f32::NEG_INFINITY, |m, w| m.max(*w));
-			let mut total = 0f32;
+			// Separate loops: the exponentials vectorize, a running sum would not.
 			for w in head.iter_mut() {
-				*w = (*w - largest).exp();
-				total += *w;
+				*w = exp(*w - largest);
 			}
+			let inverse = 1.0 / head.iter().sum::<f32>();
 			for w in head.iter_mut() {
-				*w /= total;
+				*w *= inverse;
 			}
 		}
-		for j in 0..seen {
-			let value = &self.values[row(j)];
-			for (h, out) in out.chunks_exact_mut(width).enumerate() {
-				let weight = weights[h * seen + j];
-				for (o, v) in out.iter_mut().zip(value) {
+		// Each head's output in parts of `WIDE` values, a part's sums held in registers over
+		// the keys (the rest of a head not a whole part, value by value).
+		for (h, out) in out.chunks_exact_mut(width).enumerate() {
+			let weights = &weights[h * seen..(h + 1) * seen];
+			let whole = width / WIDE * WIDE;
+			let (parts, rest) = out.split_at_mut(whole);
+			for (p, out) in parts.chunks_exact_mut(WIDE).enumerate() {
+				let mut sums = [0f32; WIDE];
+				for (j, weight) in weights.iter().enumerate() {
+					let from = self.first + j * self.stride + p * WIDE;
+					let value: &[f32; WIDE] = self.values[from..from + WIDE]
+						.try_into()
+						.unwrap_or_else(|_| unreachable!("a slice of WIDE values"));
+					for (s, v) in sums.iter_mut().zip(value) {
+						*s += weight * v;
+					}
+				}
+				for (o, s) in out.iter_mut().zip(sums) {
+					*o += s;
+				}
+			}
+			let rest_len = rest.len();
+			for (j, weight) in weights.iter().enumerate() {
+				let from = self.first + j * self.stride + whole;
+				for (o, v) in rest.iter_mut().zip(&self.values[from..from + rest_len]) {
 					*o += weight * v;
 				}
 			}
@@ -395,7 +488,9 @@ impl Llama {
 		// reads key/value head h / group), each key and value row read once for all of them.
 		let width = group * head_dim;
 		let rows: Vec<Mutex<&mut [f32]>> = out.chunks_mut(width).map(Mutex::new).collect();
-		let work = queries.len() * (start + queries.len() / (heads * head_dim)) * 2;
+		// Multiply-adds, weighed four times a product's: each comes with a share of the
+		// softmax's exponentials and of scalar loops over the keys.
+		let work = queries.len() * (start + queries.len() / (heads * head_dim)) * 2 * 4;
 		team().for_each_sized(rows.len(), work, |index| {
 			let mut out = rows[index].lock().unwrap_or_else(PoisonError::into_inner);
 			let (token, kv) = (index / kv_heads, index % kv_heads);
@@ -418,7 +513,7 @@ impl Llama {
 
 	/// Runs `tokens` after what `cache` holds (and adds them to it); the logits of the last
 	/// token (`[vocab]`).
-	pub fn forward(&self, tokens: &[i64], cache: &mut KvCache) -> Tensor {
+	pub fn forward(&self, tokens: &[i64], cache: &mut KvCache) -> Vec<f32> {
 		let config = &self.config;
 		let dim = config.dim as usize;
 		let head_dim = config.head_dim as usize;
@@ -449,8 +544,7 @@ impl Llama {
 				.try_into()
 				.unwrap_or_else(|_| unreachable!("two matrices, two products"));
 			// SwiGLU: silu(gate) · up.
-			let gated: Vec<f32> =
-				gate.iter().zip(&up).map(|(g, u)| g / (1.0 + (-g).exp()) * u).collect();
+			let gated = swiglu(&gate, &up);
 			let hidden = layer.w_down.cols();
 			add(&mut x, &matmul(&[&layer.w_down], &Activations::quantize(&gated, hidden))[0]);
 		}
@@ -459,7 +553,7 @@ impl Llama {
 		let head = self.output.as_ref().unwrap_or(&self.embeddings);
 		let logits =
 			matmul(&[head], &Activations::quantize(&rms_norm(last, &self.norm, config.eps), dim));
-		Tensor::from_slice(&logits[0])
+		logits.into_iter().next().unwrap_or_default()
 	}
 }
 
@@ -518,6 +612,19 @@ mod tests {
 				"{dim} {heads} {kv_heads}: {error}"
 			);
 		}
+	}
+
+	#[test]
+	fn exp_is_the_library_s_to_a_few_units_in_the_last_place() {
+		let mut x = -87.0f32;
+		while x < 88.0 {
+			let (ours, theirs) = (exp(x), x.exp());
+			assert!((ours - theirs).abs() <= theirs * 3e-7, "e^{x}: {ours} vs {theirs}");
+			x += 0.0137;
+		}
+		assert_eq!(exp(0.0), 1.0);
+		assert_eq!(exp(-1000.0), (-87f32).exp());
+		assert!(exp(f32::NAN).is_nan());
 	}
 
 	#[test]

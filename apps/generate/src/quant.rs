@@ -1,7 +1,8 @@
 //! Weights kept quantized in memory and multiplied quantized, as llama.cpp does: a matrix's rows
 //! are blocks of 32 values with their scale, each token's activations are quantized to signed
 //! 8-bit blocks of 32 with theirs, and a dot product is a sum of 8-bit integer products per block
-//! (AVX2 where the CPU has it, portable code otherwise) scaled once per block.
+//! scaled once per block: AVX-512 VNNI's `vpdpbusd` where the CPU has it (two blocks an
+//! instruction), AVX2 where it has that, portable code otherwise.
 //!
 //! Two stored forms: GGML's `Q4_1` as the file holds it (`d·q + m`, `q` 4-bit), and signed 8-bit
 //! (`d·q`) — GGML's `Q8_0`, and what `Q4_0` (exactly), `F16` and `F32` (rounded) become. A decode
@@ -40,13 +41,25 @@ pub struct Activations {
 	scales: Vec<f32>,
 	sums: Vec<f32>,
 	quants: Vec<i8>,
+	/// Each block's scale eight times over, as the VNNI kernel multiplies a block's eight sums.
+	wide: Vec<f32>,
+}
+
+/// The kernels a product runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Kernel {
+	Portable,
+	/// AVX2 and FMA.
+	Avx2,
+	/// AVX-512 (F and BW) with VNNI.
+	Vnni,
 }
 
 /// Signed 8-bit blocks of `values` (whole blocks): scales, scale × sums, quants.
 fn quantize_blocks(values: &[f32]) -> (Vec<f32>, Vec<f32>, Vec<i8>) {
 	#[cfg(target_arch = "x86_64")]
 	if simd() {
-		// SAFETY: `simd()` is true only where the CPU has AVX2 and FMA.
+		// SAFETY: `simd()` is true only where the CPU has AVX2 and FMA (VNNI's CPUs have both).
 		return unsafe { avx2::quantize_blocks(values) };
 	}
 	quantize_blocks_portable(values)
@@ -55,21 +68,28 @@ fn quantize_blocks(values: &[f32]) -> (Vec<f32>, Vec<f32>, Vec<i8>) {
 #[inline(always)]
 fn quantize_blocks_portable(values: &[f32]) -> (Vec<f32>, Vec<f32>, Vec<i8>) {
 	let blocks = values.len() / BLOCK;
-	let mut scales = Vec::with_capacity(blocks);
-	let mut sums = Vec::with_capacity(blocks);
-	let mut quants = Vec::with_capacity(values.len());
-	for block in values.chunks_exact(BLOCK) {
+	let mut scales = vec![0f32; blocks];
+	let mut sums = vec![0f32; blocks];
+	let mut quants = vec![0i8; blocks * BLOCK];
+	// Loops over slices of known length, written in place, so they vectorize.
+	for (((block, quants), scale), sum) in values
+		.chunks_exact(BLOCK)
+		.zip(quants.chunks_exact_mut(BLOCK))
+		.zip(&mut scales)
+		.zip(&mut sums)
+	{
+		let block: &[f32; BLOCK] = block.try_into().unwrap_or_else(|_| unreachable!("a block"));
 		let largest = block.iter().fold(0f32, |m, v| m.max(v.abs()));
-		let scale = largest / 127.0;
-		let inverse = if scale > 0.0 { 1.0 / scale } else { 0.0 };
-		let mut sum = 0i32;
-		for v in block {
-			let q = (v * inverse).round().clamp(-127.0, 127.0) as i8;
-			sum += i32::from(q);
-			quants.push(q);
+		*scale = largest / 127.0;
+		let inverse = if *scale > 0.0 { 1.0 / *scale } else { 0.0 };
+		let mut total = 0i32;
+		for (q, v) in quants.iter_mut().zip(block) {
+			// Ties to even, as the CPU rounds (and llama.cpp's SIMD quantizers do): `round`'s
+			// ties away from zero is a library call a value.
+			*q = (v * inverse).round_ties_even().clamp(-127.0, 127.0) as i8;
+			total += i32::from(*q);
 		}
-		scales.push(scale);
-		sums.push(scale * sum as f32);
+		*sum = *scale * total as f32;
 	}
 	(scales, sums, quants)
 }
@@ -192,14 +212,18 @@ impl QMatrix {
 		Some(out)
 	}
 
-	/// Rows `first..` into `out` (`[row][token]`, as many rows as `out` holds).
-	fn rows_into(&self, first: usize, out: &mut [f32], x: &Activations, simd: bool) {
+	/// Rows `first..` into `out` (`[row][token]`, as many rows as `out` holds), on `kernel`
+	/// (one this CPU has: [`kernel`] or below it).
+	fn rows_into(&self, first: usize, out: &mut [f32], x: &Activations, kernel: Kernel) {
 		#[cfg(target_arch = "x86_64")]
-		if simd {
-			// SAFETY: `simd` is true only where the CPU has AVX2 and FMA.
-			return unsafe { avx2::rows_into(self, first, out, x) };
+		match kernel {
+			// SAFETY: `kernel()` picks VNNI only where the CPU has AVX-512 F, BW and VNNI.
+			Kernel::Vnni => return unsafe { vnni::rows_into(self, first, out, x) },
+			// SAFETY: `kernel()` picks AVX2 (or VNNI) only where the CPU has AVX2 and FMA.
+			Kernel::Avx2 => return unsafe { avx2::rows_into(self, first, out, x) },
+			Kernel::Portable => {},
 		}
-		let _ = simd;
+		let _ = kernel;
 		self.rows_with(first, out, x, 0, dot8, dot4)
 	}
 
@@ -250,7 +274,8 @@ impl Activations {
 	pub fn quantize(values: &[f32], cols: usize) -> Self {
 		assert!(cols > 0 && cols.is_multiple_of(BLOCK) && values.len().is_multiple_of(cols));
 		let (scales, sums, quants) = quantize_blocks(values);
-		Self { tokens: values.len() / cols, cols, scales, sums, quants }
+		let wide = scales.iter().flat_map(|s| [*s; 8]).collect();
+		Self { tokens: values.len() / cols, cols, scales, sums, quants, wide }
 	}
 
 	pub fn tokens(&self) -> usize {
@@ -258,29 +283,55 @@ impl Activations {
 	}
 }
 
-/// Whether this CPU runs the AVX2 kernels (checked once; `MEMBRIA_NO_SIMD` set: never).
+/// Whether this CPU runs AVX2 code (the VNNI kernels' CPUs do too).
 pub(crate) fn simd() -> bool {
-	static SIMD: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-	*SIMD.get_or_init(|| {
-		#[cfg(target_arch = "x86_64")]
-		{
-			std::env::var_os("MEMBRIA_NO_SIMD").is_none()
-				&& is_x86_feature_detected!("avx2")
-				&& is_x86_feature_detected!("fma")
-		}
-		#[cfg(not(target_arch = "x86_64"))]
-		false
+	kernel() != Kernel::Portable
+}
+
+/// The fastest kernels this CPU has (checked once): `MEMBRIA_NO_SIMD` set, the portable ones;
+/// `MEMBRIA_NO_AVX512` set, AVX2 at most.
+pub(crate) fn kernel() -> Kernel {
+	static KERNEL: std::sync::OnceLock<Kernel> = std::sync::OnceLock::new();
+	*KERNEL.get_or_init(|| {
+		let no = |name: &str| std::env::var_os(name).is_some();
+		best_kernel(no("MEMBRIA_NO_SIMD"), no("MEMBRIA_NO_AVX512"))
 	})
 }
 
-/// Rows a task computes (per token it multiplies).
-const TASK_ROWS: usize = 64;
+/// The CPU's best kernels, short of those refused.
+fn best_kernel(no_simd: bool, no_avx512: bool) -> Kernel {
+	#[cfg(target_arch = "x86_64")]
+	{
+		let avx2 = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
+		let vnni = is_x86_feature_detected!("avx512f")
+			&& is_x86_feature_detected!("avx512bw")
+			&& is_x86_feature_detected!("avx512vnni");
+		match () {
+			_ if no_simd || !avx2 => Kernel::Portable,
+			_ if no_avx512 || !vnni => Kernel::Avx2,
+			_ => Kernel::Vnni,
+		}
+	}
+	#[cfg(not(target_arch = "x86_64"))]
+	{
+		let _ = (no_simd, no_avx512);
+		Kernel::Portable
+	}
+}
+
+/// Multiply-adds a task does (at least four rows): a task costs its taking and its lock, tens of
+/// nanoseconds, and a row of ten tokens is a microsecond.
+const TASK_WORK: usize = 1 << 18;
 
 /// `x · mᵀ` for each matrix of `parts` (all of `x`'s width), on every core: per matrix, its
 /// outputs token by token (`[tokens, rows]`).
 pub fn matmul(parts: &[&QMatrix], x: &Activations) -> Vec<Vec<f32>> {
+	matmul_on(parts, x, kernel())
+}
+
+/// [`matmul`] on `kernel` (one this CPU has).
+fn matmul_on(parts: &[&QMatrix], x: &Activations, kernel: Kernel) -> Vec<Vec<f32>> {
 	let tokens = x.tokens;
-	let simd = simd();
 	let mut outs: Vec<Vec<f32>> = parts
 		.iter()
 		.map(|m| {
@@ -291,7 +342,8 @@ pub fn matmul(parts: &[&QMatrix], x: &Activations) -> Vec<Vec<f32>> {
 	if tokens == 0 {
 		return outs;
 	}
-	let rows_per_task = (TASK_ROWS / tokens).max(4);
+	let cols = x.cols.max(1);
+	let rows_per_task = (TASK_WORK / (cols * tokens)).max(4);
 	// Tasks: a run of rows of one matrix, with the part of its output they write.
 	let mut tasks: Vec<(&QMatrix, usize, Mutex<&mut [f32]>)> = Vec::new();
 	for (m, out) in parts.iter().zip(outs.iter_mut()) {
@@ -302,7 +354,7 @@ pub fn matmul(parts: &[&QMatrix], x: &Activations) -> Vec<Vec<f32>> {
 	let work = parts.iter().map(|m| m.rows * m.cols).sum::<usize>() * tokens;
 	team().for_each_sized(tasks.len(), work, |i| {
 		let (m, first, out) = &tasks[i];
-		m.rows_into(*first, &mut out.lock().unwrap_or_else(PoisonError::into_inner), x, simd);
+		m.rows_into(*first, &mut out.lock().unwrap_or_else(PoisonError::into_inner), x, kernel);
 	});
 	drop(tasks);
 	if tokens > 1 {
@@ -605,9 +657,233 @@ mod avx2 {
 	}
 }
 
+#[cfg(target_arch = "x86_64")]
+mod vnni {
+	//! AVX-512 VNNI: `vpdpbusd` multiplies 64 unsigned bytes by 64 signed ones and adds each
+	//! four products into one of 16 sums, so one instruction does two blocks' products (eight
+	//! sums each), where AVX2 takes two (`maddubs`, `madd`) per block.
+
+	use std::arch::x86_64::*;
+
+	use super::{Activations, Blocks, QMatrix, BLOCK};
+
+	/// Tokens multiplied together: each pair of weight blocks is loaded (and unpacked) once
+	/// for up to this many tokens, a sum for each kept in a register.
+	const TILE: usize = 8;
+
+	/// One matrix's blocks, `FOUR` or 8-bit (as in [`super::avx2`]).
+	struct Weights<'a> {
+		scales: &'a [f32],
+		mins: &'a [f32],
+		bytes: &'a [u8],
+	}
+
+	/// [`QMatrix::rows_into`] through the VNNI kernels.
+	///
+	/// # Safety
+	/// The CPU has AVX-512 F, BW and VNNI.
+	#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+	pub unsafe fn rows_into(m: &QMatrix, first: usize, out: &mut [f32], x: &Activations) {
+		let per_row = m.cols / BLOCK;
+		let tokens = x.tokens;
+		let rows = out.len() / tokens;
+		let blocks = (first + rows) * per_row;
+		assert!(
+			x.cols == m.cols
+				&& out.len() == rows * tokens
+				&& x.scales.len() == tokens * per_row
+				&& x.sums.len() == tokens * per_row
+				&& x.wide.len() == tokens * per_row * 8
+				&& x.quants.len() == tokens * per_row * BLOCK
+				&& first + rows <= m.rows
+		);
+		let (weights, four) = match &m.blocks {
+			Blocks::Eight { scales, quants } => {
+				(Weights { scales, mins: &[], bytes: super::avx2::bytes(quants) }, false)
+			},
+			Blocks::Four { scales, mins, nibbles } => {
+				(Weights { scales, mins, bytes: nibbles }, true)
+			},
+		};
+		let block_bytes = if four { BLOCK / 2 } else { BLOCK };
+		assert!(
+			weights.scales.len() >= blocks
+				&& weights.bytes.len() >= blocks * block_bytes
+				&& (!four || weights.mins.len() >= blocks)
+		);
+		for (i, row_out) in out.chunks_exact_mut(tokens).enumerate() {
+			// The row after next on its way from memory while this one is multiplied.
+			if i + 2 < rows {
+				let ahead = (first + i + 2) * per_row;
+				let bytes = &weights.bytes[ahead * block_bytes..(ahead + per_row) * block_bytes];
+				for line in bytes.chunks(64) {
+					_mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast());
+				}
+				for scales in [weights.scales, weights.mins] {
+					for line in scales.get(ahead..ahead + per_row).unwrap_or_default().chunks(16) {
+						_mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast());
+					}
+				}
+			}
+			for (tile, sums) in row_out.chunks_mut(TILE).enumerate() {
+				let (row, t) = (first + i, tile * TILE);
+				// SAFETY (each): as this function's; the row and the tokens are in bounds
+				// (checked above).
+				unsafe {
+					match (four, sums.len()) {
+						(true, 8) => self::tile::<true, 8>(&weights, row, x, t, sums),
+						(true, 7) => self::tile::<true, 7>(&weights, row, x, t, sums),
+						(true, 6) => self::tile::<true, 6>(&weights, row, x, t, sums),
+						(true, 5) => self::tile::<true, 5>(&weights, row, x, t, sums),
+						(true, 4) => self::tile::<true, 4>(&weights, row, x, t, sums),
+						(true, 3) => self::tile::<true, 3>(&weights, row, x, t, sums),
+						(true, 2) => self::tile::<true, 2>(&weights, row, x, t, sums),
+						(true, _) => self::tile::<true, 1>(&weights, row, x, t, sums),
+						(false, 8) => self::tile::<false, 8>(&weights, row, x, t, sums),
+						(false, 7) => self::tile::<false, 7>(&weights, row, x, t, sums),
+						(false, 6) => self::tile::<false, 6>(&weights, row, x, t, sums),
+						(false, 5) => self::tile::<false, 5>(&weights, row, x, t, sums),
+						(false, 4) => self::tile::<false, 4>(&weights, row, x, t, sums),
+						(false, 3) => self::tile::<false, 3>(&weights, row, x, t, sums),
+						(false, 2) => self::tile::<false, 2>(&weights, row, x, t, sums),
+						(false, _) => self::tile::<false, 1>(&weights, row, x, t, sums),
+					}
+				}
+			}
+		}
+	}
+
+	/// Row `row` of the weights · tokens `t..t + N` into `out` (N values).
+	///
+	/// # Safety
+	/// The CPU has AVX-512 F, BW and VNNI; `weights` holds row `row` and `x` tokens
+	/// `t..t + N`, as wide as each other ([`rows_into`] checks both).
+	#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+	unsafe fn tile<const FOUR: bool, const N: usize>(
+		weights: &Weights<'_>,
+		row: usize,
+		x: &Activations,
+		t: usize,
+		out: &mut [f32],
+	) {
+		let per_row = x.cols / BLOCK;
+		let mut acc = [_mm512_setzero_ps(); N];
+		// Where each token's quants and wide scales start.
+		// SAFETY (both): the tokens are in `x` (this function's contract).
+		let tokens = Tokens {
+			quants: std::array::from_fn(|k| unsafe {
+				x.quants.as_ptr().add((t + k) * per_row * BLOCK)
+			}),
+			wide: std::array::from_fn(|k| unsafe { x.wide.as_ptr().add((t + k) * per_row * 8) }),
+		};
+		let mut b = 0;
+		// SAFETY (both): blocks `b..b + 2` (`b` alone) of the row and of each token.
+		while b + 2 <= per_row {
+			unsafe { pair::<FOUR, N, true>(weights, row * per_row + b, &tokens, b, &mut acc) };
+			b += 2;
+		}
+		if b < per_row {
+			unsafe { pair::<FOUR, N, false>(weights, row * per_row + b, &tokens, b, &mut acc) };
+		}
+		for (k, (value, acc)) in out.iter_mut().zip(acc).enumerate() {
+			// Σ minimum · Σ activations, the `Q4_1` blocks' second term.
+			let minimums = if FOUR {
+				let a = (t + k) * per_row..(t + k + 1) * per_row;
+				super::lanes_dot(&weights.mins[row * per_row..(row + 1) * per_row], &x.sums[a])
+			} else {
+				0.0
+			};
+			*value = _mm512_reduce_add_ps(acc) + minimums;
+		}
+	}
+
+	/// Where each of a tile's tokens starts in the activations.
+	struct Tokens<const N: usize> {
+		quants: [*const i8; N],
+		wide: [*const f32; N],
+	}
+
+	/// Weight blocks `w, w + 1` (`BOTH`; `w` alone otherwise, the upper half zero) times
+	/// blocks `a, a + 1` of each of the `N` tokens, added to `acc`.
+	///
+	/// # Safety
+	/// As [`tile`]'s: the blocks exist.
+	#[inline(always)]
+	unsafe fn pair<const FOUR: bool, const N: usize, const BOTH: bool>(
+		weights: &Weights<'_>,
+		w: usize,
+		tokens: &Tokens<N>,
+		a: usize,
+		acc: &mut [__m512; N],
+	) {
+		// SAFETY: the blocks exist (this function's contract); a masked load reads only its
+		// lanes.
+		unsafe {
+			// The weights as 64 unsigned bytes in the activations' order, and (8-bit) which
+			// are negative.
+			let (unsigned, negative) = if FOUR {
+				let p = weights.bytes.as_ptr().add(w * BLOCK / 2);
+				let raw = if BOTH {
+					_mm256_loadu_si256(p.cast())
+				} else {
+					_mm256_zextsi128_si256(_mm_loadu_si128(p.cast()))
+				};
+				// Lanes of 16 bytes: [block w, block w, block w + 1, block w + 1]; the low
+				// nibbles of the first copy are values 0..16 of the block, the high ones of
+				// the second values 16..32.
+				let v = _mm512_castsi256_si512(raw);
+				let v = _mm512_shuffle_i64x2::<0b01_01_00_00>(v, v);
+				let v = _mm512_mask_srli_epi16(v, 0xff00_ff00, v, 4);
+				(_mm512_and_si512(v, _mm512_set1_epi8(0x0f)), 0)
+			} else {
+				let p = weights.bytes.as_ptr().add(w * BLOCK);
+				let v = if BOTH {
+					_mm512_loadu_si512(p.cast())
+				} else {
+					_mm512_zextsi256_si512(_mm256_loadu_si256(p.cast()))
+				};
+				// |w| against a with w's sign: unsigned × signed, as `vpdpbusd` multiplies.
+				(_mm512_abs_epi8(v), _mm512_movepi8_mask(v))
+			};
+			let scale = if BOTH {
+				_mm512_mask_blend_ps(
+					0xff00,
+					_mm512_set1_ps(weights.scales[w]),
+					_mm512_set1_ps(weights.scales[w + 1]),
+				)
+			} else {
+				_mm512_maskz_mov_ps(0x00ff, _mm512_set1_ps(weights.scales[w]))
+			};
+			let (bytes, lanes) =
+				if BOTH { (u64::MAX, 0xffff) } else { (u64::from(u32::MAX), 0x00ff) };
+			for (k, acc) in acc.iter_mut().enumerate() {
+				let q = _mm512_maskz_loadu_epi8(bytes, tokens.quants[k].add(a * BLOCK).cast());
+				let q = if FOUR {
+					q
+				} else {
+					_mm512_mask_sub_epi8(q, negative, _mm512_setzero_si512(), q)
+				};
+				let sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), unsigned, q);
+				let a_scale = _mm512_maskz_loadu_ps(lanes, tokens.wide[k].add(a * 8));
+				*acc =
+					_mm512_fmadd_ps(_mm512_cvtepi32_ps(sums), _mm512_mul_ps(scale, a_scale), *acc);
+			}
+		}
+	}
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	/// The kernels this CPU runs (the portable ones always; printed, so a log shows which ran).
+	fn kernels() -> impl Iterator<Item = Kernel> {
+		let best = best_kernel(false, false);
+		eprintln!("this CPU's best kernels: {best:?}");
+		[Kernel::Portable, Kernel::Avx2, Kernel::Vnni]
+			.into_iter()
+			.filter(move |k| *k <= best)
+	}
 
 	/// A deterministic spread of values in [-1, 1).
 	fn values(n: usize, seed: u64) -> Vec<f32> {
@@ -665,17 +941,20 @@ mod tests {
 		)
 		.unwrap();
 		assert_eq!(four.row(3).unwrap(), q4_values[3 * cols..4 * cols]);
-		for tokens in [1, 3, 4, 6, 9] {
+		// Three blocks a row (a pair and one alone for VNNI); tokens in and past whole tiles.
+		for (tokens, kernel) in
+			[1, 3, 4, 6, 9, 17].into_iter().flat_map(|t| kernels().map(move |k| (t, k)))
+		{
 			let x = values(tokens * cols, 3 + tokens as u64);
 			let activations = Activations::quantize(&x, cols);
-			let outs = matmul(&[&matrix, &four], &activations);
+			let outs = matmul_on(&[&matrix, &four], &activations, kernel);
 			for (out, reference) in
 				outs.iter().zip([exact(&w, &x, rows, cols), exact(&q4_values, &x, rows, cols)])
 			{
 				assert_eq!(out.len(), reference.len());
 				for (got, want) in out.iter().zip(&reference) {
 					// 8-bit rounding of both sides: well under 2% of a typical |dot| of ~5.
-					assert!((got - want).abs() < 0.1, "{got} vs {want}");
+					assert!((got - want).abs() < 0.1, "{kernel:?}: {got} vs {want}");
 				}
 			}
 			// The SIMD kernels and the portable ones agree (the integer sums are exact).
@@ -747,8 +1026,10 @@ mod tests {
 		)
 		.unwrap();
 		let x = vec![-1.0f32; cols];
-		let out = matmul(&[&m], &Activations::quantize(&x, cols));
-		assert!((out[0][0] - 128.0 * cols as f32).abs() < 0.1, "{}", out[0][0]);
+		for kernel in kernels() {
+			let out = matmul_on(&[&m], &Activations::quantize(&x, cols), kernel);
+			assert!((out[0][0] - 128.0 * cols as f32).abs() < 0.1, "{kernel:?}: {}", out[0][0]);
+		}
 	}
 
 	#[test]

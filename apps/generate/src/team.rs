@@ -17,10 +17,12 @@ use std::{
 const SPIN: Duration = Duration::from_micros(50);
 
 /// Multiply-adds below which a step runs on its caller alone. Measured on the two vCPUs of the
-/// machines this runs on: a decoded token's products of a layer (under two million
-/// multiply-adds, tens of microseconds each) ran slower split over both than on one; the output
-/// head (28 million) and a prompt's products run faster split.
-pub const PARALLEL_FROM: usize = 4 << 20;
+/// machines this runs on (`--bench generation`): with every step of a decoded token split, down
+/// to its smallest products (the keys' and values', 221 thousand), decoding went from 100 to 150
+/// tokens a second; a threshold of a million gave 100, 200 thousand 135. (Before libtorch left
+/// this crate, its OpenMP threads spun on the second core after each of its operations, and a
+/// split step waited for them.)
+pub const PARALLEL_FROM: usize = 1 << 16;
 
 /// A step: called on the caller and on each helper that joins it.
 type Job = dyn Fn() + Sync;
