@@ -239,6 +239,20 @@ impl Load {
 	}
 }
 
+/// `n` in letters (base 26, `a` for 0): a unique word with no digit in it.
+fn letters(mut n: usize) -> String {
+	let mut word = Vec::new();
+	loop {
+		word.push(b'a' + (n % 26) as u8);
+		n /= 26;
+		if n == 0 {
+			break;
+		}
+	}
+	word.reverse();
+	String::from_utf8(word).unwrap_or_default()
+}
+
 /// Who is under load: the gateway (`POST /v1/ask`, a hit carries its proofs) or GPTCache's own
 /// server (`POST /get`, a hit carries the stored answer).
 #[derive(Clone, Copy, PartialEq)]
@@ -247,9 +261,10 @@ enum Target {
 	GptCache,
 }
 
-/// What the misses ask: questions about nothing stored (the issue's mix), or questions worded
-/// like a stored one about a topic nobody stored ("What is benchmark topic number 1000042?":
-/// each must be embedded and judged).
+/// What the misses ask: questions about nothing stored (the issue's mix: "How heavy is the moon
+/// of planet qd-bax?", which names no stored subject, so the gateway knows it a miss without
+/// an embedding), or questions worded like a stored one about a topic nobody stored ("What is
+/// benchmark topic number 1000042?": each must be embedded and judged).
 #[derive(Clone, Copy, PartialEq)]
 enum Misses {
 	Unrelated,
@@ -284,8 +299,14 @@ async fn load(
 					(true, _) => {
 						format!("What is benchmark topic number {}?", 1 + (client * 31 + i) % 900)
 					},
+					// Letters, not digits: a number is a stored subject's word ("benchmark
+					// topic number 7"), and a miss naming one must be embedded.
 					(false, Misses::Unrelated) => {
-						format!("How heavy is the moon of planet {client}-{i}?")
+						format!(
+							"How heavy is the moon of planet {}-{}?",
+							letters(client),
+							letters(i)
+						)
 					},
 					(false, Misses::Near) => {
 						format!(
@@ -540,7 +561,7 @@ fn main() {
 	let gateway_url = ports.gateway_url();
 	let first_per_second = runtime.block_on(first_asks(&gateway_url));
 	let gateway_loads: Vec<Load> =
-		[(16, Misses::Unrelated), (64, Misses::Unrelated), (64, Misses::Near)]
+		[(16, Misses::Unrelated), (64, Misses::Unrelated), (16, Misses::Near), (64, Misses::Near)]
 			.into_iter()
 			.map(|(clients, misses)| {
 				runtime.block_on(load(Target::Gateway, &gateway_url, clients, misses, seconds))
@@ -629,7 +650,7 @@ fn main() {
 		n as f64 / sync_seconds,
 		report.pages
 	);
-	let [unrelated_16, unrelated_64, near_64] = &gateway_loads[..] else { unreachable!() };
+	let [unrelated_16, unrelated_64, near_16, near_64] = &gateway_loads[..] else { unreachable!() };
 	let [peer_16, peer_64] = &peer_loads[..] else { unreachable!() };
 	println!(
 		"  gateway POST /v1/ask, the 900 stored questions each asked a first time (64 at once, embedded in batches): {first_per_second:.0} answers/s"
@@ -639,6 +660,8 @@ fn main() {
 	println!("      {}", unrelated_16.slow());
 	println!("    misses about nothing stored, {}", unrelated_64.line());
 	println!("      {}", unrelated_64.slow());
+	println!("    misses worded like a stored question (each embedded), {}", near_16.line());
+	println!("      {}", near_16.slow());
 	println!("    misses worded like a stored question (each embedded), {}", near_64.line());
 	println!("      {}", near_64.slow());
 	println!("  GPTCache's server (gptcache_server, faiss, the same MiniLM in numpy), POST /get, the same questions:");

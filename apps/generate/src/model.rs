@@ -121,6 +121,18 @@ impl KvCache {
 	/// `tokens` tokens: every layer's keys and values, `f32`, `[tokens, kv_heads, head_dim]`.
 	/// Anything else (a torn file, another model's, another length) is `None`.
 	pub fn read(path: &std::path::Path, config: &Config, tokens: usize) -> Option<Self> {
+		// Its size first: the values' bytes plus a header of at most `HEADER` (a file of
+		// another size is not read at all, whatever its header claims).
+		const HEADER: u64 = 64 << 10;
+		let values = (config.layers as u64 * 2)
+			.checked_mul(tokens as u64)?
+			.checked_mul(config.kv_heads as u64)?
+			.checked_mul(config.head_dim as u64)?
+			.checked_mul(4)?;
+		let size = std::fs::metadata(path).ok()?.len();
+		if size < values + 8 || size > values + 8 + HEADER {
+			return None;
+		}
 		let file = std::fs::read(path).ok()?;
 		let named = SafeTensors::deserialize(&file).ok()?;
 		if named.len() != config.layers * 2 {
@@ -485,7 +497,8 @@ impl Llama {
 		let scale = 1.0 / (head_dim as f32).sqrt();
 		let mut out = vec![0f32; queries.len()];
 		// One task per (token, key/value head): the rows of its `group` query heads (head h
-		// reads key/value head h / group), each key and value row read once for all of them.
+		// reads key/value head h / group), each key row read once for all of them (each value
+		// row once per query head, while that head's sums stay in registers).
 		let width = group * head_dim;
 		let rows: Vec<Mutex<&mut [f32]>> = out.chunks_mut(width).map(Mutex::new).collect();
 		// Multiply-adds, weighed four times a product's: each comes with a share of the

@@ -213,13 +213,13 @@ impl QMatrix {
 	}
 
 	/// Rows `first..` into `out` (`[row][token]`, as many rows as `out` holds), on `kernel`
-	/// (one this CPU has: [`kernel`] or below it).
+	/// or, where this CPU lacks it, the best it has.
 	fn rows_into(&self, first: usize, out: &mut [f32], x: &Activations, kernel: Kernel) {
 		#[cfg(target_arch = "x86_64")]
-		match kernel {
-			// SAFETY: `kernel()` picks VNNI only where the CPU has AVX-512 F, BW and VNNI.
+		match kernel.min(cpu_kernel()) {
+			// SAFETY: `cpu_kernel()` is VNNI only where the CPU has AVX-512 F, BW and VNNI.
 			Kernel::Vnni => return unsafe { vnni::rows_into(self, first, out, x) },
-			// SAFETY: `kernel()` picks AVX2 (or VNNI) only where the CPU has AVX2 and FMA.
+			// SAFETY: `cpu_kernel()` is AVX2 (or VNNI) only where the CPU has AVX2 and FMA.
 			Kernel::Avx2 => return unsafe { avx2::rows_into(self, first, out, x) },
 			Kernel::Portable => {},
 		}
@@ -296,6 +296,12 @@ pub(crate) fn kernel() -> Kernel {
 		let no = |name: &str| std::env::var_os(name).is_some();
 		best_kernel(no("MEMBRIA_NO_SIMD"), no("MEMBRIA_NO_AVX512"))
 	})
+}
+
+/// The CPU's best kernels (checked once), whatever the environment says.
+fn cpu_kernel() -> Kernel {
+	static KERNEL: std::sync::OnceLock<Kernel> = std::sync::OnceLock::new();
+	*KERNEL.get_or_init(|| best_kernel(false, false))
 }
 
 /// The CPU's best kernels, short of those refused.
@@ -1006,6 +1012,38 @@ mod tests {
 			for (got, want) in row.iter().zip(&want) {
 				let error = if exact { 0.0 } else { 1.0 / 127.0 };
 				assert!((got - want).abs() <= error, "{kind}: {got} vs {want}");
+			}
+		}
+	}
+
+	#[test]
+	fn a_task_s_rows_from_the_middle_match_the_portable_kernels() {
+		// As a task of `matmul` computes them: rows `first..` of a matrix, for one block a row
+		// (VNNI's lone block) and for five, in both stored forms.
+		for cols in [32, 160] {
+			let rows = 9;
+			let eight = QMatrix::quantize(rows, cols, &values(rows * cols, 11));
+			let (raw, _) = q4_1(rows, cols, 12);
+			let dims = [cols as u64, rows as u64];
+			let four = QMatrix::from_gguf(
+				"q4",
+				RawTensor { kind: gguf::Q4_1, dims: &dims, count: rows * cols, bytes: &raw },
+			)
+			.unwrap();
+			for tokens in [1, 5, 11] {
+				let x = Activations::quantize(&values(tokens * cols, 13), cols);
+				for m in [&eight, &four] {
+					let (first, count) = (3, 5);
+					let mut reference = vec![0f32; count * tokens];
+					m.rows_into(first, &mut reference, &x, Kernel::Portable);
+					for kernel in kernels() {
+						let mut out = vec![0f32; count * tokens];
+						m.rows_into(first, &mut out, &x, kernel);
+						for (got, want) in out.iter().zip(&reference) {
+							assert!((got - want).abs() < 1e-4, "{kernel:?}: {got} vs {want}");
+						}
+					}
+				}
 			}
 		}
 	}
