@@ -736,25 +736,38 @@ mod vnni {
 				// SAFETY (each): as this function's; the row and the tokens are in bounds
 				// (checked above).
 				unsafe {
-					match (four, sums.len()) {
-						(true, 8) => self::tile::<true, 8>(&weights, row, x, t, sums),
-						(true, 7) => self::tile::<true, 7>(&weights, row, x, t, sums),
-						(true, 6) => self::tile::<true, 6>(&weights, row, x, t, sums),
-						(true, 5) => self::tile::<true, 5>(&weights, row, x, t, sums),
-						(true, 4) => self::tile::<true, 4>(&weights, row, x, t, sums),
-						(true, 3) => self::tile::<true, 3>(&weights, row, x, t, sums),
-						(true, 2) => self::tile::<true, 2>(&weights, row, x, t, sums),
-						(true, _) => self::tile::<true, 1>(&weights, row, x, t, sums),
-						(false, 8) => self::tile::<false, 8>(&weights, row, x, t, sums),
-						(false, 7) => self::tile::<false, 7>(&weights, row, x, t, sums),
-						(false, 6) => self::tile::<false, 6>(&weights, row, x, t, sums),
-						(false, 5) => self::tile::<false, 5>(&weights, row, x, t, sums),
-						(false, 4) => self::tile::<false, 4>(&weights, row, x, t, sums),
-						(false, 3) => self::tile::<false, 3>(&weights, row, x, t, sums),
-						(false, 2) => self::tile::<false, 2>(&weights, row, x, t, sums),
-						(false, _) => self::tile::<false, 1>(&weights, row, x, t, sums),
+					match four {
+						true => tiles::<true>(&weights, row, x, t, sums),
+						false => tiles::<false>(&weights, row, x, t, sums),
 					}
 				}
+			}
+		}
+	}
+
+	/// [`tile`] for as many tokens as `out` holds (at most [`TILE`]).
+	///
+	/// # Safety
+	/// As [`tile`]'s.
+	#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+	unsafe fn tiles<const FOUR: bool>(
+		weights: &Weights<'_>,
+		row: usize,
+		x: &Activations,
+		t: usize,
+		out: &mut [f32],
+	) {
+		// SAFETY (each): as this function's.
+		unsafe {
+			match out.len() {
+				8 => tile::<FOUR, 8>(weights, row, x, t, out),
+				7 => tile::<FOUR, 7>(weights, row, x, t, out),
+				6 => tile::<FOUR, 6>(weights, row, x, t, out),
+				5 => tile::<FOUR, 5>(weights, row, x, t, out),
+				4 => tile::<FOUR, 4>(weights, row, x, t, out),
+				3 => tile::<FOUR, 3>(weights, row, x, t, out),
+				2 => tile::<FOUR, 2>(weights, row, x, t, out),
+				_ => tile::<FOUR, 1>(weights, row, x, t, out),
 			}
 		}
 	}
@@ -914,7 +927,8 @@ mod tests {
 		out
 	}
 
-	fn q4_1(rows: usize, cols: usize, seed: u64) -> (Vec<u8>, Vec<f32>) {
+	/// A `Q4_1` matrix as a GGUF file holds it, read back, and the values it stands for.
+	fn q4_1(rows: usize, cols: usize, seed: u64) -> (QMatrix, Vec<f32>) {
 		let mut raw = Vec::new();
 		let mut values = Vec::new();
 		for block in values_of_blocks(rows * cols / BLOCK, seed) {
@@ -923,7 +937,9 @@ mod tests {
 			raw.extend((0..16).map(|i| block[i] | (block[i + 16] << 4)));
 			values.extend(block.iter().map(|q| f32::from(*q) / 16.0 - 0.5));
 		}
-		(raw, values)
+		let dims = [cols as u64, rows as u64];
+		let raw = RawTensor { kind: gguf::Q4_1, dims: &dims, count: rows * cols, bytes: &raw };
+		(QMatrix::from_gguf("q4", raw).unwrap(), values)
 	}
 
 	fn values_of_blocks(blocks: usize, seed: u64) -> Vec<[u8; BLOCK]> {
@@ -939,13 +955,7 @@ mod tests {
 		let (rows, cols) = (70, 96);
 		let w = values(rows * cols, 1);
 		let matrix = QMatrix::quantize(rows, cols, &w);
-		let (raw, q4_values) = q4_1(rows, cols, 2);
-		let dims = [cols as u64, rows as u64];
-		let four = QMatrix::from_gguf(
-			"q4",
-			RawTensor { kind: gguf::Q4_1, dims: &dims, count: rows * cols, bytes: &raw },
-		)
-		.unwrap();
+		let (four, q4_values) = q4_1(rows, cols, 2);
 		assert_eq!(four.row(3).unwrap(), q4_values[3 * cols..4 * cols]);
 		// Three blocks a row (a pair and one alone for VNNI); tokens in and past whole tiles.
 		for (tokens, kernel) in
@@ -1023,13 +1033,7 @@ mod tests {
 		for cols in [32, 160] {
 			let rows = 9;
 			let eight = QMatrix::quantize(rows, cols, &values(rows * cols, 11));
-			let (raw, _) = q4_1(rows, cols, 12);
-			let dims = [cols as u64, rows as u64];
-			let four = QMatrix::from_gguf(
-				"q4",
-				RawTensor { kind: gguf::Q4_1, dims: &dims, count: rows * cols, bytes: &raw },
-			)
-			.unwrap();
+			let (four, _) = q4_1(rows, cols, 12);
 			for tokens in [1, 5, 11] {
 				let x = Activations::quantize(&values(tokens * cols, 13), cols);
 				for m in [&eight, &four] {
