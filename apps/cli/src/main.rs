@@ -171,8 +171,9 @@ enum Command {
 		/// gateway starts (14400: a day of 6 s blocks).
 		#[arg(long, env = "MEMBRIA_GATEWAY_EXPLORER_HISTORY", default_value_t = 14_400)]
 		explorer_history: u32,
-		/// How many questions' embeddings to keep for when they are asked again (about 1.6 KB
-		/// each; 0 keeps none).
+		/// How many questions' embeddings and lookups to keep for when they are asked again
+		/// (about 2 KB each; a lookup holds while no entry is indexed or superseded; 0 keeps
+		/// none).
 		#[arg(long, env = "MEMBRIA_GATEWAY_EMBEDDING_CACHE", default_value_t = 16_384)]
 		embedding_cache: usize,
 	},

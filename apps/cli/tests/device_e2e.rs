@@ -232,10 +232,21 @@ fn a_missed_question_is_demanded_validated_synced_and_answered_offline() {
 			.and_then(|value| value.parse().ok())
 			.unwrap_or_else(|| panic!("{name} in {metrics}"))
 	};
-	// The same question three times: embedded once; its proof read once per justified block
-	// (three asks within milliseconds span at most two).
+	// The same question three times: embedded and searched once, then its lookup reused while
+	// the index is unchanged (or, had an entry come in between, its embedding); its proof read
+	// once per justified block (three asks within milliseconds span at most two).
 	assert_eq!(metric("question_embeddings_computed_total"), 1, "{metrics}");
-	assert!(metric("question_embeddings_cached_total") >= 2, "{metrics}");
+	assert_eq!(
+		metric("lookups_cached_total") + metric("question_embeddings_cached_total"),
+		2,
+		"{metrics}"
+	);
+	assert!(metric("lookups_cached_total") >= 1, "{metrics}");
+	assert_eq!(
+		metric("lookups_searched_total"),
+		1 + metric("question_embeddings_cached_total"),
+		"{metrics}"
+	);
 	assert!(metric("entry_proofs_cached_total") >= 1, "{metrics}");
 	assert!(metric("ask_unnamed_total") >= 1, "{metrics}");
 	assert_eq!(metric("head_subscription"), 1, "the follower is subscribed: {metrics}");

@@ -36,6 +36,8 @@ pub struct Index {
 	approximate_from: usize,
 	/// Where the approximate search reads exact embeddings back (in memory without one).
 	store: Option<Arc<dyn Embeddings>>,
+	/// Changes made so far (pushes and removals): a search's result holds while it stays.
+	version: u64,
 }
 
 enum Search {
@@ -120,6 +122,7 @@ impl Index {
 			}),
 			approximate_from: APPROXIMATE_FROM,
 			store: None,
+			version: 0,
 		}
 	}
 
@@ -144,6 +147,15 @@ impl Index {
 	/// Whether the index is empty.
 	pub fn is_empty(&self) -> bool {
 		self.profiles.is_empty()
+	}
+
+	/// A number that changes whenever an entry is pushed or removed: what [`search`] and
+	/// [`lookup`] return for a query holds while it stays the same (a server may cache it).
+	///
+	/// [`search`]: Self::search
+	/// [`lookup`]: Self::lookup
+	pub fn version(&self) -> u64 {
+		self.version
 	}
 
 	/// Whether the search is approximate (the index grew past its exact size).
@@ -177,6 +189,7 @@ impl Index {
 			return Err(IndexError::Shape { values, dimension: self.dimension });
 		}
 		self.remove(id);
+		self.version += 1;
 		let rows = embeddings.view([-1, self.dimension as i64]).to_kind(Kind::Float);
 		let count = rows.size()[0] as usize;
 		if let Search::Exact(exact) = &self.search {
@@ -207,6 +220,7 @@ impl Index {
 		entries: impl IntoIterator<Item = (u64, Tensor, Vec<Profile>)>,
 	) -> Result<(), IndexError> {
 		let mut entries = entries.into_iter();
+		self.version += 1;
 		while !self.is_approximate() {
 			let Some((id, embeddings, profiles)) = entries.next() else {
 				return Ok(());
@@ -294,6 +308,7 @@ impl Index {
 		let Some(profiles) = self.profiles.remove(&id) else {
 			return false;
 		};
+		self.version += 1;
 		self.count_anchors(&profiles, false);
 		match &mut self.search {
 			Search::Exact(exact) => exact.remove(id),
@@ -320,19 +335,30 @@ impl Index {
 		k: usize,
 	) -> Result<Scored, Miss> {
 		let candidates = self.search(embedding, k);
+		self.judge(&candidates, query, thresholds)
+	}
+
+	/// The best of `candidates` (a [`search`](Self::search)'s, best first) that the matcher
+	/// accepts for `query`; otherwise why the closest does not answer.
+	pub fn judge(
+		&self,
+		candidates: &[Scored],
+		query: &Query,
+		thresholds: &Thresholds,
+	) -> Result<Scored, Miss> {
 		let best = candidates.first().cloned().ok_or(Miss::Empty)?;
 		if best.score < thresholds.base {
 			return Err(Miss::BelowThreshold { best, threshold: thresholds.base });
 		}
 		let mut first_refusal = None;
-		for candidate in candidates.into_iter().take_while(|c| c.score >= thresholds.base) {
+		for candidate in candidates.iter().take_while(|c| c.score >= thresholds.base) {
 			let Some(profiles) = self.profiles.get(&candidate.id) else {
 				continue;
 			};
 			// The question's own refusal explains a miss best: it is judged first.
 			for profile in profiles {
 				match profile.judge(query, candidate.score, thresholds) {
-					Ok(()) => return Ok(candidate),
+					Ok(()) => return Ok(candidate.clone()),
 					Err(refusal) => {
 						first_refusal.get_or_insert(refusal);
 					},
@@ -444,6 +470,39 @@ mod tests {
 			.push(9, &unit(&[0.0, 0.0, 1.0]), vec![Profile::new("What is it?", "It.", &[])])
 			.unwrap();
 		assert!(index.may_answer(&moon));
+	}
+
+	#[test]
+	fn the_version_changes_with_every_push_and_removal_and_judging_matches_the_lookup() {
+		let mut index = Index::new(3, Device::Cpu);
+		let carbon = Query::new("What is the atomic number of carbon?");
+		let carbon_profile =
+			|| vec![Profile::new("What is the atomic number of carbon?", "Carbon: 6", &[])];
+		let mut seen = vec![index.version()];
+		let mut changed = |index: &Index| {
+			assert!(!seen.contains(&index.version()), "a change keeps version {}", index.version());
+			seen.push(index.version());
+		};
+		index.push(7, &unit(&[1.0, 0.0, 0.0]), carbon_profile()).unwrap();
+		changed(&index);
+		let query = unit(&[1.0, 0.1, 0.0]);
+		let candidates = index.search(&query, 3);
+		let judged = index.judge(&candidates, &carbon, &Thresholds::default());
+		assert_eq!(judged, index.lookup(&query, &carbon, &Thresholds::default(), 3));
+		assert_eq!(judged.expect("entry 7 answers").id, 7);
+		// Replacing an entry is a change even with the same rows.
+		index.push(7, &unit(&[1.0, 0.0, 0.0]), carbon_profile()).unwrap();
+		changed(&index);
+		index.push_all([(8, unit(&[0.0, 1.0, 0.0]), open_profile())]).unwrap();
+		changed(&index);
+		assert!(index.remove(7));
+		changed(&index);
+		let version = index.version();
+		assert!(!index.remove(7), "nothing to remove");
+		assert_eq!(index.version(), version, "nothing changed");
+		let candidates = index.search(&query, 3);
+		assert_eq!(candidates.iter().map(|c| c.id).collect::<Vec<_>>(), vec![8]);
+		assert_eq!(index.judge(&[], &carbon, &Thresholds::default()), Err(Miss::Empty));
 	}
 
 	/// `count` random unit rows of `dimension`, seeded.

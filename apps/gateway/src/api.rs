@@ -204,17 +204,33 @@ async fn embed(shared: &Shared, question: &str) -> Result<Arc<[f32]>, ApiError> 
 	}
 }
 
+/// A question's lookup: the best match, or why there is none, and the `k` candidates.
+#[derive(Clone)]
+pub(crate) struct Lookup {
+	/// The index version it was made at ([`membria_embed::Index::version`]): it holds while the
+	/// index stays at it.
+	version: u64,
+	best: Result<Scored, Miss>,
+	candidates: Vec<Scored>,
+}
+
+/// Lookups of questions asked before, by question and `k`, each valid at its index version.
+pub(crate) type Lookups = quick_cache::sync::Cache<(String, u32), Arc<Lookup>>;
+
 /// The best match and the other candidates, or why there is none. A question that names
-/// nothing any entry is about is a sure miss before any embedding ([`Index::may_answer`]).
+/// nothing any entry is about is a sure miss before any embedding ([`Index::may_answer`]); a
+/// question asked before while the index has not changed is answered from the lookup cache
+/// (no search).
 ///
 /// [`Index::may_answer`]: membria_embed::Index::may_answer
 async fn lookup(
 	shared: &Shared,
 	question: &str,
-	k: usize,
+	k: u32,
 ) -> Result<(Result<Scored, Miss>, Vec<Scored>), ApiError> {
 	let query = membria_embed::Query::new(question);
 	let unindexed = |_| ApiError::unavailable("the index failed");
+	let key = (question.to_string(), k);
 	{
 		let knowledge = shared.knowledge.lock().map_err(unindexed)?;
 		if knowledge.index.is_empty() {
@@ -224,13 +240,26 @@ async fn lookup(
 			shared.metrics.ask_unnamed.inc();
 			return Ok((Err(Miss::Unnamed), Vec::new()));
 		}
+		let version = knowledge.index.version();
+		let cached = shared.lookups.as_ref().and_then(|lookups| lookups.get(&key));
+		if let Some(cached) = cached.filter(|cached| cached.version == version) {
+			shared.metrics.lookups_cached.inc();
+			return Ok((cached.best.clone(), cached.candidates.clone()));
+		}
 	}
 	let embedding = tch::Tensor::from_slice(&embed(shared, question).await?);
-	let mut knowledge = shared.knowledge.lock().map_err(unindexed)?;
-	let thresholds = shared.config.thresholds;
-	let best = knowledge.index.lookup(&embedding, &query, &thresholds, k);
-	let others = knowledge.index.search(&embedding, k);
-	Ok((best, others))
+	let looked = {
+		let mut knowledge = shared.knowledge.lock().map_err(unindexed)?;
+		let candidates = knowledge.index.search(&embedding, k as usize);
+		let best = knowledge.index.judge(&candidates, &query, &shared.config.thresholds);
+		Lookup { version: knowledge.index.version(), best, candidates }
+	};
+	shared.metrics.lookups_searched.inc();
+	let (best, candidates) = (looked.best.clone(), looked.candidates.clone());
+	if let Some(lookups) = &shared.lookups {
+		lookups.insert(key, Arc::new(looked));
+	}
+	Ok((best, candidates))
 }
 
 /// The proof material for the `matches` still validated at `at`, from the block's cache.
@@ -305,7 +334,7 @@ async fn ask(
 	}
 	shared.metrics.asks.inc();
 	let thresholds = shared.config.thresholds;
-	let (best, others) = lookup(&shared, &question, k as usize).await?;
+	let (best, others) = lookup(&shared, &question, k).await?;
 	let at = justified(&shared)?;
 	let (matches, miss) = match best {
 		Ok(best) => {

@@ -78,7 +78,8 @@ pub struct GatewayConfig {
 	pub thresholds: membria_embed::Thresholds,
 	/// How many finalized blocks back the explorer reads events from when the gateway starts.
 	pub explorer_history: u32,
-	/// How many questions' embeddings are kept for when they are asked again (0: none).
+	/// How many questions' embeddings, and lookups, are kept for when they are asked again
+	/// (0: none).
 	pub embedding_cache: usize,
 }
 
@@ -145,6 +146,9 @@ pub(crate) struct Shared {
 	pub ipfs: membria_ipfs::Client,
 	/// The embedding model (its own thread, batching) and the question cache.
 	pub embeddings: Embeddings,
+	/// Lookups of questions asked before, valid while the index is unchanged (none without an
+	/// embedding cache).
+	pub lookups: Option<api::Lookups>,
 	pub knowledge: Mutex<Knowledge>,
 	/// Entry proofs and set changes at the justified block, made once and reused.
 	pub proofs: Proofs,
@@ -223,6 +227,7 @@ fn shared(config: GatewayConfig) -> Result<Arc<Shared>, GatewayError> {
 		source: ProofSource::new(NodeRpc::new(&config.node)),
 		ipfs: membria_ipfs::Client::new(&config.ipfs, Default::default())?,
 		embeddings,
+		lookups: (config.embedding_cache > 0).then(|| api::Lookups::new(config.embedding_cache)),
 		knowledge: Mutex::new(Knowledge {
 			index,
 			entries: HashMap::new(),

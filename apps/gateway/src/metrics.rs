@@ -15,6 +15,10 @@ pub struct Metrics {
 	pub ask_unnamed: IntCounter,
 	pub embeddings_cached: IntCounter,
 	pub embeddings_computed: IntCounter,
+	/// Lookups answered from the cache (same question and `k`, index unchanged).
+	pub lookups_cached: IntCounter,
+	/// Lookups that searched the index.
+	pub lookups_searched: IntCounter,
 	pub proofs_cached: IntCounter,
 	pub proofs_read: IntCounter,
 	pub proofs_warmed: IntCounter,
@@ -52,6 +56,14 @@ impl Default for Metrics {
 			embeddings_computed: counter(
 				"question_embeddings_computed_total",
 				"Questions embedded by the model.",
+			),
+			lookups_cached: counter(
+				"lookups_cached_total",
+				"Questions whose lookup came from the cache (asked before, index unchanged).",
+			),
+			lookups_searched: counter(
+				"lookups_searched_total",
+				"Questions looked up in the index (a search and the matcher's judgement).",
 			),
 			proofs_cached: counter(
 				"entry_proofs_cached_total",
