@@ -34,8 +34,8 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 	cargo install cargo-fuzz --version 0.13.2 --locked
 fi
 
-# --- Debian packages: protoc (litep2p), clang + libclang (bindgen), g++ (tch's and usearch's ----
-# --- C++), the distiller's trusted -------------------------------------------------------------
+# --- Debian packages: protoc (litep2p), clang + libclang (bindgen), g++ (tch's C++), ------------
+# --- the distiller's trusted -------------------------------------------------------------------
 # --- corpus (FOLDOC and the elements database, read where Debian puts them: /usr/share/dictd), --
 # --- and chromium, the browser the explorer's test drives (playwright-core, below) --------------
 missing_debs=()

@@ -218,8 +218,8 @@ impl VerifiedCache {
 			.filter(|path| path.extension().is_some_and(|e| e == "json"))
 			.collect();
 		files.sort();
-		// Indexed a page at a time: once the index is approximate, a page goes into its graph on
-		// every core.
+		// Indexed a page at a time: once the index is approximate, a page is projected and
+		// assigned to its lists in two matrix products.
 		for page in files.chunks(LOAD_PAGE) {
 			let mut checked = Vec::with_capacity(page.len());
 			for file in page {

@@ -1,10 +1,12 @@
-//! The device's search at a million cached phrasings: [`Index`] past its exact size (an HNSW
-//! graph over 8-bit rows, candidates ranked by their exact embeddings read back from a file, as
-//! a device reads its cache's embedding files) beside the exact search it replaces (one `f32`
+//! The device's search at a million cached phrasings: [`Index`] past its exact size (lists of
+//! projected 8-bit rows by their nearest centre, candidates ranked by their exact embeddings
+//! read back from a file, as a device reads its cache's embedding files) beside the exact search it replaces (one `f32`
 //! matrix product, libtorch) in the same run, searching on one thread each.
 //!
 //! `cargo bench --manifest-path apps/Cargo.toml -p membria-embed --bench search`
-//! (`MEMBRIA_BENCH_ROWS`, default 1,000,000; `MEMBRIA_BENCH_QUERIES`, default 1,000).
+//! (`MEMBRIA_BENCH_ROWS`, default 1,000,000; `MEMBRIA_BENCH_QUERIES`, default 1,000;
+//! `MEMBRIA_BENCH_PROBES`, default `64,128,256`: the lists a search scans, each measured on the
+//! same index).
 //!
 //! The rows are synthetic, shaped like sentence embeddings: unit vectors around 8,192 topics
 //! (a shared direction, a topic, a phrasing's own part; a spectrum decaying over the
@@ -105,25 +107,39 @@ fn embed(model: &Embedder, texts: &[String]) -> Tensor {
 	Tensor::cat(&batches, 0)
 }
 
-/// Recall@1 and latency of `index` against the exact search over `all` for `queries`.
-fn compare(name: &str, all: &Tensor, index: &mut Index, queries: &Tensor) {
-	let (mut exact_ms, mut index_ms) = (Vec::new(), Vec::new());
-	let (mut agree, mut in_top) = (0, 0);
-	let count = queries.size()[0];
-	for q in 0..count {
+/// The exact search over `all` for each of `queries`: its best row, and how long each took.
+struct Exact {
+	best: Vec<u64>,
+	ms: Vec<f64>,
+}
+
+fn exact(all: &Tensor, queries: &Tensor) -> Exact {
+	let (mut best, mut ms) = (Vec::new(), Vec::new());
+	for q in 0..queries.size()[0] {
 		let query = queries.get(q);
 		let started = Instant::now();
 		let scores = all.matmul(&query.view([DIMENSION, 1])).squeeze_dim(1);
-		let (_, best) = scores.topk(1, 0, true, true);
-		let best = best.int64_value(&[0]) as u64;
-		exact_ms.push(started.elapsed().as_secs_f64() * 1e3);
+		let (_, top) = scores.topk(1, 0, true, true);
+		best.push(top.int64_value(&[0]) as u64);
+		ms.push(started.elapsed().as_secs_f64() * 1e3);
+	}
+	Exact { best, ms }
+}
+
+/// Recall@1 and latency of `index` against the `exact` search for `queries`.
+fn compare(name: &str, exact: &Exact, index: &mut Index, queries: &Tensor) {
+	let mut index_ms = Vec::new();
+	let (mut agree, mut in_top) = (0, 0);
+	let count = queries.size()[0];
+	for (q, best) in (0..count).zip(&exact.best) {
+		let query = queries.get(q);
 		let started = Instant::now();
 		let found = index.search(&query, 5);
 		index_ms.push(started.elapsed().as_secs_f64() * 1e3);
-		agree += usize::from(found.first().is_some_and(|s| s.id == best));
-		in_top += usize::from(found.iter().any(|s| s.id == best));
+		agree += usize::from(found.first().is_some_and(|s| s.id == *best));
+		in_top += usize::from(found.iter().any(|s| s.id == *best));
 	}
-	let (exact_50, exact_99) = ms(&mut exact_ms);
+	let (exact_50, exact_99) = ms(&mut exact.ms.clone());
 	let (index_50, index_99) = ms(&mut index_ms);
 	println!(
 		"{name:>22} {exact_50:>11.3}ms {exact_99:>11.3}ms {index_50:>11.3}ms {index_99:>11.3}ms {:>7.0}× {:>9.1}% {:>9.1}%",
@@ -131,6 +147,15 @@ fn compare(name: &str, all: &Tensor, index: &mut Index, queries: &Tensor) {
 		agree as f64 * 100.0 / count as f64,
 		in_top as f64 * 100.0 / count as f64,
 	);
+}
+
+/// The lists a search scans, each measured on the same index (`MEMBRIA_BENCH_PROBES`).
+fn probes() -> Vec<usize> {
+	std::env::var("MEMBRIA_BENCH_PROBES")
+		.unwrap_or_else(|_| "64,128,256".into())
+		.split(',')
+		.filter_map(|e| e.trim().parse().ok())
+		.collect()
 }
 
 fn header() {
@@ -185,15 +210,23 @@ fn real(count: usize, queries: i64) {
 		texts.len(),
 		started.elapsed().as_secs_f64()
 	);
-	let mut index = Index::new(DIMENSION as usize, Device::Cpu).approximate_from(1_000);
+	// Approximate past half the rows: its projection and centres fitted on 20,000 real rows
+	// (a device's on 65,536).
+	let mut index = Index::new(DIMENSION as usize, Device::Cpu).approximate_from(texts.len() / 2);
 	index
 		.push_all(
 			(0..texts.len() as i64)
 				.map(|id| (id as u64, all.get(id), vec![Profile::new("What is it?", "It.", &[])])),
 		)
 		.expect("indexed");
-	header();
-	compare("reworded (real)", &all, &mut index, &asked);
+	println!("rows scanned of {} values", index.approximate_width().unwrap_or(DIMENSION as usize));
+	let exact_asked = exact(&all, &asked);
+	for lists in probes() {
+		index.set_search_probes(lists);
+		println!("{lists} lists scanned");
+		header();
+		compare("reworded (real)", &exact_asked, &mut index, &asked);
+	}
 }
 
 fn main() {
@@ -201,6 +234,9 @@ fn main() {
 	let queries = env("MEMBRIA_BENCH_QUERIES", 1_000) as i64;
 	real(env("MEMBRIA_BENCH_REAL", 40_000), queries);
 	let rows = env("MEMBRIA_BENCH_ROWS", 1_000_000) as i64;
+	if rows == 0 {
+		return;
+	}
 	let shape = Shape::new();
 
 	// Every row, in memory for the exact reference and in a file for the index's ranking.
@@ -240,12 +276,13 @@ fn main() {
 	let built = started.elapsed();
 	assert!(index.is_approximate());
 	println!(
-		"index built in {:.1} s ({:.0} rows/s on {} threads), search memory {:.0} MB ({} bytes a row)",
+		"index built in {:.1} s ({:.0} rows/s on {} threads), search memory {:.0} MB ({} bytes a row), rows scanned of {} values",
 		built.as_secs_f64(),
 		rows as f64 / built.as_secs_f64(),
 		std::thread::available_parallelism().map_or(1, |n| n.get()),
 		index.search_memory() as f64 / 1e6,
 		index.search_memory() / rows as usize,
+		index.approximate_width().unwrap_or(DIMENSION as usize),
 	);
 
 	// Queries: stored rows reworded, and fresh rows.
@@ -255,8 +292,14 @@ fn main() {
 	let reworded = unit(&(all.index_select(0, &picked) * 0.9 + noise * 0.45));
 	let fresh = shape.rows(queries);
 
-	header();
-	compare("reworded (synthetic)", &all, &mut index, &reworded);
-	compare("fresh (synthetic)", &all, &mut index, &fresh);
+	let (exact_reworded, exact_fresh) = (exact(&all, &reworded), exact(&all, &fresh));
+	// The same lists searched scanning more of them (`MEMBRIA_BENCH_PROBES`).
+	for lists in probes() {
+		index.set_search_probes(lists);
+		println!("{lists} lists scanned");
+		header();
+		compare("reworded (synthetic)", &exact_reworded, &mut index, &reworded);
+		compare("fresh (synthetic)", &exact_fresh, &mut index, &fresh);
+	}
 	let _ = std::fs::remove_dir_all(&dir);
 }

@@ -3,9 +3,10 @@
 //! closest ones answer the question.
 //!
 //! Up to [`APPROXIMATE_FROM`] phrasings the search is exact: one matrix product with every one.
-//! Past that an HNSW graph over 8-bit rows finds the candidates and their exact embeddings rank
-//! them ([`crate::approximate`]): a million phrasings searched in about 2 ms instead of 150, in
-//! about half the memory (BENCHMARKS.md "Search at a million phrasings").
+//! Past that, short 8-bit rows scanned in the lists nearest the query find the candidates and
+//! their exact embeddings rank them ([`crate::approximate`]): a million phrasings searched in
+//! under a millisecond instead of 165, in a sixth of the memory (BENCHMARKS.md "Search at a
+//! million phrasings").
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -60,9 +61,6 @@ pub enum IndexError {
 	/// The embeddings are not whole rows of the index's width.
 	#[error("{values} embedding values are not rows of {dimension}")]
 	Shape { values: usize, dimension: usize },
-	/// The approximate search's graph refused (it allocates as it grows).
-	#[error("the approximate search index: {0}")]
-	Graph(String),
 }
 
 /// A candidate and its cosine similarity to the query (its closest phrasing's).
@@ -163,8 +161,26 @@ impl Index {
 		matches!(self.search, Search::Approximate(_))
 	}
 
-	/// Bytes held for the search: the exact matrix and its row map, or the graph with its
-	/// 8-bit rows (and the exact rows when no store holds them).
+	/// Values of a row the approximate search scans (fewer than the embedding's when the rows
+	/// it started with were projected; see [`crate::approximate`]); `None` while exact.
+	pub fn approximate_width(&self) -> Option<usize> {
+		match &self.search {
+			Search::Approximate(approximate) => Some(approximate.width()),
+			Search::Exact(_) => None,
+		}
+	}
+
+	/// Lists the approximate search scans ([`crate::approximate::PROBES`] by default): more
+	/// find the exact best more often, in proportionally more time. No effect while the search
+	/// is exact.
+	pub fn set_search_probes(&mut self, lists: usize) {
+		if let Search::Approximate(approximate) = &mut self.search {
+			approximate.set_probes(lists);
+		}
+	}
+
+	/// Bytes held for the search: the exact matrix and its row map, or the lists of 8-bit rows
+	/// (and the exact rows when no store holds them).
 	pub fn search_memory(&self) -> usize {
 		match &self.search {
 			Search::Exact(exact) => {
@@ -177,7 +193,7 @@ impl Index {
 	/// Adds entry `id`: the unit embeddings of its phrasings (`[phrasings, dimension]`, its
 	/// question first, or one `[dimension]` row) and its profiles (its question's first; the
 	/// entry answers a query any of them accepts). An entry already there is replaced; on an
-	/// error (the graph could not grow) the index is as before, without `id`.
+	/// error (values that are not whole rows) the index is as before.
 	pub fn push(
 		&mut self,
 		id: u64,
@@ -213,8 +229,8 @@ impl Index {
 	}
 
 	/// Adds entries as [`push`](Self::push) does; once the search is approximate, the rest go
-	/// into the graph together, on every core (the last of an id pushed twice wins). On an
-	/// error the entries not yet indexed are left out.
+	/// into its lists together, in one projection and assignment (the last of an id pushed
+	/// twice wins). On an error the entries not yet indexed are left out.
 	pub fn push_all(
 		&mut self,
 		entries: impl IntoIterator<Item = (u64, Tensor, Vec<Profile>)>,
@@ -252,14 +268,14 @@ impl Index {
 		Ok(())
 	}
 
-	/// Moves every row from the matrix into the graph (on every core).
+	/// Moves every row from the matrix into the approximate search, its projection and lists
+	/// fitted on them.
 	fn become_approximate(&mut self) -> Result<(), IndexError> {
 		let Search::Exact(exact) = &mut self.search else {
 			return Ok(());
 		};
 		let values = exact.matrix().map(rows_of).unwrap_or_default();
-		let mut approximate =
-			Approximate::new(self.dimension, exact.rows.len() * 2, self.store.clone())?;
+		let mut approximate = Approximate::new(self.dimension, &values, self.store.clone())?;
 		// One entry's rows are adjacent unless it was replaced in between: group them by entry.
 		let mut by_entry: HashMap<u64, Vec<f32>> = HashMap::new();
 		for (row, id) in exact.rows.iter().enumerate() {
@@ -538,8 +554,9 @@ mod tests {
 		}
 		assert!(approximate.is_approximate() && !exact.is_approximate());
 		assert_eq!(approximate.len(), exact.len());
+		approximate.set_search_probes(PROBED);
 		// Queries near stored rows (a paraphrase: similarity about 0.9), and each row itself:
-		// rows pushed before the move to the graph are found as well as those after.
+		// rows pushed before the move to the lists are found as well as those after.
 		let noise = random_rows(300, dimension, 12);
 		let mut agree = 0;
 		for q in 0..300i64 {
@@ -596,8 +613,88 @@ mod tests {
 		assert_eq!(index.len(), 301);
 	}
 
+	/// `count` unit rows of `dimension` shaped like sentence embeddings: a shared direction,
+	/// one of 64 topics and a part of their own, each drawn over a spectrum decaying with the
+	/// dimension (so most of the energy is in the leading directions).
+	fn embedding_like_rows(count: i64, dimension: i64, seed: i64) -> Tensor {
+		tch::manual_seed(seed);
+		let options = (Kind::Float, Device::Cpu);
+		let spectrum = Tensor::arange(dimension, options).g_add_scalar(1.0).pow_tensor_scalar(-0.5);
+		let unit = |rows: Tensor| &rows / rows.norm_scalaropt_dim(2, [-1], true);
+		let shared = unit(Tensor::randn([1, dimension], options) * &spectrum);
+		let topics = unit(Tensor::randn([64, dimension], options) * &spectrum);
+		let topic = Tensor::randint(64, [count], (Kind::Int64, Device::Cpu));
+		let own = unit(Tensor::randn([count, dimension], options) * &spectrum);
+		unit(shared * 0.35 + topics.index_select(0, &topic) + own * 0.8)
+	}
+
+	#[test]
+	fn projected_rows_rank_like_the_exact_search() {
+		let (count, dimension) = (12_000, 384);
+		let rows = embedding_like_rows(count, dimension, 41);
+		let mut exact = Index::new(dimension as usize, Device::Cpu).approximate_from(usize::MAX);
+		let mut approximate = Index::new(dimension as usize, Device::Cpu).approximate_from(9_000);
+		for id in 0..count {
+			exact.push(id as u64, &rows.get(id), open_profile()).unwrap();
+			approximate.push(id as u64, &rows.get(id), open_profile()).unwrap();
+		}
+		let width = approximate.approximate_width().expect("approximate");
+		assert!(
+			width.is_multiple_of(16) && width < 250,
+			"a scanned row keeps {width} of 384 values"
+		);
+		// The default lists scanned: a fraction of the 562.
+		// Reworded stored rows and fresh rows of known topics: the exact best is found.
+		let noise = embedding_like_rows(200, dimension, 42);
+		let fresh = embedding_like_rows(200, dimension, 43);
+		let (mut agree, mut asked) = (0, 0);
+		for q in 0..200i64 {
+			let reworded = &rows.get(q * 17) * 0.9 + &noise.get(q) * 0.45;
+			for query in [&reworded / reworded.norm(), fresh.get(q)] {
+				let want = exact.search(&query, 3);
+				let got = approximate.search(&query, 3);
+				asked += 1;
+				if want[0].id == got[0].id {
+					agree += 1;
+					assert!((want[0].score - got[0].score).abs() < 1e-4, "{want:?} {got:?}");
+				}
+			}
+		}
+		assert!(agree * 100 >= asked * 99, "recall@1 {agree}/{asked}");
+	}
+
+	/// Lists the approximate searches of these tests scan: a fraction of the lists (1,000 rows
+	/// make 62 centres), as at a million rows.
+	const PROBED: usize = 16;
+
+	#[test]
+	fn scanning_fewer_lists_finds_less_and_rows_of_any_width_are_scanned() {
+		// 40 values: not the vector kernel's multiple of 16.
+		let (count, dimension) = (3_000, 40);
+		let rows = random_rows(count, dimension, 51);
+		let mut index = Index::new(dimension as usize, Device::Cpu).approximate_from(1_000);
+		for id in 0..count {
+			index.push(id as u64, &rows.get(id), open_profile()).unwrap();
+		}
+		assert_eq!(index.approximate_width(), Some(40), "isotropic rows are not projected");
+		let noise = random_rows(200, dimension, 52);
+		let found = |index: &mut Index| {
+			(0..200i64)
+				.filter(|q| {
+					let query = &rows.get(q * 13) * 0.9 + &noise.get(*q) * 0.45;
+					index.search(&(&query / query.norm()), 1)[0].id == (q * 13) as u64
+				})
+				.count()
+		};
+		let all = found(&mut index);
+		index.set_search_probes(1);
+		let one = found(&mut index);
+		assert!(all >= 198, "every list scanned: {all}/200");
+		assert!(one < all, "one list scanned finds less: {one} of {all}");
+	}
+
 	/// Exact rows from outside the index (a device's embedding files), counting reads; rows it
-	/// no longer has are ranked by the graph's 8-bit similarity.
+	/// no longer has are ranked by their 8-bit similarity.
 	struct Store {
 		rows: std::sync::Mutex<HashMap<u64, Vec<f32>>>,
 		reads: std::sync::atomic::AtomicUsize,
