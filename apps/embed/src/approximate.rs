@@ -91,6 +91,17 @@ struct List {
 	scales: Vec<f32>,
 }
 
+impl List {
+	/// Appends entry `id`'s (projected) `row` in 8 bits, `length` the length of the row it was
+	/// projected from (see [`quantize`]).
+	fn push(&mut self, id: u64, row: &[f32], length: f32) {
+		let (values, scale) = quantize(row, length);
+		self.ids.push(id);
+		self.rows.extend_from_slice(&values);
+		self.scales.push(scale);
+	}
+}
+
 enum Exact {
 	Memory(HashMap<u64, Vec<f32>>),
 	Store(Arc<dyn Embeddings>),
@@ -148,10 +159,7 @@ impl Projection {
 
 	/// `row`'s coordinates along the directions.
 	pub(crate) fn apply(&self, row: &[f32]) -> Vec<f32> {
-		self.directions
-			.chunks_exact(self.dimension)
-			.map(|direction| dot(direction, row))
-			.collect()
+		self.apply_all(row)
 	}
 
 	/// The coordinates of `rows` (whole rows of `dimension` values, one after the other), in
@@ -168,18 +176,10 @@ impl Projection {
 	}
 }
 
-/// The dot product of two rows of the same width, in eight independent sums (vectorized).
-#[inline(always)]
+/// The dot product of two rows of the same width (lengths and tests: the hot products are
+/// matrix products and the 8-bit scan).
 fn dot(a: &[f32], b: &[f32]) -> f32 {
-	let mut sums = [0f32; 8];
-	let (a_lanes, b_lanes) = (a.chunks_exact(8), b.chunks_exact(8));
-	let tail: f32 = a_lanes.remainder().iter().zip(b_lanes.remainder()).map(|(x, y)| x * y).sum();
-	for (x, y) in a_lanes.zip(b_lanes) {
-		for lane in 0..8 {
-			sums[lane] += x[lane] * y[lane];
-		}
-	}
-	sums.iter().sum::<f32>() + tail
+	a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 impl Approximate {
@@ -213,10 +213,7 @@ impl Approximate {
 		let lists = (0..fitted.len() / width).map(|_| List::default()).collect();
 		let mut centres = List::default();
 		for (list, centre) in fitted.chunks_exact(width).enumerate() {
-			let (values, scale) = quantize(centre, dot(centre, centre).sqrt());
-			centres.ids.push(list as u64);
-			centres.rows.extend_from_slice(&values);
-			centres.scales.push(scale);
+			centres.push(list as u64, centre, dot(centre, centre).sqrt());
 		}
 		let exact = match store {
 			Some(store) => Exact::Store(store),
@@ -279,12 +276,9 @@ impl Approximate {
 		let lengths = whole.chunks_exact(dimension).map(|row| dot(row, row).sqrt());
 		let rows = projected.chunks_exact(self.width).zip(lengths);
 		for ((id, (row, length)), list) in ids.zip(rows).zip(nearest) {
-			let (values, scale) = quantize(row, length);
 			let at = &mut self.lists[list];
 			self.places.entry(id).or_default().push((list as u32, at.ids.len() as u32));
-			at.ids.push(id);
-			at.rows.extend_from_slice(&values);
-			at.scales.push(scale);
+			at.push(id, row, length);
 		}
 		if let Exact::Memory(memory) = &mut self.exact {
 			for (id, rows) in entries {
@@ -336,7 +330,7 @@ impl Approximate {
 		};
 		let wanted = k.saturating_mul(4).max(CANDIDATES);
 		let length = dot(query, query).sqrt();
-		let mut scanned = candidates(&row, length, &self.centres, &self.lists, self.probes, wanted);
+		let mut scanned = self.candidates(&row, length, wanted);
 		// Best first: an entry without exact rows keeps its best phrasing's 8-bit score.
 		scanned.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
 		let mut scored: Vec<Scored> = Vec::with_capacity(scanned.len());
@@ -432,75 +426,63 @@ fn nearest_centres(rows: &[f32], centres: &[f32], width: usize) -> Vec<usize> {
 		.map_or_else(|_| vec![0; count], |n| n.into_iter().map(|c| c as usize).collect())
 }
 
-/// The `wanted` rows most similar to the projected `row` (of a row `length` long) among the
-/// lists of the `probes` centres nearest it, by 8-bit cosine: `(cosine, entry)`, in no order.
-fn candidates(
-	row: &[f32],
-	length: f32,
-	centres: &List,
-	lists: &[List],
-	probes: usize,
-	wanted: usize,
-) -> Vec<(f32, u64)> {
-	#[cfg(target_arch = "x86_64")]
-	if std::is_x86_feature_detected!("avx2") {
-		// SAFETY: the CPU has AVX2, checked just above.
-		return unsafe { candidates_avx2(row, length, centres, lists, probes, wanted) };
-	}
-	candidates_on_any_cpu::<false>(row, length, centres, lists, probes, wanted)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn candidates_avx2(
-	row: &[f32],
-	length: f32,
-	centres: &List,
-	lists: &[List],
-	probes: usize,
-	wanted: usize,
-) -> Vec<(f32, u64)> {
-	candidates_on_any_cpu::<true>(row, length, centres, lists, probes, wanted)
-}
-
-/// [`candidates`], inlined into each caller so that each is vectorized for its CPU (`AVX2`:
-/// the caller has it, and rows of a multiple of 16 values take [`scan_avx2`]).
-#[inline(always)]
-fn candidates_on_any_cpu<const AVX2: bool>(
-	row: &[f32],
-	length: f32,
-	centres: &List,
-	lists: &[List],
-	probes: usize,
-	wanted: usize,
-) -> Vec<(f32, u64)> {
-	let width = row.len();
-	let (query, scale) = quantize(row, length);
-	// The nearest centres (a centre's "entry" is its list), nearest first: the best rows come
-	// early and few later ones displace them.
-	#[cfg(target_arch = "x86_64")]
-	// SAFETY: the caller has AVX2 (`AVX2`).
-	let parts = (AVX2 && width.is_multiple_of(16)).then(|| unsafe { widen(&query) });
-	let scan = |list: &List, best: &mut Best| {
+impl Approximate {
+	/// The `wanted` rows most similar to the projected `row` (of a row `length` long) among the
+	/// lists of the [`probes`](Self::set_probes) centres nearest it, by 8-bit cosine:
+	/// `(cosine, entry)`, in no order.
+	fn candidates(&self, row: &[f32], length: f32, wanted: usize) -> Vec<(f32, u64)> {
 		#[cfg(target_arch = "x86_64")]
-		if let Some(parts) = &parts {
-			// SAFETY: the caller has AVX2, and `parts` are the query's `width` values.
-			unsafe { scan_avx2(parts, scale, list, width, best) };
-			return;
+		if std::is_x86_feature_detected!("avx2") {
+			// SAFETY: the CPU has AVX2, checked just above.
+			return unsafe { self.candidates_avx2(row, length, wanted) };
 		}
-		scan(&query, scale, list, width, best)
-	};
-	let mut nearest = Best::new(probes.max(1));
-	scan(centres, &mut nearest);
-	let mut nearest = nearest.into_rows();
-	nearest.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
-	let mut best = Best::new(wanted);
-	for (_, list) in nearest {
-		if let Some(list) = lists.get(list as usize) {
-			scan(list, &mut best);
-		}
+		self.candidates_on_any_cpu::<false>(row, length, wanted)
 	}
-	best.into_rows()
+
+	#[cfg(target_arch = "x86_64")]
+	#[target_feature(enable = "avx2")]
+	unsafe fn candidates_avx2(&self, row: &[f32], length: f32, wanted: usize) -> Vec<(f32, u64)> {
+		self.candidates_on_any_cpu::<true>(row, length, wanted)
+	}
+
+	/// [`Self::candidates`], inlined into each caller so that each is vectorized for its CPU
+	/// (`AVX2`: the caller has it, and rows of a multiple of 16 values take [`scan_avx2`]).
+	#[inline(always)]
+	fn candidates_on_any_cpu<const AVX2: bool>(
+		&self,
+		row: &[f32],
+		length: f32,
+		wanted: usize,
+	) -> Vec<(f32, u64)> {
+		let (centres, lists, probes) = (&self.centres, &self.lists, self.probes);
+		let width = row.len();
+		let (query, scale) = quantize(row, length);
+		// The nearest centres (a centre's "entry" is its list), nearest first: the best rows come
+		// early and few later ones displace them.
+		#[cfg(target_arch = "x86_64")]
+		// SAFETY: the caller has AVX2 (`AVX2`).
+		let parts = (AVX2 && width.is_multiple_of(16)).then(|| unsafe { widen(&query) });
+		let scan = |list: &List, best: &mut Best| {
+			#[cfg(target_arch = "x86_64")]
+			if let Some(parts) = &parts {
+				// SAFETY: the caller has AVX2, and `parts` are the query's `width` values.
+				unsafe { scan_avx2(parts, scale, list, width, best) };
+				return;
+			}
+			scan(&query, scale, list, width, best)
+		};
+		let mut nearest = Best::new(probes.max(1));
+		scan(centres, &mut nearest);
+		let mut nearest = nearest.into_rows();
+		nearest.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
+		let mut best = Best::new(wanted);
+		for (_, list) in nearest {
+			if let Some(list) = lists.get(list as usize) {
+				scan(list, &mut best);
+			}
+		}
+		best.into_rows()
+	}
 }
 
 /// An 8-bit query of a multiple of 16 values, 16 at a time widened to 16 bits: what
@@ -682,10 +664,7 @@ mod tests {
 		let rows = values(&Tensor::randn([300, width as i64], (Kind::Float, Device::Cpu)));
 		let mut list = List::default();
 		for (id, row) in rows.chunks_exact(width).enumerate() {
-			let (values, scale) = quantize(row, dot(row, row).sqrt());
-			list.ids.push(id as u64);
-			list.rows.extend_from_slice(&values);
-			list.scales.push(scale);
+			list.push(id as u64, row, dot(row, row).sqrt());
 		}
 		let query_row = &rows[5 * width..6 * width];
 		let (query, scale) = quantize(query_row, dot(query_row, query_row).sqrt());
