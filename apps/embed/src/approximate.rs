@@ -7,11 +7,15 @@
 //! hold [`ENERGY`] of their energy — a sentence embedding's variance sits in its first
 //! components (112 of 384 values on the benchmark's synthetic rows, 96 on real questions) —
 //! rounded to 8 bits. A million rows take 263 MB instead of 1.5 GB, and a query compares
-//! itself with the centres and the rows of [`PROBES`] lists (about 31,000 of a million rows, a
-//! third of the values each) instead of every row. The order of the candidates is
-//! approximate three times over (the lists not scanned, the projection, the rounding); the
-//! exact similarities of the best are what the [matcher](crate::matcher) judges, so a score
-//! near a threshold decides the same way as the exact search would.
+//! itself with the centres and the rows of [`PROBES`] lists (about 78,000 of a million rows)
+//! instead of every row, in two steps: a scan reads each row's first [`HEAD`] values (the
+//! leading directions', which hold most of a row's similarity; the lists keep them apart from
+//! the rest), the rows it keeps ([`SHORTLIST`]) are scored by all their values, and the
+//! [`CANDIDATES`] best by their exact embeddings. The scan is bound by memory bandwidth, so
+//! the bytes it reads a row are what a search costs. The order of the candidates is
+//! approximate four times over (the lists not scanned, the head, the projection, the
+//! rounding); the exact similarities of the best are what the [matcher](crate::matcher)
+//! judges, so a score near a threshold decides the same way as the exact search would.
 //!
 //! The centres are fitted once (spherical k-means on the projected rows the search starts
 //! with, [`ROUNDS`] rounds); rows added later go to the nearest. A search costs what its lists
@@ -35,7 +39,7 @@ pub trait Embeddings: Send + Sync {
 
 /// Candidates the scan keeps for exact ranking: enough that the exact best is among them (an
 /// entry has a few phrasings, and the projection and rounding reorder close rows).
-const CANDIDATES: usize = 32;
+const CANDIDATES: usize = 48;
 
 /// The share of the rows' energy (their squared length, summed) a scanned row keeps: the
 /// projection keeps the fewest leading directions that hold it.
@@ -56,7 +60,14 @@ const MAX_LISTS: usize = 4_096;
 
 /// Lists a search scans unless told otherwise ([`Approximate::set_probes`]; BENCHMARKS.md
 /// "Search at a million phrasings" for what more buy).
-pub const PROBES: usize = 128;
+pub const PROBES: usize = 320;
+
+/// Most values of a row a scan reads (the leading directions'); the rest of a row is read only
+/// for the [`SHORTLIST`] rows the scan keeps.
+const HEAD: usize = 48;
+
+/// Rows a scan keeps for their whole values to rank ([`HEAD`]).
+const SHORTLIST: usize = 512;
 
 /// Rounds of k-means fitting the centres.
 const ROUNDS: usize = 10;
@@ -67,6 +78,8 @@ pub(crate) struct Approximate {
 	projection: Option<Projection>,
 	/// Values of a row in the lists.
 	width: usize,
+	/// Of which a scan reads the first ([`HEAD`] at most).
+	head: usize,
 	/// The lists' unit centres in 8 bits, each's "entry" its list: what a search scans.
 	centres: List,
 	/// The same in `f32`, one after the other: what new rows are assigned by.
@@ -80,25 +93,53 @@ pub(crate) struct Approximate {
 	exact: Exact,
 }
 
-/// The rows nearest one centre: their entries, 8-bit values and scales.
+/// The rows nearest one centre: their entries, 8-bit values and scales. A row's values are in
+/// two parts: its first values (the leading directions') with the other rows' first values,
+/// what a scan reads, and the rest with the others' rest, read only for the rows the scan
+/// keeps.
 #[derive(Default)]
 struct List {
 	ids: Vec<u64>,
-	/// `width` values a row, one row after the other.
-	rows: Vec<i8>,
+	/// The first values of each row, one row after the other.
+	heads: Vec<i8>,
+	/// The rest of each row, one row after the other.
+	tails: Vec<i8>,
 	/// What turns a row's 8-bit dot product with a query into a cosine (with the query's own
 	/// scale): its largest value over 127, over its length.
 	scales: Vec<f32>,
 }
 
 impl List {
-	/// Appends entry `id`'s (projected) `row` in 8 bits, `length` the length of the row it was
-	/// projected from (see [`quantize`]).
-	fn push(&mut self, id: u64, row: &[f32], length: f32) {
+	/// Appends entry `id`'s (projected) `row` in 8 bits, its first `head` values with the
+	/// heads; `length` the length of the row it was projected from (see [`quantize`]).
+	fn push(&mut self, id: u64, row: &[f32], length: f32, head: usize) {
 		let (values, scale) = quantize(row, length);
+		let (first, rest) = values.split_at(head.min(values.len()));
 		self.ids.push(id);
-		self.rows.extend_from_slice(&values);
+		self.heads.extend_from_slice(first);
+		self.tails.extend_from_slice(rest);
 		self.scales.push(scale);
+	}
+
+	/// Removes the row in `slot` (of `head` values, then `tail`), the last row taking its place.
+	fn swap_remove(&mut self, slot: usize, head: usize, tail: usize) {
+		let last = self.ids.len() - 1;
+		self.ids.swap_remove(slot);
+		self.scales.swap_remove(slot);
+		if slot != last {
+			self.heads.copy_within(last * head..(last + 1) * head, slot * head);
+			self.tails.copy_within(last * tail..(last + 1) * tail, slot * tail);
+		}
+		self.heads.truncate(last * head);
+		self.tails.truncate(last * tail);
+	}
+
+	/// Bytes held.
+	fn memory(&self) -> usize {
+		self.heads.capacity()
+			+ self.tails.capacity()
+			+ self.ids.capacity() * 8
+			+ self.scales.capacity() * 4
 	}
 }
 
@@ -211,9 +252,10 @@ impl Approximate {
 		};
 		let fitted = fit_centres(&projected, width);
 		let lists = (0..fitted.len() / width).map(|_| List::default()).collect();
+		// A centre is scanned whole.
 		let mut centres = List::default();
 		for (list, centre) in fitted.chunks_exact(width).enumerate() {
-			centres.push(list as u64, centre, dot(centre, centre).sqrt());
+			centres.push(list as u64, centre, dot(centre, centre).sqrt(), width);
 		}
 		let exact = match store {
 			Some(store) => Exact::Store(store),
@@ -223,6 +265,7 @@ impl Approximate {
 			dimension,
 			projection,
 			width,
+			head: width.min(HEAD),
 			centres,
 			fitted,
 			lists,
@@ -232,9 +275,14 @@ impl Approximate {
 		})
 	}
 
-	/// Values of a scanned row (fewer than an embedding's when projected).
+	/// Values of a row in the lists (fewer than an embedding's when projected).
 	pub(crate) fn width(&self) -> usize {
 		self.width
+	}
+
+	/// Of which a scan reads the first ([`HEAD`] at most); the rest only for its shortlist.
+	pub(crate) fn head(&self) -> usize {
+		self.head
 	}
 
 	/// Lists a search scans: more find the exact best more often, in proportionally more time.
@@ -278,7 +326,7 @@ impl Approximate {
 		for ((id, (row, length)), list) in ids.zip(rows).zip(nearest) {
 			let at = &mut self.lists[list];
 			self.places.entry(id).or_default().push((list as u32, at.ids.len() as u32));
-			at.push(id, row, length);
+			at.push(id, row, length, self.head);
 		}
 		if let Exact::Memory(memory) = &mut self.exact {
 			for (id, rows) in entries {
@@ -295,13 +343,11 @@ impl Approximate {
 			// down, none of this entry's rows is moved before it is removed.
 			places.sort_unstable_by(|a, b| b.cmp(a));
 			for (list, slot) in places {
-				let width = self.width;
+				let (head, tail) = (self.head, self.width - self.head);
 				let at = &mut self.lists[list as usize];
 				let (slot, last) = (slot as usize, at.ids.len() - 1);
-				at.ids.swap_remove(slot);
-				at.scales.swap_remove(slot);
+				at.swap_remove(slot, head, tail);
 				if slot != last {
-					at.rows.copy_within(last * width..(last + 1) * width, slot * width);
 					let moved = at.ids[slot];
 					if let Some(place) = self
 						.places
@@ -311,7 +357,6 @@ impl Approximate {
 						place.1 = slot as u32;
 					}
 				}
-				at.rows.truncate(last * width);
 			}
 		}
 		if let Exact::Memory(memory) = &mut self.exact {
@@ -331,6 +376,7 @@ impl Approximate {
 		let wanted = k.saturating_mul(4).max(CANDIDATES);
 		let length = dot(query, query).sqrt();
 		let mut scanned = self.candidates(&row, length, wanted);
+
 		// Best first: an entry without exact rows keeps its best phrasing's 8-bit score.
 		scanned.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
 		let mut scored: Vec<Scored> = Vec::with_capacity(scanned.len());
@@ -358,15 +404,11 @@ impl Approximate {
 			Exact::Memory(memory) => memory.values().map(|rows| rows.len() * 4 + 32).sum(),
 			Exact::Store(_) => 0,
 		};
-		let lists: usize = self
-			.lists
-			.iter()
-			.map(|list| list.rows.capacity() + list.ids.capacity() * 8 + list.scales.capacity() * 4)
-			.sum();
+		let lists: usize = self.lists.iter().map(List::memory).sum();
 		let places: usize =
 			self.places.values().map(|places| 48 + places.capacity() * 8).sum::<usize>();
 		let projection = self.projection.as_ref().map_or(0, |p| p.directions.len() * 4);
-		let centres = self.centres.rows.len() + self.centres.ids.len() * 12 + self.fitted.len() * 4;
+		let centres = self.centres.memory() + self.fitted.len() * 4;
 		lists + places + centres + projection + exact
 	}
 }
@@ -430,6 +472,10 @@ impl Approximate {
 	/// The `wanted` rows most similar to the projected `row` (of a row `length` long) among the
 	/// lists of the [`probes`](Self::set_probes) centres nearest it, by 8-bit cosine:
 	/// `(cosine, entry)`, in no order.
+	///
+	/// In two steps: the scan keeps the [`SHORTLIST`] rows whose first values (the head, the
+	/// leading directions') are most similar to the query's, then the rest of those rows ranks
+	/// them.
 	fn candidates(&self, row: &[f32], length: f32, wanted: usize) -> Vec<(f32, u64)> {
 		#[cfg(target_arch = "x86_64")]
 		if std::is_x86_feature_detected!("avx2") {
@@ -454,35 +500,69 @@ impl Approximate {
 		length: f32,
 		wanted: usize,
 	) -> Vec<(f32, u64)> {
-		let (centres, lists, probes) = (&self.centres, &self.lists, self.probes);
-		let width = row.len();
+		let (width, head) = (self.width, self.head);
+		if row.len() != width {
+			return Vec::new();
+		}
 		let (query, scale) = quantize(row, length);
-		// The nearest centres (a centre's "entry" is its list), nearest first: the best rows come
-		// early and few later ones displace them.
 		#[cfg(target_arch = "x86_64")]
 		// SAFETY: the caller has AVX2 (`AVX2`).
 		let parts = (AVX2 && width.is_multiple_of(16)).then(|| unsafe { widen(&query) });
-		let scan = |list: &List, best: &mut Best| {
+		// The first `values` of rows `rows` (`values` each) offered to `best` as `tag | slot`.
+		let scan = |rows: &[i8], scales: &[f32], values: usize, tag: u64, best: &mut Best| {
 			#[cfg(target_arch = "x86_64")]
-			if let Some(parts) = &parts {
-				// SAFETY: the caller has AVX2, and `parts` are the query's `width` values.
-				unsafe { scan_avx2(parts, scale, list, width, best) };
+			if let Some(parts) = parts.as_ref().filter(|_| values.is_multiple_of(16)) {
+				// SAFETY: the caller has AVX2, and `parts` are the query's values, 16 a part.
+				unsafe { scan_avx2(&parts[..values / 16], scale, rows, scales, tag, best) };
 				return;
 			}
-			scan(&query, scale, list, width, best)
+			scan(&query[..values], scale, rows, scales, tag, best)
 		};
-		let mut nearest = Best::new(probes.max(1));
-		scan(centres, &mut nearest);
+		// The nearest centres (a centre's slot is its list), nearest first: the best rows come
+		// early and few later ones displace them.
+		let mut nearest = Best::new(self.probes.max(1));
+		scan(&self.centres.heads, &self.centres.scales, width, 0, &mut nearest);
 		let mut nearest = nearest.into_rows();
 		nearest.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
-		let mut best = Best::new(wanted);
-		for (_, list) in nearest {
-			if let Some(list) = lists.get(list as usize) {
-				scan(list, &mut best);
+		let order: Vec<(u64, &List)> = nearest
+			.iter()
+			.filter_map(|(_, list)| Some((*list, self.lists.get(*list as usize)?)))
+			.collect();
+		let mut short = Best::new(SHORTLIST.max(wanted));
+		for (at, (list, rows)) in order.iter().enumerate() {
+			if let Some((_, next)) = order.get(at + 1) {
+				prefetch(next);
 			}
+			scan(&rows.heads, &rows.scales, head, list << 32, &mut short);
+		}
+		// The kept rows by their whole values: the head's score and the rest's.
+		let (tail, rest) = (width - head, &query[head..]);
+		let mut best = Best::new(wanted);
+		for (score, tag) in short.into_rows() {
+			let (list, slot) = (&self.lists[(tag >> 32) as usize], (tag & 0xffff_ffff) as usize);
+			let values = &list.tails[slot * tail..(slot + 1) * tail];
+			let dot: i32 =
+				values.iter().zip(rest).map(|(a, b)| i32::from(*a) * i32::from(*b)).sum();
+			best.offer(score + dot as f32 * scale * list.scales[slot], list.ids[slot]);
 		}
 		best.into_rows()
 	}
+}
+
+/// Asks for `list`'s first kilobyte of row heads from memory (scanned next: the hardware's
+/// prefetcher takes a while to follow a short run of rows).
+#[inline(always)]
+fn prefetch(list: &List) {
+	#[cfg(target_arch = "x86_64")]
+	for line in (0..list.heads.len().min(1_024)).step_by(64) {
+		// SAFETY: a prefetch changes nothing a program sees, and `line` is within the heads.
+		unsafe {
+			use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+			_mm_prefetch::<_MM_HINT_T0>(list.heads.as_ptr().add(line).cast());
+		}
+	}
+	#[cfg(not(target_arch = "x86_64"))]
+	let _ = list;
 }
 
 /// An 8-bit query of a multiple of 16 values, 16 at a time widened to 16 bits: what
@@ -497,95 +577,132 @@ unsafe fn widen(query: &[i8]) -> Vec<std::arch::x86_64::__m256i> {
 		.collect()
 }
 
-/// [`scan`] for rows of a multiple of 16 values against a [`widen`]ed query: 16 values at a
-/// time widened to 16 bits, multiplied and added in pairs (`vpmaddwd`).
+/// [`scan`] for rows of a multiple of 16 values (16 × `parts.len()`) against a [`widen`]ed
+/// query: 16 values at a time widened to 16 bits, multiplied and added in pairs
+/// (`vpmaddwd`), four rows at once so that one horizontal sum and one comparison with the
+/// lowest score kept serve four rows (a row rarely beats it: only those are offered).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn scan_avx2(
 	parts: &[std::arch::x86_64::__m256i],
 	scale: f32,
-	list: &List,
-	width: usize,
+	rows: &[i8],
+	scales: &[f32],
+	tag: u64,
 	best: &mut Best,
 ) {
 	use std::arch::x86_64::*;
-	assert!(width == parts.len() * 16);
-	for ((values, id), row_scale) in list.rows.chunks_exact(width).zip(&list.ids).zip(&list.scales)
-	{
-		let mut sums = _mm256_setzero_si256();
-		for (at, part) in parts.iter().enumerate() {
-			// In bounds: `values` holds `width` = 16 × `parts.len()` values.
-			let row = _mm256_cvtepi8_epi16(_mm_loadu_si128(values.as_ptr().add(at * 16).cast()));
-			sums = _mm256_add_epi32(sums, _mm256_madd_epi16(row, *part));
+	let width = parts.len() * 16;
+	let count = scales.len();
+	assert!(rows.len() == count * width);
+	let values = rows.as_ptr();
+	// In bounds below: row `at + r` (`r` < 4, `at + 3` < `count`) holds `width` values from
+	// `(at + r) × width`, and `part × 16 + 16` ≤ `width`.
+	let row = |at: usize, part: usize| {
+		_mm256_cvtepi8_epi16(_mm_loadu_si128(values.add(at * width + part * 16).cast()))
+	};
+	let mut at = 0;
+	while at + 4 <= count {
+		// The rows two steps on, from memory while these are summed (a list is a short run the
+		// hardware's prefetcher takes a while to follow).
+		let ahead = values.wrapping_add((at + 8) * width);
+		for line in (0..4 * width).step_by(64) {
+			_mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(line).cast());
 		}
-		let halves = _mm_add_epi32(_mm256_castsi256_si128(sums), _mm256_extracti128_si256(sums, 1));
+		let mut sums = [_mm256_setzero_si256(); 4];
+		for (part, query) in parts.iter().enumerate() {
+			for (r, sum) in sums.iter_mut().enumerate() {
+				*sum = _mm256_add_epi32(*sum, _mm256_madd_epi16(row(at + r, part), *query));
+			}
+		}
+		// Each lane's four sums of each row, then the rows' own: `[row 0, …, row 3]`.
+		let pairs = _mm256_hadd_epi32(
+			_mm256_hadd_epi32(sums[0], sums[1]),
+			_mm256_hadd_epi32(sums[2], sums[3]),
+		);
+		let dots = _mm_add_epi32(_mm256_castsi256_si128(pairs), _mm256_extracti128_si256(pairs, 1));
+		let scores = _mm_mul_ps(
+			_mm_mul_ps(_mm_cvtepi32_ps(dots), _mm_set1_ps(scale)),
+			_mm_loadu_ps(scales.as_ptr().add(at)),
+		);
+		if _mm_movemask_ps(_mm_cmpgt_ps(scores, _mm_set1_ps(best.floor()))) != 0 {
+			let mut each = [0f32; 4];
+			_mm_storeu_ps(each.as_mut_ptr(), scores);
+			for (r, score) in each.into_iter().enumerate() {
+				best.offer(score, tag | (at + r) as u64);
+			}
+		}
+		at += 4;
+	}
+	for (at, row_scale) in scales.iter().enumerate().skip(at) {
+		let mut sum = _mm256_setzero_si256();
+		for (part, query) in parts.iter().enumerate() {
+			sum = _mm256_add_epi32(sum, _mm256_madd_epi16(row(at, part), *query));
+		}
+		let halves = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
 		let pairs = _mm_hadd_epi32(halves, halves);
 		let dot = _mm_cvtsi128_si32(_mm_hadd_epi32(pairs, pairs));
-		best.offer(dot as f32 * scale * row_scale, *id);
+		best.offer(dot as f32 * scale * row_scale, tag | at as u64);
 	}
 }
 
-/// Offers every row of `list` to `best` with its 8-bit cosine to `query` (`scale`: the
-/// query's [`quantize`] scale).
+/// Offers every row of `rows` (`query.len()` values each) to `best` with its 8-bit cosine to
+/// `query` (`scale`: the query's [`quantize`] scale, `scales` the rows'), as `tag | slot`.
 #[inline(always)]
-fn scan(query: &[i8], scale: f32, list: &List, width: usize, best: &mut Best) {
-	for ((values, id), row_scale) in list.rows.chunks_exact(width).zip(&list.ids).zip(&list.scales)
-	{
+fn scan(query: &[i8], scale: f32, rows: &[i8], scales: &[f32], tag: u64, best: &mut Best) {
+	for (slot, (values, row_scale)) in rows.chunks_exact(query.len()).zip(scales).enumerate() {
 		let dot: i32 = values.iter().zip(query).map(|(a, b)| i32::from(*a) * i32::from(*b)).sum();
-		best.offer(dot as f32 * scale * row_scale, *id);
+		best.offer(dot as f32 * scale * row_scale, tag | slot as u64);
 	}
 }
 
-/// The highest-scoring rows offered, up to a number.
+/// The highest-scoring rows offered, up to a number: those above the lowest score kept are
+/// gathered, and when twice as many as wanted are, the best half kept (a selection, linear in
+/// the rows, where a heap would cost a logarithm every row).
 struct Best {
-	/// The lowest score on top.
-	heap: std::collections::BinaryHeap<std::cmp::Reverse<Ranked>>,
+	rows: Vec<(f32, u64)>,
 	wanted: usize,
-}
-
-/// A score and its entry, ordered by score.
-struct Ranked(f32, u64);
-
-impl PartialEq for Ranked {
-	fn eq(&self, other: &Self) -> bool {
-		self.cmp(other).is_eq()
-	}
-}
-
-impl Eq for Ranked {}
-
-impl PartialOrd for Ranked {
-	fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-		Some(self.cmp(other))
-	}
-}
-
-impl Ord for Ranked {
-	fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-		self.0.total_cmp(&other.0).then(self.1.cmp(&other.1))
-	}
+	/// The score a row must beat: the lowest kept at the last selection.
+	floor: f32,
 }
 
 impl Best {
 	fn new(wanted: usize) -> Self {
-		Self { heap: std::collections::BinaryHeap::with_capacity(wanted.min(4_096) + 1), wanted }
+		let wanted = wanted.max(1);
+		Self { rows: Vec::with_capacity(2 * wanted.min(4_096)), wanted, floor: f32::NEG_INFINITY }
+	}
+
+	/// The score a row must beat to be kept.
+	#[inline(always)]
+	fn floor(&self) -> f32 {
+		self.floor
 	}
 
 	#[inline(always)]
 	fn offer(&mut self, score: f32, id: u64) {
-		if self.heap.len() < self.wanted {
-			self.heap.push(std::cmp::Reverse(Ranked(score, id)));
-		} else if self.heap.peek().is_some_and(|lowest| score > lowest.0 .0) {
-			self.heap.pop();
-			self.heap.push(std::cmp::Reverse(Ranked(score, id)));
+		if score > self.floor {
+			self.rows.push((score, id));
+			if self.rows.len() >= 2 * self.wanted {
+				self.keep_best();
+			}
 		}
 	}
 
-	fn into_rows(self) -> Vec<(f32, u64)> {
-		self.heap
-			.into_iter()
-			.map(|std::cmp::Reverse(Ranked(score, id))| (score, id))
-			.collect()
+	/// Keeps the `wanted` best rows; the lowest of them is the new floor.
+	fn keep_best(&mut self) {
+		if self.rows.len() > self.wanted {
+			let at = self.wanted - 1;
+			self.rows
+				.select_nth_unstable_by(at, |a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+			self.rows.truncate(self.wanted);
+			self.floor = self.rows[at].0;
+		}
+	}
+
+	/// The best rows, in no order.
+	fn into_rows(mut self) -> Vec<(f32, u64)> {
+		self.keep_best();
+		self.rows
 	}
 }
 
@@ -661,15 +778,16 @@ mod tests {
 	fn the_vector_scan_scores_as_the_plain_one_and_keeps_the_best() {
 		tch::manual_seed(7);
 		let width = 48;
-		let rows = values(&Tensor::randn([300, width as i64], (Kind::Float, Device::Cpu)));
+		// Not a multiple of four: the vector scan's last rows are taken one at a time.
+		let rows = values(&Tensor::randn([302, width as i64], (Kind::Float, Device::Cpu)));
 		let mut list = List::default();
 		for (id, row) in rows.chunks_exact(width).enumerate() {
-			list.push(id as u64, row, dot(row, row).sqrt());
+			list.push(id as u64, row, dot(row, row).sqrt(), width);
 		}
 		let query_row = &rows[5 * width..6 * width];
 		let (query, scale) = quantize(query_row, dot(query_row, query_row).sqrt());
 		let mut plain = Best::new(10);
-		scan(&query, scale, &list, width, &mut plain);
+		scan(&query, scale, &list.heads, &list.scales, 0, &mut plain);
 		let mut plain = plain.into_rows();
 		plain.sort_by(|a, b| b.0.total_cmp(&a.0));
 		assert_eq!(plain.len(), 10);
@@ -691,17 +809,61 @@ mod tests {
 		if std::is_x86_feature_detected!("avx2") {
 			let mut vector = Best::new(10);
 			// SAFETY: the CPU has AVX2; 48 is a multiple of 16.
-			unsafe { scan_avx2(&widen(&query), scale, &list, width, &mut vector) };
+			unsafe { scan_avx2(&widen(&query), scale, &list.heads, &list.scales, 0, &mut vector) };
 			let mut vector = vector.into_rows();
 			vector.sort_by(|a, b| b.0.total_cmp(&a.0));
 			assert_eq!(vector, plain);
 		}
 	}
 
+	/// Unit rows of 64 values whose energy decays along them (as projected rows' does).
+	fn decaying_rows(count: i64) -> Vec<f32> {
+		let options = (Kind::Float, Device::Cpu);
+		let decay = (Tensor::arange(64, options) / 8.0 + 1.0).reciprocal();
+		let rows = Tensor::randn([count, 64], options) * decay;
+		values(&(&rows / rows.norm_scalaropt_dim(2, [-1], true)))
+	}
+
+	#[test]
+	fn the_rows_kept_by_their_heads_rank_by_their_whole_values() {
+		tch::manual_seed(9);
+		for count in [200, 3_000] {
+			let rows = decaying_rows(count);
+			// No sample: one list, no projection; the first `HEAD` (48) of each row's 64 values
+			// are its head, the last 16 its tail.
+			let mut search = Approximate::new(64, &[], None).unwrap();
+			let entries: Vec<(u64, &[f32])> =
+				rows.chunks_exact(64).zip(0..).map(|(row, id)| (id, row)).collect();
+			search.add_all(&entries).unwrap();
+			assert_eq!((search.head, search.width), (HEAD, 64));
+			const { assert!(HEAD < 64, "the rows have a tail") };
+			let query = &rows[7 * 64..8 * 64];
+			let mut found = search.candidates(query, 1.0, 10);
+			found.sort_by(|a, b| b.0.total_cmp(&a.0));
+			// The same scores as a scan of whole rows.
+			let mut list = List::default();
+			for (id, row) in entries {
+				list.push(id, row, 1.0, 64);
+			}
+			let (values, scale) = quantize(query, 1.0);
+			let mut whole = Best::new(10);
+			scan(&values, scale, &list.heads, &list.scales, 0, &mut whole);
+			let mut whole = whole.into_rows();
+			whole.sort_by(|a, b| b.0.total_cmp(&a.0));
+			assert_eq!(found.len(), 10);
+			assert_eq!(found[0].1, 7, "a row is its own best match");
+			for (kept, want) in found.iter().zip(&whole) {
+				assert_eq!(kept.1, want.1, "{count} rows: {found:?} against {whole:?}");
+				assert!((kept.0 - want.0).abs() < 1e-5, "{kept:?} against {want:?}");
+			}
+		}
+	}
+
 	/// Every place points at its entry's row, and the lists' parts agree in length.
 	fn assert_consistent(search: &Approximate) {
 		for list in &search.lists {
-			assert_eq!(list.rows.len(), list.ids.len() * search.width);
+			assert_eq!(list.heads.len(), list.ids.len() * search.head);
+			assert_eq!(list.tails.len(), list.ids.len() * (search.width - search.head));
 			assert_eq!(list.scales.len(), list.ids.len());
 		}
 		let rows: usize = search.lists.iter().map(|list| list.ids.len()).sum();

@@ -43,7 +43,7 @@ pub struct Index {
 
 enum Search {
 	Exact(Exact),
-	Approximate(Approximate),
+	Approximate(Box<Approximate>),
 }
 
 /// Every row in one `[rows, dimension]` matrix, rebuilt lazily after pushes.
@@ -161,11 +161,20 @@ impl Index {
 		matches!(self.search, Search::Approximate(_))
 	}
 
-	/// Values of a row the approximate search scans (fewer than the embedding's when the rows
+	/// Values of a row the approximate search holds (fewer than the embedding's when the rows
 	/// it started with were projected; see [`crate::approximate`]); `None` while exact.
 	pub fn approximate_width(&self) -> Option<usize> {
 		match &self.search {
 			Search::Approximate(approximate) => Some(approximate.width()),
+			Search::Exact(_) => None,
+		}
+	}
+
+	/// Of a row's [`Self::approximate_width`] values, how many the approximate search's scan
+	/// reads (the leading ones; the rest rank only the rows it keeps); `None` while exact.
+	pub fn approximate_head(&self) -> Option<usize> {
+		match &self.search {
+			Search::Approximate(approximate) => Some(approximate.head()),
 			Search::Exact(_) => None,
 		}
 	}
@@ -287,7 +296,7 @@ impl Index {
 		let entries: Vec<(u64, &[f32])> =
 			by_entry.iter().map(|(id, rows)| (*id, rows.as_slice())).collect();
 		approximate.add_all(&entries)?;
-		self.search = Search::Approximate(approximate);
+		self.search = Search::Approximate(Box::new(approximate));
 		Ok(())
 	}
 
