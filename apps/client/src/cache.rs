@@ -12,6 +12,11 @@
 //! the body against the proven size, blake2-256 and CID, the embedding against its recorded
 //! hash, dimension and row count. Whatever fails is listed in [`VerifiedCache::corrupted`] (to fetch and
 //! verify again) and its files are removed; the rest is loaded into the search index.
+//!
+//! Past its exact size the search ranks its candidates by their `f32` embeddings as they were
+//! checked: copied, once checked, into one unnamed scratch file in the cache's directory that
+//! only the cache can read (a file changed on disk after its check changes no ranking), one
+//! positioned read per candidate.
 
 use std::{
 	collections::{BTreeMap, HashMap},
@@ -20,7 +25,9 @@ use std::{
 	sync::Arc,
 };
 
-use membria_embed::{embedding_bytes, Embeddings, Index, Profile};
+use membria_embed::{embedding_bytes, Index, Profile};
+
+use crate::rescoring::PackedEmbeddings;
 use membria_offchain::{check_body, Body, EntryFacts};
 use membria_primitives::{unixfs, QuestionKey};
 
@@ -152,23 +159,6 @@ pub fn phrasings(body: &Body) -> Vec<String> {
 /// Entries re-checked and indexed together when the cache is opened.
 const LOAD_PAGE: usize = 1024;
 
-/// The cache's embedding files, read back when the approximate search ranks its candidates
-/// (checked against their records when the cache was opened or the entry stored).
-struct EmbeddingFiles {
-	dir: PathBuf,
-	dimension: usize,
-}
-
-impl Embeddings for EmbeddingFiles {
-	fn embeddings(&self, id: u64) -> Option<Vec<f32>> {
-		let raw = std::fs::read(self.dir.join(format!("{id}.f32"))).ok()?;
-		if raw.is_empty() || raw.len() % (self.dimension * 4) != 0 {
-			return None;
-		}
-		Some(membria_embed::embedding_values(&raw))
-	}
-}
-
 /// The cache: verified entries on disk and their search index in memory.
 pub struct VerifiedCache {
 	root: PathBuf,
@@ -177,6 +167,8 @@ pub struct VerifiedCache {
 	/// The entries answering each question (by hex question key).
 	by_question: HashMap<String, Vec<u64>>,
 	index: Index,
+	/// The checked embeddings the approximate search ranks its candidates by.
+	exact: Arc<PackedEmbeddings>,
 	corrupted: Vec<Corruption>,
 }
 
@@ -197,18 +189,17 @@ impl VerifiedCache {
 			let dir = root.join(dir);
 			std::fs::create_dir_all(&dir).map_err(io(&dir))?;
 		}
+		let exact = Arc::new(PackedEmbeddings::new(root, dimension).map_err(io(root))?);
 		let mut cache = Self {
 			root: root.to_path_buf(),
 			dimension,
 			entries: BTreeMap::new(),
 			by_question: HashMap::new(),
-			// Past its exact size the index ranks candidates by the embeddings on disk.
+			// Past its exact size the index ranks candidates by the checked embeddings, packed.
 			index: Index::new(dimension, tch::Device::Cpu)
 				.approximate_from(approximate_from)
-				.rescoring_from(Arc::new(EmbeddingFiles {
-					dir: root.join("embeddings"),
-					dimension,
-				})),
+				.rescoring_from(exact.clone()),
+			exact,
 			corrupted: Vec::new(),
 		};
 		let dir = root.join("entries");
@@ -310,6 +301,21 @@ impl VerifiedCache {
 		let Some(first) = checked.first().map(|(entry, _, _)| entry.id) else {
 			return Ok(());
 		};
+		// The embeddings as checked, packed before the index ranks by them. One that cannot be
+		// packed (a full disk) leaves its entry ranked by its 8-bit similarity, not unanswered.
+		let mut unpacked = 0;
+		let mut failure = None;
+		for (entry, embeddings, _) in &checked {
+			if !self.entries.contains_key(&entry.id) {
+				if let Err(error) = self.exact.add(entry.id, embeddings) {
+					unpacked += 1;
+					failure = Some(error);
+				}
+			}
+		}
+		if let Some(error) = failure {
+			tracing::warn!(%error, unpacked, "embeddings not packed: those entries are ranked by their 8-bit similarity");
+		}
 		let pushed = self.index.push_all(checked.iter().map(|(entry, embeddings, body)| {
 			(entry.id, tch::Tensor::from_slice(embeddings), profiles(body))
 		}));
@@ -317,6 +323,7 @@ impl VerifiedCache {
 			for (entry, _, _) in &checked {
 				if !self.entries.contains_key(&entry.id) {
 					self.index.remove(entry.id);
+					self.exact.forget(entry.id);
 				}
 			}
 			return Err(CacheError::Index { id: first, source });
@@ -445,6 +452,7 @@ impl VerifiedCache {
 			}
 		}
 		self.index.remove(id);
+		self.exact.forget(id);
 		Ok(true)
 	}
 

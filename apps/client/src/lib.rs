@@ -9,6 +9,7 @@
 //!   holds (rollback), a block number it did not verify (stall), pages, cursors and responses
 //!   without bound (exhaustion);
 //! - [`cache`]: the on-disk cache of verified knowledge, re-checked when opened;
+//! - [`rescoring`]: the checked embeddings the approximate search ranks its candidates by;
 //! - [`device`]: the commands (`sync`, `ask`, `verify`, `status`) over both, with the embedding
 //!   index for offline answers;
 //! - [`server`]: where knowledge comes from (a gateway, or a node and IPFS directly, the proof
@@ -18,6 +19,7 @@
 pub mod cache;
 pub mod device;
 pub mod freshness;
+pub mod rescoring;
 pub mod server;
 pub mod trust;
 pub mod wire;

@@ -222,7 +222,7 @@ fn turning(i: u64) -> [f32; 4] {
 }
 
 #[test]
-fn a_large_cache_ranks_candidates_by_its_embedding_files() {
+fn a_large_cache_ranks_candidates_by_their_checked_embeddings() {
 	let dir = tempfile::tempdir().unwrap();
 	let query = |i: u64| tch::Tensor::from_slice(&turning(i));
 	{
@@ -235,7 +235,7 @@ fn a_large_cache_ranks_candidates_by_its_embedding_files() {
 		assert!(cache.index().is_approximate());
 		let best = cache.index().search(&query(17), 2);
 		assert_eq!(best[0].id, 17);
-		// The exact similarity, read back from the entry's embedding file, not the graph's 8-bit.
+		// The exact similarity, read back from the checked embeddings, not the lists' 8-bit.
 		assert!((best[0].score - 1.0).abs() < 1e-6, "{best:?}");
 		assert!(cache.remove(17).unwrap());
 		assert!(cache.index().search(&query(17), 3).iter().all(|s| s.id != 17));
@@ -247,10 +247,29 @@ fn a_large_cache_ranks_candidates_by_its_embedding_files() {
 	let best = cache.index().search(&query(23), 1);
 	assert_eq!(best[0].id, 23);
 	assert!((best[0].score - 1.0).abs() < 1e-6, "{best:?}");
-	// Without its file an entry is still found, at its 8-bit similarity.
-	std::fs::remove_file(dir.path().join("embeddings/23.f32")).unwrap();
-	let best = cache.index().search(&query(23), 1);
-	assert_eq!(best[0].id, 23);
-	assert!((best[0].score - 1.0).abs() < 0.05, "{best:?}");
+	// A file changed on disk after its check changes no ranking: the search reads the
+	// embeddings as they were checked. Rewritten to another entry's rows, or removed, entry 23
+	// keeps its exact similarity and the entry it was made to look like is not lifted.
+	let path = dir.path().join("embeddings/23.f32");
+	let forged = std::fs::read(dir.path().join("embeddings/5.f32")).unwrap();
+	assert_eq!(forged.len(), std::fs::read(&path).unwrap().len());
+	std::fs::write(&path, &forged).unwrap();
+	for _ in 0..2 {
+		let best = cache.index().search(&query(23), 2);
+		assert_eq!(best[0].id, 23);
+		assert!((best[0].score - 1.0).abs() < 1e-6, "{best:?}");
+		let five = cache.index().search(&query(5), 1);
+		assert_eq!(five[0].id, 5);
+		assert!((five[0].score - 1.0).abs() < 1e-6, "{five:?}");
+		std::fs::remove_file(&path).unwrap();
+		std::fs::write(&path, b"").unwrap();
+	}
+	// The scratch file is unnamed: the cache's directory holds only its three folders.
+	let mut held: Vec<_> = std::fs::read_dir(dir.path())
+		.unwrap()
+		.map(|item| item.unwrap().file_name().into_string().unwrap())
+		.collect();
+	held.sort();
+	assert_eq!(held, ["bodies", "embeddings", "entries"]);
 	assert_eq!(cache.answers_to(&cache.entry(23).unwrap().question_key.clone()).count(), 1);
 }

@@ -1,6 +1,6 @@
 //! The device's search at a million cached phrasings: [`Index`] past its exact size (lists of
 //! projected 8-bit rows by their nearest centre, candidates ranked by their exact embeddings
-//! read back from a file, as a device reads its cache's embedding files) beside the exact search it replaces (one `f32`
+//! read back from one file, as a device reads its cache's packed embeddings) beside the exact search it replaces (one `f32`
 //! matrix product, libtorch) in the same run, searching on one thread each.
 //!
 //! `cargo bench --manifest-path apps/Cargo.toml -p membria-embed --bench search`
@@ -306,8 +306,8 @@ fn main() {
 		index.approximate_head().unwrap_or(DIMENSION as usize),
 	);
 
-	// The rows file read once, in the page cache as a device's embedding files are once used
-	// (else the first setting measured reads it from disk).
+	// The rows file read once, in the page cache as a device's packed embeddings are (written as
+	// its cache opens; else the first setting measured reads it from disk).
 	std::io::copy(&mut File::open(&path).expect("rows file"), &mut std::io::sink()).expect("read");
 
 	// Queries: stored rows reworded, and fresh rows.

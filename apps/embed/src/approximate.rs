@@ -30,7 +30,7 @@ use tch::{Device, Kind, Tensor};
 use crate::index::{IndexError, Scored};
 
 /// Where the exact embeddings of a cached entry are read back from when the search holds only
-/// their 8-bit form (on a device, the cache's own embedding files).
+/// their 8-bit form (on a device, the cache's checked embeddings packed in one file).
 pub trait Embeddings: Send + Sync {
 	/// Entry `id`'s unit embeddings, one row per phrasing one after the other; `None` when they
 	/// cannot be read (the candidate is then ranked by its 8-bit similarity).

@@ -702,7 +702,7 @@ mod tests {
 		assert!(one < all, "one list scanned finds less: {one} of {all}");
 	}
 
-	/// Exact rows from outside the index (a device's embedding files), counting reads; rows it
+	/// Exact rows from outside the index (a device's packed embeddings), counting reads; rows it
 	/// no longer has are ranked by their 8-bit similarity.
 	struct Store {
 		rows: std::sync::Mutex<HashMap<u64, Vec<f32>>>,
