@@ -228,6 +228,10 @@ pub struct GenerateArgs {
 	/// used removed first); 0 keeps none.
 	#[arg(long, env = "MEMBRIA_PREPARED_MB", default_value_t = 512)]
 	pub prepared_mb: u64,
+	/// Threads that generate (this one and helpers that spin while an answer is generated);
+	/// default: one per core, at most 4.
+	#[arg(long, env = "MEMBRIA_GENERATE_THREADS")]
+	pub generate_threads: Option<std::num::NonZeroUsize>,
 }
 
 /// Where prepared knowledge is kept for a device in `data_dir` (`None`: `megabytes` is 0).
@@ -254,6 +258,9 @@ fn generate(device: &mut Device, question: &str, args: &GenerateArgs) -> anyhow:
 				matching.push(linked);
 			}
 		}
+	}
+	if let Some(threads) = args.generate_threads {
+		membria_generate::set_threads(threads.get())?;
 	}
 	let generator = membria_generate::Generator::load(&path)
 		.with_context(|| format!("loading {}", path.display()))?;

@@ -89,6 +89,10 @@ pub struct ServeArgs {
 	/// computed on first use and read back after (under `<data-dir>/prepared`); 0 keeps none.
 	#[arg(long, env = "MEMBRIA_PREPARED_MB", default_value_t = 512)]
 	pub prepared_mb: u64,
+	/// Threads that generate (this one and helpers that spin while an answer is generated);
+	/// default: one per core, at most 4.
+	#[arg(long, env = "MEMBRIA_GENERATE_THREADS")]
+	pub generate_threads: Option<std::num::NonZeroUsize>,
 	#[command(flatten)]
 	pub device: DeviceArgs,
 }
@@ -906,6 +910,9 @@ async fn sync_now(
 
 /// Runs `membria serve` until Ctrl-C.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+	if let Some(threads) = args.generate_threads {
+		membria_generate::set_threads(threads.get())?;
+	}
 	let device = args.device.open()?;
 	let server = args.device.server()?;
 	let upstream = match &args.upstream {

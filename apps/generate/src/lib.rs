@@ -29,6 +29,7 @@ use tokenizers::{
 
 pub use gguf::{Gguf, GgufError};
 pub use model::{KvCache, Llama};
+pub use team::{default_threads, set_threads, ThreadsError, DEFAULT_MAX_THREADS};
 
 /// Why generation failed.
 #[derive(Debug, thiserror::Error)]

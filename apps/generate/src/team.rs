@@ -60,12 +60,57 @@ pub struct Team {
 	running: Mutex<u64>,
 }
 
-/// The process's team: one thread per core (the caller's among them).
+/// Most threads a team takes unless told otherwise ([`set_threads`]). A decoded token is
+/// bound by reading the weights (a few tens of megabytes for a small model): past a few cores
+/// more threads add little, and each spins while an answer is generated. llama.cpp, similarly,
+/// takes the physical cores, not every hardware thread.
+pub const DEFAULT_MAX_THREADS: usize = 4;
+
+/// The threads a team takes on a device of `cores` by default: one per core, at most
+/// [`DEFAULT_MAX_THREADS`].
+pub fn default_threads(cores: usize) -> usize {
+	cores.clamp(1, DEFAULT_MAX_THREADS)
+}
+
+/// Threads asked for by [`set_threads`] (0: the default).
+static REQUESTED: AtomicUsize = AtomicUsize::new(0);
+
+static TEAM: OnceLock<Team> = OnceLock::new();
+
+/// Sets how many threads generate (the caller and its helpers), before the first generation.
+/// Once the team has started it keeps its size: asking for another is an error that says the
+/// size it has.
+pub fn set_threads(threads: usize) -> Result<(), ThreadsError> {
+	if threads == 0 {
+		return Err(ThreadsError::Zero);
+	}
+	REQUESTED.store(threads, Ordering::SeqCst);
+	match TEAM.get() {
+		Some(team) if team.threads() != threads => {
+			Err(ThreadsError::Started { running: team.threads(), asked: threads })
+		},
+		_ => Ok(()),
+	}
+}
+
+/// Why [`set_threads`] refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ThreadsError {
+	#[error("generation needs at least one thread")]
+	Zero,
+	#[error("generation already runs on {running} threads; {asked} must be set before the first generation")]
+	Started { running: usize, asked: usize },
+}
+
+/// The process's team: [`set_threads`]'s count, else [`default_threads`] of the cores (the
+/// caller's thread among them).
 pub fn team() -> &'static Team {
-	static TEAM: OnceLock<Team> = OnceLock::new();
 	TEAM.get_or_init(|| {
-		let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-		Team::new(cores.saturating_sub(1))
+		let threads = match REQUESTED.load(Ordering::SeqCst) {
+			0 => default_threads(std::thread::available_parallelism().map_or(1, |n| n.get())),
+			asked => asked,
+		};
+		Team::new(threads - 1)
 	})
 }
 
@@ -92,6 +137,11 @@ impl Team {
 			}
 		}
 		Self { shared, helpers: started, running: Mutex::new(0) }
+	}
+
+	/// Threads that run a step: the caller and the helpers.
+	pub fn threads(&self) -> usize {
+		self.helpers + 1
 	}
 
 	/// Calls `job` on the caller and on every helper that joins before the caller's own call
@@ -263,6 +313,23 @@ mod tests {
 			assert!(counts.iter().all(|c| c.load(Ordering::Relaxed) == 1), "round {round}");
 		}
 		assert!(helpers_ran.load(Ordering::Relaxed) > 0, "the helpers take tasks");
+	}
+
+	#[test]
+	fn the_default_takes_each_core_up_to_a_cap_and_a_started_team_keeps_its_size() {
+		assert_eq!(default_threads(0), 1);
+		assert_eq!(default_threads(2), 2);
+		assert_eq!(default_threads(DEFAULT_MAX_THREADS), DEFAULT_MAX_THREADS);
+		assert_eq!(default_threads(64), DEFAULT_MAX_THREADS);
+		assert_eq!(set_threads(0), Err(ThreadsError::Zero));
+		let running = team().threads();
+		assert!((1..=DEFAULT_MAX_THREADS).contains(&running));
+		assert_eq!(set_threads(running), Ok(()));
+		let refused = set_threads(running + 1).unwrap_err();
+		assert_eq!(refused, ThreadsError::Started { running, asked: running + 1 });
+		assert!(refused.to_string().contains(&format!("already runs on {running} threads")));
+		assert_eq!(team().threads(), running);
+		assert_eq!(Team::new(2).threads(), 3);
 	}
 
 	#[test]
