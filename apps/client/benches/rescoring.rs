@@ -36,7 +36,7 @@ impl Draw {
 /// Reads each candidate's own embedding file, as the cache did.
 fn from_files(dir: &Path, id: u64) -> Option<Vec<f32>> {
 	let raw = std::fs::read(dir.join(format!("{id}.f32"))).ok()?;
-	if raw.is_empty() || raw.len() % (DIMENSION * 4) != 0 {
+	if raw.is_empty() || !raw.len().is_multiple_of(DIMENSION * 4) {
 		return None;
 	}
 	Some(embedding_values(&raw))

@@ -113,7 +113,7 @@ impl Embeddings for PackedEmbeddings {
 		let mut raw = vec![0u8; slot.bytes as usize];
 		self.file.read_exact_at(&mut raw, slot.offset).ok()?;
 		drop(slots);
-		if raw.is_empty() || raw.len() % (self.dimension * 4) != 0 {
+		if raw.is_empty() || !raw.len().is_multiple_of(self.dimension * 4) {
 			return None;
 		}
 		Some(embedding_values(&raw))
