@@ -45,6 +45,19 @@ fn bad_flags_are_refused_by_clap() {
 	let (code, stderr) = membria(&["ipfs"]);
 	assert_eq!(code, 2, "{stderr}");
 	assert!(stderr.contains("--repo"), "{stderr}");
+	// Generation needs a thread: 0 is refused before anything runs, for `ask` and `serve`.
+	for command in ["ask", "serve"] {
+		let mut args = vec![command, "--generate-threads", "0"];
+		if command == "ask" {
+			args.extend(["--generate", "What is carbon?"]);
+		}
+		let (code, stderr) = membria(&args);
+		assert_eq!(code, 2, "{command}: {stderr}");
+		assert!(
+			stderr.contains("invalid value '0' for '--generate-threads"),
+			"{command}: {stderr}"
+		);
+	}
 }
 
 #[test]
