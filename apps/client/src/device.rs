@@ -20,8 +20,6 @@ use crate::{
 
 /// How many candidates the lookup weighs.
 const CANDIDATES: usize = 5;
-/// Texts embedded per forward pass when syncing.
-const EMBED_BATCH: usize = 32;
 
 /// Why a device command failed.
 #[derive(Debug, thiserror::Error)]
@@ -286,15 +284,13 @@ impl Device {
 				_ => None,
 			})
 			.collect();
-		// Every new entry's phrasings embedded together, a batch of texts per forward pass.
+		// Every new entry's phrasings embedded together: the embedder runs them in passes of
+		// texts of similar length, whatever entry they come from.
 		let texts: Vec<Vec<String>> =
 			new.iter().map(|(proven, _)| crate::cache::phrasings(&proven.body)).collect();
 		let flat: Vec<&str> = texts.iter().flatten().map(String::as_str).collect();
-		let mut rows: Vec<f32> = Vec::with_capacity(flat.len() * self.embedder.dimension());
-		for batch in flat.chunks(EMBED_BATCH) {
-			let embedded = self.embedder.embed(batch)?.to(tch::Device::Cpu).flatten(0, -1);
-			rows.extend(Vec::<f32>::try_from(&embedded).map_err(EmbedError::from)?);
-		}
+		let embedded = self.embedder.embed(&flat)?.to(tch::Device::Cpu).flatten(0, -1);
+		let rows = Vec::<f32>::try_from(&embedded).map_err(EmbedError::from)?;
 		let mut stored = Vec::with_capacity(new.len());
 		let mut at = 0;
 		for ((proven, _), texts) in new.iter().zip(&texts) {

@@ -95,16 +95,10 @@ const TEMPLATES: [(&str, &str); 8] = [
 	("How many kinds of {} are there?", "How many types of {} exist?"),
 ];
 
-/// Rows of `model`'s embeddings of `texts`, a batch at a time.
+/// Rows of `model`'s embeddings of `texts` (in passes of similar lengths).
 fn embed(model: &Embedder, texts: &[String]) -> Tensor {
-	let batches: Vec<Tensor> = texts
-		.chunks(64)
-		.map(|batch| {
-			let batch: Vec<&str> = batch.iter().map(String::as_str).collect();
-			model.embed(&batch).expect("embedded")
-		})
-		.collect();
-	Tensor::cat(&batches, 0)
+	let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+	model.embed(&texts).expect("embedded")
 }
 
 /// The exact search over `all` for each of `queries`: its best row, and how long each took.

@@ -18,10 +18,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use tch::{nn, nn::Module, Device, Kind, Tensor};
-use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+use tokenizers::{Encoding, Tokenizer, TruncationParams};
 
 /// Longest input, in tokens (the shipped tokenizer truncates and pads to 128; overridden).
 pub const MAX_TOKENS: usize = 256;
+
+/// The most texts one forward pass of [`Embedder::embed`] takes.
+pub const PASS: usize = 32;
 
 /// What can go wrong loading or running the model.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +70,8 @@ pub struct Embedder {
 	layers: Vec<Layer>,
 	heads: i64,
 	hidden: i64,
+	/// The token padding fills a pass with (the attention mask hides it).
+	pad: i64,
 	device: Device,
 	_weights: nn::VarStore,
 }
@@ -93,10 +98,9 @@ impl Embedder {
 		let tokenizer_path = dir.join("tokenizer.json");
 		let mut tokenizer =
 			Tokenizer::from_file(&tokenizer_path).map_err(|e| model_error(&tokenizer_path, e))?;
-		tokenizer.with_padding(Some(PaddingParams {
-			strategy: PaddingStrategy::BatchLongest,
-			..Default::default()
-		}));
+		// Padding is per forward pass (see `embed`), not the shipped tokenizer's fixed 128.
+		tokenizer.with_padding(None);
+		let pad = tokenizer.token_to_id("[PAD]").map_or(0, i64::from);
 		tokenizer
 			.with_truncation(Some(TruncationParams {
 				max_length: MAX_TOKENS,
@@ -168,6 +172,7 @@ impl Embedder {
 			layers,
 			heads: config.num_attention_heads,
 			hidden: config.hidden_size,
+			pad,
 			device,
 			_weights: weights,
 		})
@@ -178,7 +183,12 @@ impl Embedder {
 		self.hidden as usize
 	}
 
-	/// Embeds `texts`: a `[texts, dimension]` tensor of unit rows.
+	/// Embeds `texts`: a `[texts, dimension]` tensor of unit rows, in the order given.
+	///
+	/// The texts are tokenized together, then run through the encoder in passes of at most
+	/// [`PASS`] texts of similar length (shortest first): a pass pads its texts to its longest,
+	/// so texts of mixed lengths in arrival order would pay for padding tokens the attention
+	/// then masks away. A text's row does not depend on the other texts (up to rounding).
 	pub fn embed(&self, texts: &[&str]) -> Result<Tensor, EmbedError> {
 		if texts.is_empty() {
 			return Ok(Tensor::zeros([0, self.hidden], (Kind::Float, self.device)));
@@ -187,16 +197,49 @@ impl Embedder {
 			.tokenizer
 			.encode_batch(texts.to_vec(), true)
 			.map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
+		if encodings.len() <= PASS {
+			let all: Vec<&Encoding> = encodings.iter().collect();
+			return self.forward(&all);
+		}
+		let mut order: Vec<usize> = (0..encodings.len()).collect();
+		order.sort_by_key(|&i| encodings[i].get_ids().len());
+		let mut passes = Vec::with_capacity(order.len().div_ceil(PASS));
+		for pass in order.chunks(PASS) {
+			let pass: Vec<&Encoding> = pass.iter().map(|&i| &encodings[i]).collect();
+			passes.push(self.forward(&pass)?);
+		}
+		// Row k of the passes is text order[k]: put each back in its place.
+		let mut place = vec![0i64; order.len()];
+		for (k, &i) in order.iter().enumerate() {
+			place[i] = k as i64;
+		}
+		let place = Tensor::from_slice(&place).to(self.device);
+		Ok(Tensor::cat(&passes, 0).index_select(0, &place))
+	}
+
+	/// How many tokens `texts` hold, as the encoder takes them (truncated, with the markers).
+	pub fn tokens(&self, texts: &[&str]) -> Result<usize, EmbedError> {
+		let encodings = self
+			.tokenizer
+			.encode_batch(texts.to_vec(), true)
+			.map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
+		Ok(encodings.iter().map(|e| e.get_ids().len()).sum())
+	}
+
+	/// One forward pass over `encodings` (unpadded), padded to the longest: their unit rows.
+	fn forward(&self, encodings: &[&Encoding]) -> Result<Tensor, EmbedError> {
 		let rows = encodings.len() as i64;
-		let width = encodings.first().map_or(0, |e| e.get_ids().len()) as i64;
-		let ids: Vec<i64> = encodings
-			.iter()
-			.flat_map(|e| e.get_ids().iter().map(|&id| i64::from(id)))
-			.collect();
-		let mask: Vec<i64> = encodings
-			.iter()
-			.flat_map(|e| e.get_attention_mask().iter().map(|&m| i64::from(m)))
-			.collect();
+		let width = encodings.iter().map(|e| e.get_ids().len()).max().unwrap_or(0);
+		let mut ids = Vec::with_capacity(encodings.len() * width);
+		let mut mask = Vec::with_capacity(encodings.len() * width);
+		for encoding in encodings {
+			let own = encoding.get_ids();
+			ids.extend(own.iter().map(|&id| i64::from(id)));
+			ids.extend(std::iter::repeat_n(self.pad, width - own.len()));
+			mask.extend(std::iter::repeat_n(1i64, own.len()));
+			mask.extend(std::iter::repeat_n(0i64, width - own.len()));
+		}
+		let width = width as i64;
 		let _no_grad = tch::no_grad_guard();
 		let ids = Tensor::from_slice(&ids).view([rows, width]).to(self.device);
 		let mask = Tensor::from_slice(&mask).view([rows, width]).to(self.device);
@@ -234,7 +277,7 @@ impl Embedder {
 		Ok(pooled / norms)
 	}
 
-	/// Embeds `texts` as vectors (unit length), one per text, in one forward pass.
+	/// Embeds `texts` as vectors (unit length), one per text.
 	pub fn embed_rows(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
 		let tensor = self.embed(texts)?.to(Device::Cpu).contiguous();
 		let flat = Vec::<f32>::try_from(&tensor.view([-1]))?;

@@ -50,6 +50,33 @@ fn padding_in_a_batch_does_not_change_an_embedding() {
 }
 
 #[test]
+fn many_texts_of_mixed_lengths_come_back_in_their_order() {
+	// More than one pass, lengths interleaved: the passes run shortest first, the rows must not.
+	let model = embedder();
+	let texts: Vec<String> = (0..membria_embed::PASS * 2 + 5)
+		.map(|i| match i % 3 {
+			0 => format!("Topic {i}?"),
+			1 => format!("What did the committee decide about item number {i} of the agenda?"),
+			_ => format!(
+				"Explain in plain words how item {i} of the long technical appendix relates to \
+				 the networking protocols described in the chapters before it."
+			),
+		})
+		.collect();
+	let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+	let all = model.embed(&refs).unwrap();
+	assert_eq!(all.size(), vec![refs.len() as i64, 384]);
+	for (i, text) in refs.iter().enumerate() {
+		let alone = model.embed_one(text).unwrap();
+		let row = Vec::<f32>::try_from(&all.get(i as i64)).unwrap();
+		let same = cosine(&alone, &row);
+		assert!(same > 0.9999, "text {i} ({text:?}) came back as another: {same}");
+	}
+	let rows = model.embed_rows(&refs).unwrap();
+	assert_eq!(rows.len(), refs.len());
+}
+
+#[test]
 fn a_missing_model_is_a_clear_error() {
 	let error = Embedder::load(std::path::Path::new("/nonexistent")).err().expect("refused");
 	assert!(error.to_string().contains("/nonexistent/config.json"), "{error}");
