@@ -1,8 +1,11 @@
 //! Embedding throughput (what bounds `membria sync` and the gateway's indexing): texts per
 //! second through all-MiniLM-L6-v2 on this machine's cores, in the same run:
-//! - **arrival order**: passes of 32 texts as they come (each pass padded to its longest text),
-//!   how `sync` embedded a page before;
-//! - **[`Embedder::embed`]** on all of them at once: passes of texts of similar length.
+//! - **arrival order**: passes of 32 texts as they come (each pass padded to its longest text,
+//!   [`Embedder::embed_in_one_pass`]), how `sync` embedded a page and the gateway a batch before;
+//! - **batches of 32**: [`Embedder::embed`] on 32 texts at a time, as the gateway's model
+//!   thread takes what waits (each batch cut into passes where lengths jump);
+//! - **all at once**: [`Embedder::embed`] on every text, as `sync` embeds a page: passes of
+//!   texts of similar length.
 //!
 //! Two sets of texts: questions of one shape ("What is benchmark topic number N?", the device
 //! bench's entries), and questions of mixed lengths as a real cache holds them (from "What is
@@ -90,14 +93,20 @@ fn main() {
 		let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
 		let arrival = rate(&texts, |texts| {
 			for pass in texts.chunks(PASS) {
-				let _ = model.embed(pass).expect("embedded");
+				let _ = model.embed_in_one_pass(pass).expect("embedded");
+			}
+		});
+		let batches = rate(&texts, |texts| {
+			for batch in texts.chunks(PASS) {
+				let _ = model.embed(batch).expect("embedded");
 			}
 		});
 		let ordered = rate(&texts, |texts| {
 			let _ = model.embed(texts).expect("embedded");
 		});
 		println!(
-			"  {name:<14} arrival order {arrival:>6.0} texts/s   by length {ordered:>6.0} texts/s   {:.2}x",
+			"  {name:<14} arrival order {arrival:>4.0} texts/s   batches of 32 {batches:>4.0} texts/s ({:.2}x)   all at once {ordered:>4.0} texts/s ({:.2}x)",
+			batches / arrival,
 			ordered / arrival
 		);
 		// The last set, the mixed one, is what the bound below is about.
