@@ -8,7 +8,10 @@
 //! under a millisecond instead of 165, in a sixth of the memory (BENCHMARKS.md "Search at a
 //! million phrasings").
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+	collections::{BTreeMap, BTreeSet, HashMap},
+	sync::Arc,
+};
 
 use tch::{Device, Kind, Tensor};
 
@@ -32,6 +35,13 @@ pub struct Index {
 	/// have no anchor (any question may match them): what [`Index::may_answer`] reads.
 	anchors: HashMap<String, u32>,
 	open: u32,
+	/// The anchors of profiles with abbreviations (no [`Profile::whole_subject`]): one named
+	/// may be enough.
+	loose: HashMap<String, u32>,
+	/// How many profiles have each whole subject (its stems in order, a space apart), and how
+	/// many subjects of each size: what [`Index::sure_miss`] looks the question's up in.
+	subjects: HashMap<String, u32>,
+	subject_sizes: BTreeMap<usize, u32>,
 	search: Search,
 	/// Rows past which the search is approximate.
 	approximate_from: usize,
@@ -78,6 +88,9 @@ pub enum Miss {
 	/// The question names nothing any cached entry is about (see [`Index::may_answer`]): no
 	/// similarity could make one answer it.
 	Unnamed,
+	/// The question names part of some cached entries' subjects but all of none's (see
+	/// [`Index::sure_miss`]): the matcher would refuse each.
+	NoWholeSubject,
 	/// Nothing clears the similarity threshold.
 	BelowThreshold { best: Scored, threshold: f32 },
 	/// Similar enough, but the closest entry does not answer the question.
@@ -90,6 +103,9 @@ impl std::fmt::Display for Miss {
 			Self::Empty => write!(f, "the verified cache is empty"),
 			Self::Unnamed => {
 				write!(f, "no cached entry is about anything the question names")
+			},
+			Self::NoWholeSubject => {
+				write!(f, "no cached entry's subject is named in full by the question")
 			},
 			Self::BelowThreshold { best, threshold } => write!(
 				f,
@@ -112,6 +128,9 @@ impl Index {
 			profiles: HashMap::new(),
 			anchors: HashMap::new(),
 			open: 0,
+			loose: HashMap::new(),
+			subjects: HashMap::new(),
+			subject_sizes: BTreeMap::new(),
 			search: Search::Exact(Exact {
 				rows: Vec::new(),
 				matrix: None,
@@ -302,30 +321,68 @@ impl Index {
 
 	fn count_anchors(&mut self, profiles: &[Profile], add: bool) {
 		for profile in profiles {
-			match profile.anchors() {
-				None if add => self.open += 1,
-				None => self.open = self.open.saturating_sub(1),
-				Some(anchors) => {
-					for stem in anchors {
-						if add {
-							*self.anchors.entry(stem.to_string()).or_default() += 1;
-						} else if let Some(count) = self.anchors.get_mut(stem) {
-							*count = count.saturating_sub(1);
-							if *count == 0 {
-								self.anchors.remove(stem);
-							}
-						}
-					}
-				},
+			let Some(anchors) = profile.anchors() else {
+				if add {
+					self.open += 1;
+				} else {
+					self.open = self.open.saturating_sub(1);
+				}
+				continue;
+			};
+			let whole = profile.whole_subject();
+			for stem in anchors {
+				self.anchors.change(stem.to_string(), add);
+				if whole.is_none() {
+					self.loose.change(stem.to_string(), add);
+				}
+			}
+			if let Some(subject) = whole {
+				self.subject_sizes.change(subject.len(), add);
+				self.subjects.change(subject.into_iter().collect::<Vec<_>>().join(" "), add);
 			}
 		}
 	}
 
 	/// Whether any cached entry could answer `query`, from its words alone: a profile accepts
 	/// only a question that names one of its [anchors](Profile::anchors). `false` is a sure
-	/// miss ([`Miss::Unnamed`]) with no embedding computed; `true` says nothing yet.
+	/// miss ([`Miss::Unnamed`]) with no embedding computed; `true` says nothing yet (see
+	/// [`sure_miss`](Self::sure_miss), which tells more).
 	pub fn may_answer(&self, query: &Query) -> bool {
 		self.open > 0 || query.named().any(|stem| self.anchors.contains_key(stem))
+	}
+
+	/// Why no cached entry can answer `query`, from its words alone, before any embedding:
+	/// it names none of their [anchors](Profile::anchors) ([`Miss::Unnamed`]), or not every
+	/// word of any one's [subject](Profile::whole_subject) ([`Miss::NoWholeSubject`]: "What is
+	/// the atomic number of fluorine?" of a cache about carbon and oxygen, "What is a tree?" of
+	/// one about binary trees). `None`: some entry may answer; only the matcher can tell.
+	///
+	/// Exact for every profile: [`Profile::judge`] refuses a question that does not name its
+	/// whole subject, so a sure miss here is a miss of any lookup. The question's subsets of
+	/// each stored subject size are looked up; past [`MAX_SUBSETS`] of them the answer is
+	/// `None` (no verdict, not a wrong one).
+	pub fn sure_miss(&self, query: &Query) -> Option<Miss> {
+		if self.open > 0 {
+			return None;
+		}
+		if !self.may_answer(query) {
+			return Some(Miss::Unnamed);
+		}
+		if query.named().any(|stem| self.loose.contains_key(stem)) {
+			return None;
+		}
+		let named: Vec<&str> = query.named().collect::<BTreeSet<_>>().into_iter().collect();
+		let sizes: Vec<usize> =
+			self.subject_sizes.keys().copied().filter(|&size| size <= named.len()).collect();
+		let work: u64 = sizes.iter().map(|&size| choose(named.len(), size)).sum();
+		if work > MAX_SUBSETS {
+			return None;
+		}
+		let mut picked = Vec::new();
+		let named_whole = sizes.into_iter().any(|size| {
+			any_subset(&named, size, &mut picked, &|key| self.subjects.contains_key(key))
+		});
+		(!named_whole).then_some(Miss::NoWholeSubject)
 	}
 
 	/// Removes entry `id` (a superseded entry); whether it was there.
@@ -441,6 +498,71 @@ impl Exact {
 	}
 }
 
+/// The most subsets of a question's stems [`Index::sure_miss`] looks up (a question naming 16
+/// stems has 1,820 of four).
+pub const MAX_SUBSETS: u64 = 4_096;
+
+/// Counts kept per key, the key gone at zero.
+trait CountMap<K> {
+	fn change(&mut self, key: K, add: bool);
+}
+
+impl<K: std::hash::Hash + Eq> CountMap<K> for HashMap<K, u32> {
+	fn change(&mut self, key: K, add: bool) {
+		if add {
+			*self.entry(key).or_default() += 1;
+		} else if let Some(count) = self.get_mut(&key) {
+			*count = count.saturating_sub(1);
+			if *count == 0 {
+				self.remove(&key);
+			}
+		}
+	}
+}
+
+impl<K: Ord> CountMap<K> for BTreeMap<K, u32> {
+	fn change(&mut self, key: K, add: bool) {
+		if add {
+			*self.entry(key).or_default() += 1;
+		} else if let Some(count) = self.get_mut(&key) {
+			*count = count.saturating_sub(1);
+			if *count == 0 {
+				self.remove(&key);
+			}
+		}
+	}
+}
+
+/// `n` choose `k`, saturating.
+fn choose(n: usize, k: usize) -> u64 {
+	(0..k.min(n)).fold(1u64, |acc, i| acc.saturating_mul((n - i) as u64) / (i as u64 + 1))
+}
+
+/// Whether some `size`-subset of `stems` (in order), joined with spaces after `picked`, is a
+/// key `known` knows.
+fn any_subset<'a>(
+	stems: &[&'a str],
+	size: usize,
+	picked: &mut Vec<&'a str>,
+	known: &dyn Fn(&str) -> bool,
+) -> bool {
+	if size == 0 {
+		return known(&picked.join(" "));
+	}
+	for (at, stem) in stems.iter().enumerate() {
+		if stems.len() - at < size {
+			break;
+		}
+		picked.push(stem);
+		let found = any_subset(&stems[at + 1..], size - 1, picked, known);
+		picked.pop();
+		if found {
+			return true;
+		}
+	}
+	false
+}
+
 /// A tensor's values on the CPU, row after row.
 fn rows_of(tensor: &Tensor) -> Vec<f32> {
 	Vec::<f32>::try_from(&tensor.to_kind(Kind::Float).to(Device::Cpu).flatten(0, -1))
@@ -490,11 +612,138 @@ mod tests {
 			.unwrap();
 		index.remove(8);
 		assert!(index.anchors.is_empty() && index.open == 0);
+		assert!(index.loose.is_empty() && index.subjects.is_empty());
+		assert!(index.subject_sizes.is_empty());
 		// An entry without a subject may answer anything.
 		index
 			.push(9, &unit(&[0.0, 0.0, 1.0]), vec![Profile::new("What is it?", "It.", &[])])
 			.unwrap();
 		assert!(index.may_answer(&moon));
+	}
+
+	#[test]
+	fn a_sure_miss_names_no_whole_subject_and_agrees_with_the_lookup() {
+		let mut index = Index::new(3, Device::Cpu);
+		let entries = [
+			(1, "What is the atomic number of carbon?", "Carbon: 6"),
+			(2, "What is a binary tree?", "A tree whose nodes have at most two children."),
+			(3, "What is benchmark topic number 17?", "A synthetic entry."),
+		];
+		for (id, question, answer) in entries {
+			let mut row = [0.0; 3];
+			row[id as usize - 1] = 1.0;
+			index.push(id, &unit(&row), vec![Profile::new(question, answer, &[])]).unwrap();
+		}
+		let misses = [
+			("How heavy is the moon of planet qd-bax?", Miss::Unnamed),
+			("What is the atomic number of fluorine?", Miss::NoWholeSubject),
+			("What is a tree?", Miss::NoWholeSubject),
+			("What is benchmark topic number 1000042?", Miss::NoWholeSubject),
+		];
+		for (question, expected) in misses {
+			let query = Query::new(question);
+			assert_eq!(index.sure_miss(&query), Some(expected.clone()), "{question}");
+			// However close its embedding to any entry's, the matcher refuses it too.
+			for row in [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]] {
+				let lookup = index.lookup(&unit(&row), &query, &Thresholds::default(), 3);
+				assert!(lookup.is_err(), "{question}: {lookup:?}");
+			}
+		}
+		assert_eq!(
+			Miss::NoWholeSubject.to_string(),
+			"no cached entry's subject is named in full by the question"
+		);
+		// What may be a hit is left to the matcher: the whole subject named, in any order or
+		// among other words.
+		for question in [
+			"Carbon has which atomic number?",
+			"Define a binary tree.",
+			"Which tree is binary, and what is it?",
+			"Is benchmark topic number 17 a real topic?",
+		] {
+			assert_eq!(index.sure_miss(&Query::new(question)), None, "{question}");
+		}
+		let hit = index.lookup(
+			&unit(&[1.0, 0.0, 0.0]),
+			&Query::new("Carbon has which atomic number?"),
+			&Thresholds::default(),
+			3,
+		);
+		assert_eq!(hit.expect("carbon answers").id, 1);
+		// An entry with an abbreviation may be named by either form: one anchor is enough.
+		index
+			.push(
+				4,
+				&unit(&[1.0, 1.0, 0.0]),
+				vec![Profile::new("What is UDP?", "UDP: User Datagram Protocol (UDP).", &[])],
+			)
+			.unwrap();
+		assert_eq!(index.sure_miss(&Query::new("What is the datagram protocol?")), None);
+		// A question naming too many words to try their subsets gets no verdict.
+		let long: Vec<String> = (0..40).map(|i| format!("word{i}")).collect();
+		let long = Query::new(&format!("What is carbon {}?", long.join(" ")));
+		assert_eq!(index.sure_miss(&long), None);
+		// Removing the entries takes their subjects away.
+		for id in 1..=4 {
+			assert!(index.remove(id));
+		}
+		assert!(index.subjects.is_empty() && index.subject_sizes.is_empty());
+		assert_eq!(index.sure_miss(&Query::new("What is a binary tree?")), Some(Miss::Unnamed));
+	}
+
+	#[test]
+	fn no_sure_miss_is_a_question_the_matcher_accepts() {
+		let cached = [
+			("What is the chemical symbol for sodium?", "Sodium: Na"),
+			("How many protons does helium have?", "Two."),
+			("Who discovered penicillin?", "Alexander Fleming, in 1928."),
+			("When was the World Wide Web invented?", "In 1989, by Tim Berners-Lee."),
+			("What is a read-only memory chip?", "A chip whose contents are fixed."),
+			("What is the boiling point of water?", "100 degrees Celsius at sea level."),
+			("What is HTTP?", "Hypertext Transfer Protocol (HTTP): the web's protocol."),
+			("Where is the Great Barrier Reef?", "Off the coast of Queensland, Australia."),
+		];
+		let asked = [
+			"Sodium's chemical symbol is what?",
+			"What is the symbol for sodium?",
+			"What is the chemical symbol for potassium?",
+			"How many protons are in helium?",
+			"Helium has how many protons?",
+			"Who found penicillin?",
+			"Penicillin was discovered by whom?",
+			"When was the web invented?",
+			"In what year was the World Wide Web invented?",
+			"What is a read only memory chip?",
+			"What is a memory chip?",
+			"What is the boiling point of salt water?",
+			"At what temperature does water boil?",
+			"What is the Hypertext Transfer Protocol?",
+			"What does HTTP stand for?",
+			"Where is the Great Barrier Reef located?",
+			"Where is the reef?",
+			"",
+		];
+		let mut index = Index::new(3, Device::Cpu);
+		let mut profiles = Vec::new();
+		for (id, (question, answer)) in cached.iter().enumerate() {
+			let profile = Profile::new(question, answer, &[]);
+			profiles.push(profile.clone());
+			index.push(id as u64, &unit(&[1.0, 0.0, 0.0]), vec![profile]).unwrap();
+		}
+		let (mut sure, mut accepted) = (0, 0);
+		for question in asked {
+			let query = Query::new(question);
+			let accepts = profiles
+				.iter()
+				.filter(|p| p.judge(&query, 1.0, &Thresholds::default()).is_ok())
+				.count();
+			accepted += accepts;
+			if let Some(miss) = index.sure_miss(&query) {
+				sure += 1;
+				assert_eq!(accepts, 0, "{question:?} is a sure miss ({miss}) yet accepted");
+			}
+		}
+		assert!(sure >= 4 && accepted >= 8, "{sure} sure misses, {accepted} acceptances");
 	}
 
 	#[test]

@@ -242,6 +242,17 @@ impl Profile {
 		Some(anchors)
 	}
 
+	/// The stems a question must name, every one, for [`judge`](Self::judge) to accept it,
+	/// when its words alone can tell: its subject's, as judged. `None` when it has no subject,
+	/// or abbreviations (one form stands for the other's words: only one of its
+	/// [`anchors`](Self::anchors) can be asked for then).
+	pub fn whole_subject(&self) -> Option<BTreeSet<&str>> {
+		if self.subject.is_empty() || !self.aliases.is_empty() {
+			return None;
+		}
+		Some(self.subject.iter().map(|t| t.stem.as_str()).collect())
+	}
+
 	/// Other phrasings of the entry's question worth embedding beside it.
 	pub fn phrasings(&self) -> &[String] {
 		&self.phrasings
@@ -707,7 +718,7 @@ mod tests {
 			"What number is it?",
 			"",
 		];
-		let (mut unnamed, mut accepted) = (0, 0);
+		let (mut unnamed, mut accepted, mut partly) = (0, 0, 0);
 		for profile in &entries {
 			let anchors = profile.anchors().expect("every entry here has a subject");
 			for question in questions {
@@ -718,9 +729,25 @@ mod tests {
 					unnamed += 1;
 					assert!(verdict.is_err(), "{question:?} names no anchor of {anchors:?}");
 				}
+				let named: BTreeSet<&str> = query.named().collect();
+				if let Some(subject) = profile.whole_subject() {
+					if !subject.is_subset(&named) {
+						partly += usize::from(subject.iter().any(|stem| named.contains(stem)));
+						assert!(verdict.is_err(), "{question:?} does not name all of {subject:?}");
+					}
+				}
 			}
 		}
 		assert!(unnamed > 100 && accepted >= 8, "{unnamed} unnamed, {accepted} accepted");
+		// The whole subject tells more than one anchor: questions naming part of a subject
+		// (not all of it) are refused too.
+		assert!(partly >= 3, "{partly} questions name part of a subject");
+		// Abbreviations leave it to the anchors; no subject, to nothing.
+		assert!(entries[1].whole_subject().is_none() && entries[2].whole_subject().is_none());
+		let carbon = entries[0].whole_subject().unwrap();
+		assert_eq!(carbon.into_iter().collect::<Vec<_>>(), ["carbon"]);
+		let tree = entries[7].whole_subject().unwrap();
+		assert_eq!(tree.len(), 2, "{tree:?}");
 		// Abbreviations anchor both ways; a question without a subject anchors nothing.
 		let udp = entries[1].anchors().unwrap();
 		assert!(udp.contains("udp") && udp.contains("datagram"));

@@ -217,12 +217,12 @@ pub(crate) struct Lookup {
 /// Lookups of questions asked before, by question and `k`, each valid at its index version.
 pub(crate) type Lookups = quick_cache::sync::Cache<(String, u32), Arc<Lookup>>;
 
-/// The best match and the other candidates, or why there is none. A question that names
-/// nothing any entry is about is a sure miss before any embedding ([`Index::may_answer`]); a
+/// The best match and the other candidates, or why there is none. A question that names no
+/// entry's whole subject is a sure miss before any embedding ([`Index::sure_miss`]); a
 /// question asked before while the index has not changed is answered from the lookup cache
 /// (no search).
 ///
-/// [`Index::may_answer`]: membria_embed::Index::may_answer
+/// [`Index::sure_miss`]: membria_embed::Index::sure_miss
 async fn lookup(
 	shared: &Shared,
 	question: &str,
@@ -236,9 +236,9 @@ async fn lookup(
 		if knowledge.index.is_empty() {
 			return Ok((Err(Miss::Empty), Vec::new()));
 		}
-		if !knowledge.index.may_answer(&query) {
+		if let Some(miss) = knowledge.index.sure_miss(&query) {
 			shared.metrics.ask_unnamed.inc();
-			return Ok((Err(Miss::Unnamed), Vec::new()));
+			return Ok((Err(miss), Vec::new()));
 		}
 		let version = knowledge.index.version();
 		let cached = shared.lookups.as_ref().and_then(|lookups| lookups.get(&key));

@@ -47,7 +47,7 @@ impl Default for Metrics {
 			ask_misses: counter("ask_misses_total", "Questions without a validated answer."),
 			ask_unnamed: counter(
 				"ask_unnamed_total",
-				"Misses known from the question's words alone: it names nothing any entry is about.",
+				"Misses known from the question's words alone: it names no entry's whole subject.",
 			),
 			embeddings_cached: counter(
 				"question_embeddings_cached_total",
