@@ -352,10 +352,16 @@ impl Device {
 		})
 	}
 
-	/// Answers from the verified cache alone (offline).
+	/// Answers from the verified cache alone (offline). A question that names no cached
+	/// entry's whole subject is a miss before any embedding ([`Index::sure_miss`]).
+	///
+	/// [`Index::sure_miss`]: membria_embed::Index::sure_miss
 	pub fn ask_local(&mut self, question: &str) -> Result<LocalOutcome, DeviceError> {
-		let embedding = tch::Tensor::from_slice(&self.embedder.embed_one(question)?);
 		let query = Query::new(question);
+		if let Some(miss) = self.cache.index().sure_miss(&query) {
+			return Ok(LocalOutcome::Miss(miss.to_string()));
+		}
+		let embedding = tch::Tensor::from_slice(&self.embedder.embed_one(question)?);
 		match self.cache.index().lookup(&embedding, &query, &self.thresholds, CANDIDATES) {
 			Ok(best) => {
 				let entry = self

@@ -352,7 +352,7 @@ impl Index {
 	}
 
 	/// Why no cached entry can answer `query`, from its words alone, before any embedding:
-	/// it names none of their [anchors](Profile::anchors) ([`Miss::Unnamed`]), or not every
+	/// there is none ([`Miss::Empty`]), it names none of their [anchors](Profile::anchors) ([`Miss::Unnamed`]), or not every
 	/// word of any one's [subject](Profile::whole_subject) ([`Miss::NoWholeSubject`]: "What is
 	/// the atomic number of fluorine?" of a cache about carbon and oxygen, "What is a tree?" of
 	/// one about binary trees). `None`: some entry may answer; only the matcher can tell.
@@ -362,6 +362,9 @@ impl Index {
 	/// each stored subject size are looked up; past [`MAX_SUBSETS`] of them the answer is
 	/// `None` (no verdict, not a wrong one).
 	pub fn sure_miss(&self, query: &Query) -> Option<Miss> {
+		if self.profiles.is_empty() {
+			return Some(Miss::Empty);
+		}
 		if self.open > 0 {
 			return None;
 		}
@@ -688,7 +691,7 @@ mod tests {
 			assert!(index.remove(id));
 		}
 		assert!(index.subjects.is_empty() && index.subject_sizes.is_empty());
-		assert_eq!(index.sure_miss(&Query::new("What is a binary tree?")), Some(Miss::Unnamed));
+		assert_eq!(index.sure_miss(&Query::new("What is a binary tree?")), Some(Miss::Empty));
 	}
 
 	#[test]
