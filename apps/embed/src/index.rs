@@ -377,7 +377,10 @@ impl Index {
 		let named: Vec<&str> = query.named().collect::<BTreeSet<_>>().into_iter().collect();
 		let sizes: Vec<usize> =
 			self.subject_sizes.keys().copied().filter(|&size| size <= named.len()).collect();
-		let work: u64 = sizes.iter().map(|&size| choose(named.len(), size)).sum();
+		// Saturating: a long question against a long subject must stop here, not wrap around.
+		let work = sizes
+			.iter()
+			.fold(0u64, |work, &size| work.saturating_add(choose(named.len(), size)));
 		if work > MAX_SUBSETS {
 			return None;
 		}
@@ -686,6 +689,23 @@ mod tests {
 		let long: Vec<String> = (0..40).map(|i| format!("word{i}")).collect();
 		let long = Query::new(&format!("What is carbon {}?", long.join(" ")));
 		assert_eq!(index.sure_miss(&long), None);
+		// Nor does a long question against long subjects, however many subsets they make
+		// (here more than a u64 holds): the work is capped before any is done.
+		let words: Vec<String> = (0..120).map(|i| format!("term{i}")).collect();
+		for (id, size) in (5u64..).zip(20..=110) {
+			let question = format!("What is {}?", words[..size].join(" "));
+			index
+				.push(id, &unit(&[0.0, 1.0, 1.0]), vec![Profile::new(&question, "Long.", &[])])
+				.unwrap();
+		}
+		let many = Query::new(&format!("What is {} carbon?", words.join(" ")));
+		let started = std::time::Instant::now();
+		assert_eq!(index.sure_miss(&many), None);
+		assert!(started.elapsed().as_secs() < 1, "bounded work");
+		for id in 5..=95 {
+			assert!(index.remove(id));
+		}
+		assert!(choose(120, 60) > MAX_SUBSETS && choose(16, 4) == 1_820);
 		// Removing the entries takes their subjects away.
 		for id in 1..=4 {
 			assert!(index.remove(id));

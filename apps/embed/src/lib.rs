@@ -229,8 +229,8 @@ impl Embedder {
 		}
 		let encodings = self.encode(texts)?;
 		let mut order: Vec<usize> = (0..encodings.len()).collect();
-		order.sort_by_key(|&i| encodings[i].get_ids().len());
-		let lengths: Vec<usize> = order.iter().map(|&i| encodings[i].get_ids().len()).collect();
+		order.sort_by_key(|&i| encodings[i].len());
+		let lengths: Vec<usize> = order.iter().map(|&i| encodings[i].len()).collect();
 		let mut rows = Vec::new();
 		let mut start = 0;
 		for end in passes(&lengths) {
