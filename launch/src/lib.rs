@@ -141,24 +141,49 @@ impl Drop for Process {
 
 /// Ports are handed out from a per-process range chosen from the process id, then checked free,
 /// so launchers and tests running at the same time (threads, or other test binaries) do not
-/// pick the same port between one's check and its bind.
+/// pick the same port between one's check and its bind. The ranges lie below the system's
+/// ephemeral ports (`ip_local_port_range`), which the kernel gives to outgoing connections: a
+/// port from there can be taken by any connection between our check and the server's bind (a
+/// node then falls back to a random RPC port, and its launcher polls the wrong one).
 static NEXT_PORT: AtomicU16 = AtomicU16::new(0);
 
-/// A port on 127.0.0.1 nobody listens on now.
+/// The lowest port handed out.
+const FIRST_PORT: u16 = 10_000;
+/// Above the last port handed out: 30333 and up are the p2p ports of `membria up` and `net`
+/// at their defaults, which tests also run.
+const END_PORT: u16 = 30_000;
+/// Ports per process range.
+const RANGE: u16 = 100;
+
+/// The first ephemeral port of this system (Linux's `ip_local_port_range`; 32768, its default,
+/// where that cannot be read).
+fn first_ephemeral_port() -> u16 {
+	std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+		.ok()
+		.and_then(|text| text.split_whitespace().next()?.parse().ok())
+		.unwrap_or(32_768)
+}
+
+/// A port on 127.0.0.1 nobody listens on now: from 10000 up to 30000 or the first ephemeral
+/// port, whichever is lower (anywhere the system chooses if that leaves no room).
 pub fn free_port() -> Result<u16, LaunchError> {
-	let _ = NEXT_PORT.compare_exchange(
-		0,
-		20_000 + (std::process::id() % 400) as u16 * 100,
-		Ordering::SeqCst,
-		Ordering::SeqCst,
-	);
-	for _ in 0..10_000 {
-		let port = NEXT_PORT.fetch_add(1, Ordering::SeqCst);
-		if port >= 20_000 && TcpListener::bind(("127.0.0.1", port)).is_ok() {
-			return Ok(port);
-		}
-		if port >= 60_000 {
-			NEXT_PORT.store(20_000, Ordering::SeqCst);
+	let end = first_ephemeral_port().min(END_PORT);
+	let ranges = end.saturating_sub(FIRST_PORT) / RANGE;
+	if ranges > 0 {
+		let _ = NEXT_PORT.compare_exchange(
+			0,
+			FIRST_PORT + (std::process::id() % u32::from(ranges)) as u16 * RANGE,
+			Ordering::SeqCst,
+			Ordering::SeqCst,
+		);
+		for _ in 0..u32::from(ranges) * u32::from(RANGE) {
+			let port = NEXT_PORT.fetch_add(1, Ordering::SeqCst);
+			if (FIRST_PORT..end).contains(&port) && TcpListener::bind(("127.0.0.1", port)).is_ok() {
+				return Ok(port);
+			}
+			if port >= end {
+				NEXT_PORT.store(FIRST_PORT, Ordering::SeqCst);
+			}
 		}
 	}
 	// Every port of the range taken: let the system choose one.
@@ -246,6 +271,7 @@ mod tests {
 		distinct.dedup();
 		assert_eq!(distinct.len(), ports.len());
 		for port in ports {
+			assert!(port < first_ephemeral_port().min(END_PORT), "{port} is out of the range");
 			assert!(!listening(local_addr(port)));
 			TcpListener::bind(local_addr(port)).expect("free");
 		}

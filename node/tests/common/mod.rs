@@ -66,7 +66,12 @@ impl Node {
 			);
 		let process = Process::spawn_command("membria-node", &mut command, log_path.clone())
 			.expect("start membria-node");
-		let node = Node { process, rpc_port, log_path };
+		let mut node = Node { process, rpc_port, log_path };
+		// The node says where its RPC listens. Where the port asked for was taken by then, it
+		// listens on another the system chose: the one it names is the one to poll.
+		node.rpc_port = node.wait_until(Duration::from_secs(60), "RPC to listen", |node| {
+			rpc_port_in_log(&node.log())
+		});
 		node.wait_until(Duration::from_secs(60), "RPC to answer", |node| {
 			node.try_rpc("system_health", json!([])).ok()
 		});
@@ -141,6 +146,16 @@ impl Drop for Node {
 	fn drop(&mut self) {
 		self.process.stop_within(Duration::from_secs(30));
 	}
+}
+
+/// The IPv4 port of the node's JSON-RPC server, from its log line
+/// `Running JSON-RPC server: addr=127.0.0.1:9944,[::1]:9944`.
+fn rpc_port_in_log(log: &str) -> Option<u16> {
+	let addrs = log.split("Running JSON-RPC server: addr=").nth(1)?.lines().next()?;
+	addrs
+		.split(',')
+		.find_map(|addr| addr.trim().strip_prefix("127.0.0.1:"))
+		.and_then(|port| port.trim().parse().ok())
 }
 
 pub fn hex_number(value: &Value) -> u32 {
