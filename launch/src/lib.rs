@@ -21,6 +21,11 @@ pub enum LaunchError {
 	Exited { name: String, log: PathBuf },
 	#[error("{name} was not ready within {seconds} s (see {log})")]
 	NotReady { name: String, seconds: u64, log: PathBuf },
+	#[error(
+		"{name}'s RPC port {asked} was taken as it started, so it listens on {got} instead: stop \
+		 what listens on {asked}, or choose another port"
+	)]
+	RpcPortTaken { name: String, asked: u16, got: u16 },
 	#[error("{0}")]
 	Io(#[from] std::io::Error),
 }
@@ -30,6 +35,8 @@ pub struct Process {
 	name: String,
 	child: Child,
 	log: PathBuf,
+	/// Where this run's output starts in the log (a restart appends to the same file).
+	log_start: u64,
 }
 
 impl Process {
@@ -53,6 +60,7 @@ impl Process {
 		log: PathBuf,
 	) -> Result<Self, LaunchError> {
 		let file = std::fs::OpenOptions::new().create(true).append(true).open(&log)?;
+		let log_start = file.metadata()?.len();
 		let program = command.get_program().to_string_lossy().into_owned();
 		let child = command
 			.stdin(Stdio::null())
@@ -60,7 +68,7 @@ impl Process {
 			.stderr(file)
 			.spawn()
 			.map_err(|source| LaunchError::Spawn { name: format!("{name} ({program})"), source })?;
-		Ok(Self { name: name.to_string(), child, log })
+		Ok(Self { name: name.to_string(), child, log, log_start })
 	}
 
 	pub fn name(&self) -> &str {
@@ -72,9 +80,9 @@ impl Process {
 		&self.log
 	}
 
-	/// What the process has logged so far (empty if the file cannot be read).
+	/// What the process has logged so far, since it started (empty if the file cannot be read).
 	pub fn log_text(&self) -> String {
-		std::fs::read_to_string(&self.log).unwrap_or_default()
+		log_from(&self.log, self.log_start)
 	}
 
 	pub fn pid(&self) -> u32 {
@@ -111,6 +119,24 @@ impl Process {
 		}
 	}
 
+	/// Waits until a `membria-node` answers JSON-RPC on 127.0.0.1:`port`, failing early if it
+	/// exits or says it listens on another port: where the port asked for is taken, the node
+	/// takes one the system chooses, and would never answer on `port`.
+	pub fn wait_node_rpc(&mut self, port: u16, timeout: Duration) -> Result<(), LaunchError> {
+		let (log, start) = (self.log.clone(), self.log_start);
+		let mut elsewhere = None;
+		self.wait_ready(timeout, || {
+			elsewhere = node_rpc_port(&log_from(&log, start)).filter(|&p| p != port);
+			elsewhere.is_some() || rpc_ready(local_addr(port))
+		})?;
+		match elsewhere {
+			Some(got) => {
+				Err(LaunchError::RpcPortTaken { name: self.name.clone(), asked: port, got })
+			},
+			None => Ok(()),
+		}
+	}
+
 	/// Asks it to stop (SIGINT, as Ctrl-C), waits up to `grace`, then kills it; its exit status
 	/// (`None` if it had already been reaped).
 	pub fn stop_within(&mut self, grace: Duration) -> Option<ExitStatus> {
@@ -131,6 +157,23 @@ impl Process {
 		}
 		self.child.wait().ok()
 	}
+}
+
+/// The file `log` from byte `start` on (empty if it cannot be read).
+fn log_from(log: &Path, start: u64) -> String {
+	let bytes = std::fs::read(log).unwrap_or_default();
+	let start = usize::try_from(start).unwrap_or(usize::MAX).min(bytes.len());
+	String::from_utf8_lossy(&bytes[start..]).into_owned()
+}
+
+/// The IPv4 port a `membria-node` says its JSON-RPC server listens on, from its log line
+/// `Running JSON-RPC server: addr=127.0.0.1:9944,[::1]:9944`.
+pub fn node_rpc_port(log: &str) -> Option<u16> {
+	let addrs = log.split("Running JSON-RPC server: addr=").nth(1)?.lines().next()?;
+	addrs
+		.split(',')
+		.find_map(|addr| addr.trim().strip_prefix("127.0.0.1:"))
+		.and_then(|port| port.trim().parse().ok())
 }
 
 impl Drop for Process {
@@ -275,6 +318,43 @@ mod tests {
 			assert!(!listening(local_addr(port)));
 			TcpListener::bind(local_addr(port)).expect("free");
 		}
+	}
+
+	#[test]
+	fn a_node_on_another_rpc_port_than_asked_is_refused_by_name() {
+		assert_eq!(
+			node_rpc_port("x\nRunning JSON-RPC server: addr=127.0.0.1:41707,[::1]:56200\ny"),
+			Some(41707)
+		);
+		assert_eq!(node_rpc_port("Running JSON-RPC server: addr=[::1]:9944"), None);
+		assert_eq!(node_rpc_port("no server yet"), None);
+
+		// A node that was given the port asked for says so, and one that was not says where
+		// it went: the second run appends to the first's log, and only its own line counts.
+		let dir = TempDir::new("launch").unwrap();
+		let says = |port: u16| {
+			format!("echo 'Running JSON-RPC server: addr=127.0.0.1:{port},[::1]:{port}'; sleep 30")
+		};
+		let asked = free_port().unwrap();
+		let mut first =
+			Process::spawn("node", Path::new("sh"), &["-c", &says(asked)], dir.path()).unwrap();
+		first
+			.wait_ready(Duration::from_secs(10), || !first_log_empty(dir.path()))
+			.unwrap();
+		first.stop();
+		let mut second =
+			Process::spawn("node", Path::new("sh"), &["-c", &says(41707)], dir.path()).unwrap();
+		let error = second.wait_node_rpc(asked, Duration::from_secs(10)).unwrap_err();
+		assert!(
+			matches!(error, LaunchError::RpcPortTaken { asked: a, got: 41707, .. } if a == asked),
+			"{error}"
+		);
+		assert!(error.to_string().contains(&format!("RPC port {asked} was taken")), "{error}");
+		assert_eq!(second.log_text().matches("Running JSON-RPC server").count(), 1);
+	}
+
+	fn first_log_empty(dir: &Path) -> bool {
+		std::fs::read_to_string(dir.join("node.log")).unwrap_or_default().is_empty()
 	}
 
 	#[test]

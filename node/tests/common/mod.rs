@@ -68,12 +68,11 @@ impl Node {
 			.expect("start membria-node");
 		let mut node = Node { process, rpc_port, log_path };
 		// The node says where its RPC listens. Where the port asked for was taken by then, it
-		// listens on another the system chose: the one it names is the one to poll.
-		node.rpc_port = node.wait_until(Duration::from_secs(60), "RPC to listen", |node| {
-			rpc_port_in_log(&node.log())
-		});
-		node.wait_until(Duration::from_secs(60), "RPC to answer", |node| {
-			node.try_rpc("system_health", json!([])).ok()
+		// listens on another the system chose: the one it names is the one to poll (the one
+		// asked for if its log level hides the line).
+		node.rpc_port = node.wait_until(Duration::from_secs(60), "RPC to answer", |node| {
+			let port = membria_launch::node_rpc_port(&node.process.log_text()).unwrap_or(rpc_port);
+			rpc_call(port, "system_health", json!([])).ok().map(|_| port)
 		});
 		node
 	}
@@ -146,16 +145,6 @@ impl Drop for Node {
 	fn drop(&mut self) {
 		self.process.stop_within(Duration::from_secs(30));
 	}
-}
-
-/// The IPv4 port of the node's JSON-RPC server, from its log line
-/// `Running JSON-RPC server: addr=127.0.0.1:9944,[::1]:9944`.
-fn rpc_port_in_log(log: &str) -> Option<u16> {
-	let addrs = log.split("Running JSON-RPC server: addr=").nth(1)?.lines().next()?;
-	addrs
-		.split(',')
-		.find_map(|addr| addr.trim().strip_prefix("127.0.0.1:"))
-		.and_then(|port| port.trim().parse().ok())
 }
 
 pub fn hex_number(value: &Value) -> u32 {

@@ -8,8 +8,8 @@ use std::{
 
 use super::{
 	check_port_free, free_port, gateway_args, http_status, listening, local_addr, local_node_flags,
-	node_binary, offchain_service_flags, rpc_ready, spawn_distiller, spawn_ipfs,
-	write_dev_chain_spec, MemberPorts, Process, StackError,
+	node_binary, offchain_service_flags, spawn_distiller, spawn_ipfs, write_dev_chain_spec,
+	MemberPorts, Process, StackError,
 };
 
 /// Where the dev stack listens: one chain member's services, and the gateway.
@@ -115,7 +115,7 @@ impl DevStack {
 		distiller.wait_ready(Duration::from_secs(120), || {
 			http_status(local_addr(ports.distiller), "/health") == Some(200)
 		})?;
-		node.wait_ready(minute, || rpc_ready(local_addr(ports.rpc)))?;
+		node.wait_node_rpc(ports.rpc, minute)?;
 		let mut stack = Self { chain_spec, ipfs, distiller, node, gateway: None, options };
 		if stack.options.gateway {
 			stack.start_gateway()?;

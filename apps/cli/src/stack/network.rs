@@ -5,8 +5,7 @@ use std::{path::PathBuf, time::Duration};
 
 use super::{
 	check_port_free, free_port, gateway_args, http_status, listening, local_addr, local_node_flags,
-	offchain_service_flags, rpc_ready, spawn_distiller, spawn_ipfs, write_chain_spec, Process,
-	StackError,
+	offchain_service_flags, spawn_distiller, spawn_ipfs, write_chain_spec, Process, StackError,
 };
 
 /// A member of the local network: the well-known validators of `--chain local`, and Dave, who
@@ -140,8 +139,7 @@ impl Site {
 			&self.node_args,
 			&self.logs,
 		)?;
-		let rpc = local_addr(self.ports.rpc);
-		node.wait_ready(Duration::from_secs(120), || rpc_ready(rpc))?;
+		node.wait_node_rpc(self.ports.rpc, Duration::from_secs(120))?;
 		self.node = Some(node);
 		Ok(())
 	}
