@@ -726,8 +726,11 @@ impl Drop for LlamaServer {
 	}
 }
 
+/// A free port below the system's ephemeral range (the launchers' own; a port from the
+/// ephemeral range can be taken by a connection before the server binds it, and polling one
+/// nobody listens on can connect to itself).
 fn free_port() -> u16 {
-	std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+	membria_launch::free_port().expect("a free port")
 }
 
 #[tokio::test]
