@@ -333,7 +333,8 @@ mod tests {
 		// it went: the second run appends to the first's log, and only its own line counts.
 		let dir = TempDir::new("launch").unwrap();
 		let says = |port: u16| {
-			format!("echo 'Running JSON-RPC server: addr=127.0.0.1:{port},[::1]:{port}'; sleep 30")
+			let line = format!("Running JSON-RPC server: addr=127.0.0.1:{port},[::1]:{port}");
+			format!("echo '{line}'; exec sleep 30")
 		};
 		let asked = free_port().unwrap();
 		let mut first =
