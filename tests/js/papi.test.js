@@ -26,6 +26,28 @@ after(async () => {
   node && (await node.stop());
 });
 
+/** PAPI's first finalized block numbered `number` or higher (within 30 s). */
+function finalizedFrom(papiClient, number) {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    let subscription;
+    const timer = setTimeout(() => finish(new Error(`PAPI saw no finalized block #${number} in 30 s`)), 30_000);
+    function finish(error, block) {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      subscription?.unsubscribe();
+      error ? reject(error) : resolve(block);
+    }
+    subscription = papiClient.finalizedBlock$.subscribe({
+      next: (block) => block.number >= number && finish(null, block),
+      error: (error) => finish(error),
+    });
+    // The first value can arrive before `subscribe` returns.
+    if (done) subscription.unsubscribe();
+  });
+}
+
 test('PAPI reads an entry and files demand', async () => {
   const keyring = new Keyring({ type: 'sr25519' });
   const alice = keyring.addFromUri('//Alice');
@@ -41,18 +63,24 @@ test('PAPI reads an entry and files demand', async () => {
   const submitted = await signAndFinalize(
     api.tx.kcg.submitEntry(key, cid, blake2AsHex(body, 256), body.length, [], null), alice);
   const id = submitted.events.find(({ event }) => event.method === 'EntrySubmitted').event.data.entry.toNumber();
-  await signAndFinalize(api.tx.validators.attest(id, 'Approve'), alice);
+  const attested = await signAndFinalize(api.tx.validators.attest(id, 'Approve'), alice);
+  const attestedAt = (await api.rpc.chain.getHeader(attested.blockHash)).number.toNumber();
+
+  // PAPI follows finality on its own subscription, which can be a block behind the one
+  // polkadot.js saw finalized: it reads once its finalized block holds the attestation.
+  const finalized = await finalizedFrom(client, attestedAt);
+  const at = { at: finalized.hash };
 
   // PAPI reads it back from storage, decoded from the metadata.
   const papi = client.getUnsafeApi();
-  const entry = await papi.query.Kcg.Entries.getValue(BigInt(id));
+  const entry = await papi.query.Kcg.Entries.getValue(BigInt(id), at);
   assert.ok(entry, `entry ${id} is in Kcg.Entries`);
   assert.equal(entry.status.type, 'Validated');
   assert.equal(u8aToHex(entry.cid), cid);
   assert.equal(entry.content_hash, blake2AsHex(body, 256));
   assert.equal(entry.question_key, key.toHex());
   assert.equal(entry.author, alice.address);
-  assert.equal(await papi.query.Kcg.Answer.getValue(key.toHex()), BigInt(id));
+  assert.equal(await papi.query.Kcg.Answer.getValue(key.toHex(), at), BigInt(id));
 
   // And files demand for a question nobody answered, signed by //Dave (sr25519 via the keyring).
   const signer = getPolkadotSigner(dave.publicKey, 'Sr25519', (input) => dave.sign(input));

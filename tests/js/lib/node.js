@@ -27,6 +27,16 @@ export function freePort() {
 }
 
 /**
+ * The IPv4 port a membria-node's log says its JSON-RPC server listens on
+ * (`Running JSON-RPC server: addr=127.0.0.1:9944,[::1]:9944`), or undefined before that line.
+ */
+export function nodeRpcPort(log) {
+  const line = log.split('Running JSON-RPC server: addr=')[1]?.split('\n')[0];
+  const port = line?.split(',').map((a) => a.trim()).find((a) => a.startsWith('127.0.0.1:'))?.slice(10);
+  return port === undefined ? undefined : Number(port);
+}
+
+/**
  * Starts `membria-node --dev` plus `extraArgs` and connects polkadot.js to it.
  * Returns { api, provider, rpcUrl, stop, log }: `provider.send(method, params)` reaches RPC
  * methods polkadot.js does not decorate.
@@ -46,13 +56,21 @@ export async function startDevNode(extraArgs = []) {
   const exited = new Promise((resolve) => child.once('exit', resolve));
   const log = () => readFileSync(logPath, 'utf8');
 
-  const rpcUrl = `ws://127.0.0.1:${rpcPort}`;
   const deadline = Date.now() + 60_000;
   let api;
   let provider;
+  let rpcUrl;
   while (!api) {
     if (child.exitCode !== null) throw new Error(`membria-node exited early:\n${log()}`);
     if (Date.now() > deadline) throw new Error(`membria-node RPC did not come up:\n${log()}`);
+    // The port the node listens on: if ours was taken between `freePort` and its bind, the
+    // node falls back to a random one and says so in its log.
+    const listening = nodeRpcPort(log());
+    if (listening === undefined) {
+      await new Promise((r) => setTimeout(r, 100));
+      continue;
+    }
+    rpcUrl = `ws://127.0.0.1:${listening}`;
     provider = new WsProvider(rpcUrl, false);
     try {
       await provider.connect();
