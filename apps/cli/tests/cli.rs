@@ -113,7 +113,9 @@ struct Distiller(std::process::Child, String);
 
 impl Distiller {
 	fn start(extra: &[&str]) -> Self {
-		let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+		// Below the ephemeral range: a port the system handed out could be taken by an outgoing
+		// connection before the distiller binds it.
+		let port = membria_cli::stack::free_port().expect("a free port");
 		let listen = format!("127.0.0.1:{port}");
 		let child = Command::new(env!("CARGO_BIN_EXE_membria-full"))
 			.args(["distiller", "--listen", &listen])
