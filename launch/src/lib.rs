@@ -167,9 +167,9 @@ fn log_from(log: &Path, start: u64) -> String {
 }
 
 /// The IPv4 port a `membria-node` says its JSON-RPC server listens on, from its log line
-/// `Running JSON-RPC server: addr=127.0.0.1:9944,[::1]:9944`.
+/// `Running JSON-RPC server: addr=127.0.0.1:9944,[::1]:9944` (once the line is written whole).
 pub fn node_rpc_port(log: &str) -> Option<u16> {
-	let addrs = log.split("Running JSON-RPC server: addr=").nth(1)?.lines().next()?;
+	let (addrs, _) = log.split("Running JSON-RPC server: addr=").nth(1)?.split_once('\n')?;
 	addrs
 		.split(',')
 		.find_map(|addr| addr.trim().strip_prefix("127.0.0.1:"))
@@ -328,6 +328,8 @@ mod tests {
 		);
 		assert_eq!(node_rpc_port("Running JSON-RPC server: addr=[::1]:9944"), None);
 		assert_eq!(node_rpc_port("no server yet"), None);
+		// A line still being written is not read (its port may be cut short).
+		assert_eq!(node_rpc_port("Running JSON-RPC server: addr=127.0.0.1:99"), None);
 
 		// A node that was given the port asked for says so, and one that was not says where
 		// it went: the second run appends to the first's log, and only its own line counts.

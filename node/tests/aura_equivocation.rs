@@ -33,13 +33,18 @@ fn a_validator_sealing_two_blocks_for_one_slot_loses_its_bond() {
 
 	let offender = Sr25519Keyring::Alice.to_account_id();
 	let ledger_key = format!("0x{}", hex(&blake2_map_key("Validators", "Ledgers", &offender)));
-	// Alice's bond goes once a report is in a block; her ledger is then removed.
-	bob.wait_until(Duration::from_secs(300), "Alice's equivocation slashed", |node| {
-		node.rpc("state_getStorage", serde_json::json!([ledger_key]))
+	// Alice's bond goes once a report is in a block; her ledger is then removed. Read at the
+	// finalized head, and the events of finalized blocks only: the twin's blocks fork the best
+	// chain at every one of Alice's slots, so what is best can change while it is read.
+	let finalized = bob.wait_until(Duration::from_secs(300), "Alice's slash finalized", |node| {
+		let head = node.rpc("chain_getFinalizedHead", serde_json::json!([]));
+		node.rpc("state_getStorage", serde_json::json!([ledger_key, head]))
 			.is_null()
-			.then_some(())
+			.then(|| node.finalized_number())
 	});
-	let events = bob.all_events();
+	let events: Vec<(u32, RuntimeEvent)> = (1..=finalized)
+		.flat_map(|number| bob.events(number).into_iter().map(move |event| (number, event)))
+		.collect();
 	let slashed: Vec<(u32, u128)> = events
 		.iter()
 		.filter_map(|(number, event)| match event {

@@ -381,9 +381,12 @@ fn a_question_the_teacher_cannot_answer_is_given_up_with_its_reason() {
 		node.storage(&twox_map_key("Dod", "Gaps", &gap), None).expect("the gap is open");
 	assert_eq!(record.claim, None);
 	assert_eq!(record.abandoned_by.to_vec(), vec![agent]);
-	// The node says why, in words.
-	let log = node.log();
-	assert!(log.contains("giving the gap up (the teacher has no answer to the question)"), "{log}");
+	// The node says why, in words (written once the give-up is sent, which its block can beat).
+	let log = node.wait_until(Duration::from_secs(10), "the give-up in the log", |node| {
+		let log = node.log();
+		log.contains("giving the gap up (the teacher has no answer to the question)")
+			.then_some(log)
+	});
 	let asked = log.matches("no body from the distiller").count();
 	assert_eq!(asked, 2, "two retries before the give-up:\n{log}");
 	drop(ipfs);

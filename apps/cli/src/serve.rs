@@ -1032,10 +1032,11 @@ mod tests {
 
 	#[tokio::test]
 	async fn a_flooding_gateway_costs_the_device_at_most_a_sync_per_interval() {
-		// Thousands of events in 3 s: one sync per 0.5 s (6, or 7 with the edges), not thousands.
+		// Thousands of events in 3 s: one sync per 0.5 s (6, or 7 with the edges), not thousands;
+		// fewer when a loaded machine wakes the syncs late, but they go on.
 		let gateway = flooding_gateway(2_000, true).await;
 		let runs = syncs_following(&gateway, 3).await;
-		assert!((5..=7).contains(&runs), "{runs} syncs");
+		assert!((3..=7).contains(&runs), "{runs} syncs");
 	}
 
 	#[tokio::test]

@@ -90,12 +90,18 @@ fn answers_say_what_was_asked_links_are_checked_and_shown_lies_and_give_ups_are_
 	let tampered = distilled.replace("1774", "1775").into_bytes();
 	let ipfs = membria_ipfs::Client::new(&member.ipfs_url(), Default::default()).unwrap();
 	runtime.block_on(ipfs.add(&tampered)).expect("added to IPFS");
-	let lie = runtime.block_on(chain.next_entry_id()).unwrap();
+	let first = runtime.block_on(chain.next_entry_id()).unwrap();
 	runtime
 		.block_on(
 			chain.submit("//Bob", &submit_entry_call(&tampered, "When was oxygen discovered?")),
 		)
 		.expect("submitted");
+	// Its id, found by its body's hash: the agent's entries for the demand above can land in
+	// the same block or before it, so the next id at the finalized head is not necessarily it.
+	let tampered_hash = sp_core::H256(sp_crypto_hashing::blake2_256(&tampered));
+	let lie = wait_for(Duration::from_secs(120), "the tampered entry on chain", || {
+		(first..first + 16).find(|id| entry(*id).is_some_and(|e| e.content_hash == tampered_hash))
+	});
 
 	// --- The answer: definition first, then synced and asked. ---
 	let unix = wait_for(Duration::from_secs(300), "Unix validated", || answer_to("What is Unix?"));

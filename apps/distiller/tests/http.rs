@@ -531,6 +531,7 @@ async fn distill_proposes_links_to_the_gateways_entries() {
 		.with_gateway(&format!("http://{gateway}/"));
 	let (address, _stop) = serve(distiller).await;
 
+	let fetched = std::time::Instant::now();
 	let (status, linux) =
 		post(address, "/distill", json!({"question": "What is Linux?"}).to_string()).await;
 	assert_eq!(status, 200, "{linux}");
@@ -557,7 +558,10 @@ async fn distill_proposes_links_to_the_gateways_entries() {
 		post(address, "/distill", json!({ "question": question }).to_string()).await;
 	assert_eq!(status, 200, "{number}");
 	assert_eq!(number["links"], json!([{"rel": "refines", "entry": 5}]), "{number}");
-	assert_eq!(queries.lock().unwrap().len(), 2);
+	// (Unless a loaded machine took longer than the refresh interval since the first fetch.)
+	if fetched.elapsed() < membria_distiller::gateway::REFRESH_EVERY {
+		assert_eq!(queries.lock().unwrap().len(), 2);
+	}
 	let (_, verdict) = post(
 		address,
 		"/verify",

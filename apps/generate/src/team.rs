@@ -300,7 +300,15 @@ mod tests {
 		let team = Team::new(3);
 		let helpers_ran = AtomicUsize::new(0);
 		let caller = std::thread::current().id();
-		for round in 0..300 {
+		// 300 rounds, and more (up to 10 s) until a helper took a task: on a loaded machine the
+		// caller can finish every task before a helper gets a core.
+		let started = Instant::now();
+		let mut round = 0;
+		while round < 300
+			|| (helpers_ran.load(Ordering::Relaxed) == 0
+				&& started.elapsed() < Duration::from_secs(10))
+		{
+			round += 1;
 			let tasks = round % 37;
 			let counts: Vec<AtomicUsize> = (0..tasks).map(|_| AtomicUsize::new(0)).collect();
 			team.for_each(tasks, |i| {
@@ -361,7 +369,13 @@ mod tests {
 		let team = Team::new(1);
 		let caller = std::thread::current().id();
 		let mut raised_by_helper = 0;
-		for round in 0..100 {
+		// 100 rounds, and more (up to 10 s) until a helper's panic was seen: on a loaded machine
+		// the caller can run every task before the helper gets a core.
+		let started = Instant::now();
+		let mut round = 0;
+		while round < 100 || (raised_by_helper == 0 && started.elapsed() < Duration::from_secs(10))
+		{
+			round += 1;
 			// Odd rounds: only the helper's tasks fail. Even rounds: every task fails, the
 			// caller's and (when it joins) the helper's.
 			let only_helpers = round % 2 == 1;

@@ -311,7 +311,7 @@ impl Service {
 		let mut service = Service { process, port, log_path };
 		let ready = service
 			.process
-			.wait_ready(Duration::from_secs(60), || membria_launch::listening(local_addr(port)));
+			.wait_ready(Duration::from_secs(180), || membria_launch::listening(local_addr(port)));
 		if let Err(error) = ready {
 			panic!("{name} did not start ({error}):\n{}", service.log());
 		}

@@ -13,17 +13,34 @@ export function nodeBinary() {
   return join(target, 'release', 'membria-node');
 }
 
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
+/** Whether `port` on 127.0.0.1 could be listened on a moment ago. */
+function portFree(port) {
+  return new Promise((resolve) => {
     const server = createServer();
     server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+/**
+ * A TCP port that was free a moment ago on 127.0.0.1, below the system's ephemeral ports (which
+ * any outgoing connection can take before the node binds it) and below 30333 (`membria up`'s
+ * p2p port), as `membria_launch::free_port` picks them.
+ */
+export async function freePort() {
+  let end = 30_000;
+  try {
+    const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/);
+    end = Math.min(end, Number(low) || end);
+  } catch {
+    // Not Linux: the range above.
+  }
+  for (let tries = 0; tries < 200; tries++) {
+    const port = 10_000 + Math.floor(Math.random() * Math.max(1, end - 10_000));
+    if (await portFree(port)) return port;
+  }
+  throw new Error(`no free port found between 10000 and ${end}`);
 }
 
 /**
@@ -31,8 +48,11 @@ export function freePort() {
  * (`Running JSON-RPC server: addr=127.0.0.1:9944,[::1]:9944`), or undefined before that line.
  */
 export function nodeRpcPort(log) {
-  const line = log.split('Running JSON-RPC server: addr=')[1]?.split('\n')[0];
-  const port = line?.split(',').map((a) => a.trim()).find((a) => a.startsWith('127.0.0.1:'))?.slice(10);
+  // Only a whole line: the node may be writing it.
+  const rest = log.split('Running JSON-RPC server: addr=')[1];
+  if (rest === undefined || !rest.includes('\n')) return undefined;
+  const line = rest.split('\n')[0];
+  const port = line.split(',').map((a) => a.trim()).find((a) => a.startsWith('127.0.0.1:'))?.slice(10);
   return port === undefined ? undefined : Number(port);
 }
 
