@@ -199,8 +199,17 @@ fn dave_joins_and_the_network_survives_faults() {
 	net.site(Member::Charlie).unwrap().stop_node();
 	let dave = Chain::new(&ports(Member::Dave).node_url());
 	let third = submit_entry(&dave, &ports(Member::Alice), "What is Linux?");
-	std::thread::sleep(Duration::from_secs(6));
-	let stalled = alice.finalized();
+	// Rounds Bob and Charlie voted in before they stopped can still complete: the stall is
+	// counted from when Alice's finality has stood still for 12 s (it must, within 2 minutes).
+	let mut stalled = alice.finalized();
+	let mut since = Instant::now();
+	wait_until("finality to stand still", Duration::from_secs(120), || {
+		let now = alice.finalized();
+		if now != stalled {
+			(stalled, since) = (now, Instant::now());
+		}
+		since.elapsed() >= Duration::from_secs(12)
+	});
 	let best = alice.best();
 	std::thread::sleep(Duration::from_secs(36));
 	assert!(alice.best() > best, "Alice and Dave still author blocks");
